@@ -1,0 +1,116 @@
+//! Implementations of the tool world's host imports. Every import except logging checks its
+//! capability first and answers `denied` naming it; frames, models and catalog then answer
+//! `not-available` until the issues that build them land.
+
+pub(crate) mod http;
+pub(crate) use http as http_limits;
+
+use crate::bindings::HostError;
+use crate::bindings::interarec::tool::{catalog, frames, kv, log, models, types};
+use crate::state::CallState;
+use interarec_core::Capability;
+
+/// Log lines one call may write; later lines are dropped (one notice says so).
+const MAX_LOG_LINES_PER_CALL: u32 = 1_000;
+/// Longest log message kept, in bytes.
+const MAX_LOG_MESSAGE_BYTES: usize = 8 * 1024;
+
+impl types::Host for CallState {}
+
+impl log::Host for CallState {
+    async fn log(&mut self, level: log::Level, message: String) {
+        self.log_lines += 1;
+        if self.log_lines > MAX_LOG_LINES_PER_CALL {
+            if self.log_lines == MAX_LOG_LINES_PER_CALL + 1 {
+                tracing::warn!(tool = %self.identity.tool, "tool wrote more than {MAX_LOG_LINES_PER_CALL} log lines in one call; dropping the rest");
+            }
+            return;
+        }
+        let mut message = message;
+        if message.len() > MAX_LOG_MESSAGE_BYTES {
+            let mut cut = MAX_LOG_MESSAGE_BYTES;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+            message.push_str("…");
+        }
+        let tool = &self.identity.tool;
+        let session = &self.identity.session;
+        match level {
+            log::Level::Trace => tracing::trace!(target: "interarec::tool", %tool, %session, "{message}"),
+            log::Level::Debug => tracing::debug!(target: "interarec::tool", %tool, %session, "{message}"),
+            log::Level::Info => tracing::info!(target: "interarec::tool", %tool, %session, "{message}"),
+            log::Level::Warn => tracing::warn!(target: "interarec::tool", %tool, %session, "{message}"),
+            log::Level::Error => tracing::error!(target: "interarec::tool", %tool, %session, "{message}"),
+        }
+    }
+}
+
+impl kv::Host for CallState {
+    async fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, HostError> {
+        self.require(Capability::Kv)?;
+        let id = &self.identity;
+        self.services.kv.get(&id.session, &id.tool, &key).map_err(HostError::Failed)
+    }
+
+    async fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), HostError> {
+        self.require(Capability::Kv)?;
+        let id = &self.identity;
+        self.services.kv.set(&id.session, &id.tool, &key, &value).map_err(HostError::Invalid)
+    }
+
+    async fn delete(&mut self, key: String) -> Result<(), HostError> {
+        self.require(Capability::Kv)?;
+        let id = &self.identity;
+        self.services.kv.delete(&id.session, &id.tool, &key).map_err(HostError::Invalid)
+    }
+
+    async fn list_keys(&mut self, prefix: String) -> Result<Vec<String>, HostError> {
+        self.require(Capability::Kv)?;
+        let id = &self.identity;
+        self.services.kv.list(&id.session, &id.tool, &prefix).map_err(HostError::Failed)
+    }
+}
+
+fn not_available(capability: Capability, arrives_with: &str) -> HostError {
+    HostError::NotAvailable(format!(
+        "the `{capability}` capability is granted but not available in this build of InteraRec (it arrives with {arrives_with})"
+    ))
+}
+
+impl frames::Host for CallState {
+    async fn info(&mut self, _frame_id: String) -> Result<frames::FrameInfo, HostError> {
+        self.require(Capability::Frames)?;
+        Err(not_available(Capability::Frames, "session capture and ingestion"))
+    }
+
+    async fn read(&mut self, _frame_id: String) -> Result<Vec<u8>, HostError> {
+        self.require(Capability::Frames)?;
+        Err(not_available(Capability::Frames, "session capture and ingestion"))
+    }
+}
+
+impl models::Host for CallState {
+    async fn chat(&mut self, _request: models::ChatRequest) -> Result<models::ChatResponse, HostError> {
+        self.require(Capability::Models)?;
+        Err(not_available(Capability::Models, "the model providers"))
+    }
+}
+
+impl catalog::Host for CallState {
+    async fn describe(&mut self, _catalog_id: String) -> Result<String, HostError> {
+        self.require(Capability::Catalog)?;
+        Err(not_available(Capability::Catalog, "catalogs and choice models"))
+    }
+
+    async fn items(&mut self, _catalog_id: String, _offset: u32, _limit: u32) -> Result<String, HostError> {
+        self.require(Capability::Catalog)?;
+        Err(not_available(Capability::Catalog, "catalogs and choice models"))
+    }
+
+    async fn choice_model(&mut self, _model_id: String) -> Result<String, HostError> {
+        self.require(Capability::Catalog)?;
+        Err(not_available(Capability::Catalog, "catalogs and choice models"))
+    }
+}

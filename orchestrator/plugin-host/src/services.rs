@@ -1,0 +1,72 @@
+//! What the host imports reach outside the sandbox. The plugin host knows nothing about sled:
+//! the server hands it a [`KvBackend`] over its store.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// Storage behind the `kv` capability. Errors are user-facing sentences.
+pub trait KvBackend: Send + Sync + 'static {
+    /// The value of `key` in the (session, tool) scope.
+    fn get(&self, session: &str, tool: &str, key: &str) -> Result<Option<Vec<u8>>, String>;
+    /// Sets `key`.
+    fn set(&self, session: &str, tool: &str, key: &str, value: &[u8]) -> Result<(), String>;
+    /// Deletes `key`.
+    fn delete(&self, session: &str, tool: &str, key: &str) -> Result<(), String>;
+    /// Keys starting with `prefix`, in byte order.
+    fn list(&self, session: &str, tool: &str, prefix: &str) -> Result<Vec<String>, String>;
+}
+
+/// Everything host imports may use.
+#[derive(Clone)]
+pub struct Services {
+    /// Backend of the `kv` capability.
+    pub kv: Arc<dyn KvBackend>,
+    /// Client for the `http` capability: no redirects (each hop would need the allowlist).
+    pub http: reqwest::Client,
+}
+
+impl Services {
+    /// Services over the given kv backend, with a fresh HTTP client.
+    pub fn new(kv: Arc<dyn KvBackend>) -> Services {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("interarec-tool-host/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("building the HTTP client for the http capability");
+        Services { kv, http }
+    }
+}
+
+/// An in-memory [`KvBackend`] for benchmarks and tests that need no persistence.
+#[derive(Default)]
+pub struct MemoryKv {
+    entries: Mutex<BTreeMap<(String, String, String), Vec<u8>>>,
+}
+
+impl KvBackend for MemoryKv {
+    fn get(&self, session: &str, tool: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
+        let entries = self.entries.lock().map_err(|e| e.to_string())?;
+        Ok(entries.get(&(session.to_owned(), tool.to_owned(), key.to_owned())).cloned())
+    }
+
+    fn set(&self, session: &str, tool: &str, key: &str, value: &[u8]) -> Result<(), String> {
+        let mut entries = self.entries.lock().map_err(|e| e.to_string())?;
+        entries.insert((session.to_owned(), tool.to_owned(), key.to_owned()), value.to_vec());
+        Ok(())
+    }
+
+    fn delete(&self, session: &str, tool: &str, key: &str) -> Result<(), String> {
+        let mut entries = self.entries.lock().map_err(|e| e.to_string())?;
+        entries.remove(&(session.to_owned(), tool.to_owned(), key.to_owned()));
+        Ok(())
+    }
+
+    fn list(&self, session: &str, tool: &str, prefix: &str) -> Result<Vec<String>, String> {
+        let entries = self.entries.lock().map_err(|e| e.to_string())?;
+        Ok(entries
+            .keys()
+            .filter(|(s, t, k)| s == session && t == tool && k.starts_with(prefix))
+            .map(|(_, _, k)| k.clone())
+            .collect())
+    }
+}

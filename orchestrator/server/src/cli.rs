@@ -1,0 +1,103 @@
+//! Command-line parsing and dispatch.
+
+mod demo;
+mod tools;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use interarec_server::config::{ConfigOverrides, ServerConfig};
+use std::path::PathBuf;
+
+/// InteraRec: turns what a shopper sees into what they are offered.
+#[derive(Debug, Parser)]
+#[command(name = "interarec", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the gRPC server (config: file, then INTERAREC_* env, then flags).
+    Serve {
+        /// TOML config file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Address to listen on (IP:PORT); loopback unless an admin token is set.
+        #[arg(long)]
+        listen: Option<String>,
+        /// Directory for the database and the compiled-component cache.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// PEM certificate chain to serve TLS.
+        #[arg(long)]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key to serve TLS.
+        #[arg(long)]
+        tls_key: Option<PathBuf>,
+    },
+    /// Manages and invokes tools on a running server.
+    Tools(tools::ToolsArgs),
+    /// Starts a throw-away server, registers the echo tool, invokes it and stops.
+    Demo {
+        /// The echo component (built by `just plugins`).
+        #[arg(long, default_value = "target/wasm32-wasip2/plugin/echo.wasm")]
+        plugin: PathBuf,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    init_logging();
+    match cli.command {
+        Command::Serve { config, listen, data_dir, tls_cert, tls_key } => {
+            let overrides = ConfigOverrides { config_file: config, listen, data_dir, tls_cert, tls_key };
+            let config = ServerConfig::load(&overrides, &|key| std::env::var(key).ok())?;
+            serve(config).await
+        }
+        Command::Tools(args) => tools::run(args).await,
+        Command::Demo { plugin } => demo::run(&plugin).await,
+    }
+}
+
+async fn serve(config: ServerConfig) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (is the port taken? choose another with --listen)", config.listen))?;
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    eprintln!(
+        "interarec: serving on {scheme}://{} (data in {}, admin token {})",
+        listener.local_addr()?,
+        config.data_dir.display(),
+        if config.admin_token.is_some() { "required for changes" } else { "not set" }
+    );
+    interarec_server::serve(config, listener, shutdown_signal()).await?;
+    eprintln!("interarec: stopped; data flushed");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("INTERAREC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,interarec=info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

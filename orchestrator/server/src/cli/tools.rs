@@ -1,0 +1,153 @@
+//! `interarec tools …`: the registry through the Rust client.
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use interarec_client::{Client, ConnectOptions, Grant, ToolInfo, ToolLimits};
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct ToolsArgs {
+    /// Server URL (`https://` for TLS).
+    #[arg(long, env = "INTERAREC_SERVER", default_value = "http://127.0.0.1:50051", global = true)]
+    server: String,
+    /// PEM file of the CA that signed the server's certificate.
+    #[arg(long, env = "INTERAREC_TLS_CA", global = true)]
+    tls_ca: Option<PathBuf>,
+    #[command(subcommand)]
+    command: ToolsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum ToolsCommand {
+    /// Registers a component (.wasm); the admin token comes from INTERAREC_ADMIN_TOKEN.
+    Register {
+        /// The component file.
+        file: PathBuf,
+        /// A capability to grant: kv, frames, models, catalog, or http:HOST[,HOST] (repeatable).
+        #[arg(long = "grant", value_name = "CAP")]
+        grants: Vec<String>,
+        /// Deadline of one call in milliseconds (server default when omitted).
+        #[arg(long)]
+        timeout_ms: Option<u64>,
+        /// Memory limit of one call in MiB (server default when omitted).
+        #[arg(long)]
+        memory_mib: Option<u64>,
+        /// Fuel per call (only when the server has fuel metering on).
+        #[arg(long)]
+        fuel: Option<u64>,
+        /// Replace a registered tool of the same name (different bytes need a greater version).
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Lists the registered tools.
+    List,
+    /// Shows one tool: schema, grants, limits.
+    Describe {
+        /// Tool name.
+        name: String,
+    },
+    /// Invokes a tool with JSON arguments and prints its JSON result.
+    Invoke {
+        /// Tool name.
+        name: String,
+        /// Arguments as JSON (`{}` when omitted).
+        #[arg(default_value = "{}")]
+        arguments: String,
+        /// Session whose kv state the tool sees.
+        #[arg(long, default_value = "")]
+        session: String,
+    },
+    /// Removes a tool and its state; needs the admin token when one is set.
+    Remove {
+        /// Tool name.
+        name: String,
+    },
+}
+
+pub async fn run(args: ToolsArgs) -> anyhow::Result<()> {
+    let tls_ca_pem = match &args.tls_ca {
+        Some(path) => Some(std::fs::read(path).with_context(|| format!("cannot read CA file {}", path.display()))?),
+        None => None,
+    };
+    let options = ConnectOptions {
+        admin_token: std::env::var("INTERAREC_ADMIN_TOKEN").ok().filter(|t| !t.is_empty()),
+        tls_ca_pem,
+        timeout: None,
+    };
+    let mut client = Client::connect(&args.server, options).await?;
+    match args.command {
+        ToolsCommand::Register { file, grants, timeout_ms, memory_mib, fuel, replace } => {
+            let component = std::fs::read(&file).with_context(|| format!("cannot read component {}", file.display()))?;
+            let grants = grants.iter().map(|text| parse_grant(text)).collect::<anyhow::Result<Vec<_>>>()?;
+            let limits = ToolLimits {
+                timeout_ms: timeout_ms.unwrap_or(0),
+                memory_bytes: memory_mib.map(|mib| mib * 1024 * 1024).unwrap_or(0),
+                fuel: fuel.unwrap_or(0),
+            };
+            let response = client.register_tool(component, grants, limits, replace).await?;
+            let tool = response.tool.context("the server sent no tool")?;
+            let what = if response.unchanged {
+                "already registered, unchanged"
+            } else if response.replaced {
+                "replaced"
+            } else {
+                "registered"
+            };
+            println!("{} {} {what} (sha256 {})", tool.name, tool.version, &tool.sha256[..12]);
+        }
+        ToolsCommand::List => {
+            let tools = client.list_tools().await?;
+            if tools.is_empty() {
+                println!("no tools registered; add one with `interarec tools register FILE`");
+            }
+            println!("{:<24} {:<10} {:<24} DESCRIPTION", "NAME", "VERSION", "GRANTS");
+            for tool in tools {
+                println!("{:<24} {:<10} {:<24} {}", tool.name, tool.version, grants_text(&tool), tool.description);
+            }
+        }
+        ToolsCommand::Describe { name } => {
+            let tool = client.describe_tool(&name).await?;
+            let limits = tool.limits.unwrap_or_default();
+            println!("name:         {}", tool.name);
+            println!("version:      {}", tool.version);
+            println!("description:  {}", tool.description);
+            println!("requests:     {}", tool.requested_capabilities.join(", "));
+            println!("grants:       {}", grants_text(&tool));
+            println!(
+                "limits:       timeout {} ms, memory {} MiB{}",
+                limits.timeout_ms,
+                limits.memory_bytes / (1024 * 1024),
+                if limits.fuel > 0 { format!(", fuel {}", limits.fuel) } else { String::new() }
+            );
+            println!("component:    {} bytes, sha256 {}, interarec:tool@{}", tool.component_size, tool.sha256, tool.wit_version);
+            let schema: serde_json::Value = serde_json::from_str(&tool.arguments_schema_json).unwrap_or_default();
+            println!("arguments:    {}", serde_json::to_string_pretty(&schema)?);
+        }
+        ToolsCommand::Invoke { name, arguments, session } => {
+            let response = client.invoke_tool(&name, &arguments, &session).await?;
+            let value: serde_json::Value = serde_json::from_str(&response.result_json)?;
+            println!("{}", serde_json::to_string_pretty(&value)?);
+        }
+        ToolsCommand::Remove { name } => {
+            let tool = client.remove_tool(&name).await?;
+            println!("{} {} removed", tool.name, tool.version);
+        }
+    }
+    Ok(())
+}
+
+fn parse_grant(text: &str) -> anyhow::Result<Grant> {
+    let grant: interarec_core::Grant = text.parse().with_context(|| format!("--grant {text}"))?;
+    Ok(Grant { capability: grant.capability.name().to_owned(), hosts: grant.hosts })
+}
+
+fn grants_text(tool: &ToolInfo) -> String {
+    if tool.grants.is_empty() {
+        return "-".to_owned();
+    }
+    tool.grants
+        .iter()
+        .map(|g| if g.hosts.is_empty() { g.capability.clone() } else { format!("{}:{}", g.capability, g.hosts.join(",")) })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,192 @@
+//! Server configuration: defaults, then a TOML file, then `INTERAREC_*` environment variables,
+//! then command-line flags (each later source overrides the earlier ones).
+//!
+//! | key            | env                     | flag         | default                 |
+//! |----------------|-------------------------|--------------|-------------------------|
+//! | `listen`       | `INTERAREC_LISTEN`      | `--listen`   | `127.0.0.1:50051`       |
+//! | `data_dir`     | `INTERAREC_DATA_DIR`    | `--data-dir` | `./interarec-data`      |
+//! | `admin_token`  | `INTERAREC_ADMIN_TOKEN` | (none: keep secrets out of `ps`) | unset |
+//! | `tls.cert`     | `INTERAREC_TLS_CERT`    | `--tls-cert` | unset                   |
+//! | `tls.key`      | `INTERAREC_TLS_KEY`     | `--tls-key`  | unset                   |
+//! | `[limits]`     | –                       | –            | see [`LimitsConfig`]    |
+
+use interarec_core::LimitsConfig;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The effective server configuration.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Where the database and the component cache live.
+    pub data_dir: PathBuf,
+    /// Bearer token required to register, replace and remove tools.
+    pub admin_token: Option<String>,
+    /// Certificate and key (PEM files) to serve TLS.
+    pub tls: Option<TlsFiles>,
+    /// Tool limits.
+    pub limits: LimitsConfig,
+}
+
+/// PEM files of the server's TLS identity.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    /// Certificate chain.
+    pub cert: PathBuf,
+    /// Private key.
+    pub key: PathBuf,
+}
+
+/// The TOML file's shape; every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    admin_token: Option<String>,
+    tls: Option<TlsFiles>,
+    #[serde(default)]
+    limits: LimitsConfig,
+}
+
+/// Values given on the command line.
+#[derive(Debug, Default, Clone)]
+pub struct ConfigOverrides {
+    /// `--config FILE`.
+    pub config_file: Option<PathBuf>,
+    /// `--listen`.
+    pub listen: Option<String>,
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// `--tls-cert`.
+    pub tls_cert: Option<PathBuf>,
+    /// `--tls-key`.
+    pub tls_key: Option<PathBuf>,
+}
+
+/// Default listen address: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+
+impl ServerConfig {
+    /// A configuration for tests and the demo: loopback, the given data dir, default limits.
+    pub fn local(data_dir: &Path) -> ServerConfig {
+        ServerConfig {
+            listen: DEFAULT_LISTEN.parse().expect("valid default address"),
+            data_dir: data_dir.to_owned(),
+            admin_token: None,
+            tls: None,
+            limits: LimitsConfig::default(),
+        }
+    }
+
+    /// Builds the configuration from file, environment and flags.
+    pub fn load(overrides: &ConfigOverrides, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<ServerConfig> {
+        let file: FileConfig = match &overrides.config_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
+                toml::from_str(&text).map_err(|e| anyhow::anyhow!("config file {} is invalid: {e}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let listen_text = overrides
+            .listen
+            .clone()
+            .or_else(|| env("INTERAREC_LISTEN"))
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen: SocketAddr = listen_text.parse().map_err(|e| {
+            anyhow::anyhow!("listen address `{listen_text}` is invalid ({e}); write IP:PORT such as 127.0.0.1:50051")
+        })?;
+        let data_dir = overrides
+            .data_dir
+            .clone()
+            .or_else(|| env("INTERAREC_DATA_DIR").map(PathBuf::from))
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./interarec-data"));
+        let admin_token = env("INTERAREC_ADMIN_TOKEN").or(file.admin_token).filter(|t| !t.is_empty());
+        let cert = overrides.tls_cert.clone().or_else(|| env("INTERAREC_TLS_CERT").map(PathBuf::from));
+        let key = overrides.tls_key.clone().or_else(|| env("INTERAREC_TLS_KEY").map(PathBuf::from));
+        let tls = match (cert, key, file.tls) {
+            (Some(cert), Some(key), _) => Some(TlsFiles { cert, key }),
+            (None, None, from_file) => from_file,
+            (Some(cert), None, Some(file)) => Some(TlsFiles { cert, key: file.key }),
+            (None, Some(key), Some(file)) => Some(TlsFiles { cert: file.cert, key }),
+            _ => anyhow::bail!("TLS needs both a certificate and a key: give --tls-cert and --tls-key (or tls.cert and tls.key)"),
+        };
+        file.limits.validate().map_err(|e| anyhow::anyhow!("invalid [limits]: {e}"))?;
+        let config = ServerConfig { listen, data_dir, admin_token, tls, limits: file.limits };
+        config.check_exposure()?;
+        Ok(config)
+    }
+
+    /// Refuses to listen beyond loopback without an admin token.
+    pub fn check_exposure(&self) -> anyhow::Result<()> {
+        if !self.listen.ip().is_loopback() && self.admin_token.is_none() {
+            anyhow::bail!(
+                "refusing to listen on {} without an admin token: anyone who can reach it could register code; set INTERAREC_ADMIN_TOKEN (or admin_token in the config file), or listen on 127.0.0.1",
+                self.listen
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(file: Option<&str>, env: &[(&str, &str)], overrides: ConfigOverrides) -> anyhow::Result<ServerConfig> {
+        let dir = tempfile::tempdir().unwrap();
+        let mut overrides = overrides;
+        if let Some(text) = file {
+            let path = dir.path().join("interarec.toml");
+            std::fs::write(&path, text).unwrap();
+            overrides.config_file = Some(path);
+        }
+        let env: HashMap<String, String> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        ServerConfig::load(&overrides, &|key| env.get(key).cloned())
+    }
+
+    #[test]
+    fn sources_override_in_order_defaults_file_env_flags() {
+        let config = load(None, &[], ConfigOverrides::default()).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:50051");
+        assert_eq!(config.data_dir, PathBuf::from("./interarec-data"));
+
+        let file = "listen = \"127.0.0.1:7000\"\ndata_dir = \"/from/file\"\n[limits]\ndefault_timeout_ms = 1000\n";
+        let config = load(Some(file), &[], ConfigOverrides::default()).unwrap();
+        assert_eq!(config.listen.port(), 7000);
+        assert_eq!(config.limits.default_timeout_ms, 1000);
+
+        let config = load(Some(file), &[("INTERAREC_LISTEN", "127.0.0.1:7001")], ConfigOverrides::default()).unwrap();
+        assert_eq!(config.listen.port(), 7001);
+        assert_eq!(config.data_dir, PathBuf::from("/from/file"));
+
+        let flags = ConfigOverrides { listen: Some("127.0.0.1:7002".into()), ..Default::default() };
+        let config = load(Some(file), &[("INTERAREC_LISTEN", "127.0.0.1:7001")], flags).unwrap();
+        assert_eq!(config.listen.port(), 7002);
+    }
+
+    #[test]
+    fn bad_configuration_says_what_to_fix() {
+        let cases: &[(Option<&str>, &[(&str, &str)], &str)] = &[
+            (None, &[("INTERAREC_LISTEN", "localhost")], "listen address `localhost` is invalid"),
+            (None, &[("INTERAREC_LISTEN", "0.0.0.0:50051")], "refusing to listen on 0.0.0.0:50051 without an admin token"),
+            (Some("listen = 5"), &[], "is invalid"),
+            (Some("unknown_key = 1"), &[], "unknown field `unknown_key`"),
+            (Some("[limits]\ndefault_memory_bytes = 10"), &[], "invalid [limits]: limits.default_memory_bytes (10)"),
+            (None, &[("INTERAREC_TLS_CERT", "/c.pem")], "TLS needs both a certificate and a key"),
+        ];
+        for (file, env, fragment) in cases {
+            let error = load(*file, env, ConfigOverrides::default()).unwrap_err().to_string();
+            assert!(error.contains(fragment), "{file:?} {env:?}: {error}");
+        }
+        let exposed = load(None, &[("INTERAREC_LISTEN", "0.0.0.0:50051"), ("INTERAREC_ADMIN_TOKEN", "t")], ConfigOverrides::default());
+        assert!(exposed.is_ok());
+    }
+}

@@ -1,0 +1,6 @@
+//! The gRPC surface (the only code that knows tonic besides the client): services, the admin
+//! token check, and the single mapping of errors to status codes.
+
+pub mod auth;
+pub mod status;
+pub mod tools;

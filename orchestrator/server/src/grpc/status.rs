@@ -1,0 +1,34 @@
+//! The one place where errors become gRPC status codes.
+
+use crate::registry::RegistryError;
+use interarec_plugin_host::{CallFailure, LoadError};
+use tonic::{Code, Status};
+
+impl From<RegistryError> for Status {
+    fn from(error: RegistryError) -> Status {
+        let code = match &error {
+            RegistryError::Load(LoadError::TooLarge { .. }) => Code::InvalidArgument,
+            RegistryError::Load(LoadError::VersionMismatch { .. }) => Code::FailedPrecondition,
+            RegistryError::Load(_) => Code::InvalidArgument,
+            RegistryError::Manifest(_) | RegistryError::Grant(_) | RegistryError::Limit(_) => Code::InvalidArgument,
+            RegistryError::Arguments { .. } => Code::InvalidArgument,
+            RegistryError::NotFound(_) => Code::NotFound,
+            RegistryError::Clash(_) => Code::AlreadyExists,
+            RegistryError::Broken { .. } => Code::FailedPrecondition,
+            RegistryError::Store(_) => Code::Internal,
+            RegistryError::Call(call) => match &call.failure {
+                CallFailure::Timeout { .. } => Code::DeadlineExceeded,
+                CallFailure::OutOfMemory { .. } | CallFailure::OutOfFuel { .. } => Code::ResourceExhausted,
+                CallFailure::Denied(_) => Code::PermissionDenied,
+                CallFailure::InvalidArguments(_) => Code::InvalidArgument,
+                CallFailure::Unavailable(_) | CallFailure::Host(_) => Code::Unavailable,
+                CallFailure::Failed(_) => Code::Aborted,
+                CallFailure::Panic { .. }
+                | CallFailure::Trap { .. }
+                | CallFailure::MalformedOutput { .. }
+                | CallFailure::OutputTooLarge { .. } => Code::Internal,
+            },
+        };
+        Status::new(code, error.to_string())
+    }
+}

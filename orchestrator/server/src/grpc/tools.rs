@@ -1,0 +1,117 @@
+//! `interarec.v1.ToolRegistry`: wire types in, registry calls, wire types out.
+
+use super::auth::require_admin;
+use crate::registry::Registry;
+use interarec_core::{Capability, Grant, RequestedLimits, ToolRecord};
+use interarec_proto::v1 as pb;
+use pb::tool_registry_server::ToolRegistry;
+use tonic::{Request, Response, Status};
+
+/// The service implementation.
+pub struct ToolRegistryService {
+    registry: Registry,
+    admin_token: Option<String>,
+}
+
+impl ToolRegistryService {
+    /// A service over `registry`; `admin_token` guards the mutating calls.
+    pub fn new(registry: Registry, admin_token: Option<String>) -> Self {
+        ToolRegistryService { registry, admin_token }
+    }
+}
+
+fn tool_info(record: &ToolRecord) -> pb::ToolInfo {
+    pb::ToolInfo {
+        name: record.manifest.name.clone(),
+        version: record.manifest.version.clone(),
+        description: record.manifest.description.clone(),
+        arguments_schema_json: record.manifest.arguments_schema.to_string(),
+        requested_capabilities: record.manifest.capabilities.iter().map(|c| c.name().to_owned()).collect(),
+        grants: record
+            .grants
+            .iter()
+            .map(|grant| pb::Grant { capability: grant.capability.name().to_owned(), hosts: grant.hosts.clone() })
+            .collect(),
+        limits: Some(pb::ToolLimits {
+            timeout_ms: record.limits.timeout_ms,
+            memory_bytes: record.limits.memory_bytes,
+            fuel: record.limits.fuel.unwrap_or(0),
+        }),
+        sha256: record.sha256.clone(),
+        component_size: record.component_size,
+        wit_version: record.wit_version.clone(),
+        registered_at_unix_ms: record.registered_at_unix_ms,
+    }
+}
+
+fn parse_grants(grants: Vec<pb::Grant>) -> Result<Vec<Grant>, Status> {
+    grants
+        .into_iter()
+        .map(|grant| {
+            let capability: Capability =
+                grant.capability.trim().parse().map_err(|e: interarec_core::GrantError| Status::invalid_argument(e.to_string()))?;
+            Grant::new(capability, grant.hosts).map_err(|e| Status::invalid_argument(e.to_string()))
+        })
+        .collect()
+}
+
+fn nonzero(value: u64) -> Option<u64> {
+    (value != 0).then_some(value)
+}
+
+#[tonic::async_trait]
+impl ToolRegistry for ToolRegistryService {
+    async fn register_tool(
+        &self,
+        request: Request<pb::RegisterToolRequest>,
+    ) -> Result<Response<pb::RegisterToolResponse>, Status> {
+        require_admin(&request, self.admin_token.as_deref(), "registering a tool")?;
+        let request = request.into_inner();
+        if request.component.is_empty() {
+            return Err(Status::invalid_argument("no component bytes were sent; send the .wasm file of the tool"));
+        }
+        let grants = parse_grants(request.grants)?;
+        let limits = request.limits.unwrap_or_default();
+        let limits = RequestedLimits {
+            timeout_ms: nonzero(limits.timeout_ms),
+            memory_bytes: nonzero(limits.memory_bytes),
+            fuel: nonzero(limits.fuel),
+        };
+        let registration = self.registry.register(request.component, grants, limits, request.replace).await?;
+        Ok(Response::new(pb::RegisterToolResponse {
+            tool: Some(tool_info(&registration.record)),
+            unchanged: registration.unchanged,
+            replaced: registration.replaced,
+        }))
+    }
+
+    async fn list_tools(&self, _request: Request<pb::ListToolsRequest>) -> Result<Response<pb::ListToolsResponse>, Status> {
+        let tools = self.registry.list().iter().map(tool_info).collect();
+        Ok(Response::new(pb::ListToolsResponse { tools }))
+    }
+
+    async fn describe_tool(&self, request: Request<pb::DescribeToolRequest>) -> Result<Response<pb::ToolInfo>, Status> {
+        let record = self.registry.describe(&request.into_inner().name)?;
+        Ok(Response::new(tool_info(&record)))
+    }
+
+    async fn invoke_tool(
+        &self,
+        request: Request<pb::InvokeToolRequest>,
+    ) -> Result<Response<pb::InvokeToolResponse>, Status> {
+        let request = request.into_inner();
+        let arguments = if request.arguments_json.trim().is_empty() { "{}" } else { request.arguments_json.as_str() };
+        let invocation = self.registry.invoke(&request.name, arguments, &request.session_id).await?;
+        Ok(Response::new(pb::InvokeToolResponse {
+            result_json: invocation.result_json,
+            tool_version: invocation.tool_version,
+            duration_us: invocation.duration.as_micros() as u64,
+        }))
+    }
+
+    async fn remove_tool(&self, request: Request<pb::RemoveToolRequest>) -> Result<Response<pb::RemoveToolResponse>, Status> {
+        require_admin(&request, self.admin_token.as_deref(), "removing a tool")?;
+        let record = self.registry.remove(&request.into_inner().name).await?;
+        Ok(Response::new(pb::RemoveToolResponse { tool: Some(tool_info(&record)) }))
+    }
+}

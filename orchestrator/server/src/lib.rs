@@ -1,0 +1,129 @@
+//! The InteraRec server: configuration, the tool registry, and the gRPC services (tonic), plus
+//! [`start`] for running it in-process (tests, the demo) and [`serve`] for the binary.
+//!
+//! Only this crate and the client know tonic; everything below it speaks core types.
+
+pub mod config;
+pub mod grpc;
+pub mod registry;
+
+use anyhow::Context;
+use config::ServerConfig;
+use interarec_plugin_host::{HostConfig, PluginHost, Services};
+use interarec_proto::v1::tool_registry_server::ToolRegistryServer;
+use interarec_store::Store;
+use registry::{Registry, StoreKv};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tonic::transport::{Identity, Server, ServerTlsConfig};
+
+/// Slack on top of the largest component for the rest of a registration message.
+const MESSAGE_OVERHEAD_BYTES: usize = 1024 * 1024;
+
+/// Opens the store and loads the registered tools.
+pub async fn open_registry(config: &ServerConfig) -> anyhow::Result<Registry> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create the data dir {}", config.data_dir.display()))?;
+    let store = Store::open(&config.data_dir)?;
+    let host = PluginHost::new(
+        HostConfig { limits: config.limits, cache_dir: Some(config.data_dir.join("component-cache")) },
+        Services::new(Arc::new(StoreKv(store.clone()))),
+    )
+    .context("cannot start the plugin host")?;
+    Ok(Registry::open(store, host).await?)
+}
+
+/// Serves the API on `listener` until `shutdown` resolves, then flushes the store.
+pub async fn serve(config: ServerConfig, listener: TcpListener, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+    let registry = open_registry(&config).await?;
+    serve_registry(config, registry.clone(), listener, shutdown).await?;
+    registry.flush()?;
+    Ok(())
+}
+
+async fn serve_registry(
+    config: ServerConfig,
+    registry: Registry,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let max_message = config.limits.max_component_bytes as usize + MESSAGE_OVERHEAD_BYTES;
+    let tools = ToolRegistryServer::new(grpc::tools::ToolRegistryService::new(registry, config.admin_token.clone()))
+        .max_decoding_message_size(max_message)
+        .max_encoding_message_size(interarec_plugin_host::MAX_RESULT_BYTES + MESSAGE_OVERHEAD_BYTES);
+
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter.set_serving::<ToolRegistryServer<grpc::tools::ToolRegistryService>>().await;
+
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(interarec_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection().build_v1().context("building the reflection service")?;
+    let reflection_v1alpha = reflection().build_v1alpha().context("building the reflection service")?;
+
+    let mut builder = Server::builder();
+    if let Some(tls) = &config.tls {
+        let cert = std::fs::read(&tls.cert).with_context(|| format!("cannot read TLS certificate {}", tls.cert.display()))?;
+        let key = std::fs::read(&tls.key).with_context(|| format!("cannot read TLS key {}", tls.key.display()))?;
+        builder = builder
+            .tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))
+            .context("the TLS certificate or key is not usable PEM")?;
+    }
+    builder
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(tools)
+        .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), shutdown)
+        .await
+        .context("the gRPC server failed")?;
+    Ok(())
+}
+
+/// A server running in this process (tests, the demo).
+pub struct RunningServer {
+    /// The bound address (useful with port 0).
+    pub addr: SocketAddr,
+    scheme: &'static str,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningServer {
+    /// `http://addr` or `https://addr`.
+    pub fn url(&self) -> String {
+        format!("{}://{}", self.scheme, self.addr)
+    }
+
+    /// Stops accepting, finishes in-flight calls, flushes the store and waits for the end.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        (&mut self.task).await.context("the server task panicked")?
+    }
+}
+
+/// Binds `config.listen` (port 0 picks a free port), loads the registry, and serves in a task.
+pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
+    config.check_exposure()?;
+    let listener = TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let registry = open_registry(&config).await?;
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let served = serve_registry(config, registry.clone(), listener, async {
+            let _ = shutdown_rx.await;
+        })
+        .await;
+        let flushed = registry.flush();
+        served?;
+        Ok(flushed?)
+    });
+    Ok(RunningServer { addr, scheme, shutdown: Some(shutdown_tx), task })
+}

@@ -1,0 +1,316 @@
+//! InteraRec persistence on sled: typed trees, big-endian keys, a schema version checked at
+//! start-up.
+//!
+//! Trees in schema version 1:
+//! - `meta`: `schema_version` → u32 big-endian.
+//! - `tools`: tool name → [`ToolRecord`] as JSON.
+//! - `components`: sha256 (32 raw bytes) → component bytes, shared by every tool with that hash.
+//! - `tool_kv`: (session, tool, key) → value, each key segment prefixed by its big-endian u16
+//!   length so a prefix scan returns one scope in byte order.
+//!
+//! Later issues add sessions, frames, events, catalogs and models as further trees under the same
+//! schema versioning.
+
+mod keys;
+
+use interarec_core::ToolRecord;
+use sha2::{Digest, Sha256};
+use sled::Transactional;
+use std::path::{Path, PathBuf};
+
+pub use keys::KvScope;
+
+/// The layout version this build reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+const SCHEMA_VERSION_KEY: &[u8] = b"schema_version";
+
+/// Largest kv key, in bytes.
+pub const MAX_KV_KEY_BYTES: usize = 256;
+/// Largest kv value, in bytes.
+pub const MAX_KV_VALUE_BYTES: usize = 1024 * 1024;
+
+/// What went wrong in the store. Every message says what to do next.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another process holds the database.
+    #[error("the data dir {path} is in use by another process (is another `interarec serve` running?); stop it or choose another --data-dir")]
+    Locked {
+        /// The data directory.
+        path: PathBuf,
+    },
+    /// The database files are damaged.
+    #[error("the database in {path} is corrupt ({detail}); restore it from a backup or move it aside and start with an empty --data-dir; it was not modified")]
+    Corrupt {
+        /// The data directory.
+        path: PathBuf,
+        /// sled's description.
+        detail: String,
+    },
+    /// Written by another version of InteraRec.
+    #[error("the database in {path} has schema version {found} but this build reads version {expected}; use the matching interarec release or start with an empty --data-dir")]
+    IncompatibleSchema {
+        /// The data directory.
+        path: PathBuf,
+        /// Version on disk.
+        found: u32,
+        /// Version of this build.
+        expected: u32,
+    },
+    /// A record that does not decode.
+    #[error("record `{key}` in tree `{tree}` does not decode ({detail}); the database is damaged or was written by an incompatible build")]
+    BadRecord {
+        /// The tree.
+        tree: &'static str,
+        /// The key, printable.
+        key: String,
+        /// The decoder's complaint.
+        detail: String,
+    },
+    /// A tool record points at a component blob that is missing.
+    #[error("component {sha256} of tool `{tool}` is missing from the store; remove the tool and register it again")]
+    MissingComponent {
+        /// The tool.
+        tool: String,
+        /// The missing hash.
+        sha256: String,
+    },
+    /// A kv request over a documented limit.
+    #[error("{0}")]
+    KvLimit(String),
+    /// Any other I/O failure.
+    #[error("storage error in {path}: {detail}")]
+    Io {
+        /// The data directory.
+        path: PathBuf,
+        /// What failed.
+        detail: String,
+    },
+}
+
+/// The database and its typed trees.
+#[derive(Clone)]
+pub struct Store {
+    path: PathBuf,
+    db: sled::Db,
+    tools: sled::Tree,
+    components: sled::Tree,
+    tool_kv: sled::Tree,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the database in `data_dir/db`, checking its schema version.
+    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        let path = data_dir.join("db");
+        std::fs::create_dir_all(&path).map_err(|e| StoreError::Io { path: path.clone(), detail: e.to_string() })?;
+        let db = sled::Config::new().path(&path).open().map_err(|error| open_error(&path, error))?;
+        let io = |error: sled::Error| open_error(&path, error);
+        let meta = db.open_tree("meta").map_err(io)?;
+        let tools = db.open_tree("tools").map_err(io)?;
+        let components = db.open_tree("components").map_err(io)?;
+        let tool_kv = db.open_tree("tool_kv").map_err(io)?;
+        match meta.get(SCHEMA_VERSION_KEY).map_err(io)? {
+            Some(bytes) => {
+                let found = <[u8; 4]>::try_from(bytes.as_ref())
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| StoreError::Corrupt { path: path.clone(), detail: "schema_version is not a u32".into() })?;
+                if found != SCHEMA_VERSION {
+                    return Err(StoreError::IncompatibleSchema { path, found, expected: SCHEMA_VERSION });
+                }
+            }
+            None => {
+                let has_data = !tools.is_empty() || !components.is_empty() || !tool_kv.is_empty();
+                if has_data {
+                    return Err(StoreError::Corrupt {
+                        path,
+                        detail: "it holds data but no schema version".into(),
+                    });
+                }
+                meta.insert(SCHEMA_VERSION_KEY, &SCHEMA_VERSION.to_be_bytes()).map_err(io)?;
+                db.flush().map_err(io)?;
+            }
+        }
+        Ok(Store { path, db, tools, components, tool_kv })
+    }
+
+    /// Where the database lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn io(&self, error: impl std::fmt::Display) -> StoreError {
+        StoreError::Io { path: self.path.clone(), detail: error.to_string() }
+    }
+
+    /// Stores a tool and its component atomically, replacing a tool of the same name, and
+    /// flushes to disk before returning. The previous component blob is dropped when no other
+    /// tool uses it.
+    pub fn put_tool(&self, record: &ToolRecord, component: &[u8]) -> Result<(), StoreError> {
+        let hash = Sha256::digest(component);
+        debug_assert_eq!(hex::encode(hash), record.sha256);
+        let encoded = serde_json::to_vec(record).map_err(|e| self.io(e))?;
+        let previous = self.get_tool(&record.manifest.name)?;
+        let orphan = previous
+            .filter(|old| old.sha256 != record.sha256)
+            .map(|old| old.sha256)
+            .filter(|sha| !self.component_shared(sha, &record.manifest.name));
+        let orphan = orphan.and_then(|sha| hex::decode(sha).ok());
+        (&self.tools, &self.components)
+            .transaction(|(tools, components)| {
+                components.insert(hash.as_slice(), component)?;
+                tools.insert(record.manifest.name.as_bytes(), encoded.as_slice())?;
+                if let Some(orphan) = &orphan {
+                    components.remove(orphan.as_slice())?;
+                }
+                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| self.io(format!("{e:?}")))?;
+        self.db.flush().map_err(|e| self.io(e))?;
+        Ok(())
+    }
+
+    fn component_shared(&self, sha256: &str, except_tool: &str) -> bool {
+        self.list_tools()
+            .map(|tools| tools.iter().any(|t| t.sha256 == sha256 && t.manifest.name != except_tool))
+            .unwrap_or(true)
+    }
+
+    /// The tool registered under `name`.
+    pub fn get_tool(&self, name: &str) -> Result<Option<ToolRecord>, StoreError> {
+        match self.tools.get(name.as_bytes()).map_err(|e| self.io(e))? {
+            None => Ok(None),
+            Some(bytes) => decode_tool(name.as_bytes(), &bytes).map(Some),
+        }
+    }
+
+    /// Every registered tool, by name.
+    pub fn list_tools(&self) -> Result<Vec<ToolRecord>, StoreError> {
+        self.tools
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry.map_err(|e| self.io(e))?;
+                decode_tool(&key, &value)
+            })
+            .collect()
+    }
+
+    /// The component bytes of a registered tool.
+    pub fn component_of(&self, record: &ToolRecord) -> Result<Vec<u8>, StoreError> {
+        let missing = || StoreError::MissingComponent { tool: record.manifest.name.clone(), sha256: record.sha256.clone() };
+        let key = hex::decode(&record.sha256).map_err(|_| missing())?;
+        let bytes = self.components.get(key).map_err(|e| self.io(e))?.ok_or_else(missing)?;
+        Ok(bytes.to_vec())
+    }
+
+    /// Removes a tool, its kv state and its component blob (when no other tool shares it).
+    /// Returns the removed record.
+    pub fn remove_tool(&self, name: &str) -> Result<Option<ToolRecord>, StoreError> {
+        let Some(record) = self.get_tool(name)? else { return Ok(None) };
+        let drop_component = !self.component_shared(&record.sha256, name);
+        let sha = hex::decode(&record.sha256).unwrap_or_default();
+        (&self.tools, &self.components)
+            .transaction(|(tools, components)| {
+                tools.remove(name.as_bytes())?;
+                if drop_component {
+                    components.remove(sha.as_slice())?;
+                }
+                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| self.io(format!("{e:?}")))?;
+        for key in self.tool_kv.iter().keys() {
+            let key = key.map_err(|e| self.io(e))?;
+            if keys::KvScope::tool_of(&key) == Some(name.as_bytes()) {
+                self.tool_kv.remove(key).map_err(|e| self.io(e))?;
+            }
+        }
+        self.db.flush().map_err(|e| self.io(e))?;
+        Ok(Some(record))
+    }
+
+    /// The value of `key` in a kv scope.
+    pub fn kv_get(&self, scope: &KvScope, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        check_kv_key(key)?;
+        Ok(self.tool_kv.get(scope.key(key)).map_err(|e| self.io(e))?.map(|v| v.to_vec()))
+    }
+
+    /// Sets `key` in a kv scope. Durable within sled's flush interval (500 ms), or at once
+    /// when the server shuts down cleanly.
+    pub fn kv_set(&self, scope: &KvScope, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        check_kv_key(key)?;
+        if value.len() > MAX_KV_VALUE_BYTES {
+            return Err(StoreError::KvLimit(format!(
+                "kv value of {} bytes is over the {MAX_KV_VALUE_BYTES}-byte limit; store less or split it over several keys",
+                value.len()
+            )));
+        }
+        self.tool_kv.insert(scope.key(key), value).map_err(|e| self.io(e))?;
+        Ok(())
+    }
+
+    /// Deletes `key` from a kv scope.
+    pub fn kv_delete(&self, scope: &KvScope, key: &str) -> Result<(), StoreError> {
+        check_kv_key(key)?;
+        self.tool_kv.remove(scope.key(key)).map_err(|e| self.io(e))?;
+        Ok(())
+    }
+
+    /// Keys of a kv scope starting with `prefix`, in byte order (at most 10,000).
+    pub fn kv_list(&self, scope: &KvScope, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let scan = scope.key(prefix);
+        let skip = scope.key("").len();
+        self.tool_kv
+            .scan_prefix(scan)
+            .keys()
+            .take(10_000)
+            .map(|key| {
+                let key = key.map_err(|e| self.io(e))?;
+                String::from_utf8(key[skip..].to_vec()).map_err(|e| self.io(e))
+            })
+            .collect()
+    }
+
+    /// Writes everything to disk.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map(|_| ()).map_err(|e| self.io(e))
+    }
+}
+
+fn check_kv_key(key: &str) -> Result<(), StoreError> {
+    if key.is_empty() || key.len() > MAX_KV_KEY_BYTES {
+        return Err(StoreError::KvLimit(format!(
+            "kv key of {} bytes is outside the allowed 1..={MAX_KV_KEY_BYTES} bytes",
+            key.len()
+        )));
+    }
+    Ok(())
+}
+
+fn decode_tool(key: &[u8], value: &[u8]) -> Result<ToolRecord, StoreError> {
+    serde_json::from_slice(value).map_err(|error| StoreError::BadRecord {
+        tree: "tools",
+        key: String::from_utf8_lossy(key).into_owned(),
+        detail: error.to_string(),
+    })
+}
+
+fn open_error(path: &Path, error: sled::Error) -> StoreError {
+    match error {
+        sled::Error::Corruption { .. } => StoreError::Corrupt { path: path.to_owned(), detail: error.to_string() },
+        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.raw_os_error() == Some(11) => {
+            StoreError::Locked { path: path.to_owned() }
+        }
+        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData || io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            StoreError::Corrupt { path: path.to_owned(), detail: io.to_string() }
+        }
+        other => StoreError::Io { path: path.to_owned(), detail: other.to_string() },
+    }
+}
+
+#[cfg(test)]
+mod tests;

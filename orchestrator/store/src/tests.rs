@@ -1,0 +1,109 @@
+//! Store tests on a temp dir: persistence across reopen, schema checks, kv scoping.
+
+use super::*;
+use interarec_core::{Grants, ToolLimits, ToolManifest};
+
+fn record(name: &str, component: &[u8]) -> ToolRecord {
+    ToolRecord {
+        manifest: ToolManifest::from_description(name.into(), "0.1.0".into(), "test".into(), "true", &[]).unwrap(),
+        grants: Grants::none(),
+        limits: ToolLimits { timeout_ms: 1000, memory_bytes: 1 << 24, fuel: None },
+        sha256: hex::encode(Sha256::digest(component)),
+        component_size: component.len() as u64,
+        wit_version: "0.1.0".into(),
+        registered_at_unix_ms: 1,
+    }
+}
+
+#[test]
+fn tools_survive_reopen_and_removal_cleans_up() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store.put_tool(&record("alpha", b"component-a"), b"component-a").unwrap();
+        store.put_tool(&record("beta", b"component-a"), b"component-a").unwrap();
+        store.put_tool(&record("gamma", b"component-g"), b"component-g").unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let names: Vec<String> = store.list_tools().unwrap().into_iter().map(|t| t.manifest.name).collect();
+    assert_eq!(names, ["alpha", "beta", "gamma"]);
+    let alpha = store.get_tool("alpha").unwrap().unwrap();
+    assert_eq!(store.component_of(&alpha).unwrap(), b"component-a");
+
+    // alpha and beta share a blob: removing one keeps it, removing both drops it.
+    store.remove_tool("alpha").unwrap().unwrap();
+    let beta = store.get_tool("beta").unwrap().unwrap();
+    assert_eq!(store.component_of(&beta).unwrap(), b"component-a");
+    store.remove_tool("beta").unwrap().unwrap();
+    assert!(matches!(store.component_of(&beta), Err(StoreError::MissingComponent { .. })));
+    assert!(store.remove_tool("beta").unwrap().is_none());
+}
+
+#[test]
+fn replacing_a_tool_drops_its_old_component() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let old = record("alpha", b"old");
+    store.put_tool(&old, b"old").unwrap();
+    store.put_tool(&record("alpha", b"new"), b"new").unwrap();
+    assert!(store.component_of(&old).is_err());
+    assert_eq!(store.component_of(&store.get_tool("alpha").unwrap().unwrap()).unwrap(), b"new");
+}
+
+#[test]
+fn a_different_schema_version_is_refused_not_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store.put_tool(&record("alpha", b"a"), b"a").unwrap();
+        let meta = store.db.open_tree("meta").unwrap();
+        meta.insert(SCHEMA_VERSION_KEY, &99u32.to_be_bytes()).unwrap();
+        store.flush().unwrap();
+    }
+    let error = Store::open(dir.path()).unwrap_err();
+    assert!(
+        error.to_string().contains("has schema version 99 but this build reads version 1"),
+        "{error}"
+    );
+    // Nothing was reset: the data is still there under the old version marker.
+    let db = sled::open(dir.path().join("db")).unwrap();
+    assert!(db.open_tree("tools").unwrap().get("alpha").unwrap().is_some());
+}
+
+#[test]
+fn a_damaged_record_is_reported_with_its_tree_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.tools.insert("broken", b"{not json".as_slice()).unwrap();
+    let error = store.list_tools().unwrap_err();
+    assert!(error.to_string().starts_with("record `broken` in tree `tools` does not decode"), "{error}");
+}
+
+#[test]
+fn a_second_open_of_the_same_dir_is_refused_while_the_first_is_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = Store::open(dir.path()).unwrap();
+    let error = Store::open(dir.path()).unwrap_err();
+    assert!(error.to_string().contains("is in use by another process"), "{error}");
+}
+
+#[test]
+fn kv_is_scoped_by_session_and_tool() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let a = KvScope::new("s1", "echo");
+    let b = KvScope::new("s1", "echo2");
+    let c = KvScope::new("s2", "echo");
+    store.kv_set(&a, "calls", b"1").unwrap();
+    store.kv_set(&a, "calls:x", b"2").unwrap();
+    store.kv_set(&b, "calls", b"3").unwrap();
+    assert_eq!(store.kv_get(&a, "calls").unwrap().as_deref(), Some(b"1".as_slice()));
+    assert_eq!(store.kv_get(&b, "calls").unwrap().as_deref(), Some(b"3".as_slice()));
+    assert_eq!(store.kv_get(&c, "calls").unwrap(), None);
+    assert_eq!(store.kv_list(&a, "calls").unwrap(), ["calls", "calls:x"]);
+    store.kv_delete(&a, "calls").unwrap();
+    assert_eq!(store.kv_list(&a, "").unwrap(), ["calls:x"]);
+    assert!(store.kv_set(&a, "", b"x").unwrap_err().to_string().contains("outside the allowed 1..=256"));
+    let big = vec![0u8; MAX_KV_VALUE_BYTES + 1];
+    assert!(store.kv_set(&a, "k", &big).unwrap_err().to_string().contains("over the 1048576-byte limit"));
+}

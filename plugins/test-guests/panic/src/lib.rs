@@ -1,0 +1,17 @@
+//! Hostile guest: panics on every call.
+
+use interarec_plugin::{Description, Tool, ToolError, Value, export_tool};
+
+struct Panic;
+
+impl Tool for Panic {
+    fn describe() -> Description {
+        Description::new("panic", "0.1.0", "Panics")
+    }
+
+    fn invoke(_arguments: Value) -> Result<Value, ToolError> {
+        panic!("the panic guest always panics");
+    }
+}
+
+export_tool!(Panic);

@@ -1,0 +1,183 @@
+//! Rust client for the InteraRec gRPC API.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), interarec_client::ClientError> {
+//! use interarec_client::{Client, ConnectOptions};
+//! let mut client = Client::connect("http://127.0.0.1:50051", ConnectOptions::default()).await?;
+//! let tools = client.list_tools().await?;
+//! let result = client.invoke_tool("echo", r#"{"message":"hi"}"#, "").await?;
+//! println!("{} tools; echo said {}", tools.len(), result.result_json);
+//! # Ok(()) }
+//! ```
+
+use interarec_proto::v1 as pb;
+use pb::tool_registry_client::ToolRegistryClient;
+use std::time::Duration;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+
+pub use pb::{Grant, InvokeToolResponse, RegisterToolResponse, ToolInfo, ToolLimits};
+
+/// Largest message the client sends or accepts (components are at most 50 MiB by default).
+const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
+
+/// How to reach the server.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// Sent as `authorization: Bearer …`; needed to register and remove tools when the server
+    /// has an admin token.
+    pub admin_token: Option<String>,
+    /// PEM of the CA that signed the server's certificate, for `https://` URLs.
+    pub tls_ca_pem: Option<Vec<u8>>,
+    /// Per-request timeout (none by default).
+    pub timeout: Option<Duration>,
+}
+
+/// What went wrong talking to the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The URL could not be used.
+    #[error("`{url}` is not a usable server URL: {detail}")]
+    InvalidUrl {
+        /// The URL given.
+        url: String,
+        /// Why.
+        detail: String,
+    },
+    /// The server could not be reached.
+    #[error("cannot reach the InteraRec server at {url}: {detail}; is `interarec serve` running there?")]
+    Connect {
+        /// The URL given.
+        url: String,
+        /// The transport's complaint.
+        detail: String,
+    },
+    /// The server answered with an error status.
+    #[error("{}: {}", code_name(.0.code()), .0.message())]
+    Status(#[from] tonic::Status),
+}
+
+impl ClientError {
+    /// The gRPC status code, when the server answered.
+    pub fn code(&self) -> Option<tonic::Code> {
+        match self {
+            ClientError::Status(status) => Some(status.code()),
+            _ => None,
+        }
+    }
+}
+
+fn code_name(code: tonic::Code) -> &'static str {
+    match code {
+        tonic::Code::InvalidArgument => "invalid argument",
+        tonic::Code::NotFound => "not found",
+        tonic::Code::AlreadyExists => "already exists",
+        tonic::Code::PermissionDenied => "permission denied",
+        tonic::Code::Unauthenticated => "unauthenticated",
+        tonic::Code::DeadlineExceeded => "deadline exceeded",
+        tonic::Code::ResourceExhausted => "resource exhausted",
+        tonic::Code::FailedPrecondition => "failed precondition",
+        tonic::Code::Unavailable => "unavailable",
+        tonic::Code::Internal => "internal",
+        _ => "error",
+    }
+}
+
+/// A connection to an InteraRec server. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Client {
+    tools: ToolRegistryClient<Channel>,
+    admin_token: Option<String>,
+}
+
+impl Client {
+    /// Connects to `url` (`http://host:port` or `https://host:port`).
+    pub async fn connect(url: &str, options: ConnectOptions) -> Result<Client, ClientError> {
+        let invalid = |detail: String| ClientError::InvalidUrl { url: url.to_owned(), detail };
+        let mut endpoint = Endpoint::from_shared(url.to_owned()).map_err(|e| invalid(e.to_string()))?;
+        if let Some(timeout) = options.timeout {
+            endpoint = endpoint.timeout(timeout);
+        }
+        if url.starts_with("https://") {
+            let mut tls = ClientTlsConfig::new();
+            if let Some(ca) = &options.tls_ca_pem {
+                tls = tls.ca_certificate(Certificate::from_pem(ca));
+            }
+            endpoint = endpoint.tls_config(tls).map_err(|e| invalid(e.to_string()))?;
+        }
+        let channel = endpoint
+            .connect()
+            .await
+            .map_err(|e| ClientError::Connect { url: url.to_owned(), detail: error_chain(&e) })?;
+        let tools = ToolRegistryClient::new(channel)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        Ok(Client { tools, admin_token: options.admin_token })
+    }
+
+    fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        if let Some(token) = &self.admin_token {
+            if let Ok(value) = format!("Bearer {token}").parse() {
+                request.metadata_mut().insert("authorization", value);
+            }
+        }
+        request
+    }
+
+    /// Registers a component with grants (`kv`, `http:host`, ...) and limits.
+    pub async fn register_tool(
+        &mut self,
+        component: Vec<u8>,
+        grants: Vec<Grant>,
+        limits: ToolLimits,
+        replace: bool,
+    ) -> Result<RegisterToolResponse, ClientError> {
+        let request = self.request(pb::RegisterToolRequest { component, grants, limits: Some(limits), replace });
+        Ok(self.tools.register_tool(request).await?.into_inner())
+    }
+
+    /// Every registered tool.
+    pub async fn list_tools(&mut self) -> Result<Vec<ToolInfo>, ClientError> {
+        let request = self.request(pb::ListToolsRequest {});
+        Ok(self.tools.list_tools(request).await?.into_inner().tools)
+    }
+
+    /// One tool.
+    pub async fn describe_tool(&mut self, name: &str) -> Result<ToolInfo, ClientError> {
+        let request = self.request(pb::DescribeToolRequest { name: name.to_owned() });
+        Ok(self.tools.describe_tool(request).await?.into_inner())
+    }
+
+    /// Invokes a tool with JSON arguments; `session_id` scopes its kv state ("" for none).
+    pub async fn invoke_tool(
+        &mut self,
+        name: &str,
+        arguments_json: &str,
+        session_id: &str,
+    ) -> Result<InvokeToolResponse, ClientError> {
+        let request = self.request(pb::InvokeToolRequest {
+            name: name.to_owned(),
+            arguments_json: arguments_json.to_owned(),
+            session_id: session_id.to_owned(),
+        });
+        Ok(self.tools.invoke_tool(request).await?.into_inner())
+    }
+
+    /// Removes a tool; returns what was removed.
+    pub async fn remove_tool(&mut self, name: &str) -> Result<ToolInfo, ClientError> {
+        let request = self.request(pb::RemoveToolRequest { name: name.to_owned() });
+        let removed = self.tools.remove_tool(request).await?.into_inner();
+        removed.tool.ok_or_else(|| ClientError::Status(tonic::Status::internal("server sent no tool")))
+    }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

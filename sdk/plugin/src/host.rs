@@ -1,0 +1,175 @@
+//! Typed helpers over the host imports. Each module mirrors one WIT interface and one capability.
+
+/// Logging into the host's log, tagged with the tool's name. Always allowed.
+pub mod log {
+    use crate::bindings::interarec::tool::log::{Level, log};
+
+    /// Logs at debug level.
+    pub fn debug(message: &str) {
+        log(Level::Debug, message);
+    }
+
+    /// Logs at info level.
+    pub fn info(message: &str) {
+        log(Level::Info, message);
+    }
+
+    /// Logs at warn level.
+    pub fn warn(message: &str) {
+        log(Level::Warn, message);
+    }
+
+    /// Logs at error level.
+    pub fn error(message: &str) {
+        log(Level::Error, message);
+    }
+}
+
+/// Key-value state scoped to the current session and this tool (capability `kv`). Keys are at
+/// most 256 bytes and values at most 1 MiB.
+pub mod kv {
+    use crate::HostError;
+    use crate::bindings::interarec::tool::kv as wit;
+    use serde::{Serialize, de::DeserializeOwned};
+
+    /// The value stored under `key`, if any.
+    pub fn get(key: &str) -> Result<Option<Vec<u8>>, HostError> {
+        wit::get(key).map_err(HostError::from)
+    }
+
+    /// Stores `value` under `key`, replacing what was there.
+    pub fn set(key: &str, value: &[u8]) -> Result<(), HostError> {
+        wit::set(key, value).map_err(HostError::from)
+    }
+
+    /// Removes `key`; removing a missing key is not an error.
+    pub fn delete(key: &str) -> Result<(), HostError> {
+        wit::delete(key).map_err(HostError::from)
+    }
+
+    /// Keys starting with `prefix`, in byte order.
+    pub fn list_keys(prefix: &str) -> Result<Vec<String>, HostError> {
+        wit::list_keys(prefix).map_err(HostError::from)
+    }
+
+    /// Reads a JSON value stored with [`set_json`].
+    pub fn get_json<T: DeserializeOwned>(key: &str) -> Result<Option<T>, HostError> {
+        match get(key)? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|error| {
+                HostError::Invalid(format!("value under `{key}` is not the expected JSON: {error}"))
+            }),
+        }
+    }
+
+    /// Stores a value as JSON.
+    pub fn set_json<T: Serialize>(key: &str, value: &T) -> Result<(), HostError> {
+        let bytes = serde_json::to_vec(value)
+            .map_err(|error| HostError::Invalid(format!("value is not serialisable: {error}")))?;
+        set(key, &bytes)
+    }
+}
+
+/// Outbound HTTP to the hosts the operator allowlisted for this tool (capability `http`).
+pub mod http {
+    use crate::HostError;
+    use crate::bindings::interarec::tool::http as wit;
+
+    /// A response: status, headers and the whole body.
+    #[derive(Debug, Clone)]
+    pub struct Response {
+        /// HTTP status code.
+        pub status: u16,
+        /// Response headers in the order received.
+        pub headers: Vec<(String, String)>,
+        /// The body (the host caps it at 16 MiB).
+        pub body: Vec<u8>,
+    }
+
+    /// Sends a request. `url` must be `http` or `https` with a host on the allowlist.
+    pub fn send(
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Result<Response, HostError> {
+        let request = wit::Request {
+            method: method.to_owned(),
+            url: url.to_owned(),
+            headers: headers
+                .iter()
+                .map(|(name, value)| wit::Header { name: (*name).to_owned(), value: (*value).to_owned() })
+                .collect(),
+            body: body.map(<[u8]>::to_vec),
+        };
+        let response = wit::send(&request).map_err(HostError::from)?;
+        Ok(Response {
+            status: response.status,
+            headers: response.headers.into_iter().map(|h| (h.name, h.value)).collect(),
+            body: response.body,
+        })
+    }
+
+    /// `GET url`.
+    pub fn get(url: &str) -> Result<Response, HostError> {
+        send("GET", url, &[], None)
+    }
+}
+
+/// Screenshot frames of the current session (capability `frames`).
+pub mod frames {
+    use crate::HostError;
+    use crate::bindings::interarec::tool::frames as wit;
+
+    pub use wit::FrameInfo;
+
+    /// Metadata of a frame.
+    pub fn info(frame_id: &str) -> Result<FrameInfo, HostError> {
+        wit::info(frame_id).map_err(HostError::from)
+    }
+
+    /// The encoded image bytes (PNG or JPEG) of a frame.
+    pub fn read(frame_id: &str) -> Result<Vec<u8>, HostError> {
+        wit::read(frame_id).map_err(HostError::from)
+    }
+}
+
+/// Chat completion with text and image parts (capability `models`).
+pub mod models {
+    use crate::HostError;
+    use crate::bindings::interarec::tool::models as wit;
+
+    pub use wit::{ChatRequest, ChatResponse, ContentPart, Message};
+
+    /// Sends a chat request to the session's model provider.
+    pub fn chat(request: &ChatRequest) -> Result<ChatResponse, HostError> {
+        wit::chat(request).map_err(HostError::from)
+    }
+}
+
+/// Read access to catalogs and fitted choice models (capability `catalog`).
+pub mod catalog {
+    use crate::HostError;
+    use crate::bindings::interarec::tool::catalog as wit;
+    use serde_json::Value;
+
+    fn parse(text: String) -> Result<Value, HostError> {
+        serde_json::from_str(&text)
+            .map_err(|error| HostError::Failed(format!("host sent invalid JSON: {error}")))
+    }
+
+    /// The catalog's summary and attribute schema.
+    pub fn describe(catalog_id: &str) -> Result<Value, HostError> {
+        parse(wit::describe(catalog_id).map_err(HostError::from)?)
+    }
+
+    /// A page of items.
+    pub fn items(catalog_id: &str, offset: u32, limit: u32) -> Result<Value, HostError> {
+        parse(wit::items(catalog_id, offset, limit).map_err(HostError::from)?)
+    }
+
+    /// A fitted choice model.
+    pub fn choice_model(model_id: &str) -> Result<Value, HostError> {
+        parse(wit::choice_model(model_id).map_err(HostError::from)?)
+    }
+}
