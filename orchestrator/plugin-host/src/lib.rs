@@ -336,3 +336,4 @@ fn tail(text: &str, max: usize) -> String {
     }
     format!("…{}", &text[start..])
 }
+
