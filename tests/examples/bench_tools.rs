@@ -24,7 +24,12 @@ fn summarize(mut samples: Vec<Duration>, wall: Duration) -> Summary {
     samples.sort();
     let pick = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1e6;
     let mean_us = samples.iter().map(Duration::as_secs_f64).sum::<f64>() / samples.len() as f64 * 1e6;
-    Summary { p50_us: pick(0.50), p99_us: pick(0.99), mean_us, calls_per_second: samples.len() as f64 / wall.as_secs_f64() }
+    Summary {
+        p50_us: pick(0.50),
+        p99_us: pick(0.99),
+        mean_us,
+        calls_per_second: samples.len() as f64 / wall.as_secs_f64(),
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -35,7 +40,10 @@ fn main() -> anyhow::Result<()> {
     eprintln!("in-process: preparing echo, {WARMUP_CALLS} warm-up calls, then {IN_PROCESS_CALLS} measured calls");
     let in_process = runtime.block_on(async {
         let host = PluginHost::new(
-            HostConfig { limits: LimitsConfig::default(), cache_dir: None },
+            HostConfig {
+                limits: LimitsConfig::default(),
+                cache_dir: None,
+            },
             Services::new(Arc::new(MemoryKv::default())),
         )?;
         let prepared = host.prepare(&plugin("echo"))?;
@@ -59,15 +67,22 @@ fn main() -> anyhow::Result<()> {
         anyhow::Ok(summarize(samples, wall.elapsed()))
     })?;
 
-    eprintln!("gRPC: server on 127.0.0.1:0, {WARMUP_CALLS} warm-up calls, then {GRPC_CALLS} measured InvokeTool round trips");
-    let grpc_runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    eprintln!(
+        "gRPC: server on 127.0.0.1:0, {WARMUP_CALLS} warm-up calls, then {GRPC_CALLS} measured InvokeTool round trips"
+    );
+    let grpc_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     let grpc = grpc_runtime.block_on(async {
         let data_dir = tempfile::tempdir()?;
         let mut config = ServerConfig::local(data_dir.path());
         config.listen = "127.0.0.1:0".parse()?;
         let server = interarec_server::start(config).await?;
         let mut client = interarec_client::Client::connect(&server.url(), Default::default()).await?;
-        client.register_tool(plugin("echo"), vec![], limits(0, 0), false).await?;
+        client
+            .register_tool(plugin("echo"), vec![], limits(0, 0), false)
+            .await?;
         for _ in 0..WARMUP_CALLS {
             client.invoke_tool("echo", arguments, "").await?;
         }

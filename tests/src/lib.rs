@@ -23,19 +23,29 @@ pub fn plugin_dir() -> PathBuf {
 pub fn plugin(name: &str) -> Vec<u8> {
     let path = plugin_dir().join(format!("{name}.wasm"));
     std::fs::read(&path).unwrap_or_else(|error| {
-        panic!("cannot read {} ({error}); build the plugins first with `just plugins`", path.display())
+        panic!(
+            "cannot read {} ({error}); build the plugins first with `just plugins`",
+            path.display()
+        )
     })
 }
 
 /// A grant as the wire type.
 pub fn grant(text: &str) -> Grant {
     let parsed: interarec_core::Grant = text.parse().expect("test grants are valid");
-    Grant { capability: parsed.capability.name().to_owned(), hosts: parsed.hosts }
+    Grant {
+        capability: parsed.capability.name().to_owned(),
+        hosts: parsed.hosts,
+    }
 }
 
 /// Limits as the wire type (0 = server default).
 pub fn limits(timeout_ms: u64, memory_mib: u64) -> ToolLimits {
-    ToolLimits { timeout_ms, memory_bytes: memory_mib * 1024 * 1024, fuel: 0 }
+    ToolLimits {
+        timeout_ms,
+        memory_bytes: memory_mib * 1024 * 1024,
+        fuel: 0,
+    }
 }
 
 /// A server running in this process with its own temporary data dir.
@@ -60,13 +70,22 @@ impl TestServer {
         config.listen = "127.0.0.1:0".parse().unwrap();
         adjust(&mut config);
         let server = interarec_server::start(config.clone()).await.expect("server starts");
-        TestServer { server, config, data_dir }
+        TestServer {
+            server,
+            config,
+            data_dir,
+        }
     }
 
     /// A client with the given admin token.
     pub async fn client_with_token(&self, admin_token: Option<&str>) -> Client {
-        let options = ConnectOptions { admin_token: admin_token.map(str::to_owned), ..ConnectOptions::default() };
-        Client::connect(&self.server.url(), options).await.expect("client connects")
+        let options = ConnectOptions {
+            admin_token: admin_token.map(str::to_owned),
+            ..ConnectOptions::default()
+        };
+        Client::connect(&self.server.url(), options)
+            .await
+            .expect("client connects")
     }
 
     /// A client without a token.
@@ -76,10 +95,18 @@ impl TestServer {
 
     /// Stops the server and starts a new one on the same data dir (a new port).
     pub async fn restart(self) -> TestServer {
-        let TestServer { server, config, data_dir } = self;
+        let TestServer {
+            server,
+            config,
+            data_dir,
+        } = self;
         server.stop().await.expect("server stops cleanly");
         let server = interarec_server::start(config.clone()).await.expect("server restarts");
-        TestServer { server, config, data_dir }
+        TestServer {
+            server,
+            config,
+            data_dir,
+        }
     }
 
     /// The data dir.

@@ -16,15 +16,24 @@ fn status_of(result: Result<interarec_client::InvokeToolResponse, ClientError>) 
 
 async fn echo_ok(client: &mut Client, message: &str) {
     let arguments = serde_json::json!({ "message": message }).to_string();
-    let response = client.invoke_tool("echo", &arguments, "").await.expect("the well-behaved tool answers");
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&response.result_json).unwrap()["message"], message);
+    let response = client
+        .invoke_tool("echo", &arguments, "")
+        .await
+        .expect("the well-behaved tool answers");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&response.result_json).unwrap()["message"],
+        message
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_hostile_guest_fails_with_its_exact_error_while_echo_keeps_working() {
     let server = TestServer::start().await;
     let mut admin = server.client().await;
-    admin.register_tool(plugin("echo"), vec![], limits(0, 0), false).await.unwrap();
+    admin
+        .register_tool(plugin("echo"), vec![], limits(0, 0), false)
+        .await
+        .unwrap();
     let registrations: [(&str, ToolLimits); 5] = [
         ("guest_spin", limits(300, 0)),
         ("guest_memory_bomb", limits(0, 16)),
@@ -37,18 +46,43 @@ async fn each_hostile_guest_fails_with_its_exact_error_while_echo_keeps_working(
     }
 
     let cases: &[(&str, &str, Code, &str)] = &[
-        ("spin", "{}", Code::DeadlineExceeded,
-            "tool `spin`@0.1.0 timed out after 300 ms and was stopped; make the call cheaper or register the tool with a longer timeout"),
-        ("memory-bomb", "{}", Code::ResourceExhausted,
-            "tool `memory-bomb`@0.1.0 exceeded its memory limit of 16 MiB (it asked for 17 MiB) and was stopped"),
-        ("forbidden", r#"{"which":"kv"}"#, Code::PermissionDenied,
-            "tool `forbidden`@0.1.0 was denied: capability `kv` is not granted to tool `forbidden`@0.1.0; register it with `--grant kv`"),
-        ("forbidden", r#"{"which":"http"}"#, Code::PermissionDenied,
-            "tool `forbidden`@0.1.0 was denied: capability `http` is not granted to tool `forbidden`@0.1.0; register it with `--grant http:HOST`"),
-        ("panic", "{}", Code::Internal, "tool `panic`@0.1.0 panicked: panicked at plugins/test-guests/panic/src/lib.rs"),
+        (
+            "spin",
+            "{}",
+            Code::DeadlineExceeded,
+            "tool `spin`@0.1.0 timed out after 300 ms and was stopped; make the call cheaper or register the tool with a longer timeout",
+        ),
+        (
+            "memory-bomb",
+            "{}",
+            Code::ResourceExhausted,
+            "tool `memory-bomb`@0.1.0 exceeded its memory limit of 16 MiB (it asked for 17 MiB) and was stopped",
+        ),
+        (
+            "forbidden",
+            r#"{"which":"kv"}"#,
+            Code::PermissionDenied,
+            "tool `forbidden`@0.1.0 was denied: capability `kv` is not granted to tool `forbidden`@0.1.0; register it with `--grant kv`",
+        ),
+        (
+            "forbidden",
+            r#"{"which":"http"}"#,
+            Code::PermissionDenied,
+            "tool `forbidden`@0.1.0 was denied: capability `http` is not granted to tool `forbidden`@0.1.0; register it with `--grant http:HOST`",
+        ),
+        (
+            "panic",
+            "{}",
+            Code::Internal,
+            "tool `panic`@0.1.0 panicked: panicked at tests/guests/panic/src/lib.rs",
+        ),
         ("panic", "{}", Code::Internal, "the panic guest always panics"),
-        ("malformed", "{}", Code::Internal,
-            "tool `malformed`@0.1.0 returned a result that is not a JSON document (key must be a string at line 1 column 3); this is a bug in the tool"),
+        (
+            "malformed",
+            "{}",
+            Code::Internal,
+            "tool `malformed`@0.1.0 returned a result that is not a JSON document (key must be a string at line 1 column 3); this is a bug in the tool",
+        ),
     ];
     for (tool, arguments, code, fragment) in cases {
         let mut hostile_client = server.client().await;
@@ -61,7 +95,10 @@ async fn each_hostile_guest_fails_with_its_exact_error_while_echo_keeps_working(
         echo_ok(&mut echo_client, &format!("beside {tool}")).await;
         let (actual_code, message) = status_of(hostile.await.unwrap());
         assert_eq!(actual_code, *code, "{tool}: {message}");
-        assert!(message.contains(fragment), "{tool}: expected {fragment:?} in {message:?}");
+        assert!(
+            message.contains(fragment),
+            "{tool}: expected {fragment:?} in {message:?}"
+        );
     }
 
     // Every hostile tool can be called again (fresh store per call) and the server is healthy.
@@ -75,8 +112,14 @@ async fn each_hostile_guest_fails_with_its_exact_error_while_echo_keeps_working(
 async fn many_calls_run_concurrently() {
     let server = TestServer::start().await;
     let mut admin = server.client().await;
-    admin.register_tool(plugin("echo"), vec![], limits(0, 0), false).await.unwrap();
-    admin.register_tool(plugin("guest_spin"), vec![], limits(500, 0), false).await.unwrap();
+    admin
+        .register_tool(plugin("echo"), vec![], limits(0, 0), false)
+        .await
+        .unwrap();
+    admin
+        .register_tool(plugin("guest_spin"), vec![], limits(500, 0), false)
+        .await
+        .unwrap();
     // Four spinning calls occupy the sandbox for 500 ms each; they yield at every epoch tick,
     // so 32 echo calls issued meanwhile still finish, and the spinners all time out.
     let mut spinners = Vec::new();
@@ -87,7 +130,9 @@ async fn many_calls_run_concurrently() {
     let mut echoes = Vec::new();
     for index in 0..32 {
         let mut client = admin.clone();
-        echoes.push(tokio::spawn(async move { echo_ok(&mut client, &format!("call {index}")).await }));
+        echoes.push(tokio::spawn(async move {
+            echo_ok(&mut client, &format!("call {index}")).await
+        }));
     }
     for echo in echoes {
         echo.await.unwrap();
@@ -102,11 +147,20 @@ async fn many_calls_run_concurrently() {
 async fn fuel_stops_a_runaway_guest_when_enabled() {
     let server = TestServer::start_with(|config| config.limits.fuel_enabled = true).await;
     let mut client = server.client().await;
-    let fuel = ToolLimits { fuel: 5_000_000, ..limits(10_000, 0) };
-    client.register_tool(plugin("guest_spin"), vec![], fuel, false).await.unwrap();
+    let fuel = ToolLimits {
+        fuel: 5_000_000,
+        ..limits(10_000, 0)
+    };
+    client
+        .register_tool(plugin("guest_spin"), vec![], fuel, false)
+        .await
+        .unwrap();
     let (code, message) = status_of(client.invoke_tool("spin", "{}", "").await);
     assert_eq!(code, Code::ResourceExhausted, "{message}");
-    assert!(message.contains("tool `spin`@0.1.0 ran out of fuel (5000000 units) and was stopped"), "{message}");
+    assert!(
+        message.contains("tool `spin`@0.1.0 ran out of fuel (5000000 units) and was stopped"),
+        "{message}"
+    );
     server.server.stop().await.unwrap();
 }
 
@@ -117,7 +171,9 @@ async fn local_http_server() -> (u16, tokio::task::JoinHandle<()>) {
     let port = listener.local_addr().unwrap().port();
     let task = tokio::spawn(async move {
         loop {
-            let Ok((mut socket, _)) = listener.accept().await else { return };
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
             tokio::spawn(async move {
                 let mut buffer = vec![0u8; 4096];
                 let read = socket.read(&mut buffer).await.unwrap_or(0);
@@ -142,7 +198,12 @@ async fn capabilities_are_granted_by_name_and_http_by_host() {
     let server = TestServer::start().await;
     let mut client = server.client().await;
     client
-        .register_tool(plugin("guest_probe"), vec![grant("kv"), grant(&format!("http:127.0.0.1:{port}")), grant("frames")], limits(0, 0), false)
+        .register_tool(
+            plugin("guest_probe"),
+            vec![grant("kv"), grant(&format!("http:127.0.0.1:{port}")), grant("frames")],
+            limits(0, 0),
+            false,
+        )
         .await
         .unwrap();
 
@@ -162,12 +223,19 @@ async fn capabilities_are_granted_by_name_and_http_by_host() {
         match expected {
             Ok(value) => {
                 let response = outcome.unwrap_or_else(|e| panic!("{arguments}: {e}"));
-                assert_eq!(serde_json::from_str::<serde_json::Value>(&response.result_json).unwrap(), value, "{arguments}");
+                assert_eq!(
+                    serde_json::from_str::<serde_json::Value>(&response.result_json).unwrap(),
+                    value,
+                    "{arguments}"
+                );
             }
             Err((code, fragment)) => {
                 let (actual, message) = status_of(outcome);
                 assert_eq!(actual, code, "{arguments}: {message}");
-                assert!(message.contains(fragment), "{arguments}: expected {fragment:?} in {message:?}");
+                assert!(
+                    message.contains(fragment),
+                    "{arguments}: expected {fragment:?} in {message:?}"
+                );
             }
         }
     }

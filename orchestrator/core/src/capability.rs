@@ -74,13 +74,17 @@ pub enum GrantError {
     #[error("the http grant needs an allowlist of hosts: write `http:api.example.com[,other.host]`")]
     HttpWithoutHosts,
     /// A host entry that is not a plain host name (optionally with a port or a leading `*.`).
-    #[error("`{0}` is not a host name for the http allowlist; write a host such as `api.example.com`, `127.0.0.1:8080` or `*.example.com`")]
+    #[error(
+        "`{0}` is not a host name for the http allowlist; write a host such as `api.example.com`, `127.0.0.1:8080` or `*.example.com`"
+    )]
     InvalidHost(String),
     /// Only `http` takes a value after a colon.
     #[error("capability `{0}` takes no value; only `http:HOSTS` does")]
     UnexpectedValue(String),
     /// A capability granted that the tool never asked for.
-    #[error("grant `{capability}` was not requested by the tool (it requests: {requested}); remove the grant or rebuild the tool to ask for it")]
+    #[error(
+        "grant `{capability}` was not requested by the tool (it requests: {requested}); remove the grant or rebuild the tool to ask for it"
+    )]
     NotRequested {
         /// The capability granted.
         capability: Capability,
@@ -127,7 +131,11 @@ impl FromStr for Grant {
         };
         let capability: Capability = name.parse()?;
         let hosts = match value {
-            Some(value) => value.split(',').map(str::to_owned).filter(|h| !h.trim().is_empty()).collect(),
+            Some(value) => value
+                .split(',')
+                .map(str::to_owned)
+                .filter(|h| !h.trim().is_empty())
+                .collect(),
             None => Vec::new(),
         };
         if value.is_some() && capability != Capability::Http {
@@ -184,9 +192,15 @@ impl Grants {
                 } else {
                     requested.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ")
                 };
-                return Err(GrantError::NotRequested { capability: grant.capability, requested });
+                return Err(GrantError::NotRequested {
+                    capability: grant.capability,
+                    requested,
+                });
             }
-            match merged.iter_mut().find(|existing| existing.capability == grant.capability) {
+            match merged
+                .iter_mut()
+                .find(|existing| existing.capability == grant.capability)
+            {
                 Some(existing) => {
                     for host in grant.hosts {
                         if !existing.hosts.contains(&host) {
@@ -248,7 +262,10 @@ mod tests {
             ("frames", Ok("frames")),
             (" models ", Ok("models")),
             ("http:api.example.com", Ok("http:api.example.com")),
-            ("http:API.example.com,127.0.0.1:8080", Ok("http:api.example.com,127.0.0.1:8080")),
+            (
+                "http:API.example.com,127.0.0.1:8080",
+                Ok("http:api.example.com,127.0.0.1:8080"),
+            ),
             ("http:*.example.com", Ok("http:*.example.com")),
             ("http", Err("needs an allowlist")),
             ("http:", Err("needs an allowlist")),

@@ -77,7 +77,9 @@ pub enum LimitError {
         max: u64,
     },
     /// Memory outside `1 MiB..=max`.
-    #[error("memory limit of {requested} bytes is outside the allowed range 1 MiB..={max} bytes (the server's limits.max_memory_bytes)")]
+    #[error(
+        "memory limit of {requested} bytes is outside the allowed range 1 MiB..={max} bytes (the server's limits.max_memory_bytes)"
+    )]
     Memory {
         /// What was asked.
         requested: u64,
@@ -85,7 +87,9 @@ pub enum LimitError {
         max: u64,
     },
     /// Fuel asked for while the server has fuel metering off.
-    #[error("a fuel limit was given but fuel metering is off on this server; set limits.fuel_enabled = true or drop the fuel limit")]
+    #[error(
+        "a fuel limit was given but fuel metering is off on this server; set limits.fuel_enabled = true or drop the fuel limit"
+    )]
     FuelDisabled,
     /// Zero fuel.
     #[error("a fuel limit of 0 would stop every call at once; give a positive number")]
@@ -120,11 +124,17 @@ impl LimitsConfig {
     pub fn resolve(&self, requested: RequestedLimits) -> Result<ToolLimits, LimitError> {
         let timeout_ms = requested.timeout_ms.unwrap_or(self.default_timeout_ms);
         if timeout_ms == 0 || timeout_ms > self.max_timeout_ms {
-            return Err(LimitError::Timeout { requested: timeout_ms, max: self.max_timeout_ms });
+            return Err(LimitError::Timeout {
+                requested: timeout_ms,
+                max: self.max_timeout_ms,
+            });
         }
         let memory_bytes = requested.memory_bytes.unwrap_or(self.default_memory_bytes);
         if !(MIB..=self.max_memory_bytes).contains(&memory_bytes) {
-            return Err(LimitError::Memory { requested: memory_bytes, max: self.max_memory_bytes });
+            return Err(LimitError::Memory {
+                requested: memory_bytes,
+                max: self.max_memory_bytes,
+            });
         }
         let fuel = match (self.fuel_enabled, requested.fuel) {
             (false, Some(_)) => return Err(LimitError::FuelDisabled),
@@ -132,7 +142,11 @@ impl LimitsConfig {
             (true, Some(0)) => return Err(LimitError::ZeroFuel),
             (true, fuel) => Some(fuel.unwrap_or(self.default_fuel)),
         };
-        Ok(ToolLimits { timeout_ms, memory_bytes, fuel })
+        Ok(ToolLimits {
+            timeout_ms,
+            memory_bytes,
+            fuel,
+        })
     }
 }
 
@@ -141,19 +155,46 @@ mod tests {
     use super::*;
 
     fn requested(timeout_ms: Option<u64>, memory_bytes: Option<u64>, fuel: Option<u64>) -> RequestedLimits {
-        RequestedLimits { timeout_ms, memory_bytes, fuel }
+        RequestedLimits {
+            timeout_ms,
+            memory_bytes,
+            fuel,
+        }
     }
 
     #[test]
     fn requested_limits_resolve_against_defaults_and_ceilings() {
         let config = LimitsConfig::default();
         let cases: Vec<(RequestedLimits, Result<ToolLimits, &str>)> = vec![
-            (requested(None, None, None), Ok(ToolLimits { timeout_ms: 5_000, memory_bytes: 64 * MIB, fuel: None })),
-            (requested(Some(250), Some(8 * MIB), None), Ok(ToolLimits { timeout_ms: 250, memory_bytes: 8 * MIB, fuel: None })),
+            (
+                requested(None, None, None),
+                Ok(ToolLimits {
+                    timeout_ms: 5_000,
+                    memory_bytes: 64 * MIB,
+                    fuel: None,
+                }),
+            ),
+            (
+                requested(Some(250), Some(8 * MIB), None),
+                Ok(ToolLimits {
+                    timeout_ms: 250,
+                    memory_bytes: 8 * MIB,
+                    fuel: None,
+                }),
+            ),
             (requested(Some(0), None, None), Err("timeout of 0 ms is outside")),
-            (requested(Some(60_001), None, None), Err("timeout of 60001 ms is outside")),
-            (requested(None, Some(1024), None), Err("memory limit of 1024 bytes is outside")),
-            (requested(None, Some(257 * MIB), None), Err("is outside the allowed range 1 MiB..=268435456")),
+            (
+                requested(Some(60_001), None, None),
+                Err("timeout of 60001 ms is outside"),
+            ),
+            (
+                requested(None, Some(1024), None),
+                Err("memory limit of 1024 bytes is outside"),
+            ),
+            (
+                requested(None, Some(257 * MIB), None),
+                Err("is outside the allowed range 1 MiB..=268435456"),
+            ),
             (requested(None, None, Some(10)), Err("fuel metering is off")),
         ];
         for (input, expected) in cases {
@@ -167,15 +208,27 @@ mod tests {
 
     #[test]
     fn fuel_applies_only_when_enabled() {
-        let config = LimitsConfig { fuel_enabled: true, ..LimitsConfig::default() };
-        assert_eq!(config.resolve(RequestedLimits::default()).unwrap().fuel, Some(1_000_000_000));
+        let config = LimitsConfig {
+            fuel_enabled: true,
+            ..LimitsConfig::default()
+        };
+        assert_eq!(
+            config.resolve(RequestedLimits::default()).unwrap().fuel,
+            Some(1_000_000_000)
+        );
         assert_eq!(config.resolve(requested(None, None, Some(5))).unwrap().fuel, Some(5));
-        assert_eq!(config.resolve(requested(None, None, Some(0))), Err(LimitError::ZeroFuel));
+        assert_eq!(
+            config.resolve(requested(None, None, Some(0))),
+            Err(LimitError::ZeroFuel)
+        );
     }
 
     #[test]
     fn incoherent_configuration_is_refused() {
-        let bad = LimitsConfig { default_timeout_ms: 90_000, ..LimitsConfig::default() };
+        let bad = LimitsConfig {
+            default_timeout_ms: 90_000,
+            ..LimitsConfig::default()
+        };
         assert!(bad.validate().unwrap_err().contains("default_timeout_ms (90000)"));
         assert!(LimitsConfig::default().validate().is_ok());
     }

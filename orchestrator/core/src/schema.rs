@@ -10,7 +10,9 @@ pub struct ArgumentSchema {
 
 impl std::fmt::Debug for ArgumentSchema {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ArgumentSchema").field("source", &self.source).finish_non_exhaustive()
+        f.debug_struct("ArgumentSchema")
+            .field("source", &self.source)
+            .finish_non_exhaustive()
     }
 }
 
@@ -44,7 +46,9 @@ impl ArgumentSchema {
     /// Compiles a schema document, checking it against its meta-schema first.
     pub fn compile(source: Value) -> Result<ArgumentSchema, SchemaError> {
         if !(source.is_object() || source.is_boolean()) {
-            return Err(SchemaError::InvalidSchema("a schema must be a JSON object or a boolean".to_owned()));
+            return Err(SchemaError::InvalidSchema(
+                "a schema must be a JSON object or a boolean".to_owned(),
+            ));
         }
         jsonschema::meta::validate(&source).map_err(|e| SchemaError::InvalidSchema(e.to_string()))?;
         let validator = jsonschema::validator_for(&source).map_err(|e| SchemaError::InvalidSchema(e.to_string()))?;
@@ -58,8 +62,7 @@ impl ArgumentSchema {
 
     /// Parses `text` and checks it against the schema.
     pub fn validate_text(&self, text: &str) -> Result<Value, SchemaError> {
-        let arguments: Value =
-            serde_json::from_str(text).map_err(|e| SchemaError::ArgumentsNotJson(e.to_string()))?;
+        let arguments: Value = serde_json::from_str(text).map_err(|e| SchemaError::ArgumentsNotJson(e.to_string()))?;
         self.validate(&arguments)?;
         Ok(arguments)
     }
@@ -93,11 +96,17 @@ mod tests {
         let cases: &[(&str, Result<(), &str>)] = &[
             (r#"{"type":"object"}"#, Ok(())),
             ("true", Ok(())),
-            (r#"{"type":"object","properties":{"n":{"type":"integer","minimum":0}}}"#, Ok(())),
+            (
+                r#"{"type":"object","properties":{"n":{"type":"integer","minimum":0}}}"#,
+                Ok(()),
+            ),
             ("{not json", Err("is not JSON")),
             ("42", Err("must be a JSON object or a boolean")),
             (r#"{"type":"banana"}"#, Err("not a valid JSON Schema")),
-            (r#"{"properties":{"n":{"minimum":"zero"}}}"#, Err("not a valid JSON Schema")),
+            (
+                r#"{"properties":{"n":{"minimum":"zero"}}}"#,
+                Err("not a valid JSON Schema"),
+            ),
         ];
         for (text, expected) in cases {
             match (expected, ArgumentSchema::parse(text)) {
@@ -122,8 +131,14 @@ mod tests {
             (r#"{"message":"hi","count":3}"#, Ok(())),
             (r#"{}"#, Err("at /: \"message\" is a required property")),
             (r#"{"message":5}"#, Err("at /message: 5 is not of type \"string\"")),
-            (r#"{"message":"a","count":0}"#, Err("at /count: 0 is less than the minimum of 1")),
-            (r#"{"message":"a","extra":1}"#, Err("Additional properties are not allowed")),
+            (
+                r#"{"message":"a","count":0}"#,
+                Err("at /count: 0 is less than the minimum of 1"),
+            ),
+            (
+                r#"{"message":"a","extra":1}"#,
+                Err("Additional properties are not allowed"),
+            ),
             (r#"{"message":"#, Err("arguments are not valid JSON")),
         ];
         for (text, expected) in cases {

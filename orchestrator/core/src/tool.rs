@@ -29,7 +29,9 @@ pub struct ToolManifest {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ManifestError {
     /// A name outside `[a-z][a-z0-9-]*` or too long.
-    #[error("tool name `{0}` is invalid: use lowercase letters, digits and `-`, starting with a letter, at most 64 characters")]
+    #[error(
+        "tool name `{0}` is invalid: use lowercase letters, digits and `-`, starting with a letter, at most 64 characters"
+    )]
     InvalidName(String),
     /// A version that is not semver.
     #[error("tool version `{version}` is not a semantic version (such as 1.2.0): {reason}")]
@@ -69,19 +71,28 @@ impl ToolManifest {
         capabilities: &[String],
     ) -> Result<ToolManifest, ManifestError> {
         validate_tool_name(&name)?;
-        semver::Version::parse(&version)
-            .map_err(|error| ManifestError::InvalidVersion { version: version.clone(), reason: error.to_string() })?;
+        semver::Version::parse(&version).map_err(|error| ManifestError::InvalidVersion {
+            version: version.clone(),
+            reason: error.to_string(),
+        })?;
         let schema = ArgumentSchema::parse(arguments_schema)?;
         let mut parsed = Vec::new();
         for capability in capabilities {
-            let capability: Capability =
-                capability.parse().map_err(|_| ManifestError::UnknownCapability(capability.clone()))?;
+            let capability: Capability = capability
+                .parse()
+                .map_err(|_| ManifestError::UnknownCapability(capability.clone()))?;
             if !parsed.contains(&capability) {
                 parsed.push(capability);
             }
         }
         parsed.sort();
-        Ok(ToolManifest { name, version, description, arguments_schema: schema.source().clone(), capabilities: parsed })
+        Ok(ToolManifest {
+            name,
+            version,
+            description,
+            arguments_schema: schema.source().clone(),
+            capabilities: parsed,
+        })
     }
 
     /// The parsed semantic version (validated at construction).
@@ -115,7 +126,13 @@ mod tests {
 
     fn manifest(name: &str, version: &str, capabilities: &[&str]) -> Result<ToolManifest, ManifestError> {
         let capabilities: Vec<String> = capabilities.iter().map(|c| (*c).to_owned()).collect();
-        ToolManifest::from_description(name.into(), version.into(), "d".into(), r#"{"type":"object"}"#, &capabilities)
+        ToolManifest::from_description(
+            name.into(),
+            version.into(),
+            "d".into(),
+            r#"{"type":"object"}"#,
+            &capabilities,
+        )
     }
 
     #[test]
@@ -139,6 +156,9 @@ mod tests {
         }
         let long = "a".repeat(MAX_TOOL_NAME_LEN + 1);
         assert!(manifest(&long, "0.1.0", &[]).is_err());
-        assert_eq!(manifest("x", "0.1.0", &["kv", "http", "kv"]).unwrap().capabilities, vec![Capability::Kv, Capability::Http]);
+        assert_eq!(
+            manifest("x", "0.1.0", &["kv", "http", "kv"]).unwrap().capabilities,
+            vec![Capability::Kv, Capability::Http]
+        );
     }
 }

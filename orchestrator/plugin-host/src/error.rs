@@ -9,7 +9,9 @@ use std::fmt;
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// Over the configured size limit.
-    #[error("component is {size} bytes, over the {limit}-byte limit (limits.max_component_bytes); shrink it (release build, strip debug info) or raise the limit")]
+    #[error(
+        "component is {size} bytes, over the {limit}-byte limit (limits.max_component_bytes); shrink it (release build, strip debug info) or raise the limit"
+    )]
     TooLarge {
         /// Bytes uploaded.
         size: u64,
@@ -17,13 +19,19 @@ pub enum LoadError {
         limit: u64,
     },
     /// Not WebAssembly at all.
-    #[error("the bytes are not a WebAssembly component (no `\\0asm` header); upload the .wasm file built for wasm32-wasip2")]
+    #[error(
+        "the bytes are not a WebAssembly component (no `\\0asm` header); upload the .wasm file built for wasm32-wasip2"
+    )]
     NotWasm,
     /// A core module rather than a component.
-    #[error("the bytes are a core WebAssembly module, not a component; build the tool for the wasm32-wasip2 target (or wrap it with `wasm-tools component new`)")]
+    #[error(
+        "the bytes are a core WebAssembly module, not a component; build the tool for the wasm32-wasip2 target (or wrap it with `wasm-tools component new`)"
+    )]
     CoreModule,
     /// Built against a WIT version this host does not speak.
-    #[error("the component was built against interarec:tool@{found}, but this host speaks interarec:tool@{expected}; rebuild the tool with the matching interarec-plugin SDK")]
+    #[error(
+        "the component was built against interarec:tool@{found}, but this host speaks interarec:tool@{expected}; rebuild the tool with the matching interarec-plugin SDK"
+    )]
     VersionMismatch {
         /// What the component says.
         found: String,
@@ -31,13 +39,17 @@ pub enum LoadError {
         expected: String,
     },
     /// Neither the version section nor an `interarec:tool` export.
-    #[error("the component does not export the interarec:tool/tool interface; implement `Tool` and call `export_tool!` from the interarec-plugin SDK")]
+    #[error(
+        "the component does not export the interarec:tool/tool interface; implement `Tool` and call `export_tool!` from the interarec-plugin SDK"
+    )]
     NotATool,
     /// wasmtime refused to compile it.
     #[error("the component does not compile: {0}")]
     Compile(String),
     /// It imports something the tool world does not offer.
-    #[error("the component cannot be linked against the interarec tool world: {0}; tools may import only the interarec:tool interfaces and WASI 0.2")]
+    #[error(
+        "the component cannot be linked against the interarec tool world: {0}; tools may import only the interarec:tool interfaces and WASI 0.2"
+    )]
     Link(String),
     /// `describe` failed or returned an invalid description.
     #[error("the component's description was refused: {0}")]
@@ -119,20 +131,29 @@ impl fmt::Display for CallError {
                 f,
                 "timed out after {timeout_ms} ms and was stopped; make the call cheaper or register the tool with a longer timeout"
             ),
-            CallFailure::OutOfMemory { limit_bytes, requested_bytes } => write!(
+            CallFailure::OutOfMemory {
+                limit_bytes,
+                requested_bytes,
+            } => write!(
                 f,
                 "exceeded its memory limit of {} MiB (it asked for {} MiB) and was stopped; register it with a larger memory limit if it really needs more",
                 limit_bytes / (1024 * 1024),
                 requested_bytes.div_ceil(1024 * 1024)
             ),
             CallFailure::OutOfFuel { fuel } => {
-                write!(f, "ran out of fuel ({fuel} units) and was stopped; register it with more fuel")
+                write!(
+                    f,
+                    "ran out of fuel ({fuel} units) and was stopped; register it with more fuel"
+                )
             }
             CallFailure::Panic { message } => write!(f, "panicked: {message}"),
             CallFailure::Trap { message, stderr } if stderr.is_empty() => write!(f, "trapped: {message}"),
             CallFailure::Trap { message, stderr } => write!(f, "trapped: {message}; its stderr ended with: {stderr}"),
             CallFailure::MalformedOutput { detail } => {
-                write!(f, "returned a result that is not a JSON document ({detail}); this is a bug in the tool")
+                write!(
+                    f,
+                    "returned a result that is not a JSON document ({detail}); this is a bug in the tool"
+                )
             }
             CallFailure::OutputTooLarge { size, limit } => {
                 write!(f, "returned {size} bytes, over the {limit}-byte result limit")

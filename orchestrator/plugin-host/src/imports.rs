@@ -33,7 +33,7 @@ impl log::Host for CallState {
                 cut -= 1;
             }
             message.truncate(cut);
-            message.push_str("…");
+            message.push('…');
         }
         let tool = &self.identity.tool;
         let session = &self.identity.session;
@@ -51,25 +51,37 @@ impl kv::Host for CallState {
     async fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, HostError> {
         self.require(Capability::Kv)?;
         let id = &self.identity;
-        self.services.kv.get(&id.session, &id.tool, &key).map_err(HostError::Failed)
+        self.services
+            .kv
+            .get(&id.session, &id.tool, &key)
+            .map_err(HostError::Failed)
     }
 
     async fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), HostError> {
         self.require(Capability::Kv)?;
         let id = &self.identity;
-        self.services.kv.set(&id.session, &id.tool, &key, &value).map_err(HostError::Invalid)
+        self.services
+            .kv
+            .set(&id.session, &id.tool, &key, &value)
+            .map_err(HostError::Invalid)
     }
 
     async fn delete(&mut self, key: String) -> Result<(), HostError> {
         self.require(Capability::Kv)?;
         let id = &self.identity;
-        self.services.kv.delete(&id.session, &id.tool, &key).map_err(HostError::Invalid)
+        self.services
+            .kv
+            .delete(&id.session, &id.tool, &key)
+            .map_err(HostError::Invalid)
     }
 
     async fn list_keys(&mut self, prefix: String) -> Result<Vec<String>, HostError> {
         self.require(Capability::Kv)?;
         let id = &self.identity;
-        self.services.kv.list(&id.session, &id.tool, &prefix).map_err(HostError::Failed)
+        self.services
+            .kv
+            .list(&id.session, &id.tool, &prefix)
+            .map_err(HostError::Failed)
     }
 }
 

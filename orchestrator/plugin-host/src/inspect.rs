@@ -28,7 +28,10 @@ pub fn api_version(bytes: &[u8], expected: &str) -> Result<String, LoadError> {
         let payload = payload.map_err(|error| LoadError::Compile(format!("malformed component: {error}")))?;
         match payload {
             Payload::CustomSection(section) if section.name() == API_VERSION_SECTION => {
-                let text = String::from_utf8_lossy(section.data()).trim_matches(char::from(0)).trim().to_owned();
+                let text = String::from_utf8_lossy(section.data())
+                    .trim_matches(char::from(0))
+                    .trim()
+                    .to_owned();
                 from_section.get_or_insert(text);
             }
             Payload::ComponentExportSection(exports) => {
@@ -43,7 +46,10 @@ pub fn api_version(bytes: &[u8], expected: &str) -> Result<String, LoadError> {
     }
     let found = from_section.or(from_export).ok_or(LoadError::NotATool)?;
     if found != expected {
-        return Err(LoadError::VersionMismatch { found, expected: expected.to_owned() });
+        return Err(LoadError::VersionMismatch {
+            found,
+            expected: expected.to_owned(),
+        });
     }
     Ok(found)
 }
@@ -58,7 +64,10 @@ mod tests {
             (b"", "not a WebAssembly component"),
             (b"hello world", "not a WebAssembly component"),
             (b"\0asm\x01\0\0\0", "core WebAssembly module, not a component"),
-            (b"\0asm\x0d\0\x01\0", "does not export the interarec:tool/tool interface"),
+            (
+                b"\0asm\x0d\0\x01\0",
+                "does not export the interarec:tool/tool interface",
+            ),
         ];
         for (bytes, fragment) in cases {
             let error = api_version(bytes, "0.1.0").unwrap_err().to_string();

@@ -129,7 +129,10 @@ impl PluginHost {
     pub fn prepare(&self, bytes: &[u8]) -> Result<Arc<Prepared>, LoadError> {
         let limit = self.inner.config.limits.max_component_bytes;
         if bytes.len() as u64 > limit {
-            return Err(LoadError::TooLarge { size: bytes.len() as u64, limit });
+            return Err(LoadError::TooLarge {
+                size: bytes.len() as u64,
+                limit,
+            });
         }
         let sha256 = hex::encode(Sha256::digest(bytes));
         if let Some(prepared) = self.lock_prepared().get(&sha256) {
@@ -137,9 +140,17 @@ impl PluginHost {
         }
         let wit_version = inspect::api_version(bytes, TOOL_API_VERSION)?;
         let component = self.compile_cached(&sha256, bytes)?;
-        let instance_pre = self.inner.linker.instantiate_pre(&component).map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let instance_pre = self
+            .inner
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Link(format!("{e:#}")))?;
         let pre = ToolWorldPre::new(instance_pre).map_err(|e| LoadError::Link(format!("{e:#}")))?;
-        let prepared = Arc::new(Prepared { sha256: sha256.clone(), wit_version, pre });
+        let prepared = Arc::new(Prepared {
+            sha256: sha256.clone(),
+            wit_version,
+            pre,
+        });
         self.lock_prepared().insert(sha256, prepared.clone());
         Ok(prepared)
     }
@@ -151,21 +162,30 @@ impl PluginHost {
 
     fn lock_prepared(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Prepared>>> {
         // A poisoned cache only means a panic elsewhere mid-insert; the map itself is intact.
-        self.inner.prepared.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .prepared
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn compile_cached(&self, sha256: &str, bytes: &[u8]) -> Result<Component, LoadError> {
         let engine = &self.inner.engine;
-        let cache_file = self.inner.config.cache_dir.as_ref().map(|dir| dir.join(format!("{sha256}.cwasm")));
-        if let Some(path) = &cache_file {
-            if path.exists() {
-                // SAFETY: the file is written only by `Component::serialize` below into the
-                // server's own data dir and named by the sha256 of its source; wasmtime checks
-                // the engine and version compatibility and refuses a mismatch, in which case we
-                // recompile.
-                match unsafe { Component::deserialize_file(engine, path) } {
-                    Ok(component) => return Ok(component),
-                    Err(error) => tracing::info!(path = %path.display(), "recompiling component: cached artifact unusable: {error}"),
+        let cache_file = self
+            .inner
+            .config
+            .cache_dir
+            .as_ref()
+            .map(|dir| dir.join(format!("{sha256}.cwasm")));
+        if let Some(path) = &cache_file
+            && path.exists()
+        {
+            // SAFETY: the file is written only by `Component::serialize` below into the server's
+            // own data dir and named by the sha256 of its source; wasmtime checks engine and
+            // version compatibility and refuses a mismatch, in which case we recompile.
+            match unsafe { Component::deserialize_file(engine, path) } {
+                Ok(component) => return Ok(component),
+                Err(error) => {
+                    tracing::info!(path = %path.display(), "recompiling component: cached artifact unusable: {error}")
                 }
             }
         }
@@ -187,7 +207,12 @@ impl PluginHost {
 
     /// Runs the component's `describe` (bounded like a call, with no grants) and validates it.
     pub async fn describe(&self, prepared: &Arc<Prepared>) -> Result<ToolManifest, LoadError> {
-        let limits = self.inner.config.limits.resolve(Default::default()).map_err(|e| LoadError::Describe(e.to_string()))?;
+        let limits = self
+            .inner
+            .config
+            .limits
+            .resolve(Default::default())
+            .map_err(|e| LoadError::Describe(e.to_string()))?;
         let identity = Arc::new(CallIdentity {
             tool: "(unregistered)".into(),
             version: "?".into(),
@@ -225,7 +250,11 @@ impl PluginHost {
                 Box::pin(async move { bindings.interarec_tool_tool().call_invoke(store, &arguments).await })
             })
             .await?;
-        let fail = |failure| CallError { tool: tool.name.clone(), version: tool.version.clone(), failure };
+        let fail = |failure| CallError {
+            tool: tool.name.clone(),
+            version: tool.version.clone(),
+            failure,
+        };
         let text = outcome.map_err(|error| {
             fail(match error {
                 bindings::ToolError::InvalidArguments(m) => CallFailure::InvalidArguments(m),
@@ -235,10 +264,15 @@ impl PluginHost {
             })
         })?;
         if text.len() > MAX_RESULT_BYTES {
-            return Err(fail(CallFailure::OutputTooLarge { size: text.len(), limit: MAX_RESULT_BYTES }));
+            return Err(fail(CallFailure::OutputTooLarge {
+                size: text.len(),
+                limit: MAX_RESULT_BYTES,
+            }));
         }
         if let Err(error) = serde_json::from_str::<serde::de::IgnoredAny>(&text) {
-            return Err(fail(CallFailure::MalformedOutput { detail: error.to_string() }));
+            return Err(fail(CallFailure::MalformedOutput {
+                detail: error.to_string(),
+            }));
         }
         Ok(text)
     }
@@ -252,10 +286,15 @@ impl PluginHost {
         call: impl for<'a> FnOnce(
             &'a ToolWorld,
             &'a mut Store<CallState>,
-        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = wasmtime::Result<R>> + Send + 'a>>
+        )
+            -> std::pin::Pin<Box<dyn std::future::Future<Output = wasmtime::Result<R>> + Send + 'a>>
         + Send,
     ) -> Result<R, CallError> {
-        let fail = |failure| CallError { tool: identity.tool.clone(), version: identity.version.clone(), failure };
+        let fail = |failure| CallError {
+            tool: identity.tool.clone(),
+            version: identity.version.clone(),
+            failure,
+        };
         let _permit = self
             .inner
             .permits
@@ -264,7 +303,12 @@ impl PluginHost {
             .map_err(|_| fail(CallFailure::Host("the plugin host is shutting down".into())))?;
         let timeout = Duration::from_millis(limits.timeout_ms);
         let deadline = Instant::now() + timeout;
-        let state = CallState::new(identity.clone(), self.inner.services.clone(), limits.memory_bytes, deadline);
+        let state = CallState::new(
+            identity.clone(),
+            self.inner.services.clone(),
+            limits.memory_bytes,
+            deadline,
+        );
         let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|state| &mut state.memory);
         if self.inner.config.limits.fuel_enabled {
@@ -287,7 +331,11 @@ impl PluginHost {
         };
         let result = match tokio::time::timeout(timeout + OUTER_TIMEOUT_GRACE, work).await {
             Ok(result) => result,
-            Err(_elapsed) => return Err(fail(CallFailure::Timeout { timeout_ms: limits.timeout_ms })),
+            Err(_elapsed) => {
+                return Err(fail(CallFailure::Timeout {
+                    timeout_ms: limits.timeout_ms,
+                }));
+            }
         };
         result.map_err(|error| fail(classify(&error, &store, &limits)))
     }
@@ -296,20 +344,38 @@ impl PluginHost {
 /// Turns a wasmtime error into the precise cause of the failure.
 fn classify(error: &wasmtime::Error, store: &Store<CallState>, limits: &ToolLimits) -> CallFailure {
     if error.chain().any(|cause| cause.is::<DeadlineReached>()) {
-        return CallFailure::Timeout { timeout_ms: limits.timeout_ms };
+        return CallFailure::Timeout {
+            timeout_ms: limits.timeout_ms,
+        };
     }
-    if let Some(reached) = error.chain().find_map(|cause| cause.downcast_ref::<MemoryLimitReached>()) {
-        return CallFailure::OutOfMemory { limit_bytes: limits.memory_bytes, requested_bytes: reached.requested };
+    if let Some(reached) = error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<MemoryLimitReached>())
+    {
+        return CallFailure::OutOfMemory {
+            limit_bytes: limits.memory_bytes,
+            requested_bytes: reached.requested,
+        };
     }
     let output = store.data().captured_output();
     match error.downcast_ref::<Trap>() {
-        Some(Trap::OutOfFuel) => return CallFailure::OutOfFuel { fuel: limits.fuel.unwrap_or(0) },
-        Some(Trap::Interrupt) => return CallFailure::Timeout { timeout_ms: limits.timeout_ms },
+        Some(Trap::OutOfFuel) => {
+            return CallFailure::OutOfFuel {
+                fuel: limits.fuel.unwrap_or(0),
+            };
+        }
+        Some(Trap::Interrupt) => {
+            return CallFailure::Timeout {
+                timeout_ms: limits.timeout_ms,
+            };
+        }
         _ => {}
     }
     if let Some(start) = output.find("panicked at") {
         let message = output[start..].trim().replace('\n', " ");
-        return CallFailure::Panic { message: tail(&message, 1024) };
+        return CallFailure::Panic {
+            message: tail(&message, 1024),
+        };
     }
     if error.downcast_ref::<Trap>().is_none() && !output.contains("memory allocation") {
         // Not a trap: instantiation or a host-side failure.
@@ -322,7 +388,10 @@ fn classify(error: &wasmtime::Error, store: &Store<CallState>, limits: &ToolLimi
         Some(trap) => trap.to_string(),
         None => format!("{error:#}"),
     };
-    CallFailure::Trap { message, stderr: tail(output.trim(), 1024) }
+    CallFailure::Trap {
+        message,
+        stderr: tail(output.trim(), 1024),
+    }
 }
 
 /// The last `max` bytes of `text`, on a character boundary.
@@ -336,4 +405,3 @@ fn tail(text: &str, max: usize) -> String {
     }
     format!("…{}", &text[start..])
 }
-

@@ -46,7 +46,9 @@ pub struct MemoryKv {
 impl KvBackend for MemoryKv {
     fn get(&self, session: &str, tool: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
         let entries = self.entries.lock().map_err(|e| e.to_string())?;
-        Ok(entries.get(&(session.to_owned(), tool.to_owned(), key.to_owned())).cloned())
+        Ok(entries
+            .get(&(session.to_owned(), tool.to_owned(), key.to_owned()))
+            .cloned())
     }
 
     fn set(&self, session: &str, tool: &str, key: &str, value: &[u8]) -> Result<(), String> {

@@ -64,7 +64,10 @@ impl ResourceLimiter for MemoryGuard {
         if desired as u64 > self.limit_bytes {
             // An error (not `Ok(false)`) so the guest traps at once instead of seeing a failed
             // `memory.grow` and aborting with a vaguer message.
-            return Err(MemoryLimitReached { requested: desired as u64 }.into());
+            return Err(MemoryLimitReached {
+                requested: desired as u64,
+            }
+            .into());
         }
         Ok(true)
     }
@@ -87,7 +90,12 @@ pub struct CallState {
 }
 
 impl CallState {
-    pub(crate) fn new(identity: Arc<CallIdentity>, services: Services, memory_limit: u64, deadline: Instant) -> CallState {
+    pub(crate) fn new(
+        identity: Arc<CallIdentity>,
+        services: Services,
+        memory_limit: u64,
+        deadline: Instant,
+    ) -> CallState {
         let output = MemoryOutputPipe::new(CAPTURED_OUTPUT_BYTES);
         // Deny by default: no environment, arguments, preopened directories or sockets. Only
         // clocks, randomness and the captured stdio remain from WASI.
@@ -103,7 +111,9 @@ impl CallState {
             table: ResourceTable::new(),
             identity,
             services,
-            memory: MemoryGuard { limit_bytes: memory_limit },
+            memory: MemoryGuard {
+                limit_bytes: memory_limit,
+            },
             deadline,
             output,
             log_lines: 0,
@@ -124,7 +134,11 @@ impl CallState {
                 "capability `{capability}` is not granted to tool `{}`@{}; register it with `--grant {}`",
                 self.identity.tool,
                 self.identity.version,
-                if capability == Capability::Http { "http:HOST" } else { capability.name() }
+                if capability == Capability::Http {
+                    "http:HOST"
+                } else {
+                    capability.name()
+                }
             )))
         }
     }
@@ -132,6 +146,9 @@ impl CallState {
 
 impl WasiView for CallState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }

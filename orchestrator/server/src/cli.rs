@@ -38,37 +38,52 @@ enum Command {
     },
     /// Manages and invokes tools on a running server.
     Tools(tools::ToolsArgs),
-    /// Starts a throw-away server, registers the echo tool, invokes it and stops.
-    Demo {
-        /// The echo component (built by `just plugins`).
-        #[arg(long, default_value = "target/wasm32-wasip2/plugin/echo.wasm")]
-        plugin: PathBuf,
-    },
+    /// Starts a throw-away server, registers a tool (echo by default), invokes it and stops.
+    Demo(demo::DemoArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     init_logging();
     match cli.command {
-        Command::Serve { config, listen, data_dir, tls_cert, tls_key } => {
-            let overrides = ConfigOverrides { config_file: config, listen, data_dir, tls_cert, tls_key };
+        Command::Serve {
+            config,
+            listen,
+            data_dir,
+            tls_cert,
+            tls_key,
+        } => {
+            let overrides = ConfigOverrides {
+                config_file: config,
+                listen,
+                data_dir,
+                tls_cert,
+                tls_key,
+            };
             let config = ServerConfig::load(&overrides, &|key| std::env::var(key).ok())?;
             serve(config).await
         }
         Command::Tools(args) => tools::run(args).await,
-        Command::Demo { plugin } => demo::run(&plugin).await,
+        Command::Demo(args) => demo::run(args).await,
     }
 }
 
 async fn serve(config: ServerConfig) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {} (is the port taken? choose another with --listen)", config.listen))?;
+    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| {
+        format!(
+            "cannot listen on {} (is the port taken? choose another with --listen)",
+            config.listen
+        )
+    })?;
     let scheme = if config.tls.is_some() { "https" } else { "http" };
     eprintln!(
         "interarec: serving on {scheme}://{} (data in {}, admin token {})",
         listener.local_addr()?,
         config.data_dir.display(),
-        if config.admin_token.is_some() { "required for changes" } else { "not set" }
+        if config.admin_token.is_some() {
+            "required for changes"
+        } else {
+            "not set"
+        }
     );
     interarec_server::serve(config, listener, shutdown_signal()).await?;
     eprintln!("interarec: stopped; data flushed");
@@ -99,5 +114,8 @@ async fn shutdown_signal() {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("INTERAREC_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,interarec=info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -107,18 +107,36 @@ impl ServerConfig {
             .or_else(|| env("INTERAREC_DATA_DIR").map(PathBuf::from))
             .or(file.data_dir)
             .unwrap_or_else(|| PathBuf::from("./interarec-data"));
-        let admin_token = env("INTERAREC_ADMIN_TOKEN").or(file.admin_token).filter(|t| !t.is_empty());
-        let cert = overrides.tls_cert.clone().or_else(|| env("INTERAREC_TLS_CERT").map(PathBuf::from));
-        let key = overrides.tls_key.clone().or_else(|| env("INTERAREC_TLS_KEY").map(PathBuf::from));
+        let admin_token = env("INTERAREC_ADMIN_TOKEN")
+            .or(file.admin_token)
+            .filter(|t| !t.is_empty());
+        let cert = overrides
+            .tls_cert
+            .clone()
+            .or_else(|| env("INTERAREC_TLS_CERT").map(PathBuf::from));
+        let key = overrides
+            .tls_key
+            .clone()
+            .or_else(|| env("INTERAREC_TLS_KEY").map(PathBuf::from));
         let tls = match (cert, key, file.tls) {
             (Some(cert), Some(key), _) => Some(TlsFiles { cert, key }),
             (None, None, from_file) => from_file,
             (Some(cert), None, Some(file)) => Some(TlsFiles { cert, key: file.key }),
             (None, Some(key), Some(file)) => Some(TlsFiles { cert: file.cert, key }),
-            _ => anyhow::bail!("TLS needs both a certificate and a key: give --tls-cert and --tls-key (or tls.cert and tls.key)"),
+            _ => anyhow::bail!(
+                "TLS needs both a certificate and a key: give --tls-cert and --tls-key (or tls.cert and tls.key)"
+            ),
         };
-        file.limits.validate().map_err(|e| anyhow::anyhow!("invalid [limits]: {e}"))?;
-        let config = ServerConfig { listen, data_dir, admin_token, tls, limits: file.limits };
+        file.limits
+            .validate()
+            .map_err(|e| anyhow::anyhow!("invalid [limits]: {e}"))?;
+        let config = ServerConfig {
+            listen,
+            data_dir,
+            admin_token,
+            tls,
+            limits: file.limits,
+        };
         config.check_exposure()?;
         Ok(config)
     }
@@ -163,11 +181,19 @@ mod tests {
         assert_eq!(config.listen.port(), 7000);
         assert_eq!(config.limits.default_timeout_ms, 1000);
 
-        let config = load(Some(file), &[("INTERAREC_LISTEN", "127.0.0.1:7001")], ConfigOverrides::default()).unwrap();
+        let config = load(
+            Some(file),
+            &[("INTERAREC_LISTEN", "127.0.0.1:7001")],
+            ConfigOverrides::default(),
+        )
+        .unwrap();
         assert_eq!(config.listen.port(), 7001);
         assert_eq!(config.data_dir, PathBuf::from("/from/file"));
 
-        let flags = ConfigOverrides { listen: Some("127.0.0.1:7002".into()), ..Default::default() };
+        let flags = ConfigOverrides {
+            listen: Some("127.0.0.1:7002".into()),
+            ..Default::default()
+        };
         let config = load(Some(file), &[("INTERAREC_LISTEN", "127.0.0.1:7001")], flags).unwrap();
         assert_eq!(config.listen.port(), 7002);
     }
@@ -175,18 +201,38 @@ mod tests {
     #[test]
     fn bad_configuration_says_what_to_fix() {
         let cases: &[(Option<&str>, &[(&str, &str)], &str)] = &[
-            (None, &[("INTERAREC_LISTEN", "localhost")], "listen address `localhost` is invalid"),
-            (None, &[("INTERAREC_LISTEN", "0.0.0.0:50051")], "refusing to listen on 0.0.0.0:50051 without an admin token"),
+            (
+                None,
+                &[("INTERAREC_LISTEN", "localhost")],
+                "listen address `localhost` is invalid",
+            ),
+            (
+                None,
+                &[("INTERAREC_LISTEN", "0.0.0.0:50051")],
+                "refusing to listen on 0.0.0.0:50051 without an admin token",
+            ),
             (Some("listen = 5"), &[], "is invalid"),
             (Some("unknown_key = 1"), &[], "unknown field `unknown_key`"),
-            (Some("[limits]\ndefault_memory_bytes = 10"), &[], "invalid [limits]: limits.default_memory_bytes (10)"),
-            (None, &[("INTERAREC_TLS_CERT", "/c.pem")], "TLS needs both a certificate and a key"),
+            (
+                Some("[limits]\ndefault_memory_bytes = 10"),
+                &[],
+                "invalid [limits]: limits.default_memory_bytes (10)",
+            ),
+            (
+                None,
+                &[("INTERAREC_TLS_CERT", "/c.pem")],
+                "TLS needs both a certificate and a key",
+            ),
         ];
         for (file, env, fragment) in cases {
             let error = load(*file, env, ConfigOverrides::default()).unwrap_err().to_string();
             assert!(error.contains(fragment), "{file:?} {env:?}: {error}");
         }
-        let exposed = load(None, &[("INTERAREC_LISTEN", "0.0.0.0:50051"), ("INTERAREC_ADMIN_TOKEN", "t")], ConfigOverrides::default());
+        let exposed = load(
+            None,
+            &[("INTERAREC_LISTEN", "0.0.0.0:50051"), ("INTERAREC_ADMIN_TOKEN", "t")],
+            ConfigOverrides::default(),
+        );
         assert!(exposed.is_ok());
     }
 }

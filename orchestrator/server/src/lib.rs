@@ -28,7 +28,10 @@ pub async fn open_registry(config: &ServerConfig) -> anyhow::Result<Registry> {
         .with_context(|| format!("cannot create the data dir {}", config.data_dir.display()))?;
     let store = Store::open(&config.data_dir)?;
     let host = PluginHost::new(
-        HostConfig { limits: config.limits, cache_dir: Some(config.data_dir.join("component-cache")) },
+        HostConfig {
+            limits: config.limits,
+            cache_dir: Some(config.data_dir.join("component-cache")),
+        },
         Services::new(Arc::new(StoreKv(store.clone()))),
     )
     .context("cannot start the plugin host")?;
@@ -36,7 +39,11 @@ pub async fn open_registry(config: &ServerConfig) -> anyhow::Result<Registry> {
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then flushes the store.
-pub async fn serve(config: ServerConfig, listener: TcpListener, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+pub async fn serve(
+    config: ServerConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
     let registry = open_registry(&config).await?;
     serve_registry(config, registry.clone(), listener, shutdown).await?;
     registry.flush()?;
@@ -50,12 +57,17 @@ async fn serve_registry(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let max_message = config.limits.max_component_bytes as usize + MESSAGE_OVERHEAD_BYTES;
-    let tools = ToolRegistryServer::new(grpc::tools::ToolRegistryService::new(registry, config.admin_token.clone()))
-        .max_decoding_message_size(max_message)
-        .max_encoding_message_size(interarec_plugin_host::MAX_RESULT_BYTES + MESSAGE_OVERHEAD_BYTES);
+    let tools = ToolRegistryServer::new(grpc::tools::ToolRegistryService::new(
+        registry,
+        config.admin_token.clone(),
+    ))
+    .max_decoding_message_size(max_message)
+    .max_encoding_message_size(interarec_plugin_host::MAX_RESULT_BYTES + MESSAGE_OVERHEAD_BYTES);
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
-    health_reporter.set_serving::<ToolRegistryServer<grpc::tools::ToolRegistryService>>().await;
+    health_reporter
+        .set_serving::<ToolRegistryServer<grpc::tools::ToolRegistryService>>()
+        .await;
 
     let reflection = || {
         tonic_reflection::server::Builder::configure()
@@ -63,11 +75,14 @@ async fn serve_registry(
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
     };
     let reflection_v1 = reflection().build_v1().context("building the reflection service")?;
-    let reflection_v1alpha = reflection().build_v1alpha().context("building the reflection service")?;
+    let reflection_v1alpha = reflection()
+        .build_v1alpha()
+        .context("building the reflection service")?;
 
     let mut builder = Server::builder();
     if let Some(tls) = &config.tls {
-        let cert = std::fs::read(&tls.cert).with_context(|| format!("cannot read TLS certificate {}", tls.cert.display()))?;
+        let cert =
+            std::fs::read(&tls.cert).with_context(|| format!("cannot read TLS certificate {}", tls.cert.display()))?;
         let key = std::fs::read(&tls.key).with_context(|| format!("cannot read TLS key {}", tls.key.display()))?;
         builder = builder
             .tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))
@@ -111,7 +126,9 @@ impl RunningServer {
 /// Binds `config.listen` (port 0 picks a free port), loads the registry, and serves in a task.
 pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     config.check_exposure()?;
-    let listener = TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let registry = open_registry(&config).await?;
     let scheme = if config.tls.is_some() { "https" } else { "http" };
@@ -125,5 +142,10 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         served?;
         Ok(flushed?)
     });
-    Ok(RunningServer { addr, scheme, shutdown: Some(shutdown_tx), task })
+    Ok(RunningServer {
+        addr,
+        scheme,
+        shutdown: Some(shutdown_tx),
+        task,
+    })
 }

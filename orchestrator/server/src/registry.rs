@@ -103,16 +103,24 @@ pub struct StoreKv(pub Store);
 
 impl KvBackend for StoreKv {
     fn get(&self, session: &str, tool: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
-        self.0.kv_get(&KvScope::new(session, tool), key).map_err(|e| e.to_string())
+        self.0
+            .kv_get(&KvScope::new(session, tool), key)
+            .map_err(|e| e.to_string())
     }
     fn set(&self, session: &str, tool: &str, key: &str, value: &[u8]) -> Result<(), String> {
-        self.0.kv_set(&KvScope::new(session, tool), key, value).map_err(|e| e.to_string())
+        self.0
+            .kv_set(&KvScope::new(session, tool), key, value)
+            .map_err(|e| e.to_string())
     }
     fn delete(&self, session: &str, tool: &str, key: &str) -> Result<(), String> {
-        self.0.kv_delete(&KvScope::new(session, tool), key).map_err(|e| e.to_string())
+        self.0
+            .kv_delete(&KvScope::new(session, tool), key)
+            .map_err(|e| e.to_string())
     }
     fn list(&self, session: &str, tool: &str, prefix: &str) -> Result<Vec<String>, String> {
-        self.0.kv_list(&KvScope::new(session, tool), prefix).map_err(|e| e.to_string())
+        self.0
+            .kv_list(&KvScope::new(session, tool), prefix)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -131,7 +139,12 @@ impl Registry {
             }
             tools.insert(record.manifest.name.clone(), Arc::new(LoadedTool { record, runtime }));
         }
-        Ok(Registry { store, host, tools: Arc::new(RwLock::new(tools)), writes: Arc::default() })
+        Ok(Registry {
+            store,
+            host,
+            tools: Arc::new(RwLock::new(tools)),
+            writes: Arc::default(),
+        })
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<LoadedTool>>> {
@@ -168,7 +181,11 @@ impl Registry {
             let old = &existing.record;
             let same_bytes = old.sha256 == prepared.sha256;
             if same_bytes && old.grants == grants && old.limits == limits && existing.runtime.is_ok() {
-                return Ok(Registration { record: old.clone(), unchanged: true, replaced: false });
+                return Ok(Registration {
+                    record: old.clone(),
+                    unchanged: true,
+                    replaced: false,
+                });
             }
             if !replace {
                 return Err(RegistryError::Clash(format!(
@@ -176,7 +193,11 @@ impl Registry {
                     manifest.name,
                     old.manifest.version,
                     &old.sha256[..12],
-                    if same_bytes { "" } else { " with a strictly greater version" }
+                    if same_bytes {
+                        ""
+                    } else {
+                        " with a strictly greater version"
+                    }
                 )));
             }
             if !same_bytes && manifest.semver() <= old.manifest.semver() {
@@ -187,7 +208,10 @@ impl Registry {
             }
             replaced = true;
         }
-        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
         let record = ToolRecord {
             manifest: manifest.clone(),
             grants: grants.clone(),
@@ -205,15 +229,23 @@ impl Registry {
             grants,
             limits,
         };
-        let entry = Arc::new(LoadedTool { record: record.clone(), runtime: Ok((handle, schema)) });
+        let entry = Arc::new(LoadedTool {
+            record: record.clone(),
+            runtime: Ok((handle, schema)),
+        });
         let previous = self.write().insert(manifest.name.clone(), entry);
-        if let Some(previous) = previous {
-            if previous.record.sha256 != record.sha256 && !self.sha_in_use(&previous.record.sha256) {
-                self.host.forget(&previous.record.sha256);
-            }
+        if let Some(previous) = previous
+            && previous.record.sha256 != record.sha256
+            && !self.sha_in_use(&previous.record.sha256)
+        {
+            self.host.forget(&previous.record.sha256);
         }
         tracing::info!(tool = %record.manifest.name, version = %record.manifest.version, replaced, "tool registered");
-        Ok(Registration { record, unchanged: false, replaced })
+        Ok(Registration {
+            record,
+            unchanged: false,
+            replaced,
+        })
     }
 
     fn sha_in_use(&self, sha256: &str) -> bool {
@@ -238,24 +270,37 @@ impl Registry {
     /// Validates the arguments against the tool's schema and runs the tool.
     pub async fn invoke(&self, name: &str, arguments_json: &str, session: &str) -> Result<Invocation, RegistryError> {
         let started = Instant::now();
-        let tool = self.read().get(name).cloned().ok_or_else(|| RegistryError::NotFound(name.to_owned()))?;
-        let (handle, schema) = tool
-            .runtime
-            .as_ref()
-            .map_err(|reason| RegistryError::Broken { tool: name.to_owned(), reason: reason.clone() })?;
-        schema.validate_text(arguments_json).map_err(|error| RegistryError::Arguments {
-            tool: handle.name.clone(),
-            version: handle.version.clone(),
-            error,
+        let tool = self
+            .read()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| RegistryError::NotFound(name.to_owned()))?;
+        let (handle, schema) = tool.runtime.as_ref().map_err(|reason| RegistryError::Broken {
+            tool: name.to_owned(),
+            reason: reason.clone(),
         })?;
+        schema
+            .validate_text(arguments_json)
+            .map_err(|error| RegistryError::Arguments {
+                tool: handle.name.clone(),
+                version: handle.version.clone(),
+                error,
+            })?;
         let result_json = self.host.invoke(handle, session, arguments_json).await?;
-        Ok(Invocation { result_json, tool_version: handle.version.clone(), duration: started.elapsed() })
+        Ok(Invocation {
+            result_json,
+            tool_version: handle.version.clone(),
+            duration: started.elapsed(),
+        })
     }
 
     /// Removes a tool, its kv state and (when unshared) its component.
     pub async fn remove(&self, name: &str) -> Result<ToolRecord, RegistryError> {
         let _guard = self.writes.lock().await;
-        let record = self.store.remove_tool(name)?.ok_or_else(|| RegistryError::NotFound(name.to_owned()))?;
+        let record = self
+            .store
+            .remove_tool(name)?
+            .ok_or_else(|| RegistryError::NotFound(name.to_owned()))?;
         self.write().remove(name);
         if !self.sha_in_use(&record.sha256) {
             self.host.forget(&record.sha256);

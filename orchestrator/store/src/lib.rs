@@ -34,13 +34,17 @@ pub const MAX_KV_VALUE_BYTES: usize = 1024 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Another process holds the database.
-    #[error("the data dir {path} is in use by another process (is another `interarec serve` running?); stop it or choose another --data-dir")]
+    #[error(
+        "the data dir {path} is in use by another process (is another `interarec serve` running?); stop it or choose another --data-dir"
+    )]
     Locked {
         /// The data directory.
         path: PathBuf,
     },
     /// The database files are damaged.
-    #[error("the database in {path} is corrupt ({detail}); restore it from a backup or move it aside and start with an empty --data-dir; it was not modified")]
+    #[error(
+        "the database in {path} is corrupt ({detail}); restore it from a backup or move it aside and start with an empty --data-dir; it was not modified"
+    )]
     Corrupt {
         /// The data directory.
         path: PathBuf,
@@ -48,7 +52,9 @@ pub enum StoreError {
         detail: String,
     },
     /// Written by another version of InteraRec.
-    #[error("the database in {path} has schema version {found} but this build reads version {expected}; use the matching interarec release or start with an empty --data-dir")]
+    #[error(
+        "the database in {path} has schema version {found} but this build reads version {expected}; use the matching interarec release or start with an empty --data-dir"
+    )]
     IncompatibleSchema {
         /// The data directory.
         path: PathBuf,
@@ -58,7 +64,9 @@ pub enum StoreError {
         expected: u32,
     },
     /// A record that does not decode.
-    #[error("record `{key}` in tree `{tree}` does not decode ({detail}); the database is damaged or was written by an incompatible build")]
+    #[error(
+        "record `{key}` in tree `{tree}` does not decode ({detail}); the database is damaged or was written by an incompatible build"
+    )]
     BadRecord {
         /// The tree.
         tree: &'static str,
@@ -100,7 +108,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -108,8 +118,14 @@ impl Store {
     /// Opens (or creates) the database in `data_dir/db`, checking its schema version.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
         let path = data_dir.join("db");
-        std::fs::create_dir_all(&path).map_err(|e| StoreError::Io { path: path.clone(), detail: e.to_string() })?;
-        let db = sled::Config::new().path(&path).open().map_err(|error| open_error(&path, error))?;
+        std::fs::create_dir_all(&path).map_err(|e| StoreError::Io {
+            path: path.clone(),
+            detail: e.to_string(),
+        })?;
+        let db = sled::Config::new()
+            .path(&path)
+            .open()
+            .map_err(|error| open_error(&path, error))?;
         let io = |error: sled::Error| open_error(&path, error);
         let meta = db.open_tree("meta").map_err(io)?;
         let tools = db.open_tree("tools").map_err(io)?;
@@ -119,9 +135,16 @@ impl Store {
             Some(bytes) => {
                 let found = <[u8; 4]>::try_from(bytes.as_ref())
                     .map(u32::from_be_bytes)
-                    .map_err(|_| StoreError::Corrupt { path: path.clone(), detail: "schema_version is not a u32".into() })?;
+                    .map_err(|_| StoreError::Corrupt {
+                        path: path.clone(),
+                        detail: "schema_version is not a u32".into(),
+                    })?;
                 if found != SCHEMA_VERSION {
-                    return Err(StoreError::IncompatibleSchema { path, found, expected: SCHEMA_VERSION });
+                    return Err(StoreError::IncompatibleSchema {
+                        path,
+                        found,
+                        expected: SCHEMA_VERSION,
+                    });
                 }
             }
             None => {
@@ -132,11 +155,18 @@ impl Store {
                         detail: "it holds data but no schema version".into(),
                     });
                 }
-                meta.insert(SCHEMA_VERSION_KEY, &SCHEMA_VERSION.to_be_bytes()).map_err(io)?;
+                meta.insert(SCHEMA_VERSION_KEY, &SCHEMA_VERSION.to_be_bytes())
+                    .map_err(io)?;
                 db.flush().map_err(io)?;
             }
         }
-        Ok(Store { path, db, tools, components, tool_kv })
+        Ok(Store {
+            path,
+            db,
+            tools,
+            components,
+            tool_kv,
+        })
     }
 
     /// Where the database lives.
@@ -145,7 +175,10 @@ impl Store {
     }
 
     fn io(&self, error: impl std::fmt::Display) -> StoreError {
-        StoreError::Io { path: self.path.clone(), detail: error.to_string() }
+        StoreError::Io {
+            path: self.path.clone(),
+            detail: error.to_string(),
+        }
     }
 
     /// Stores a tool and its component atomically, replacing a tool of the same name, and
@@ -177,7 +210,11 @@ impl Store {
 
     fn component_shared(&self, sha256: &str, except_tool: &str) -> bool {
         self.list_tools()
-            .map(|tools| tools.iter().any(|t| t.sha256 == sha256 && t.manifest.name != except_tool))
+            .map(|tools| {
+                tools
+                    .iter()
+                    .any(|t| t.sha256 == sha256 && t.manifest.name != except_tool)
+            })
             .unwrap_or(true)
     }
 
@@ -202,7 +239,10 @@ impl Store {
 
     /// The component bytes of a registered tool.
     pub fn component_of(&self, record: &ToolRecord) -> Result<Vec<u8>, StoreError> {
-        let missing = || StoreError::MissingComponent { tool: record.manifest.name.clone(), sha256: record.sha256.clone() };
+        let missing = || StoreError::MissingComponent {
+            tool: record.manifest.name.clone(),
+            sha256: record.sha256.clone(),
+        };
         let key = hex::decode(&record.sha256).map_err(|_| missing())?;
         let bytes = self.components.get(key).map_err(|e| self.io(e))?.ok_or_else(missing)?;
         Ok(bytes.to_vec())
@@ -211,7 +251,9 @@ impl Store {
     /// Removes a tool, its kv state and its component blob (when no other tool shares it).
     /// Returns the removed record.
     pub fn remove_tool(&self, name: &str) -> Result<Option<ToolRecord>, StoreError> {
-        let Some(record) = self.get_tool(name)? else { return Ok(None) };
+        let Some(record) = self.get_tool(name)? else {
+            return Ok(None);
+        };
         let drop_component = !self.component_shared(&record.sha256, name);
         let sha = hex::decode(&record.sha256).unwrap_or_default();
         (&self.tools, &self.components)
@@ -236,7 +278,11 @@ impl Store {
     /// The value of `key` in a kv scope.
     pub fn kv_get(&self, scope: &KvScope, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         check_kv_key(key)?;
-        Ok(self.tool_kv.get(scope.key(key)).map_err(|e| self.io(e))?.map(|v| v.to_vec()))
+        Ok(self
+            .tool_kv
+            .get(scope.key(key))
+            .map_err(|e| self.io(e))?
+            .map(|v| v.to_vec()))
     }
 
     /// Sets `key` in a kv scope. Durable within sled's flush interval (500 ms), or at once
@@ -301,15 +347,28 @@ fn decode_tool(key: &[u8], value: &[u8]) -> Result<ToolRecord, StoreError> {
 
 fn open_error(path: &Path, error: sled::Error) -> StoreError {
     match error {
-        sled::Error::Corruption { .. } => StoreError::Corrupt { path: path.to_owned(), detail: error.to_string() },
+        sled::Error::Corruption { .. } => StoreError::Corrupt {
+            path: path.to_owned(),
+            detail: error.to_string(),
+        },
         // sled reports the file lock as an `Other` error whose text carries the cause.
-        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("could not acquire lock") => {
+        sled::Error::Io(io)
+            if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("could not acquire lock") =>
+        {
             StoreError::Locked { path: path.to_owned() }
         }
-        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData || io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            StoreError::Corrupt { path: path.to_owned(), detail: io.to_string() }
+        sled::Error::Io(io)
+            if io.kind() == std::io::ErrorKind::InvalidData || io.kind() == std::io::ErrorKind::UnexpectedEof =>
+        {
+            StoreError::Corrupt {
+                path: path.to_owned(),
+                detail: io.to_string(),
+            }
         }
-        other => StoreError::Io { path: path.to_owned(), detail: other.to_string() },
+        other => StoreError::Io {
+            path: path.to_owned(),
+            detail: other.to_string(),
+        },
     }
 }
 

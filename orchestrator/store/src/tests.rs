@@ -7,7 +7,11 @@ fn record(name: &str, component: &[u8]) -> ToolRecord {
     ToolRecord {
         manifest: ToolManifest::from_description(name.into(), "0.1.0".into(), "test".into(), "true", &[]).unwrap(),
         grants: Grants::none(),
-        limits: ToolLimits { timeout_ms: 1000, memory_bytes: 1 << 24, fuel: None },
+        limits: ToolLimits {
+            timeout_ms: 1000,
+            memory_bytes: 1 << 24,
+            fuel: None,
+        },
         sha256: hex::encode(Sha256::digest(component)),
         component_size: component.len() as u64,
         wit_version: "0.1.0".into(),
@@ -20,12 +24,21 @@ fn tools_survive_reopen_and_removal_cleans_up() {
     let dir = tempfile::tempdir().unwrap();
     {
         let store = Store::open(dir.path()).unwrap();
-        store.put_tool(&record("alpha", b"component-a"), b"component-a").unwrap();
+        store
+            .put_tool(&record("alpha", b"component-a"), b"component-a")
+            .unwrap();
         store.put_tool(&record("beta", b"component-a"), b"component-a").unwrap();
-        store.put_tool(&record("gamma", b"component-g"), b"component-g").unwrap();
+        store
+            .put_tool(&record("gamma", b"component-g"), b"component-g")
+            .unwrap();
     }
     let store = Store::open(dir.path()).unwrap();
-    let names: Vec<String> = store.list_tools().unwrap().into_iter().map(|t| t.manifest.name).collect();
+    let names: Vec<String> = store
+        .list_tools()
+        .unwrap()
+        .into_iter()
+        .map(|t| t.manifest.name)
+        .collect();
     assert_eq!(names, ["alpha", "beta", "gamma"]);
     let alpha = store.get_tool("alpha").unwrap().unwrap();
     assert_eq!(store.component_of(&alpha).unwrap(), b"component-a");
@@ -35,7 +48,10 @@ fn tools_survive_reopen_and_removal_cleans_up() {
     let beta = store.get_tool("beta").unwrap().unwrap();
     assert_eq!(store.component_of(&beta).unwrap(), b"component-a");
     store.remove_tool("beta").unwrap().unwrap();
-    assert!(matches!(store.component_of(&beta), Err(StoreError::MissingComponent { .. })));
+    assert!(matches!(
+        store.component_of(&beta),
+        Err(StoreError::MissingComponent { .. })
+    ));
     assert!(store.remove_tool("beta").unwrap().is_none());
 }
 
@@ -47,7 +63,10 @@ fn replacing_a_tool_drops_its_old_component() {
     store.put_tool(&old, b"old").unwrap();
     store.put_tool(&record("alpha", b"new"), b"new").unwrap();
     assert!(store.component_of(&old).is_err());
-    assert_eq!(store.component_of(&store.get_tool("alpha").unwrap().unwrap()).unwrap(), b"new");
+    assert_eq!(
+        store.component_of(&store.get_tool("alpha").unwrap().unwrap()).unwrap(),
+        b"new"
+    );
 }
 
 #[test]
@@ -62,7 +81,9 @@ fn a_different_schema_version_is_refused_not_reset() {
     }
     let error = Store::open(dir.path()).unwrap_err();
     assert!(
-        error.to_string().contains("has schema version 99 but this build reads version 1"),
+        error
+            .to_string()
+            .contains("has schema version 99 but this build reads version 1"),
         "{error}"
     );
     // Nothing was reset: the data is still there under the old version marker.
@@ -76,7 +97,12 @@ fn a_damaged_record_is_reported_with_its_tree_and_key() {
     let store = Store::open(dir.path()).unwrap();
     store.tools.insert("broken", b"{not json".as_slice()).unwrap();
     let error = store.list_tools().unwrap_err();
-    assert!(error.to_string().starts_with("record `broken` in tree `tools` does not decode"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .starts_with("record `broken` in tree `tools` does not decode"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -103,7 +129,19 @@ fn kv_is_scoped_by_session_and_tool() {
     assert_eq!(store.kv_list(&a, "calls").unwrap(), ["calls", "calls:x"]);
     store.kv_delete(&a, "calls").unwrap();
     assert_eq!(store.kv_list(&a, "").unwrap(), ["calls:x"]);
-    assert!(store.kv_set(&a, "", b"x").unwrap_err().to_string().contains("outside the allowed 1..=256"));
+    assert!(
+        store
+            .kv_set(&a, "", b"x")
+            .unwrap_err()
+            .to_string()
+            .contains("outside the allowed 1..=256")
+    );
     let big = vec![0u8; MAX_KV_VALUE_BYTES + 1];
-    assert!(store.kv_set(&a, "k", &big).unwrap_err().to_string().contains("over the 1048576-byte limit"));
+    assert!(
+        store
+            .kv_set(&a, "k", &big)
+            .unwrap_err()
+            .to_string()
+            .contains("over the 1048576-byte limit")
+    );
 }

@@ -8,17 +8,21 @@ pub struct Echo;
 
 impl Tool for Echo {
     fn describe() -> Description {
-        Description::new("echo", "0.1.0", "Returns the given message unchanged; with `count: true` also counts calls in session state")
-            .arguments_schema(json!({
-                "type": "object",
-                "properties": {
-                    "message": { "description": "Anything; returned as is" },
-                    "count": { "type": "boolean", "description": "Count calls in kv state (needs the kv grant)" }
-                },
-                "required": ["message"],
-                "additionalProperties": false
-            }))
-            .capability(Capability::Kv)
+        Description::new(
+            "echo",
+            "0.1.0",
+            "Returns the given message unchanged; with `count: true` also counts calls in session state",
+        )
+        .arguments_schema(json!({
+            "type": "object",
+            "properties": {
+                "message": { "description": "Anything; returned as is" },
+                "count": { "type": "boolean", "description": "Count calls in kv state (needs the kv grant)" }
+            },
+            "required": ["message"],
+            "additionalProperties": false
+        }))
+        .capability(Capability::Kv)
     }
 
     fn invoke(arguments: Value) -> Result<Value, ToolError> {
@@ -44,6 +48,14 @@ mod tests {
         for message in cases {
             let result = Echo::invoke(json!({ "message": message.clone() })).unwrap();
             assert_eq!(result, json!({ "message": message }));
+        }
+    }
+
+    #[test]
+    fn counts_calls_in_kv_state() {
+        for expected in 1..=3 {
+            let result = Echo::invoke(json!({ "message": "hi", "count": true })).unwrap();
+            assert_eq!(result, json!({ "message": "hi", "calls": expected }));
         }
     }
 

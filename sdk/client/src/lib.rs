@@ -92,7 +92,10 @@ pub struct Client {
 impl Client {
     /// Connects to `url` (`http://host:port` or `https://host:port`).
     pub async fn connect(url: &str, options: ConnectOptions) -> Result<Client, ClientError> {
-        let invalid = |detail: String| ClientError::InvalidUrl { url: url.to_owned(), detail };
+        let invalid = |detail: String| ClientError::InvalidUrl {
+            url: url.to_owned(),
+            detail,
+        };
         let mut endpoint = Endpoint::from_shared(url.to_owned()).map_err(|e| invalid(e.to_string()))?;
         if let Some(timeout) = options.timeout {
             endpoint = endpoint.timeout(timeout);
@@ -104,22 +107,25 @@ impl Client {
             }
             endpoint = endpoint.tls_config(tls).map_err(|e| invalid(e.to_string()))?;
         }
-        let channel = endpoint
-            .connect()
-            .await
-            .map_err(|e| ClientError::Connect { url: url.to_owned(), detail: error_chain(&e) })?;
+        let channel = endpoint.connect().await.map_err(|e| ClientError::Connect {
+            url: url.to_owned(),
+            detail: error_chain(&e),
+        })?;
         let tools = ToolRegistryClient::new(channel)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
-        Ok(Client { tools, admin_token: options.admin_token })
+        Ok(Client {
+            tools,
+            admin_token: options.admin_token,
+        })
     }
 
     fn request<T>(&self, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
-        if let Some(token) = &self.admin_token {
-            if let Ok(value) = format!("Bearer {token}").parse() {
-                request.metadata_mut().insert("authorization", value);
-            }
+        if let Some(token) = &self.admin_token
+            && let Ok(value) = format!("Bearer {token}").parse()
+        {
+            request.metadata_mut().insert("authorization", value);
         }
         request
     }
@@ -132,7 +138,12 @@ impl Client {
         limits: ToolLimits,
         replace: bool,
     ) -> Result<RegisterToolResponse, ClientError> {
-        let request = self.request(pb::RegisterToolRequest { component, grants, limits: Some(limits), replace });
+        let request = self.request(pb::RegisterToolRequest {
+            component,
+            grants,
+            limits: Some(limits),
+            replace,
+        });
         Ok(self.tools.register_tool(request).await?.into_inner())
     }
 
@@ -167,7 +178,9 @@ impl Client {
     pub async fn remove_tool(&mut self, name: &str) -> Result<ToolInfo, ClientError> {
         let request = self.request(pb::RemoveToolRequest { name: name.to_owned() });
         let removed = self.tools.remove_tool(request).await?.into_inner();
-        removed.tool.ok_or_else(|| ClientError::Status(tonic::Status::internal("server sent no tool")))
+        removed
+            .tool
+            .ok_or_else(|| ClientError::Status(tonic::Status::internal("server sent no tool")))
     }
 }
 

@@ -1,8 +1,27 @@
 //! Typed helpers over the host imports. Each module mirrors one WIT interface and one capability.
+//!
+//! Inside the component they call the host. Compiled natively (a tool's own `cargo test`) they
+//! fall back to stand-ins so tool logic can be unit-tested: logging prints to stderr, `kv` is an
+//! in-memory map per test thread, and the other imports answer [`HostError::NotAvailable`].
+
+#[cfg(not(target_family = "wasm"))]
+fn native_unavailable(capability: &str) -> crate::HostError {
+    crate::HostError::NotAvailable(format!(
+        "the `{capability}` import exists only inside the InteraRec host; in native tests, keep the logic that needs it behind a function you can test apart"
+    ))
+}
 
 /// Logging into the host's log, tagged with the tool's name. Always allowed.
 pub mod log {
-    use crate::bindings::interarec::tool::log::{Level, log};
+    use crate::bindings::interarec::tool::log::Level;
+
+    #[cfg(target_family = "wasm")]
+    use crate::bindings::interarec::tool::log::log;
+
+    #[cfg(not(target_family = "wasm"))]
+    fn log(level: Level, message: &str) {
+        eprintln!("[{level:?}] {message}");
+    }
 
     /// Logs at debug level.
     pub fn debug(message: &str) {
@@ -29,8 +48,47 @@ pub mod log {
 /// most 256 bytes and values at most 1 MiB.
 pub mod kv {
     use crate::HostError;
-    use crate::bindings::interarec::tool::kv as wit;
     use serde::{Serialize, de::DeserializeOwned};
+
+    #[cfg(target_family = "wasm")]
+    use crate::bindings::interarec::tool::kv as wit;
+
+    /// Native stand-in: one in-memory map per thread (each test runs on its own thread).
+    #[cfg(not(target_family = "wasm"))]
+    mod wit {
+        use crate::bindings::interarec::tool::types::HostError;
+        use std::cell::RefCell;
+        use std::collections::BTreeMap;
+
+        thread_local! {
+            static STATE: RefCell<BTreeMap<String, Vec<u8>>> = const { RefCell::new(BTreeMap::new()) };
+        }
+
+        pub fn get(key: &str) -> Result<Option<Vec<u8>>, HostError> {
+            Ok(STATE.with(|state| state.borrow().get(key).cloned()))
+        }
+
+        pub fn set(key: &str, value: &[u8]) -> Result<(), HostError> {
+            STATE.with(|state| state.borrow_mut().insert(key.to_owned(), value.to_vec()));
+            Ok(())
+        }
+
+        pub fn delete(key: &str) -> Result<(), HostError> {
+            STATE.with(|state| state.borrow_mut().remove(key));
+            Ok(())
+        }
+
+        pub fn list_keys(prefix: &str) -> Result<Vec<String>, HostError> {
+            Ok(STATE.with(|state| {
+                state
+                    .borrow()
+                    .keys()
+                    .filter(|k| k.starts_with(prefix))
+                    .cloned()
+                    .collect()
+            }))
+        }
+    }
 
     /// The value stored under `key`, if any.
     pub fn get(key: &str) -> Result<Option<Vec<u8>>, HostError> {
@@ -56,9 +114,9 @@ pub mod kv {
     pub fn get_json<T: DeserializeOwned>(key: &str) -> Result<Option<T>, HostError> {
         match get(key)? {
             None => Ok(None),
-            Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|error| {
-                HostError::Invalid(format!("value under `{key}` is not the expected JSON: {error}"))
-            }),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|error| HostError::Invalid(format!("value under `{key}` is not the expected JSON: {error}"))),
         }
     }
 
@@ -87,27 +145,33 @@ pub mod http {
     }
 
     /// Sends a request. `url` must be `http` or `https` with a host on the allowlist.
-    pub fn send(
-        method: &str,
-        url: &str,
-        headers: &[(&str, &str)],
-        body: Option<&[u8]>,
-    ) -> Result<Response, HostError> {
+    pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Result<Response, HostError> {
         let request = wit::Request {
             method: method.to_owned(),
             url: url.to_owned(),
             headers: headers
                 .iter()
-                .map(|(name, value)| wit::Header { name: (*name).to_owned(), value: (*value).to_owned() })
+                .map(|(name, value)| wit::Header {
+                    name: (*name).to_owned(),
+                    value: (*value).to_owned(),
+                })
                 .collect(),
             body: body.map(<[u8]>::to_vec),
         };
-        let response = wit::send(&request).map_err(HostError::from)?;
-        Ok(Response {
-            status: response.status,
-            headers: response.headers.into_iter().map(|h| (h.name, h.value)).collect(),
-            body: response.body,
-        })
+        #[cfg(not(target_family = "wasm"))]
+        {
+            let _ = request;
+            Err(super::native_unavailable("http"))
+        }
+        #[cfg(target_family = "wasm")]
+        {
+            let response = wit::send(&request).map_err(HostError::from)?;
+            Ok(Response {
+                status: response.status,
+                headers: response.headers.into_iter().map(|h| (h.name, h.value)).collect(),
+                body: response.body,
+            })
+        }
     }
 
     /// `GET url`.
@@ -125,12 +189,24 @@ pub mod frames {
 
     /// Metadata of a frame.
     pub fn info(frame_id: &str) -> Result<FrameInfo, HostError> {
-        wit::info(frame_id).map_err(HostError::from)
+        #[cfg(target_family = "wasm")]
+        return wit::info(frame_id).map_err(HostError::from);
+        #[cfg(not(target_family = "wasm"))]
+        {
+            let _ = frame_id;
+            Err(super::native_unavailable("frames"))
+        }
     }
 
     /// The encoded image bytes (PNG or JPEG) of a frame.
     pub fn read(frame_id: &str) -> Result<Vec<u8>, HostError> {
-        wit::read(frame_id).map_err(HostError::from)
+        #[cfg(target_family = "wasm")]
+        return wit::read(frame_id).map_err(HostError::from);
+        #[cfg(not(target_family = "wasm"))]
+        {
+            let _ = frame_id;
+            Err(super::native_unavailable("frames"))
+        }
     }
 }
 
@@ -143,19 +219,49 @@ pub mod models {
 
     /// Sends a chat request to the session's model provider.
     pub fn chat(request: &ChatRequest) -> Result<ChatResponse, HostError> {
-        wit::chat(request).map_err(HostError::from)
+        #[cfg(target_family = "wasm")]
+        return wit::chat(request).map_err(HostError::from);
+        #[cfg(not(target_family = "wasm"))]
+        {
+            let _ = request;
+            Err(super::native_unavailable("models"))
+        }
     }
 }
 
 /// Read access to catalogs and fitted choice models (capability `catalog`).
 pub mod catalog {
     use crate::HostError;
+    #[cfg(target_family = "wasm")]
     use crate::bindings::interarec::tool::catalog as wit;
     use serde_json::Value;
 
+    #[cfg(not(target_family = "wasm"))]
+    mod wit {
+        use crate::bindings::interarec::tool::types::HostError;
+
+        fn unavailable() -> Result<String, HostError> {
+            match super::super::native_unavailable("catalog") {
+                crate::HostError::NotAvailable(message) => Err(HostError::NotAvailable(message)),
+                other => Err(HostError::Failed(other.to_string())),
+            }
+        }
+
+        pub fn describe(_catalog_id: &str) -> Result<String, HostError> {
+            unavailable()
+        }
+
+        pub fn items(_catalog_id: &str, _offset: u32, _limit: u32) -> Result<String, HostError> {
+            unavailable()
+        }
+
+        pub fn choice_model(_model_id: &str) -> Result<String, HostError> {
+            unavailable()
+        }
+    }
+
     fn parse(text: String) -> Result<Value, HostError> {
-        serde_json::from_str(&text)
-            .map_err(|error| HostError::Failed(format!("host sent invalid JSON: {error}")))
+        serde_json::from_str(&text).map_err(|error| HostError::Failed(format!("host sent invalid JSON: {error}")))
     }
 
     /// The catalog's summary and attribute schema.

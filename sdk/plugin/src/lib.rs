@@ -1,7 +1,7 @@
 //! Guest SDK for InteraRec tools: implement [`Tool`], call [`export_tool!`], build for
 //! `wasm32-wasip2`, and the result is a component the InteraRec plugin host can register.
 //!
-//! ```ignore
+//! ```
 //! use interarec_plugin::{export_tool, json, Description, Tool, ToolError, Value};
 //!
 //! struct Greet;
@@ -98,9 +98,8 @@ pub mod __private {
 
     /// `invoke`, with JSON parsing and serialisation around the typed trait method.
     pub fn invoke<T: Tool>(arguments: String) -> Result<String, wit::ToolError> {
-        let arguments: serde_json::Value = serde_json::from_str(&arguments).map_err(|error| {
-            wit::ToolError::InvalidArguments(format!("arguments are not valid JSON: {error}"))
-        })?;
+        let arguments: serde_json::Value = serde_json::from_str(&arguments)
+            .map_err(|error| wit::ToolError::InvalidArguments(format!("arguments are not valid JSON: {error}")))?;
         let result = T::invoke(arguments).map_err(ToolError::into_wit)?;
         serde_json::to_string(&result)
             .map_err(|error| wit::ToolError::Failed(format!("result is not serialisable: {error}")))
@@ -118,33 +117,36 @@ macro_rules! export_tool {
         $crate::export_tool!($tool, api_version = "0.1.0");
     };
     ($tool:ty, api_version = $version:literal) => {
+        // Exports exist only in the component: natively (`cargo test`) the tool is plain Rust,
+        // and export names such as `interarec:tool/tool@0.1.0#invoke` would not even link.
+        #[cfg(target_family = "wasm")]
         #[doc(hidden)]
         #[used]
         #[unsafe(link_section = "interarec:api-version")]
         static __INTERAREC_API_VERSION: [u8; $version.len()] =
             $crate::__private::version_bytes::<{ $version.len() }>($version);
 
-        #[doc(hidden)]
-        struct __InteraRecToolExport;
+        #[cfg(target_family = "wasm")]
+        const _: () = {
+            struct __InteraRecToolExport;
 
-        impl $crate::bindings::exports::interarec::tool::tool::Guest for __InteraRecToolExport {
-            fn describe() -> $crate::bindings::interarec::tool::types::ToolDescription {
-                $crate::__private::describe::<$tool>()
+            impl $crate::bindings::exports::interarec::tool::tool::Guest for __InteraRecToolExport {
+                fn describe() -> $crate::bindings::interarec::tool::types::ToolDescription {
+                    $crate::__private::describe::<$tool>()
+                }
+
+                fn invoke(
+                    arguments: ::std::string::String,
+                ) -> ::std::result::Result<::std::string::String, $crate::bindings::interarec::tool::types::ToolError>
+                {
+                    $crate::__private::invoke::<$tool>(arguments)
+                }
             }
 
-            fn invoke(
-                arguments: ::std::string::String,
-            ) -> ::std::result::Result<
-                ::std::string::String,
-                $crate::bindings::interarec::tool::types::ToolError,
-            > {
-                $crate::__private::invoke::<$tool>(arguments)
-            }
-        }
-
-        $crate::bindings::__export_tool_world!(
-            __InteraRecToolExport with_types_in $crate::bindings
-        );
+            $crate::bindings::__export_tool_world!(
+                __InteraRecToolExport with_types_in $crate::bindings
+            );
+        };
     };
 }
 

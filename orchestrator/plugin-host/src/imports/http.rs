@@ -18,9 +18,17 @@ impl http::Host for CallState {
         let url = reqwest::Url::parse(&request.url)
             .map_err(|error| HostError::Invalid(format!("`{}` is not a URL: {error}", request.url)))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(HostError::Invalid(format!("only http and https URLs are allowed, not `{}`", url.scheme())));
+            return Err(HostError::Invalid(format!(
+                "only http and https URLs are allowed, not `{}`",
+                url.scheme()
+            )));
         }
-        let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_owned();
+        let host = url
+            .host_str()
+            .unwrap_or_default()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
         let port = url.port_or_known_default().unwrap_or(80);
         if !self.identity.grants.allows_http(&host, port) {
             return Err(HostError::Denied(format!(
@@ -35,7 +43,11 @@ impl http::Host for CallState {
             "DELETE" => reqwest::Method::DELETE,
             "PATCH" => reqwest::Method::PATCH,
             "HEAD" => reqwest::Method::HEAD,
-            other => return Err(HostError::Invalid(format!("HTTP method `{other}` is not allowed; use GET, POST, PUT, DELETE, PATCH or HEAD"))),
+            other => {
+                return Err(HostError::Invalid(format!(
+                    "HTTP method `{other}` is not allowed; use GET, POST, PUT, DELETE, PATCH or HEAD"
+                )));
+            }
         };
         let remaining = self.deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {

@@ -8,7 +8,12 @@ use std::path::PathBuf;
 #[derive(Debug, Args)]
 pub struct ToolsArgs {
     /// Server URL (`https://` for TLS).
-    #[arg(long, env = "INTERAREC_SERVER", default_value = "http://127.0.0.1:50051", global = true)]
+    #[arg(
+        long,
+        env = "INTERAREC_SERVER",
+        default_value = "http://127.0.0.1:50051",
+        global = true
+    )]
     server: String,
     /// PEM file of the CA that signed the server's certificate.
     #[arg(long, env = "INTERAREC_TLS_CA", global = true)]
@@ -76,9 +81,20 @@ pub async fn run(args: ToolsArgs) -> anyhow::Result<()> {
     };
     let mut client = Client::connect(&args.server, options).await?;
     match args.command {
-        ToolsCommand::Register { file, grants, timeout_ms, memory_mib, fuel, replace } => {
-            let component = std::fs::read(&file).with_context(|| format!("cannot read component {}", file.display()))?;
-            let grants = grants.iter().map(|text| parse_grant(text)).collect::<anyhow::Result<Vec<_>>>()?;
+        ToolsCommand::Register {
+            file,
+            grants,
+            timeout_ms,
+            memory_mib,
+            fuel,
+            replace,
+        } => {
+            let component =
+                std::fs::read(&file).with_context(|| format!("cannot read component {}", file.display()))?;
+            let grants = grants
+                .iter()
+                .map(|text| parse_grant(text))
+                .collect::<anyhow::Result<Vec<_>>>()?;
             let limits = ToolLimits {
                 timeout_ms: timeout_ms.unwrap_or(0),
                 memory_bytes: memory_mib.map(|mib| mib * 1024 * 1024).unwrap_or(0),
@@ -102,7 +118,13 @@ pub async fn run(args: ToolsArgs) -> anyhow::Result<()> {
             }
             println!("{:<24} {:<10} {:<24} DESCRIPTION", "NAME", "VERSION", "GRANTS");
             for tool in tools {
-                println!("{:<24} {:<10} {:<24} {}", tool.name, tool.version, grants_text(&tool), tool.description);
+                println!(
+                    "{:<24} {:<10} {:<24} {}",
+                    tool.name,
+                    tool.version,
+                    grants_text(&tool),
+                    tool.description
+                );
             }
         }
         ToolsCommand::Describe { name } => {
@@ -117,13 +139,24 @@ pub async fn run(args: ToolsArgs) -> anyhow::Result<()> {
                 "limits:       timeout {} ms, memory {} MiB{}",
                 limits.timeout_ms,
                 limits.memory_bytes / (1024 * 1024),
-                if limits.fuel > 0 { format!(", fuel {}", limits.fuel) } else { String::new() }
+                if limits.fuel > 0 {
+                    format!(", fuel {}", limits.fuel)
+                } else {
+                    String::new()
+                }
             );
-            println!("component:    {} bytes, sha256 {}, interarec:tool@{}", tool.component_size, tool.sha256, tool.wit_version);
+            println!(
+                "component:    {} bytes, sha256 {}, interarec:tool@{}",
+                tool.component_size, tool.sha256, tool.wit_version
+            );
             let schema: serde_json::Value = serde_json::from_str(&tool.arguments_schema_json).unwrap_or_default();
             println!("arguments:    {}", serde_json::to_string_pretty(&schema)?);
         }
-        ToolsCommand::Invoke { name, arguments, session } => {
+        ToolsCommand::Invoke {
+            name,
+            arguments,
+            session,
+        } => {
             let response = client.invoke_tool(&name, &arguments, &session).await?;
             let value: serde_json::Value = serde_json::from_str(&response.result_json)?;
             println!("{}", serde_json::to_string_pretty(&value)?);
@@ -138,7 +171,10 @@ pub async fn run(args: ToolsArgs) -> anyhow::Result<()> {
 
 fn parse_grant(text: &str) -> anyhow::Result<Grant> {
     let grant: interarec_core::Grant = text.parse().with_context(|| format!("--grant {text}"))?;
-    Ok(Grant { capability: grant.capability.name().to_owned(), hosts: grant.hosts })
+    Ok(Grant {
+        capability: grant.capability.name().to_owned(),
+        hosts: grant.hosts,
+    })
 }
 
 fn grants_text(tool: &ToolInfo) -> String {
@@ -147,7 +183,13 @@ fn grants_text(tool: &ToolInfo) -> String {
     }
     tool.grants
         .iter()
-        .map(|g| if g.hosts.is_empty() { g.capability.clone() } else { format!("{}:{}", g.capability, g.hosts.join(",")) })
+        .map(|g| {
+            if g.hosts.is_empty() {
+                g.capability.clone()
+            } else {
+                format!("{}:{}", g.capability, g.hosts.join(","))
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }

@@ -49,7 +49,11 @@ mod tests {
             (Some("s3cret"), Some("Bearer s3cret"), Ok(())),
             (Some("s3cret"), None, Err("needs the admin token: send")),
             (Some("s3cret"), Some("Bearer wrong"), Err("the token sent is not it")),
-            (Some("s3cret"), Some("Bearer s3cret-and-more"), Err("the token sent is not it")),
+            (
+                Some("s3cret"),
+                Some("Bearer s3cret-and-more"),
+                Err("the token sent is not it"),
+            ),
             (Some("s3cret"), Some("s3cret"), Err("needs the admin token: send")),
         ];
         for (configured, header, expected) in cases {

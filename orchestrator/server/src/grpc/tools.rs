@@ -26,11 +26,19 @@ fn tool_info(record: &ToolRecord) -> pb::ToolInfo {
         version: record.manifest.version.clone(),
         description: record.manifest.description.clone(),
         arguments_schema_json: record.manifest.arguments_schema.to_string(),
-        requested_capabilities: record.manifest.capabilities.iter().map(|c| c.name().to_owned()).collect(),
+        requested_capabilities: record
+            .manifest
+            .capabilities
+            .iter()
+            .map(|c| c.name().to_owned())
+            .collect(),
         grants: record
             .grants
             .iter()
-            .map(|grant| pb::Grant { capability: grant.capability.name().to_owned(), hosts: grant.hosts.clone() })
+            .map(|grant| pb::Grant {
+                capability: grant.capability.name().to_owned(),
+                hosts: grant.hosts.clone(),
+            })
             .collect(),
         limits: Some(pb::ToolLimits {
             timeout_ms: record.limits.timeout_ms,
@@ -48,8 +56,11 @@ fn parse_grants(grants: Vec<pb::Grant>) -> Result<Vec<Grant>, Status> {
     grants
         .into_iter()
         .map(|grant| {
-            let capability: Capability =
-                grant.capability.trim().parse().map_err(|e: interarec_core::GrantError| Status::invalid_argument(e.to_string()))?;
+            let capability: Capability = grant
+                .capability
+                .trim()
+                .parse()
+                .map_err(|e: interarec_core::GrantError| Status::invalid_argument(e.to_string()))?;
             Grant::new(capability, grant.hosts).map_err(|e| Status::invalid_argument(e.to_string()))
         })
         .collect()
@@ -68,7 +79,9 @@ impl ToolRegistry for ToolRegistryService {
         require_admin(&request, self.admin_token.as_deref(), "registering a tool")?;
         let request = request.into_inner();
         if request.component.is_empty() {
-            return Err(Status::invalid_argument("no component bytes were sent; send the .wasm file of the tool"));
+            return Err(Status::invalid_argument(
+                "no component bytes were sent; send the .wasm file of the tool",
+            ));
         }
         let grants = parse_grants(request.grants)?;
         let limits = request.limits.unwrap_or_default();
@@ -77,7 +90,10 @@ impl ToolRegistry for ToolRegistryService {
             memory_bytes: nonzero(limits.memory_bytes),
             fuel: nonzero(limits.fuel),
         };
-        let registration = self.registry.register(request.component, grants, limits, request.replace).await?;
+        let registration = self
+            .registry
+            .register(request.component, grants, limits, request.replace)
+            .await?;
         Ok(Response::new(pb::RegisterToolResponse {
             tool: Some(tool_info(&registration.record)),
             unchanged: registration.unchanged,
@@ -85,7 +101,10 @@ impl ToolRegistry for ToolRegistryService {
         }))
     }
 
-    async fn list_tools(&self, _request: Request<pb::ListToolsRequest>) -> Result<Response<pb::ListToolsResponse>, Status> {
+    async fn list_tools(
+        &self,
+        _request: Request<pb::ListToolsRequest>,
+    ) -> Result<Response<pb::ListToolsResponse>, Status> {
         let tools = self.registry.list().iter().map(tool_info).collect();
         Ok(Response::new(pb::ListToolsResponse { tools }))
     }
@@ -100,8 +119,15 @@ impl ToolRegistry for ToolRegistryService {
         request: Request<pb::InvokeToolRequest>,
     ) -> Result<Response<pb::InvokeToolResponse>, Status> {
         let request = request.into_inner();
-        let arguments = if request.arguments_json.trim().is_empty() { "{}" } else { request.arguments_json.as_str() };
-        let invocation = self.registry.invoke(&request.name, arguments, &request.session_id).await?;
+        let arguments = if request.arguments_json.trim().is_empty() {
+            "{}"
+        } else {
+            request.arguments_json.as_str()
+        };
+        let invocation = self
+            .registry
+            .invoke(&request.name, arguments, &request.session_id)
+            .await?;
         Ok(Response::new(pb::InvokeToolResponse {
             result_json: invocation.result_json,
             tool_version: invocation.tool_version,
@@ -109,9 +135,14 @@ impl ToolRegistry for ToolRegistryService {
         }))
     }
 
-    async fn remove_tool(&self, request: Request<pb::RemoveToolRequest>) -> Result<Response<pb::RemoveToolResponse>, Status> {
+    async fn remove_tool(
+        &self,
+        request: Request<pb::RemoveToolRequest>,
+    ) -> Result<Response<pb::RemoveToolResponse>, Status> {
         require_admin(&request, self.admin_token.as_deref(), "removing a tool")?;
         let record = self.registry.remove(&request.into_inner().name).await?;
-        Ok(Response::new(pb::RemoveToolResponse { tool: Some(tool_info(&record)) }))
+        Ok(Response::new(pb::RemoveToolResponse {
+            tool: Some(tool_info(&record)),
+        }))
     }
 }

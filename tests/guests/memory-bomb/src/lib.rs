@@ -2,7 +2,8 @@
 
 use interarec_plugin::{Description, Tool, ToolError, Value, export_tool};
 
-struct MemoryBomb;
+/// The guest.
+pub struct MemoryBomb;
 
 impl Tool for MemoryBomb {
     fn describe() -> Description {

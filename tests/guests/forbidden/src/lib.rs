@@ -2,7 +2,8 @@
 
 use interarec_plugin::{Description, Tool, ToolError, Value, export_tool, http, json, kv};
 
-struct Forbidden;
+/// The guest.
+pub struct Forbidden;
 
 impl Tool for Forbidden {
     fn describe() -> Description {
@@ -12,7 +13,10 @@ impl Tool for Forbidden {
     fn invoke(arguments: Value) -> Result<Value, ToolError> {
         match arguments.get("which").and_then(Value::as_str).unwrap_or("kv") {
             "http" => {
-                let url = arguments.get("url").and_then(Value::as_str).unwrap_or("http://127.0.0.1:9/");
+                let url = arguments
+                    .get("url")
+                    .and_then(Value::as_str)
+                    .unwrap_or("http://127.0.0.1:9/");
                 let response = http::get(url)?;
                 Ok(json!({ "status": response.status }))
             }

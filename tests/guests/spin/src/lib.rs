@@ -2,7 +2,8 @@
 
 use interarec_plugin::{Description, Tool, ToolError, Value, export_tool};
 
-struct Spin;
+/// The guest.
+pub struct Spin;
 
 impl Tool for Spin {
     fn describe() -> Description {

@@ -3,7 +3,8 @@
 use interarec_plugin::bindings::exports::interarec::tool::tool::Guest;
 use interarec_plugin::bindings::interarec::tool::types::{ToolDescription, ToolError};
 
-struct Malformed;
+/// The guest.
+pub struct Malformed;
 
 impl Guest for Malformed {
     fn describe() -> ToolDescription {

@@ -2,7 +2,8 @@
 
 use interarec_plugin::{Description, Tool, ToolError, Value, export_tool};
 
-struct WrongVersion;
+/// The guest.
+pub struct WrongVersion;
 
 impl Tool for WrongVersion {
     fn describe() -> Description {

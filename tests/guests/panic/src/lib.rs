@@ -2,7 +2,8 @@
 
 use interarec_plugin::{Description, Tool, ToolError, Value, export_tool};
 
-struct Panic;
+/// The guest.
+pub struct Panic;
 
 impl Tool for Panic {
     fn describe() -> Description {

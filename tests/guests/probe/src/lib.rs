@@ -5,7 +5,8 @@ use interarec_plugin::{
     Capability, Description, Tool, ToolError, Value, catalog, export_tool, frames, http, json, kv, models,
 };
 
-struct Probe;
+/// The guest.
+pub struct Probe;
 
 impl Tool for Probe {
     fn describe() -> Description {

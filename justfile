@@ -1,0 +1,90 @@
+# InteraRec: `just demo` runs the main job, `just test` runs every test.
+# Prerequisites: rustup (Rust 1.90 or newer) and just. Recipes install the
+# wasm32-wasip2 target themselves.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# Plugins and test guests: every package under plugins/ and tests/guests/.
+plugin_packages := `for manifest in plugins/*/Cargo.toml tests/guests/*/Cargo.toml; do sed -n 's/^name = "\(.*\)"/\1/p' "$manifest" | head -n 1; done | tr '\n' ' '`
+# Plugins proper (they also carry native unit tests).
+own_plugins := `for manifest in plugins/*/Cargo.toml; do sed -n 's/^name = "\(.*\)"/\1/p' "$manifest" | head -n 1; done | tr '\n' ' '`
+
+# List the recipes.
+default:
+    @just --list
+
+# Add the wasm32-wasip2 target if it is missing.
+wasm-target:
+    @rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
+
+# Build every plugin and test guest as a wasm32-wasip2 component into target/wasm32-wasip2/plugin/.
+plugins: wasm-target
+    cargo build --target wasm32-wasip2 --profile plugin {{ prepend("-p ", plugin_packages) }}
+
+# Build the server and CLI.
+build:
+    cargo build -p interarec-server
+
+# Start a throw-away server, register the echo tool, invoke it, print the result and stop.
+demo: plugins build
+    INTERAREC_LOG=${INTERAREC_LOG:-warn} ./target/debug/interarec demo --plugin target/wasm32-wasip2/plugin/echo.wasm
+
+# Run every test: unit, end-to-end (real server, real components), SDK, plugins, invariants.
+test: plugins check-architecture
+    cargo test
+    cargo test -p interarec-plugin {{ prepend("-p ", own_plugins) }}
+    just check-new-plugin
+
+# fmt and clippy with warnings as errors (host crates natively, plugins for wasm32-wasip2).
+lint: wasm-target
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets -- -D warnings
+    cargo clippy --target wasm32-wasip2 --profile plugin {{ prepend("-p ", plugin_packages) }} -- -D warnings
+
+# Check the invariants of ARCHITECTURE.md (who may depend on tonic, wasmtime, sled; module docs).
+check-architecture:
+    ./scripts/check-architecture.sh
+
+# Per-call overhead of a trivial tool in process and over gRPC; last line is JSON.
+bench-tools: plugins
+    cargo run -q -p interarec-tests --example bench_tools
+
+# Scaffold a new tool under plugins/NAME that builds as a component and passes its own tests.
+new-plugin NAME:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    name="{{ NAME }}"
+    if ! [[ "$name" =~ ^[a-z][a-z0-9-]{0,63}$ ]]; then
+        echo "error: plugin name \`$name\` is invalid: use lowercase letters, digits and -, starting with a letter" >&2
+        exit 1
+    fi
+    if [[ -e "plugins/$name" ]]; then
+        echo "error: plugins/$name already exists; pick another name or remove it" >&2
+        exit 1
+    fi
+    type_name=$(echo "$name" | awk -F- '{ for (i = 1; i <= NF; i++) printf "%s%s", toupper(substr($i, 1, 1)), substr($i, 2) }')
+    mkdir -p "plugins/$name/src"
+    sed "s/{{ '{{' }}NAME{{ '}}' }}/$name/g" sdk/plugin/template/Cargo.toml.tmpl > "plugins/$name/Cargo.toml"
+    sed "s/{{ '{{' }}NAME{{ '}}' }}/$name/g; s/{{ '{{' }}TYPE{{ '}}' }}/$type_name/g" sdk/plugin/template/lib.rs.tmpl > "plugins/$name/src/lib.rs"
+    echo "created plugins/$name; building it as a component and running its tests"
+    just wasm-target
+    cargo build --target wasm32-wasip2 --profile plugin -p "$name"
+    cargo test -p "$name"
+    echo "plugins/$name is ready: target/wasm32-wasip2/plugin/$(echo "$name" | tr - _).wasm"
+    echo "register it with: interarec tools register target/wasm32-wasip2/plugin/$(echo "$name" | tr - _).wasm"
+
+# Prove that `just new-plugin` produces a plugin that builds, passes its tests and registers.
+check-new-plugin:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    name="scaffold-check"
+    trap 'rm -rf "plugins/$name"' EXIT
+    rm -rf "plugins/$name"
+    just new-plugin "$name"
+    output=$(INTERAREC_LOG=error cargo run -q -p interarec-server -- demo --plugin "target/wasm32-wasip2/plugin/scaffold_check.wasm" --tool scaffold-check --arguments '{"name":"Ada"}')
+    echo "$output"
+    if ! grep -q '"greeting":"Hello, Ada!"' <<< "$output"; then
+        echo "check-new-plugin: the scaffolded plugin did not answer as expected" >&2
+        exit 1
+    fi
+    echo "check-new-plugin: the scaffolded plugin builds, passes its tests, registers and answers"
