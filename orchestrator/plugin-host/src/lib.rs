@@ -177,12 +177,14 @@ impl PluginHost {
             .as_ref()
             .map(|dir| dir.join(format!("{sha256}.cwasm")));
         if let Some(path) = &cache_file
-            && path.exists()
+            && let Ok(artifact) = std::fs::read(path)
         {
+            // Read into memory rather than `deserialize_file`: a mapped file truncated by
+            // someone else would crash the process with SIGBUS.
             // SAFETY: the file is written only by `Component::serialize` below into the server's
             // own data dir and named by the sha256 of its source; wasmtime checks engine and
             // version compatibility and refuses a mismatch, in which case we recompile.
-            match unsafe { Component::deserialize_file(engine, path) } {
+            match unsafe { Component::deserialize(engine, &artifact) } {
                 Ok(component) => return Ok(component),
                 Err(error) => {
                     tracing::info!(path = %path.display(), "recompiling component: cached artifact unusable: {error}")

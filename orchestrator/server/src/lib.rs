@@ -44,14 +44,25 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
+    let tls = load_tls(&config)?;
     let registry = open_registry(&config).await?;
-    serve_registry(config, registry.clone(), listener, shutdown).await?;
+    serve_registry(config, tls, registry.clone(), listener, shutdown).await?;
     registry.flush()?;
     Ok(())
 }
 
+/// Reads the TLS identity named by the configuration, so that bad files stop start-up at once.
+fn load_tls(config: &ServerConfig) -> anyhow::Result<Option<ServerTlsConfig>> {
+    let Some(tls) = &config.tls else { return Ok(None) };
+    let cert =
+        std::fs::read(&tls.cert).with_context(|| format!("cannot read TLS certificate {}", tls.cert.display()))?;
+    let key = std::fs::read(&tls.key).with_context(|| format!("cannot read TLS key {}", tls.key.display()))?;
+    Ok(Some(ServerTlsConfig::new().identity(Identity::from_pem(cert, key))))
+}
+
 async fn serve_registry(
     config: ServerConfig,
+    tls: Option<ServerTlsConfig>,
     registry: Registry,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
@@ -80,12 +91,9 @@ async fn serve_registry(
         .context("building the reflection service")?;
 
     let mut builder = Server::builder();
-    if let Some(tls) = &config.tls {
-        let cert =
-            std::fs::read(&tls.cert).with_context(|| format!("cannot read TLS certificate {}", tls.cert.display()))?;
-        let key = std::fs::read(&tls.key).with_context(|| format!("cannot read TLS key {}", tls.key.display()))?;
+    if let Some(tls) = tls {
         builder = builder
-            .tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))
+            .tls_config(tls)
             .context("the TLS certificate or key is not usable PEM")?;
     }
     builder
@@ -130,11 +138,12 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let tls = load_tls(&config)?;
     let registry = open_registry(&config).await?;
     let scheme = if config.tls.is_some() { "https" } else { "http" };
     let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        let served = serve_registry(config, registry.clone(), listener, async {
+        let served = serve_registry(config, tls, registry.clone(), listener, async {
             let _ = shutdown_rx.await;
         })
         .await;
