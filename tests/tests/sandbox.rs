@@ -194,14 +194,20 @@ async fn local_http_server() -> (u16, tokio::task::JoinHandle<()>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn capabilities_are_granted_by_name_and_http_by_host() {
     let (port, http_server) = local_http_server().await;
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
     let (other_port, other_server) = local_http_server().await;
     let server = TestServer::start().await;
     let mut client = server.client().await;
     client
         .register_tool(
             plugin("guest_probe"),
-            vec![grant("kv"), grant(&format!("http:127.0.0.1:{port}")), grant("frames")],
-            limits(0, 0),
+            vec![
+                grant("kv"),
+                grant(&format!("http:127.0.0.1:{port},127.0.0.1:{silent_port}")),
+                grant("frames"),
+            ],
+            limits(1_000, 0),
             false,
         )
         .await
@@ -214,6 +220,12 @@ async fn capabilities_are_granted_by_name_and_http_by_host() {
         (allowed, Ok(serde_json::json!({"status":200,"body":"hello from /catalog?q=green"}))),
         (other, Err((Code::PermissionDenied, &*Box::leak(format!("host `127.0.0.1:{other_port}` is not on the http allowlist of tool `probe`@0.1.0; grant it with `--grant http:127.0.0.1`").into_boxed_str())))),
         (r#"{"use":"http","url":"file:///etc/passwd"}"#.into(), Err((Code::Aborted, "only http and https URLs are allowed, not `file`"))),
+        (
+            format!(r#"{{"use":"http","url":"http://127.0.0.1:{silent_port}/never-answers"}}"#),
+            // Time spent waiting inside a host import counts against the deadline too.
+            Err((Code::DeadlineExceeded, "tool `probe`@0.1.0 timed out after 1000 ms")),
+        ),
+        (r#"{"use":"wasi"}"#.into(), Ok(serde_json::json!({"env_vars":0,"root_readable":false,"tcp_connect":false}))),
         (r#"{"use":"frames"}"#.into(), Err((Code::Unavailable, "the `frames` capability is granted but not available in this build of InteraRec"))),
         (r#"{"use":"models"}"#.into(), Err((Code::PermissionDenied, "capability `models` is not granted to tool `probe`@0.1.0; register it with `--grant models`"))),
         (r#"{"use":"catalog"}"#.into(), Err((Code::PermissionDenied, "capability `catalog` is not granted to tool `probe`@0.1.0"))),
@@ -239,6 +251,7 @@ async fn capabilities_are_granted_by_name_and_http_by_host() {
             }
         }
     }
+    drop(silent);
     http_server.abort();
     other_server.abort();
     server.server.stop().await.unwrap();

@@ -14,7 +14,7 @@ impl Tool for Probe {
             .arguments_schema(json!({
                 "type": "object",
                 "properties": {
-                    "use": { "enum": ["kv", "http", "frames", "models", "catalog"] },
+                    "use": { "enum": ["kv", "http", "frames", "models", "catalog", "wasi"] },
                     "url": { "type": "string" }
                 },
                 "required": ["use"]
@@ -51,6 +51,12 @@ impl Tool for Probe {
                 Ok(json!({ "text": models::chat(&request)?.text }))
             }
             "catalog" => Ok(catalog::describe("default")?),
+            // What ambient authority WASI leaves the guest: no environment, files or sockets.
+            "wasi" => Ok(json!({
+                "env_vars": std::env::vars().count(),
+                "root_readable": std::fs::read_dir("/").is_ok(),
+                "tcp_connect": std::net::TcpStream::connect("127.0.0.1:9").is_ok(),
+            })),
             other => Err(ToolError::InvalidArguments(format!("unknown import `{other}`"))),
         }
     }

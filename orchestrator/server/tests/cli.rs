@@ -1,0 +1,201 @@
+//! The `interarec` binary as a user runs it: `serve` from a config file and env, then
+//! `tools register|list|describe|invoke|remove` against it, with the admin token from the env.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_interarec");
+
+fn plugin_path(name: &str) -> PathBuf {
+    let dir = std::env::var("INTERAREC_PLUGIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            let target = std::env::var("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+            target.join("wasm32-wasip2/plugin")
+        });
+    let path = dir.join(format!("{name}.wasm"));
+    assert!(
+        path.exists(),
+        "{} is missing; build the plugins first with `just plugins`",
+        path.display()
+    );
+    path
+}
+
+/// A `serve` process, killed on drop.
+struct Serve {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(config_file: &std::path::Path, token: &str) -> Serve {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(config_file)
+        .env("INTERAREC_ADMIN_TOKEN", token)
+        .env("INTERAREC_LOG", "warn")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("interarec serve starts");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in stderr.lines() {});
+    Serve { child, url }
+}
+
+fn tools(url: &str, token: Option<&str>, args: &[&str]) -> (bool, String, String) {
+    let mut command = Command::new(BIN);
+    command
+        .arg("tools")
+        .args(["--server", url])
+        .args(args)
+        .env_remove("INTERAREC_ADMIN_TOKEN");
+    if let Some(token) = token {
+        command.env("INTERAREC_ADMIN_TOKEN", token);
+    }
+    let output = command.output().expect("interarec tools runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn serve_and_manage_tools_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("interarec.toml");
+    let data_dir = dir.path().join("data");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n[limits]\ndefault_timeout_ms = 2000\n",
+            data_dir.display()
+        ),
+    )
+    .unwrap();
+    let server = serve(&config, "t0ken");
+    let echo = plugin_path("echo");
+    let echo = echo.to_str().unwrap();
+
+    let cases: Vec<(Option<&str>, Vec<&str>, bool, &str)> = vec![
+        (None, vec!["list"], true, "no tools registered"),
+        (
+            None,
+            vec!["register", echo, "--grant", "kv"],
+            false,
+            "registering a tool needs the admin token",
+        ),
+        (
+            Some("t0ken"),
+            vec!["register", echo, "--grant", "bogus"],
+            false,
+            "unknown capability `bogus`",
+        ),
+        (
+            Some("t0ken"),
+            vec!["register", echo, "--grant", "kv", "--memory-mib", "32"],
+            true,
+            "echo 0.1.0 registered",
+        ),
+        (
+            Some("t0ken"),
+            vec!["register", echo, "--grant", "kv", "--memory-mib", "32"],
+            true,
+            "already registered, unchanged",
+        ),
+        (None, vec!["list"], true, "echo"),
+        (
+            None,
+            vec!["describe", "echo"],
+            true,
+            "limits:       timeout 2000 ms, memory 32 MiB",
+        ),
+        (
+            None,
+            vec!["invoke", "echo", r#"{"message":"cli","count":true}"#, "--session", "s"],
+            true,
+            "\"calls\": 1",
+        ),
+        (
+            None,
+            vec!["invoke", "echo", "{}"],
+            false,
+            "invalid argument: tool `echo`@0.1.0: arguments do not match",
+        ),
+        (
+            None,
+            vec!["invoke", "nope"],
+            false,
+            "not found: no tool named `nope` is registered",
+        ),
+        (
+            None,
+            vec!["remove", "echo"],
+            false,
+            "removing a tool needs the admin token",
+        ),
+        (Some("t0ken"), vec!["remove", "echo"], true, "echo 0.1.0 removed"),
+    ];
+    for (token, args, success, fragment) in cases {
+        let (ok, stdout, stderr) = tools(&server.url, token, &args);
+        assert_eq!(ok, success, "{args:?}\nstdout: {stdout}\nstderr: {stderr}");
+        let text = if success { &stdout } else { &stderr };
+        assert!(text.contains(fragment), "{args:?}: expected {fragment:?} in {text:?}");
+    }
+    let (ok, _, stderr) = tools("http://127.0.0.1:1", None, &["list"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("cannot reach the InteraRec server at http://127.0.0.1:1"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn serve_refuses_bad_configuration_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&[&str], &[(&str, &str)], &str)] = &[
+        (
+            &["--listen", "0.0.0.0:0"],
+            &[],
+            "refusing to listen on 0.0.0.0:0 without an admin token",
+        ),
+        (&["--listen", "nowhere"], &[], "listen address `nowhere` is invalid"),
+        (
+            &["--config", "/nonexistent.toml"],
+            &[],
+            "cannot read config file /nonexistent.toml",
+        ),
+        (&["--tls-cert", "/c.pem"], &[], "TLS needs both a certificate and a key"),
+    ];
+    for (args, env, fragment) in cases {
+        let output = Command::new(BIN)
+            .arg("serve")
+            .args(*args)
+            .args(["--data-dir", dir.path().to_str().unwrap()])
+            .envs(env.iter().copied())
+            .env_remove("INTERAREC_ADMIN_TOKEN")
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{args:?} must fail");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(fragment), "{args:?}: expected {fragment:?} in {stderr}");
+    }
+}
