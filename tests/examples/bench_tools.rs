@@ -44,7 +44,7 @@ fn main() -> anyhow::Result<()> {
                 limits: LimitsConfig::default(),
                 cache_dir: None,
             },
-            Services::new(Arc::new(MemoryKv::default())),
+            Services::new(Arc::new(MemoryKv::default()))?,
         )?;
         let prepared = host.prepare(&plugin("echo"))?;
         let tool = ToolHandle {

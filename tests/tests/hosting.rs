@@ -85,7 +85,7 @@ async fn compiled_components_are_cached_on_disk_by_sha256() {
                 limits: LimitsConfig::default(),
                 cache_dir: Some(cache.path().to_owned()),
             },
-            Services::new(Arc::new(MemoryKv::default())),
+            Services::new(Arc::new(MemoryKv::default())).unwrap(),
         )
         .unwrap()
     };

@@ -45,7 +45,7 @@ pub struct EpochTicker {
 
 impl EpochTicker {
     /// Starts the ticker thread.
-    pub fn start(engine: Engine) -> EpochTicker {
+    pub fn start(engine: Engine) -> std::io::Result<EpochTicker> {
         let stop = Arc::new(AtomicBool::new(false));
         let thread_stop = stop.clone();
         let thread = std::thread::Builder::new()
@@ -55,12 +55,11 @@ impl EpochTicker {
                     std::thread::sleep(EPOCH_TICK);
                     engine.increment_epoch();
                 }
-            })
-            .expect("spawning the epoch ticker thread");
-        EpochTicker {
+            })?;
+        Ok(EpochTicker {
             stop,
             thread: Some(thread),
-        }
+        })
     }
 }
 

@@ -119,7 +119,7 @@ pub enum CallFailure {
     Denied(String),
     /// The tool reported something unavailable.
     Unavailable(String),
-    /// The host could not start the call (instantiation or pool exhaustion).
+    /// The host failed to run the call (instantiation, pool exhaustion, an internal error).
     Host(String),
 }
 
@@ -162,7 +162,10 @@ impl fmt::Display for CallError {
             CallFailure::Failed(message) => write!(f, "failed: {message}"),
             CallFailure::Denied(message) => write!(f, "was denied: {message}"),
             CallFailure::Unavailable(message) => write!(f, "is unavailable: {message}"),
-            CallFailure::Host(message) => write!(f, "could not be started: {message}"),
+            CallFailure::Host(message) => write!(
+                f,
+                "could not be run by the host: {message}; retry, and report it if it persists"
+            ),
         }
     }
 }

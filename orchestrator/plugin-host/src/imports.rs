@@ -59,6 +59,7 @@ impl kv::Host for CallState {
 
     async fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), HostError> {
         self.require(Capability::Kv)?;
+        self.kv_written = true;
         let id = &self.identity;
         self.services
             .kv
@@ -68,6 +69,7 @@ impl kv::Host for CallState {
 
     async fn delete(&mut self, key: String) -> Result<(), HostError> {
         self.require(Capability::Kv)?;
+        self.kv_written = true;
         let id = &self.identity;
         self.services
             .kv

@@ -104,7 +104,8 @@ impl PluginHost {
             std::fs::create_dir_all(dir)
                 .map_err(|e| anyhow::anyhow!("cannot create the component cache dir {}: {e}", dir.display()))?;
         }
-        let ticker = engine::EpochTicker::start(engine.clone());
+        let ticker = engine::EpochTicker::start(engine.clone())
+            .map_err(|e| anyhow::anyhow!("cannot start the epoch ticker thread: {e}"))?;
         let permits = tokio::sync::Semaphore::new(config.limits.max_concurrent_calls as usize);
         Ok(PluginHost {
             inner: Arc::new(Inner {
@@ -339,7 +340,20 @@ impl PluginHost {
                 }));
             }
         };
-        result.map_err(|error| fail(classify(&error, &store, &limits)))
+        let value = result.map_err(|error| fail(classify(&error, &store, &limits)))?;
+        if store.data().kv_written {
+            let kv = self.inner.services.kv.clone();
+            tokio::task::spawn_blocking(move || kv.flush())
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|flushed| flushed)
+                .map_err(|e| {
+                    fail(CallFailure::Host(format!(
+                        "its kv writes could not be made durable: {e}"
+                    )))
+                })?;
+        }
+        Ok(value)
     }
 }
 
@@ -360,7 +374,8 @@ fn classify(error: &wasmtime::Error, store: &Store<CallState>, limits: &ToolLimi
         };
     }
     let output = store.data().captured_output();
-    match error.downcast_ref::<Trap>() {
+    let trap = error.downcast_ref::<Trap>();
+    match trap {
         Some(Trap::OutOfFuel) => {
             return CallFailure::OutOfFuel {
                 fuel: limits.fuel.unwrap_or(0),
@@ -373,26 +388,20 @@ fn classify(error: &wasmtime::Error, store: &Store<CallState>, limits: &ToolLimi
         }
         _ => {}
     }
+    // A Rust guest prints its panic message to stderr, then aborts with `unreachable`.
     if let Some(start) = output.find("panicked at") {
         let message = output[start..].trim().replace('\n', " ");
         return CallFailure::Panic {
             message: tail(&message, 1024),
         };
     }
-    if error.downcast_ref::<Trap>().is_none() && !output.contains("memory allocation") {
-        // Not a trap: instantiation or a host-side failure.
-        let message = format!("{error:#}");
-        if message.contains("instance") && message.contains("limit") {
-            return CallFailure::Host(format!("the instance pool is exhausted ({message}); retry shortly"));
-        }
-    }
-    let message = match error.downcast_ref::<Trap>() {
-        Some(trap) => trap.to_string(),
-        None => format!("{error:#}"),
-    };
-    CallFailure::Trap {
-        message,
-        stderr: tail(output.trim(), 1024),
+    match trap {
+        Some(trap) => CallFailure::Trap {
+            message: trap.to_string(),
+            stderr: tail(output.trim(), 1024),
+        },
+        // Not a trap: instantiation or the host failed (e.g. the instance pool is exhausted).
+        None => CallFailure::Host(format!("{error:#}")),
     }
 }
 

@@ -14,6 +14,9 @@ pub trait KvBackend: Send + Sync + 'static {
     fn delete(&self, session: &str, tool: &str, key: &str) -> Result<(), String>;
     /// Keys starting with `prefix`, in byte order.
     fn list(&self, session: &str, tool: &str, prefix: &str) -> Result<Vec<String>, String>;
+    /// Makes every write so far durable; called once after a call that wrote, before its result
+    /// is returned, so an acknowledged call never loses its state.
+    fn flush(&self) -> Result<(), String>;
 }
 
 /// Everything host imports may use.
@@ -27,13 +30,13 @@ pub struct Services {
 
 impl Services {
     /// Services over the given kv backend, with a fresh HTTP client.
-    pub fn new(kv: Arc<dyn KvBackend>) -> Services {
+    pub fn new(kv: Arc<dyn KvBackend>) -> anyhow::Result<Services> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("interarec-tool-host/", env!("CARGO_PKG_VERSION")))
             .build()
-            .expect("building the HTTP client for the http capability");
-        Services { kv, http }
+            .map_err(|e| anyhow::anyhow!("cannot build the HTTP client of the http capability: {e}"))?;
+        Ok(Services { kv, http })
     }
 }
 
@@ -70,5 +73,9 @@ impl KvBackend for MemoryKv {
             .filter(|(s, t, k)| s == session && t == tool && k.starts_with(prefix))
             .map(|(_, _, k)| k.clone())
             .collect())
+    }
+
+    fn flush(&self) -> Result<(), String> {
+        Ok(())
     }
 }

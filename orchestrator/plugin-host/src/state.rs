@@ -87,6 +87,8 @@ pub struct CallState {
     pub(crate) deadline: Instant,
     pub(crate) output: MemoryOutputPipe,
     pub(crate) log_lines: u32,
+    /// Set by `kv` writes; the host flushes the backend before acknowledging the call.
+    pub(crate) kv_written: bool,
 }
 
 impl CallState {
@@ -117,6 +119,7 @@ impl CallState {
             deadline,
             output,
             log_lines: 0,
+            kv_written: false,
         }
     }
 

@@ -32,7 +32,7 @@ pub async fn open_registry(config: &ServerConfig) -> anyhow::Result<Registry> {
             limits: config.limits,
             cache_dir: Some(config.data_dir.join("component-cache")),
         },
-        Services::new(Arc::new(StoreKv(store.clone()))),
+        Services::new(Arc::new(StoreKv(store.clone())))?,
     )
     .context("cannot start the plugin host")?;
     Ok(Registry::open(store, host).await?)

@@ -122,6 +122,9 @@ impl KvBackend for StoreKv {
             .kv_list(&KvScope::new(session, tool), prefix)
             .map_err(|e| e.to_string())
     }
+    fn flush(&self) -> Result<(), String> {
+        self.0.flush().map_err(|e| e.to_string())
+    }
 }
 
 impl Registry {

@@ -95,7 +95,7 @@ fn serve_and_manage_tools_from_the_command_line() {
     let echo = plugin_path("echo");
     let echo = echo.to_str().unwrap();
 
-    let cases: Vec<(Option<&str>, Vec<&str>, bool, &str)> = vec![
+    let before_crash: Vec<(Option<&str>, Vec<&str>, bool, &str)> = vec![
         (None, vec!["list"], true, "no tools registered"),
         (
             None,
@@ -134,6 +134,15 @@ fn serve_and_manage_tools_from_the_command_line() {
             true,
             "\"calls\": 1",
         ),
+    ];
+    // Acknowledged registrations and kv writes survive a crash (SIGKILL, no clean shutdown).
+    let after_crash: Vec<(Option<&str>, Vec<&str>, bool, &str)> = vec![
+        (
+            None,
+            vec!["invoke", "echo", r#"{"message":"cli","count":true}"#, "--session", "s"],
+            true,
+            "\"calls\": 2",
+        ),
         (
             None,
             vec!["invoke", "echo", "{}"],
@@ -154,12 +163,19 @@ fn serve_and_manage_tools_from_the_command_line() {
         ),
         (Some("t0ken"), vec!["remove", "echo"], true, "echo 0.1.0 removed"),
     ];
-    for (token, args, success, fragment) in cases {
-        let (ok, stdout, stderr) = tools(&server.url, token, &args);
-        assert_eq!(ok, success, "{args:?}\nstdout: {stdout}\nstderr: {stderr}");
-        let text = if success { &stdout } else { &stderr };
-        assert!(text.contains(fragment), "{args:?}: expected {fragment:?} in {text:?}");
-    }
+    let check = |url: &str, cases: Vec<(Option<&str>, Vec<&str>, bool, &str)>| {
+        for (token, args, success, fragment) in cases {
+            let (ok, stdout, stderr) = tools(url, token, &args);
+            assert_eq!(ok, success, "{args:?}\nstdout: {stdout}\nstderr: {stderr}");
+            let text = if success { &stdout } else { &stderr };
+            assert!(text.contains(fragment), "{args:?}: expected {fragment:?} in {text:?}");
+        }
+    };
+    check(&server.url, before_crash);
+    drop(server); // SIGKILL
+    let server = serve(&config, "t0ken");
+    check(&server.url, after_crash);
+
     let (ok, _, stderr) = tools("http://127.0.0.1:1", None, &["list"]);
     assert!(!ok);
     assert!(

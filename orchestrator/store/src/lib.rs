@@ -285,8 +285,8 @@ impl Store {
             .map(|v| v.to_vec()))
     }
 
-    /// Sets `key` in a kv scope. Durable within sled's flush interval (500 ms), or at once
-    /// when the server shuts down cleanly.
+    /// Sets `key` in a kv scope. Durable after the next [`Store::flush`] (the plugin host
+    /// flushes once after each call that wrote, before acknowledging it).
     pub fn kv_set(&self, scope: &KvScope, key: &str, value: &[u8]) -> Result<(), StoreError> {
         check_kv_key(key)?;
         if value.len() > MAX_KV_VALUE_BYTES {
