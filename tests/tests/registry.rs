@@ -153,6 +153,14 @@ async fn bad_registrations_say_what_to_fix() {
             "built against interarec:tool@9.9.0, but this host speaks interarec:tool@0.1.0",
         ),
         (
+            "invalid schema",
+            plugin("guest_bad_schema"),
+            vec![],
+            limits(0, 0),
+            Code::InvalidArgument,
+            "the component's description was refused: the arguments schema is not a valid JSON Schema",
+        ),
+        (
             "unrequested grant",
             plugin("echo"),
             vec!["http:example.com"],
