@@ -147,6 +147,32 @@ async fn an_incompatible_database_is_reported_at_start_up_and_left_alone() {
     );
 }
 
+#[tokio::test]
+async fn a_corrupt_database_is_reported_at_start_up() {
+    let server = TestServer::start().await;
+    server
+        .client()
+        .await
+        .register_tool(plugin("echo"), vec![], limits(0, 0), false)
+        .await
+        .unwrap();
+    let config = server.config.clone();
+    server.server.stop().await.unwrap();
+    let conf = config.data_dir.join("db/conf");
+    std::fs::write(&conf, [0xFFu8; 64]).unwrap();
+    let error = match interarec_server::start(config.clone()).await {
+        Ok(_) => panic!("a corrupt database must stop start-up"),
+        Err(error) => format!("{error:#}"),
+    };
+    assert!(error.contains("is corrupt"), "{error}");
+    assert!(error.contains("restore it from a backup or move it aside"), "{error}");
+    assert_eq!(
+        std::fs::read(&conf).unwrap(),
+        [0xFFu8; 64],
+        "the damaged file was left as it was"
+    );
+}
+
 /// The raw database, to damage it as an older or newer build would have left it.
 fn sled_reopen(config: &ServerConfig) -> sled::Db {
     sled::open(config.data_dir.join("db")).unwrap()

@@ -3,7 +3,6 @@
 mod demo;
 mod tools;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use interarec_server::config::{ConfigOverrides, ServerConfig};
 use std::path::PathBuf;
@@ -68,24 +67,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(config: ServerConfig) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| {
-        format!(
-            "cannot listen on {} (is the port taken? choose another with --listen)",
-            config.listen
-        )
-    })?;
-    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    let data_dir = config.data_dir.clone();
+    let token = if config.admin_token.is_some() {
+        "required for changes"
+    } else {
+        "not set"
+    };
+    // `start` binds, reads TLS files and opens the database first, so every start-up problem
+    // is reported before the server claims to be serving.
+    let server = interarec_server::start(config).await?;
     eprintln!(
-        "interarec: serving on {scheme}://{} (data in {}, admin token {})",
-        listener.local_addr()?,
-        config.data_dir.display(),
-        if config.admin_token.is_some() {
-            "required for changes"
-        } else {
-            "not set"
-        }
+        "interarec: serving on {} (data in {}, admin token {token})",
+        server.url(),
+        data_dir.display()
     );
-    interarec_server::serve(config, listener, shutdown_signal()).await?;
+    server.run_until(shutdown_signal()).await?;
     eprintln!("interarec: stopped; data flushed");
     Ok(())
 }

@@ -129,14 +129,25 @@ impl RunningServer {
         }
         (&mut self.task).await.context("the server task panicked")?
     }
+
+    /// Serves until `signal` resolves (then stops cleanly) or the server fails on its own.
+    pub async fn run_until(mut self, signal: impl Future<Output = ()>) -> anyhow::Result<()> {
+        tokio::select! {
+            finished = &mut self.task => finished.context("the server task panicked")?,
+            () = signal => self.stop().await,
+        }
+    }
 }
 
 /// Binds `config.listen` (port 0 picks a free port), loads the registry, and serves in a task.
 pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     config.check_exposure()?;
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let listener = TcpListener::bind(config.listen).await.with_context(|| {
+        format!(
+            "cannot listen on {} (is the port taken? choose another with --listen)",
+            config.listen
+        )
+    })?;
     let addr = listener.local_addr()?;
     let tls = load_tls(&config)?;
     let registry = open_registry(&config).await?;

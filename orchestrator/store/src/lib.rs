@@ -347,10 +347,12 @@ fn decode_tool(key: &[u8], value: &[u8]) -> Result<ToolRecord, StoreError> {
 
 fn open_error(path: &Path, error: sled::Error) -> StoreError {
     match error {
-        sled::Error::Corruption { .. } => StoreError::Corrupt {
-            path: path.to_owned(),
-            detail: error.to_string(),
-        },
+        sled::Error::Corruption { .. } | sled::Error::Unsupported(_) | sled::Error::ReportableBug(_) => {
+            StoreError::Corrupt {
+                path: path.to_owned(),
+                detail: error.to_string(),
+            }
+        }
         // sled reports the file lock as an `Other` error whose text carries the cause.
         sled::Error::Io(io)
             if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("could not acquire lock") =>
