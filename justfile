@@ -49,6 +49,10 @@ check-architecture:
 bench-tools: plugins
     cargo run -q -p interarec-tests --example bench_tools
 
+# The exact MNL assortment optimizer natively on one thread, n = 1e3 … 1e7; last line is JSON.
+bench-assortment:
+    cargo run -q -p interarec-choice --example bench_assortment
+
 # Scaffold a new tool under plugins/NAME that builds as a component and passes its own tests.
 new-plugin NAME:
     #!/usr/bin/env bash

@@ -37,6 +37,13 @@ for crate in interarec-core; do
     done
 done
 
+# The choice library is compiled into plugins too: it must stay a plain library.
+choice_dependencies=$(cargo tree -p interarec-choice --edges normal --depth 1 --prefix none 2>/dev/null | awk 'NR > 1 {print $1}' | sort -u | tr '\n' ' ')
+if [[ "$choice_dependencies" != "thiserror " ]]; then
+    echo "invariant broken: interarec-choice may depend on thiserror only, not: $choice_dependencies"
+    failures=$((failures + 1))
+fi
+
 while IFS= read -r file; do
     if ! head -n 1 "$file" | grep -q '^//!'; then
         echo "missing module doc: $file must start with a //! line saying what it is for"

@@ -1,0 +1,12 @@
+//! MNL choice models as a plain library: no I/O and no dependencies beyond `thiserror`, so the
+//! same code runs in the server, in benchmarks and inside the `assortment` plugin (wasm32).
+//!
+//! Under the multinomial logit model an assortment `S` with prices `p_i` and preference weights
+//! `v_i > 0`, against a no-purchase weight `v_0 > 0`, earns the expected revenue
+//! `R(S) = Σ_{i∈S} p_i v_i / (v_0 + Σ_{j∈S} v_j)`; see [`assortment`] for the exact optimizer.
+
+pub mod assortment;
+
+pub use assortment::{
+    Assortment, AssortmentProblem, Capacity, Certificate, GroupCaps, OptimizeError, SelectedItem, optimize,
+};
