@@ -402,3 +402,97 @@ fn invalid_and_infeasible_inputs_are_explained() {
         assert!(error.starts_with(message), "expected {message:?}, got {error:?}");
     }
 }
+
+/// The linear program of Davis, Gallego and Topaloglu (2013): with choice probabilities `x_i`,
+/// `x_0` as variables, `max Σ p_i x_i` s.t. `x_0 + Σ x_i = 1`, `0 ≤ x_i / v_i ≤ x_0 / v_0`, and
+/// each capacity constraint `Σ_{i∈G} x_i / v_i ≤ cap_G · x_0 / v_0` (equality for "exactly",
+/// and `x_i / v_i = x_0 / v_0` for required items). Its constraint matrix is totally unimodular
+/// for laminar caps, so its optimum is the optimal expected revenue.
+fn dgt_linear_program(instance: &Instance) -> Option<f64> {
+    use microlp::{ComparisonOp, OptimizationDirection, Problem};
+    let n = instance.prices.len();
+    let mut lp = Problem::new(OptimizationDirection::Maximize);
+    let x0 = lp.add_var(0.0, (0.0, 1.0));
+    let usable: Vec<usize> = (0..n)
+        .filter(|i| !instance.exclude.contains(i) && instance.eligible.as_ref().is_none_or(|mask| mask[*i]))
+        .collect();
+    if instance.must_include.iter().any(|i| !usable.contains(i)) {
+        return None; // a required item that may not be shown: no feasible assortment
+    }
+    let vars: Vec<_> = usable
+        .iter()
+        .map(|&i| (i, lp.add_var(instance.prices[i], (0.0, 1.0))))
+        .collect();
+    let mut total = vec![(x0, 1.0)];
+    total.extend(vars.iter().map(|&(_, x)| (x, 1.0)));
+    lp.add_constraint(total.as_slice(), ComparisonOp::Eq, 1.0);
+    let v0 = instance.v0;
+    for &(i, x) in &vars {
+        let op = if instance.must_include.contains(&i) {
+            ComparisonOp::Eq
+        } else {
+            ComparisonOp::Le
+        };
+        lp.add_constraint([(x, 1.0 / instance.weights[i]), (x0, -1.0 / v0)].as_slice(), op, 0.0);
+    }
+    let capacity_row = |members: &[(usize, microlp::Variable)], cap: usize| {
+        let mut row: Vec<_> = members.iter().map(|&(i, x)| (x, 1.0 / instance.weights[i])).collect();
+        row.push((x0, -(cap as f64) / v0));
+        row
+    };
+    match instance.capacity {
+        Capacity::Unlimited => {}
+        Capacity::AtMost(c) => lp.add_constraint(capacity_row(&vars, c).as_slice(), ComparisonOp::Le, 0.0),
+        Capacity::Exactly(c) => lp.add_constraint(capacity_row(&vars, c).as_slice(), ComparisonOp::Eq, 0.0),
+    }
+    if let Some(group_of) = &instance.group_of {
+        for (g, &cap) in instance.caps.iter().enumerate() {
+            let members: Vec<_> = vars
+                .iter()
+                .copied()
+                .filter(|&(i, _)| group_of[i] as usize == g)
+                .collect();
+            lp.add_constraint(capacity_row(&members, cap).as_slice(), ComparisonOp::Le, 0.0);
+        }
+    }
+    lp.solve().ok().map(|solution| solution.objective())
+}
+
+#[test]
+fn matches_the_linear_program_on_medium_instances() {
+    let mut rng = Rng(2013);
+    let mut compared = 0;
+    for case in 0..200 {
+        let n = 30 + rng.below(170);
+        let groups = 1 + rng.below(8);
+        let instance = Instance {
+            prices: (0..n).map(|_| (1.0 + rng.unit() * 99.0).round()).collect(),
+            weights: (0..n).map(|_| 0.05 + rng.unit() * 5.0).collect(),
+            v0: 0.5 + rng.unit() * 20.0,
+            capacity: match rng.below(3) {
+                0 => Capacity::AtMost(1 + rng.below(20)),
+                1 => Capacity::Exactly(1 + rng.below(10)),
+                _ => Capacity::Unlimited,
+            },
+            group_of: (rng.below(2) == 0).then(|| (0..n).map(|_| rng.below(groups) as u32).collect()),
+            caps: (0..groups).map(|_| 1 + rng.below(4)).collect(),
+            eligible: (rng.below(2) == 0).then(|| (0..n).map(|_| rng.below(4) != 0).collect()),
+            must_include: (0..rng.below(2)).map(|_| rng.below(n)).collect(),
+            exclude: (0..rng.below(5)).map(|_| rng.below(n)).collect(),
+        };
+        match (dgt_linear_program(&instance), optimize(&instance.problem())) {
+            (Some(lp), Ok(answer)) => {
+                let relative = (answer.expected_revenue - lp).abs() / lp.abs().max(1e-12);
+                assert!(
+                    relative <= 1e-9,
+                    "case {case}: optimizer {} vs LP {lp}",
+                    answer.expected_revenue
+                );
+                compared += 1;
+            }
+            (None, Err(OptimizeError::Infeasible(_))) => {}
+            (lp, answer) => panic!("case {case}: LP {lp:?}, optimizer {answer:?}"),
+        }
+    }
+    assert!(compared > 150, "only {compared} instances were feasible");
+}
