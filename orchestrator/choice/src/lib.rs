@@ -3,9 +3,11 @@
 //!
 //! Under the multinomial logit model an assortment `S` with prices `p_i` and preference weights
 //! `v_i > 0`, against a no-purchase weight `v_0 > 0`, earns the expected revenue
-//! `R(S) = Σ_{i∈S} p_i v_i / (v_0 + Σ_{j∈S} v_j)`; see [`assortment`] for the exact optimizer.
+//! `R(S) = Σ_{i∈S} p_i v_i / (v_0 + Σ_{j∈S} v_j)`; see [`assortment`] for the exact optimizer and
+//! [`estimation`] for fitting the weights `v_i = exp(α_i + β p_i)` from observed choices.
 
 pub mod assortment;
+pub mod estimation;
 
 pub use assortment::{
     Assortment, AssortmentProblem, Capacity, Certificate, GroupCaps, OptimizeError, SelectedItem, optimize,

@@ -1,0 +1,248 @@
+//! Estimation tests: parameter recovery from simulated purchases at the stated confidence
+//! level, optimality of the fit, identification reporting, and bad input.
+
+use super::*;
+
+struct Rng(u64);
+
+impl Rng {
+    fn unit(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn below(&mut self, n: usize) -> usize {
+        ((self.unit() * n as f64) as usize).min(n - 1)
+    }
+    fn normal(&mut self) -> f64 {
+        let (u, v) = (self.unit().max(1e-300), self.unit());
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+    }
+}
+
+/// Purchases simulated from a known MNL: random choice sets of 2..=items alternatives with
+/// prices varying ±25 % around each item's base price.
+fn simulate(rng: &mut Rng, intercepts: &[f64], beta: f64, base_prices: &[f64], choices: usize) -> Vec<Observation> {
+    let items = intercepts.len();
+    (0..choices)
+        .map(|_| {
+            let size = 2 + rng.below(items - 1);
+            let mut pool: Vec<u32> = (0..items as u32).collect();
+            for i in 0..size {
+                let j = i + rng.below(items - i);
+                pool.swap(i, j);
+            }
+            let alternatives: Vec<Alternative> = pool[..size]
+                .iter()
+                .map(|&item| Alternative {
+                    item,
+                    price: base_prices[item as usize] * (0.75 + 0.5 * rng.unit()),
+                })
+                .collect();
+            let utilities: Vec<f64> = alternatives
+                .iter()
+                .map(|a| intercepts[a.item as usize] + beta * a.price)
+                .collect();
+            let total: f64 = utilities.iter().map(|u| u.exp()).sum();
+            let mut draw = rng.unit() * total;
+            let mut chosen = size - 1;
+            for (k, u) in utilities.iter().enumerate() {
+                draw -= u.exp();
+                if draw <= 0.0 {
+                    chosen = k;
+                    break;
+                }
+            }
+            Observation {
+                alternatives,
+                chosen,
+                count: 1.0,
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn true_parameters_fall_inside_95_percent_intervals_at_the_stated_rate() {
+    let mut rng = Rng(1_234);
+    let items = 6;
+    let (mut covered, mut intervals) = (0, 0);
+    for _replication in 0..60 {
+        let mut intercepts: Vec<f64> = (0..items).map(|_| rng.normal() * 0.7).collect();
+        let beta = -0.08;
+        let base_prices: Vec<f64> = (0..items).map(|_| 5.0 + rng.unit() * 20.0).collect();
+        let observations = simulate(&mut rng, &intercepts, beta, &base_prices, 3_000);
+        let fit = fit(
+            items,
+            &observations,
+            &FitOptions {
+                reference_item: Some(0),
+                ..FitOptions::default()
+            },
+        )
+        .unwrap();
+        assert!(fit.converged, "{fit:?}");
+        // Intercepts are identified relative to item 0.
+        let anchor = intercepts[0];
+        intercepts.iter_mut().for_each(|a| *a -= anchor);
+        for j in 1..items {
+            let (estimate, se) = (fit.intercepts[j].unwrap(), fit.intercept_standard_errors[j].unwrap());
+            intervals += 1;
+            covered += usize::from((estimate - intercepts[j]).abs() <= 1.96 * se);
+        }
+        intervals += 1;
+        covered += usize::from((fit.price_coefficient - beta).abs() <= 1.96 * fit.price_standard_error);
+    }
+    let rate = covered as f64 / intervals as f64;
+    // 360 intervals at 95 %: a binomial standard deviation is 1.1 points, so 90–99 % is a wide
+    // but meaningful band; a wrong standard error (e.g. off by √2) falls outside it.
+    assert!(
+        (0.90..=0.99).contains(&rate),
+        "coverage {rate} ({covered} of {intervals})"
+    );
+}
+
+#[test]
+fn the_fit_is_a_stationary_point_and_beats_nearby_parameters() {
+    let mut rng = Rng(99);
+    let intercepts = [0.0, 0.5, -0.3, 1.0, 0.2];
+    let base_prices = [10.0, 12.0, 8.0, 20.0, 15.0];
+    let observations = simulate(&mut rng, &intercepts, -0.1, &base_prices, 4_000);
+    let fitted = fit(5, &observations, &FitOptions::default()).unwrap();
+    assert!(fitted.log_likelihood > fitted.null_log_likelihood);
+    assert!(
+        fitted.iterations < 20,
+        "Newton should converge fast: {}",
+        fitted.iterations
+    );
+    // Perturbing any parameter lowers the likelihood.
+    let reference = fitted.reference_item as usize;
+    let log_likelihood = |shift_item: Option<usize>, shift_beta: f64| -> f64 {
+        observations
+            .iter()
+            .map(|o| {
+                let u = |a: &Alternative| {
+                    let mut alpha = fitted.intercepts[a.item as usize].unwrap();
+                    if shift_item == Some(a.item as usize) {
+                        alpha += 1e-3;
+                    }
+                    alpha + (fitted.price_coefficient + shift_beta) * a.price
+                };
+                let total: f64 = o.alternatives.iter().map(|a| u(a).exp()).sum();
+                u(&o.alternatives[o.chosen]) - total.ln()
+            })
+            .sum()
+    };
+    let at_optimum = log_likelihood(None, 0.0);
+    assert!((at_optimum - fitted.log_likelihood).abs() < 1e-6 * at_optimum.abs());
+    for item in (0..5).filter(|&j| j != reference) {
+        assert!(log_likelihood(Some(item), 0.0) < at_optimum, "item {item}");
+    }
+    assert!(log_likelihood(None, 1e-4) < at_optimum && log_likelihood(None, -1e-4) < at_optimum);
+}
+
+#[test]
+fn never_chosen_items_are_reported_not_dropped_silently() {
+    let a = |item: u32, price: f64| Alternative { item, price };
+    let observations = vec![
+        Observation {
+            alternatives: vec![a(0, 1.0), a(1, 2.0), a(2, 1.0)],
+            chosen: 0,
+            count: 3.0,
+        },
+        Observation {
+            alternatives: vec![a(0, 1.5), a(1, 1.0), a(2, 2.0)],
+            chosen: 1,
+            count: 2.0,
+        },
+        Observation {
+            alternatives: vec![a(0, 2.0), a(1, 1.5), a(2, 1.0)],
+            chosen: 0,
+            count: 1.0,
+        },
+        Observation {
+            alternatives: vec![a(0, 1.0), a(1, 1.0)],
+            chosen: 1,
+            count: 1.0,
+        },
+        Observation {
+            alternatives: vec![a(2, 1.0), a(3, 1.0)],
+            chosen: 0,
+            count: 1.0,
+        },
+    ];
+    // Item 2 is chosen once; item 3 never: its intercept is left out and reported.
+    let fitted = fit(5, &observations, &FitOptions::default()).unwrap();
+    assert_eq!(fitted.unidentified_items, vec![3]);
+    assert_eq!(fitted.intercepts[3], None);
+    assert_eq!(fitted.intercepts[4], None, "never offered");
+    assert_eq!(fitted.reference_item, 0, "the most chosen item anchors the intercepts");
+    assert_eq!(
+        fitted.observations_skipped, 1.0,
+        "the set {{2, 3}} has one identified alternative"
+    );
+}
+
+#[test]
+fn bad_input_is_explained() {
+    let a = |item: u32, price: f64| Alternative { item, price };
+    let cases: Vec<(Vec<Observation>, &str)> = vec![
+        (
+            vec![Observation {
+                alternatives: vec![a(0, 1.0)],
+                chosen: 1,
+                count: 1.0,
+            }],
+            "invalid observations: observation 0: chosen alternative 1 of 1",
+        ),
+        (
+            vec![Observation {
+                alternatives: vec![a(7, 1.0), a(0, 1.0)],
+                chosen: 0,
+                count: 1.0,
+            }],
+            "item 7 is outside 0..3",
+        ),
+        (
+            vec![Observation {
+                alternatives: vec![a(0, f64::NAN), a(1, 1.0)],
+                chosen: 0,
+                count: 1.0,
+            }],
+            "item 0 has price NaN",
+        ),
+        (
+            vec![Observation {
+                alternatives: vec![a(0, 1.0), a(1, 1.0)],
+                chosen: 0,
+                count: 0.0,
+            }],
+            "count 0 is not positive",
+        ),
+        (vec![], "no observation carries information"),
+        (
+            // Prices never vary and every item has its own intercept: β is not identified.
+            vec![
+                Observation {
+                    alternatives: vec![a(0, 1.0), a(1, 2.0)],
+                    chosen: 0,
+                    count: 1.0,
+                },
+                Observation {
+                    alternatives: vec![a(0, 1.0), a(1, 2.0)],
+                    chosen: 1,
+                    count: 1.0,
+                },
+            ],
+            "the model is not identified",
+        ),
+    ];
+    for (observations, message) in cases {
+        let error = fit(3, &observations, &FitOptions::default()).unwrap_err().to_string();
+        assert!(error.contains(message), "expected {message:?} in {error:?}");
+    }
+    assert!(no_purchase_weight(&[1.0], 1.0).is_err());
+    assert!((no_purchase_weight(&[1.0, 3.0], 0.2).unwrap() - 1.0).abs() < 1e-15);
+}
