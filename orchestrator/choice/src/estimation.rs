@@ -22,15 +22,29 @@ pub struct Alternative {
     pub price: f64,
 }
 
-/// One observed choice (or `count` identical ones).
+/// Choices made from one choice set: what was on offer and how often each alternative was
+/// chosen. Purchase logs aggregate naturally this way (all purchases of a category in one
+/// period share the set), which makes the fit cost proportional to sets, not purchases.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Observation {
     /// What was on offer (at least two alternatives to carry information).
     pub alternatives: Vec<Alternative>,
-    /// Index into `alternatives` of the chosen one.
-    pub chosen: usize,
-    /// How many times this exact choice was observed.
-    pub count: f64,
+    /// Times each alternative was chosen (same length as `alternatives`, at least one positive).
+    pub chosen_counts: Vec<f64>,
+}
+
+impl Observation {
+    /// One choice of `alternatives[chosen]`.
+    pub fn single(alternatives: Vec<Alternative>, chosen: usize) -> Observation {
+        let mut chosen_counts = vec![0.0; alternatives.len()];
+        if let Some(count) = chosen_counts.get_mut(chosen) {
+            *count = 1.0;
+        }
+        Observation {
+            alternatives,
+            chosen_counts,
+        }
+    }
 }
 
 /// Settings of the fit.
@@ -108,18 +122,24 @@ pub fn fit(item_count: usize, observations: &[Observation], options: &FitOptions
     let mut chosen_count = vec![0.0f64; item_count];
     let mut offered = vec![false; item_count];
     for (index, observation) in observations.iter().enumerate() {
-        if observation.chosen >= observation.alternatives.len() {
+        if observation.chosen_counts.len() != observation.alternatives.len() {
             return Err(FitError::Invalid(format!(
-                "observation {index}: chosen alternative {} of {}",
-                observation.chosen,
+                "observation {index}: {} chosen counts for {} alternatives",
+                observation.chosen_counts.len(),
                 observation.alternatives.len()
             )));
         }
-        if !(observation.count.is_finite() && observation.count > 0.0) {
+        if let Some(count) = observation
+            .chosen_counts
+            .iter()
+            .find(|c| !(c.is_finite() && **c >= 0.0))
+        {
             return Err(FitError::Invalid(format!(
-                "observation {index}: count {} is not positive",
-                observation.count
+                "observation {index}: count {count} is not a non-negative number"
             )));
+        }
+        if observation.chosen_counts.iter().sum::<f64>() <= 0.0 {
+            return Err(FitError::Invalid(format!("observation {index}: nothing was chosen")));
         }
         for alternative in &observation.alternatives {
             if alternative.item as usize >= item_count {
@@ -136,7 +156,9 @@ pub fn fit(item_count: usize, observations: &[Observation], options: &FitOptions
             }
             offered[alternative.item as usize] = true;
         }
-        chosen_count[observation.alternatives[observation.chosen].item as usize] += observation.count;
+        for (alternative, count) in observation.alternatives.iter().zip(&observation.chosen_counts) {
+            chosen_count[alternative.item as usize] += count;
+        }
     }
     let unidentified_items: Vec<u32> = (0..item_count)
         .filter(|&j| offered[j] && chosen_count[j] == 0.0)
@@ -172,31 +194,29 @@ pub fn fit(item_count: usize, observations: &[Observation], options: &FitOptions
         )));
     }
 
-    // Compact the data: identified alternatives only, sets with at least two of them.
-    let mut sets: Vec<(Vec<(usize, f64)>, usize, f64)> = Vec::with_capacity(observations.len());
+    // Compact the data: identified alternatives only, sets with at least two of them. Choices
+    // of unidentified items cannot occur (they were never chosen).
+    let mut sets: Vec<ChoiceSet> = Vec::with_capacity(observations.len());
     let (mut used, mut skipped) = (0.0, 0.0);
     for observation in observations {
-        let chosen_item = observation.alternatives[observation.chosen].item as usize;
-        let alternatives: Vec<(usize, f64)> = observation
+        let total: f64 = observation.chosen_counts.iter().sum();
+        let (alternatives, counts): (Vec<(usize, f64)>, Vec<f64>) = observation
             .alternatives
             .iter()
-            .filter(|a| identified(a.item as usize))
-            .map(|a| (slot[a.item as usize], a.price))
-            .collect();
+            .zip(&observation.chosen_counts)
+            .filter(|(a, _)| identified(a.item as usize))
+            .map(|(a, &count)| ((slot[a.item as usize], a.price), count))
+            .unzip();
         if alternatives.len() < 2 {
-            skipped += observation.count;
+            skipped += total;
             continue;
         }
-        let chosen = observation
-            .alternatives
-            .iter()
-            .filter(|a| identified(a.item as usize))
-            .position(|a| {
-                a.item as usize == chosen_item && a.price == observation.alternatives[observation.chosen].price
-            })
-            .unwrap_or(0);
-        used += observation.count;
-        sets.push((alternatives, chosen, observation.count));
+        used += total;
+        sets.push(ChoiceSet {
+            alternatives,
+            counts,
+            total,
+        });
     }
     if sets.is_empty() {
         return Err(FitError::NoInformation);
@@ -204,7 +224,7 @@ pub fn fit(item_count: usize, observations: &[Observation], options: &FitOptions
 
     let null_log_likelihood: f64 = sets
         .iter()
-        .map(|(alts, _, count)| -count * (alts.len() as f64).ln())
+        .map(|set| -set.total * (set.alternatives.len() as f64).ln())
         .sum();
     let mut theta = vec![0.0; dimension];
     let mut gradient = vec![0.0; dimension];
@@ -288,18 +308,27 @@ fn utility(slot: usize, price: f64, theta: &[f64], beta: usize) -> f64 {
     intercept + theta[beta] * price
 }
 
-type ChoiceSet = (Vec<(usize, f64)>, usize, f64);
+/// A choice set in parameter slots: `(slot, price)` per alternative (slot `usize::MAX` is the
+/// reference item), times each was chosen, and their sum.
+struct ChoiceSet {
+    alternatives: Vec<(usize, f64)>,
+    counts: Vec<f64>,
+    total: f64,
+}
 
 fn negative_log_likelihood(sets: &[ChoiceSet], theta: &[f64], beta: usize) -> f64 {
     sets.iter()
-        .map(|(alternatives, chosen, count)| {
-            let utilities = alternatives
+        .map(|set| {
+            let utilities = set
+                .alternatives
                 .iter()
                 .map(|&(slot, price)| utility(slot, price, theta, beta));
             let max = utilities.clone().fold(f64::NEG_INFINITY, f64::max);
-            let log_sum = max + utilities.map(|u| (u - max).exp()).sum::<f64>().ln();
-            let (slot, price) = alternatives[*chosen];
-            count * (log_sum - utility(slot, price, theta, beta))
+            let log_sum = max + utilities.clone().map(|u| (u - max).exp()).sum::<f64>().ln();
+            utilities
+                .zip(&set.counts)
+                .map(|(u, count)| count * (log_sum - u))
+                .sum::<f64>()
         })
         .sum()
 }
@@ -309,7 +338,8 @@ fn derivatives(sets: &[ChoiceSet], theta: &[f64], beta: usize, gradient: &mut [f
     gradient.fill(0.0);
     hessian.fill(0.0);
     let mut probabilities = Vec::new();
-    for (alternatives, chosen, count) in sets {
+    for set in sets {
+        let (alternatives, total) = (&set.alternatives, set.total);
         probabilities.clear();
         probabilities.extend(
             alternatives
@@ -317,49 +347,45 @@ fn derivatives(sets: &[ChoiceSet], theta: &[f64], beta: usize, gradient: &mut [f
                 .map(|&(slot, price)| utility(slot, price, theta, beta)),
         );
         let max = probabilities.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let mut total = 0.0;
+        let mut sum = 0.0;
         for p in probabilities.iter_mut() {
             *p = (*p - max).exp();
-            total += *p;
+            sum += *p;
         }
         for p in probabilities.iter_mut() {
-            *p /= total;
+            *p /= sum;
         }
-        // x_k = e_slot(k) (absent for the reference item) + price_k · e_β.
+        // With x_k = e_slot(k) (absent for the reference item) + price_k · e_β:
+        // gradient = total · x̄ − Σ_k n_k x_k, Hessian = total · (Σ_k p_k x_k x_kᵀ − x̄ x̄ᵀ).
         let mean_price: f64 = alternatives
             .iter()
             .zip(&probabilities)
             .map(|(&(_, price), p)| p * price)
             .sum();
-        let (chosen_slot, chosen_price) = alternatives[*chosen];
-        if chosen_slot != usize::MAX {
-            gradient[chosen_slot] -= count;
-        }
-        gradient[beta] += count * (mean_price - chosen_price);
-        for (&(slot, price), &p) in alternatives.iter().zip(&probabilities) {
+        gradient[beta] += total * mean_price;
+        for ((&(slot, price), &p), &count) in alternatives.iter().zip(&probabilities).zip(&set.counts) {
+            gradient[beta] -= count * price;
             if slot != usize::MAX {
-                gradient[slot] += count * p;
-                // Σ p x xᵀ: the slot's diagonal and its cross term with β.
-                hessian[slot * d + slot] += count * p;
-                hessian[slot * d + beta] += count * p * price;
-                hessian[beta * d + slot] += count * p * price;
+                gradient[slot] += total * p - count;
+                hessian[slot * d + slot] += total * p;
+                hessian[slot * d + beta] += total * p * price;
+                hessian[beta * d + slot] += total * p * price;
             }
-            hessian[beta * d + beta] += count * p * price * price;
+            hessian[beta * d + beta] += total * p * price * price;
         }
-        // − x̄ x̄ᵀ with x̄ = Σ p_k x_k.
         for (&(slot_a, _), &p_a) in alternatives.iter().zip(&probabilities) {
             if slot_a == usize::MAX {
                 continue;
             }
             for (&(slot_b, _), &p_b) in alternatives.iter().zip(&probabilities) {
                 if slot_b != usize::MAX {
-                    hessian[slot_a * d + slot_b] -= count * p_a * p_b;
+                    hessian[slot_a * d + slot_b] -= total * p_a * p_b;
                 }
             }
-            hessian[slot_a * d + beta] -= count * p_a * mean_price;
-            hessian[beta * d + slot_a] -= count * p_a * mean_price;
+            hessian[slot_a * d + beta] -= total * p_a * mean_price;
+            hessian[beta * d + slot_a] -= total * p_a * mean_price;
         }
-        hessian[beta * d + beta] -= count * mean_price * mean_price;
+        hessian[beta * d + beta] -= total * mean_price * mean_price;
     }
 }
 

@@ -55,13 +55,21 @@ fn simulate(rng: &mut Rng, intercepts: &[f64], beta: f64, base_prices: &[f64], c
                     break;
                 }
             }
-            Observation {
-                alternatives,
-                chosen,
-                count: 1.0,
-            }
+            Observation::single(alternatives, chosen)
         })
         .collect()
+}
+
+/// `count` choices of `alternatives[chosen]` (`count` may be 0 to test validation).
+fn obs(alternatives: Vec<Alternative>, chosen: usize, count: f64) -> Observation {
+    let mut chosen_counts = vec![0.0; alternatives.len()];
+    if chosen < chosen_counts.len() {
+        chosen_counts[chosen] = count;
+    }
+    Observation {
+        alternatives,
+        chosen_counts,
+    }
 }
 
 #[test]
@@ -131,7 +139,8 @@ fn the_fit_is_a_stationary_point_and_beats_nearby_parameters() {
                     alpha + (fitted.price_coefficient + shift_beta) * a.price
                 };
                 let total: f64 = o.alternatives.iter().map(|a| u(a).exp()).sum();
-                u(&o.alternatives[o.chosen]) - total.ln()
+                let chosen = o.alternatives.iter().zip(&o.chosen_counts);
+                chosen.map(|(a, n)| n * (u(a) - total.ln())).sum::<f64>()
             })
             .sum()
     };
@@ -147,31 +156,11 @@ fn the_fit_is_a_stationary_point_and_beats_nearby_parameters() {
 fn never_chosen_items_are_reported_not_dropped_silently() {
     let a = |item: u32, price: f64| Alternative { item, price };
     let observations = vec![
-        Observation {
-            alternatives: vec![a(0, 1.0), a(1, 2.0), a(2, 1.0)],
-            chosen: 0,
-            count: 3.0,
-        },
-        Observation {
-            alternatives: vec![a(0, 1.5), a(1, 1.0), a(2, 2.0)],
-            chosen: 1,
-            count: 2.0,
-        },
-        Observation {
-            alternatives: vec![a(0, 2.0), a(1, 1.5), a(2, 1.0)],
-            chosen: 0,
-            count: 1.0,
-        },
-        Observation {
-            alternatives: vec![a(0, 1.0), a(1, 1.0)],
-            chosen: 1,
-            count: 1.0,
-        },
-        Observation {
-            alternatives: vec![a(2, 1.0), a(3, 1.0)],
-            chosen: 0,
-            count: 1.0,
-        },
+        obs(vec![a(0, 1.0), a(1, 2.0), a(2, 1.0)], 0, 3.0),
+        obs(vec![a(0, 1.5), a(1, 1.0), a(2, 2.0)], 1, 2.0),
+        obs(vec![a(0, 2.0), a(1, 1.5), a(2, 1.0)], 0, 1.0),
+        obs(vec![a(0, 1.0), a(1, 1.0)], 1, 1.0),
+        obs(vec![a(2, 1.0), a(3, 1.0)], 0, 1.0),
     ];
     // Item 2 is chosen once; item 3 never: its intercept is left out and reported.
     let fitted = fit(5, &observations, &FitOptions::default()).unwrap();
@@ -190,51 +179,24 @@ fn bad_input_is_explained() {
     let a = |item: u32, price: f64| Alternative { item, price };
     let cases: Vec<(Vec<Observation>, &str)> = vec![
         (
-            vec![Observation {
-                alternatives: vec![a(0, 1.0)],
-                chosen: 1,
-                count: 1.0,
-            }],
-            "invalid observations: observation 0: chosen alternative 1 of 1",
+            vec![obs(vec![a(0, 1.0)], 1, 1.0)],
+            "invalid observations: observation 0: nothing was chosen",
         ),
+        (vec![obs(vec![a(7, 1.0), a(0, 1.0)], 0, 1.0)], "item 7 is outside 0..3"),
         (
-            vec![Observation {
-                alternatives: vec![a(7, 1.0), a(0, 1.0)],
-                chosen: 0,
-                count: 1.0,
-            }],
-            "item 7 is outside 0..3",
-        ),
-        (
-            vec![Observation {
-                alternatives: vec![a(0, f64::NAN), a(1, 1.0)],
-                chosen: 0,
-                count: 1.0,
-            }],
+            vec![obs(vec![a(0, f64::NAN), a(1, 1.0)], 0, 1.0)],
             "item 0 has price NaN",
         ),
         (
-            vec![Observation {
-                alternatives: vec![a(0, 1.0), a(1, 1.0)],
-                chosen: 0,
-                count: 0.0,
-            }],
-            "count 0 is not positive",
+            vec![obs(vec![a(0, 1.0), a(1, 1.0)], 0, 0.0)],
+            "observation 0: nothing was chosen",
         ),
         (vec![], "no observation carries information"),
         (
             // Prices never vary and every item has its own intercept: β is not identified.
             vec![
-                Observation {
-                    alternatives: vec![a(0, 1.0), a(1, 2.0)],
-                    chosen: 0,
-                    count: 1.0,
-                },
-                Observation {
-                    alternatives: vec![a(0, 1.0), a(1, 2.0)],
-                    chosen: 1,
-                    count: 1.0,
-                },
+                obs(vec![a(0, 1.0), a(1, 2.0)], 0, 1.0),
+                obs(vec![a(0, 1.0), a(1, 2.0)], 1, 1.0),
             ],
             "the model is not identified",
         ),
@@ -245,4 +207,45 @@ fn bad_input_is_explained() {
     }
     assert!(no_purchase_weight(&[1.0], 1.0).is_err());
     assert!((no_purchase_weight(&[1.0, 3.0], 0.2).unwrap() - 1.0).abs() < 1e-15);
+}
+
+#[test]
+fn aggregated_counts_fit_exactly_like_the_individual_choices() {
+    let mut rng = Rng(5);
+    let intercepts = [0.0, 0.4, -0.2, 0.9];
+    let base_prices = [10.0, 12.0, 8.0, 20.0];
+    // 40 distinct sets, each seen 25 times: as 1,000 single choices and as 40 aggregated sets.
+    let sets = simulate(&mut rng, &intercepts, -0.1, &base_prices, 40);
+    let mut singles = Vec::new();
+    let mut aggregated = Vec::new();
+    for set in &sets {
+        let mut counts = vec![0.0; set.alternatives.len()];
+        for _ in 0..25 {
+            let chosen = rng.below(set.alternatives.len());
+            counts[chosen] += 1.0;
+            singles.push(Observation::single(set.alternatives.clone(), chosen));
+        }
+        aggregated.push(Observation {
+            alternatives: set.alternatives.clone(),
+            chosen_counts: counts,
+        });
+    }
+    let options = FitOptions {
+        reference_item: Some(0),
+        ..FitOptions::default()
+    };
+    let (a, b) = (
+        fit(4, &singles, &options).unwrap(),
+        fit(4, &aggregated, &options).unwrap(),
+    );
+    assert!((a.log_likelihood - b.log_likelihood).abs() < 1e-9 * a.log_likelihood.abs());
+    assert!((a.price_coefficient - b.price_coefficient).abs() < 1e-9);
+    for j in 0..4 {
+        assert!(
+            (a.intercepts[j].unwrap() - b.intercepts[j].unwrap()).abs() < 1e-9,
+            "item {j}"
+        );
+    }
+    assert_eq!(a.observations_used, 1_000.0);
+    assert_eq!(b.observations_used, 1_000.0);
 }
