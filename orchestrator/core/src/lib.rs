@@ -5,6 +5,7 @@
 //! converts wire types into these, the plugin host enforces them, the store persists them.
 
 pub mod capability;
+pub mod catalog;
 pub mod limits;
 pub mod schema;
 pub mod tool;
