@@ -548,3 +548,41 @@ fn derive_schema(items: &[Item], overrides: &BTreeMap<String, AttributeOverride>
 
 #[cfg(test)]
 mod tests;
+
+/// A stored catalog's description (its items are stored beside it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatalogRecord {
+    /// Catalog id (the tool-name rule: `[a-z][a-z0-9-]*`, at most 64 characters).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Items stored.
+    pub item_count: u64,
+    /// Lowest price.
+    pub price_min: f64,
+    /// Highest price.
+    pub price_max: f64,
+    /// Attribute schema.
+    pub attributes: Vec<AttributeSchema>,
+    /// Import time, milliseconds since the Unix epoch.
+    pub imported_at_unix_ms: u64,
+    /// Rows refused at import.
+    pub rejected_rows: u64,
+}
+
+impl CatalogRecord {
+    /// The record of a parsed import.
+    pub fn new(id: String, name: String, parsed: &ParsedCatalog, imported_at_unix_ms: u64) -> CatalogRecord {
+        let prices = parsed.items.iter().map(|item| item.price);
+        CatalogRecord {
+            id,
+            name,
+            item_count: parsed.items.len() as u64,
+            price_min: prices.clone().fold(f64::INFINITY, f64::min),
+            price_max: prices.fold(f64::NEG_INFINITY, f64::max),
+            attributes: parsed.attributes.clone(),
+            imported_at_unix_ms,
+            rejected_rows: parsed.error_count,
+        }
+    }
+}

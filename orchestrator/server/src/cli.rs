@@ -1,5 +1,6 @@
 //! Command-line parsing and dispatch.
 
+mod catalog;
 mod demo;
 mod tools;
 
@@ -37,6 +38,8 @@ enum Command {
     },
     /// Manages and invokes tools on a running server.
     Tools(tools::ToolsArgs),
+    /// Imports, lists, shows and removes catalogs on a running server.
+    Catalog(catalog::CatalogArgs),
     /// Starts a throw-away server, registers a tool (echo by default), invokes it and stops.
     Demo(demo::DemoArgs),
 }
@@ -62,6 +65,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(config).await
         }
         Command::Tools(args) => tools::run(args).await,
+        Command::Catalog(args) => catalog::run(args).await,
         Command::Demo(args) => demo::run(args).await,
     }
 }

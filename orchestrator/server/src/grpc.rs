@@ -2,5 +2,6 @@
 //! token check, and the single mapping of errors to status codes.
 
 pub mod auth;
+pub mod catalogs;
 pub mod status;
 pub mod tools;

@@ -3,13 +3,16 @@
 //!
 //! Only this crate and the client know tonic; everything below it speaks core types.
 
+pub mod catalogs;
 pub mod config;
 pub mod grpc;
 pub mod registry;
 
 use anyhow::Context;
+use catalogs::Catalogs;
 use config::ServerConfig;
 use interarec_plugin_host::{HostConfig, PluginHost, Services};
+use interarec_proto::v1::catalog_service_server::CatalogServiceServer;
 use interarec_proto::v1::tool_registry_server::ToolRegistryServer;
 use interarec_store::Store;
 use registry::{Registry, StoreKv};
@@ -22,8 +25,24 @@ use tonic::transport::{Identity, Server, ServerTlsConfig};
 /// Slack on top of the largest component for the rest of a registration message.
 const MESSAGE_OVERHEAD_BYTES: usize = 1024 * 1024;
 
+/// Everything the services share: the tool registry and the catalogs, over one store.
+#[derive(Clone)]
+pub struct AppState {
+    /// Registered tools.
+    pub registry: Registry,
+    /// Catalogs.
+    pub catalogs: Catalogs,
+}
+
+impl AppState {
+    /// Flushes the store (called at shutdown).
+    pub fn flush(&self) -> anyhow::Result<()> {
+        Ok(self.registry.flush()?)
+    }
+}
+
 /// Opens the store and loads the registered tools.
-pub async fn open_registry(config: &ServerConfig) -> anyhow::Result<Registry> {
+pub async fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create the data dir {}", config.data_dir.display()))?;
     let store = Store::open(&config.data_dir)?;
@@ -35,7 +54,11 @@ pub async fn open_registry(config: &ServerConfig) -> anyhow::Result<Registry> {
         Services::new(Arc::new(StoreKv(store.clone())))?,
     )
     .context("cannot start the plugin host")?;
-    Ok(Registry::open(store, host).await?)
+    let catalogs = Catalogs::new(store.clone());
+    Ok(AppState {
+        registry: Registry::open(store, host).await?,
+        catalogs,
+    })
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then flushes the store.
@@ -45,10 +68,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let tls = load_tls(&config)?;
-    let registry = open_registry(&config).await?;
-    serve_registry(config, tls, registry.clone(), listener, shutdown).await?;
-    registry.flush()?;
-    Ok(())
+    let state = open_state(&config).await?;
+    serve_state(config, tls, state.clone(), listener, shutdown).await?;
+    state.flush()
 }
 
 /// Reads the TLS identity named by the configuration, so that bad files stop start-up at once.
@@ -60,24 +82,34 @@ fn load_tls(config: &ServerConfig) -> anyhow::Result<Option<ServerTlsConfig>> {
     Ok(Some(ServerTlsConfig::new().identity(Identity::from_pem(cert, key))))
 }
 
-async fn serve_registry(
+async fn serve_state(
     config: ServerConfig,
     tls: Option<ServerTlsConfig>,
-    registry: Registry,
+    state: AppState,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let max_message = config.limits.max_component_bytes as usize + MESSAGE_OVERHEAD_BYTES;
     let tools = ToolRegistryServer::new(grpc::tools::ToolRegistryService::new(
-        registry,
+        state.registry,
         config.admin_token.clone(),
     ))
     .max_decoding_message_size(max_message)
     .max_encoding_message_size(interarec_plugin_host::MAX_RESULT_BYTES + MESSAGE_OVERHEAD_BYTES);
 
+    // Imports arrive in chunks; a chunk (and any other message) stays well under 64 MiB.
+    let catalogs = CatalogServiceServer::new(grpc::catalogs::CatalogServiceImpl::new(
+        state.catalogs,
+        config.admin_token.clone(),
+    ))
+    .max_decoding_message_size(64 * 1024 * 1024);
+
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
         .set_serving::<ToolRegistryServer<grpc::tools::ToolRegistryService>>()
+        .await;
+    health_reporter
+        .set_serving::<CatalogServiceServer<grpc::catalogs::CatalogServiceImpl>>()
         .await;
 
     let reflection = || {
@@ -101,6 +133,7 @@ async fn serve_registry(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(tools)
+        .add_service(catalogs)
         .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), shutdown)
         .await
         .context("the gRPC server failed")?;
@@ -150,17 +183,17 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     })?;
     let addr = listener.local_addr()?;
     let tls = load_tls(&config)?;
-    let registry = open_registry(&config).await?;
+    let state = open_state(&config).await?;
     let scheme = if config.tls.is_some() { "https" } else { "http" };
     let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        let served = serve_registry(config, tls, registry.clone(), listener, async {
+        let served = serve_state(config, tls, state.clone(), listener, async {
             let _ = shutdown_rx.await;
         })
         .await;
-        let flushed = registry.flush();
+        let flushed = state.flush();
         served?;
-        Ok(flushed?)
+        flushed
     });
     Ok(RunningServer {
         addr,

@@ -215,3 +215,78 @@ fn serve_refuses_bad_configuration_with_the_fix() {
         assert!(stderr.contains(fragment), "{args:?}: expected {fragment:?} in {stderr}");
     }
 }
+
+fn catalog(url: &str, token: Option<&str>, args: &[&str]) -> (bool, String, String) {
+    let mut command = Command::new(BIN);
+    command
+        .arg("catalog")
+        .args(["--server", url])
+        .args(args)
+        .env_remove("INTERAREC_ADMIN_TOKEN");
+    if let Some(token) = token {
+        command.env("INTERAREC_ADMIN_TOKEN", token);
+    }
+    let output = command.output().expect("interarec catalog runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn catalogs_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("interarec.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let homes = dir.path().join("homes.csv");
+    std::fs::write(
+        &homes,
+        "id,title,price,city,bedrooms\nh1,House,1350000,Pacifica,3\nh2,Flat,799888,San Jose,2\nh3,Bad,,San Jose,2\n",
+    )
+    .unwrap();
+    let homes = homes.to_str().unwrap();
+    let server = serve(&config, "t0ken");
+    let cases: Vec<(Option<&str>, Vec<&str>, bool, &str)> = vec![
+        (None, vec!["list"], true, "no catalogs"),
+        (
+            None,
+            vec!["import", homes, "--id", "homes"],
+            false,
+            "importing a catalog needs the admin token",
+        ),
+        (
+            Some("t0ken"),
+            vec!["import", homes, "--id", "homes"],
+            true,
+            "homes imported: 2 items imported, 1 rows refused\n  line 4: item `h3`: missing price",
+        ),
+        (
+            Some("t0ken"),
+            vec!["import", homes, "--id", "homes", "--format", "xml"],
+            false,
+            "pass --format csv or --format jsonl",
+        ),
+        (
+            None,
+            vec!["show", "homes"],
+            true,
+            "city             text    2 items: Pacifica, San Jose",
+        ),
+        (Some("t0ken"), vec!["remove", "homes"], true, "homes removed (2 items)"),
+        (None, vec!["show", "homes"], false, "not found: no catalog `homes`"),
+    ];
+    for (token, args, success, fragment) in cases {
+        let (ok, stdout, stderr) = catalog(&server.url, token, &args);
+        assert_eq!(ok, success, "{args:?}\nstdout: {stdout}\nstderr: {stderr}");
+        let text = if success { &stdout } else { &stderr };
+        assert!(text.contains(fragment), "{args:?}: expected {fragment:?} in {text:?}");
+    }
+}

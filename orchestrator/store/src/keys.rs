@@ -31,6 +31,21 @@ impl KvScope {
     }
 }
 
+/// Prefix of every item key of a catalog.
+pub fn catalog_prefix(catalog: &str) -> Vec<u8> {
+    let mut prefix = Vec::with_capacity(2 + catalog.len());
+    push_segment(&mut prefix, catalog.as_bytes());
+    prefix
+}
+
+/// Key of the item at `position` in a catalog: the catalog segment, then the big-endian
+/// position, so a range scan returns items in import order.
+pub fn catalog_item(catalog: &str, position: u32) -> Vec<u8> {
+    let mut key = catalog_prefix(catalog);
+    key.extend_from_slice(&position.to_be_bytes());
+    key
+}
+
 fn push_segment(out: &mut Vec<u8>, segment: &[u8]) {
     // Session ids and tool names are far below 64 KiB; truncate defensively.
     let len = segment.len().min(u16::MAX as usize);

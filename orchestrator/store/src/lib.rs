@@ -7,6 +7,8 @@
 //! - `components`: sha256 (32 raw bytes) → component bytes, shared by every tool with that hash.
 //! - `tool_kv`: (session, tool, key) → value, each key segment prefixed by its big-endian u16
 //!   length so a prefix scan returns one scope in byte order.
+//! - `catalogs`: catalog id → [`CatalogRecord`] as JSON.
+//! - `catalog_items`: (catalog id, big-endian u32 position) → [`Item`] as JSON.
 //!
 //! Later issues add sessions, frames, events, catalogs and models as further trees under the same
 //! schema versioning.
@@ -14,6 +16,7 @@
 mod keys;
 
 use interarec_core::ToolRecord;
+use interarec_core::catalog::{CatalogRecord, Item};
 use sha2::{Digest, Sha256};
 use sled::Transactional;
 use std::path::{Path, PathBuf};
@@ -104,6 +107,8 @@ pub struct Store {
     tools: sled::Tree,
     components: sled::Tree,
     tool_kv: sled::Tree,
+    catalogs: sled::Tree,
+    catalog_items: sled::Tree,
 }
 
 impl std::fmt::Debug for Store {
@@ -131,6 +136,8 @@ impl Store {
         let tools = db.open_tree("tools").map_err(io)?;
         let components = db.open_tree("components").map_err(io)?;
         let tool_kv = db.open_tree("tool_kv").map_err(io)?;
+        let catalogs = db.open_tree("catalogs").map_err(io)?;
+        let catalog_items = db.open_tree("catalog_items").map_err(io)?;
         match meta.get(SCHEMA_VERSION_KEY).map_err(io)? {
             Some(bytes) => {
                 let found = <[u8; 4]>::try_from(bytes.as_ref())
@@ -148,7 +155,11 @@ impl Store {
                 }
             }
             None => {
-                let has_data = !tools.is_empty() || !components.is_empty() || !tool_kv.is_empty();
+                let has_data = !tools.is_empty()
+                    || !components.is_empty()
+                    || !tool_kv.is_empty()
+                    || !catalogs.is_empty()
+                    || !catalog_items.is_empty();
                 if has_data {
                     return Err(StoreError::Corrupt {
                         path,
@@ -166,6 +177,8 @@ impl Store {
             tools,
             components,
             tool_kv,
+            catalogs,
+            catalog_items,
         })
     }
 
@@ -321,6 +334,75 @@ impl Store {
             .collect()
     }
 
+    /// Stores a catalog and its items, replacing a catalog of the same id, and flushes. Items
+    /// are written first and the record last, so a crash in between leaves the old record (or
+    /// none) in charge; leftover items of a longer previous version are removed.
+    pub fn put_catalog(&self, record: &CatalogRecord, items: &[Item]) -> Result<(), StoreError> {
+        let previous = self.get_catalog(&record.id)?.map_or(0, |old| old.item_count);
+        let mut batch = sled::Batch::default();
+        for (position, item) in items.iter().enumerate() {
+            let encoded = serde_json::to_vec(item).map_err(|e| self.io(e))?;
+            batch.insert(keys::catalog_item(&record.id, position as u32), encoded);
+        }
+        for position in items.len() as u64..previous {
+            batch.remove(keys::catalog_item(&record.id, position as u32));
+        }
+        self.catalog_items.apply_batch(batch).map_err(|e| self.io(e))?;
+        let encoded = serde_json::to_vec(record).map_err(|e| self.io(e))?;
+        self.catalogs
+            .insert(record.id.as_bytes(), encoded)
+            .map_err(|e| self.io(e))?;
+        self.db.flush().map_err(|e| self.io(e))?;
+        Ok(())
+    }
+
+    /// One catalog's record.
+    pub fn get_catalog(&self, id: &str) -> Result<Option<CatalogRecord>, StoreError> {
+        match self.catalogs.get(id.as_bytes()).map_err(|e| self.io(e))? {
+            None => Ok(None),
+            Some(bytes) => decode("catalogs", id.as_bytes(), &bytes).map(Some),
+        }
+    }
+
+    /// Every catalog, by id.
+    pub fn list_catalogs(&self) -> Result<Vec<CatalogRecord>, StoreError> {
+        self.catalogs
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry.map_err(|e| self.io(e))?;
+                decode("catalogs", &key, &value)
+            })
+            .collect()
+    }
+
+    /// Items `offset..offset + limit` of a catalog, in import order.
+    pub fn catalog_items(&self, id: &str, offset: u32, limit: u32) -> Result<Vec<Item>, StoreError> {
+        let start = keys::catalog_item(id, offset);
+        let end = keys::catalog_item(id, offset.saturating_add(limit));
+        self.catalog_items
+            .range(start..end)
+            .map(|entry| {
+                let (key, value) = entry.map_err(|e| self.io(e))?;
+                decode("catalog_items", &key, &value)
+            })
+            .collect()
+    }
+
+    /// Removes a catalog and its items; returns its record.
+    pub fn remove_catalog(&self, id: &str) -> Result<Option<CatalogRecord>, StoreError> {
+        let Some(record) = self.get_catalog(id)? else {
+            return Ok(None);
+        };
+        self.catalogs.remove(id.as_bytes()).map_err(|e| self.io(e))?;
+        let mut batch = sled::Batch::default();
+        for key in self.catalog_items.scan_prefix(keys::catalog_prefix(id)).keys() {
+            batch.remove(key.map_err(|e| self.io(e))?);
+        }
+        self.catalog_items.apply_batch(batch).map_err(|e| self.io(e))?;
+        self.db.flush().map_err(|e| self.io(e))?;
+        Ok(Some(record))
+    }
+
     /// Writes everything to disk.
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map(|_| ()).map_err(|e| self.io(e))
@@ -338,8 +420,12 @@ fn check_kv_key(key: &str) -> Result<(), StoreError> {
 }
 
 fn decode_tool(key: &[u8], value: &[u8]) -> Result<ToolRecord, StoreError> {
+    decode("tools", key, value)
+}
+
+fn decode<T: serde::de::DeserializeOwned>(tree: &'static str, key: &[u8], value: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(value).map_err(|error| StoreError::BadRecord {
-        tree: "tools",
+        tree,
         key: String::from_utf8_lossy(key).into_owned(),
         detail: error.to_string(),
     })

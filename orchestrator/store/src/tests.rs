@@ -1,6 +1,7 @@
 //! Store tests on a temp dir: persistence across reopen, schema checks, kv scoping.
 
 use super::*;
+use interarec_core::catalog::{CatalogRecord, Item};
 use interarec_core::{Grants, ToolLimits, ToolManifest};
 
 fn record(name: &str, component: &[u8]) -> ToolRecord {
@@ -143,5 +144,47 @@ fn kv_is_scoped_by_session_and_tool() {
             .unwrap_err()
             .to_string()
             .contains("over the 1048576-byte limit")
+    );
+}
+
+#[test]
+fn catalogs_store_items_in_order_and_replace_cleanly() {
+    use interarec_core::catalog::{CatalogFormat, parse_catalog};
+    let dir = tempfile::tempdir().unwrap();
+    let import = |text: &str| parse_catalog(CatalogFormat::Csv, text.as_bytes(), &Default::default(), false).unwrap();
+    let long = import("id,title,price\na,A,1\nb,B,2\nc,C,3\n");
+    let short = import("id,title,price\nz,Z,9\n");
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .put_catalog(&CatalogRecord::new("shop".into(), "Shop".into(), &long, 1), &long.items)
+            .unwrap();
+        store
+            .put_catalog(
+                &CatalogRecord::new("other".into(), "Other".into(), &short, 1),
+                &short.items,
+            )
+            .unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let ids = |items: Vec<Item>| items.into_iter().map(|i| i.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.catalog_items("shop", 0, 10).unwrap()), ["a", "b", "c"]);
+    assert_eq!(ids(store.catalog_items("shop", 1, 1).unwrap()), ["b"]);
+    assert_eq!(store.get_catalog("shop").unwrap().unwrap().price_max, 3.0);
+    // Replacing with fewer items leaves none of the old ones behind.
+    store
+        .put_catalog(
+            &CatalogRecord::new("shop".into(), "Shop".into(), &short, 2),
+            &short.items,
+        )
+        .unwrap();
+    assert_eq!(ids(store.catalog_items("shop", 0, 10).unwrap()), ["z"]);
+    assert_eq!(store.list_catalogs().unwrap().len(), 2);
+    assert!(store.remove_catalog("shop").unwrap().is_some());
+    assert!(store.catalog_items("shop", 0, 10).unwrap().is_empty());
+    assert_eq!(
+        ids(store.catalog_items("other", 0, 10).unwrap()),
+        ["z"],
+        "other catalogs untouched"
     );
 }

@@ -11,11 +11,18 @@
 //! ```
 
 use interarec_proto::v1 as pb;
+use pb::catalog_service_client::CatalogServiceClient;
 use pb::tool_registry_client::ToolRegistryClient;
 use std::time::Duration;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
-pub use pb::{Grant, InvokeToolResponse, RegisterToolResponse, ToolInfo, ToolLimits};
+pub use pb::{
+    CatalogFormat, CatalogInfo, Grant, ImportCatalogResponse, ImportHeader, InvokeToolResponse, RegisterToolResponse,
+    ToolInfo, ToolLimits,
+};
+
+/// Size of the chunks an import is streamed in.
+pub const IMPORT_CHUNK_BYTES: usize = 1024 * 1024;
 
 /// Largest message the client sends or accepts (components are at most 50 MiB by default).
 const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
@@ -86,6 +93,7 @@ fn code_name(code: tonic::Code) -> &'static str {
 #[derive(Debug, Clone)]
 pub struct Client {
     tools: ToolRegistryClient<Channel>,
+    catalogs: CatalogServiceClient<Channel>,
     admin_token: Option<String>,
 }
 
@@ -111,11 +119,13 @@ impl Client {
             url: url.to_owned(),
             detail: error_chain(&e),
         })?;
+        let catalogs = CatalogServiceClient::new(channel.clone());
         let tools = ToolRegistryClient::new(channel)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
         Ok(Client {
             tools,
+            catalogs,
             admin_token: options.admin_token,
         })
     }
@@ -172,6 +182,46 @@ impl Client {
             session_id: session_id.to_owned(),
         });
         Ok(self.tools.invoke_tool(request).await?.into_inner())
+    }
+
+    /// Imports a catalog, streaming `data` in chunks of `chunk_bytes` after the header.
+    pub async fn import_catalog(
+        &mut self,
+        header: ImportHeader,
+        data: &[u8],
+        chunk_bytes: usize,
+    ) -> Result<ImportCatalogResponse, ClientError> {
+        use pb::import_catalog_request::Part;
+        let mut messages = vec![pb::ImportCatalogRequest {
+            part: Some(Part::Header(header)),
+        }];
+        messages.extend(data.chunks(chunk_bytes.max(1)).map(|chunk| pb::ImportCatalogRequest {
+            part: Some(Part::Chunk(chunk.to_vec())),
+        }));
+        let request = self.request(tonic::codegen::tokio_stream::iter(messages));
+        Ok(self.catalogs.import_catalog(request).await?.into_inner())
+    }
+
+    /// Every catalog.
+    pub async fn list_catalogs(&mut self) -> Result<Vec<CatalogInfo>, ClientError> {
+        let request = self.request(pb::ListCatalogsRequest {});
+        Ok(self.catalogs.list_catalogs(request).await?.into_inner().catalogs)
+    }
+
+    /// One catalog: item count, price range, attribute schema.
+    pub async fn get_catalog(&mut self, catalog_id: &str) -> Result<CatalogInfo, ClientError> {
+        let request = self.request(pb::GetCatalogRequest {
+            catalog_id: catalog_id.to_owned(),
+        });
+        Ok(self.catalogs.get_catalog(request).await?.into_inner())
+    }
+
+    /// Removes a catalog; returns what was removed.
+    pub async fn remove_catalog(&mut self, catalog_id: &str) -> Result<CatalogInfo, ClientError> {
+        let request = self.request(pb::RemoveCatalogRequest {
+            catalog_id: catalog_id.to_owned(),
+        });
+        Ok(self.catalogs.remove_catalog(request).await?.into_inner())
     }
 
     /// Removes a tool; returns what was removed.

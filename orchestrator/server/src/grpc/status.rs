@@ -1,5 +1,6 @@
 //! The one place where errors become gRPC status codes.
 
+use crate::catalogs::CatalogServiceError;
 use crate::registry::RegistryError;
 use interarec_plugin_host::{CallFailure, LoadError};
 use tonic::{Code, Status};
@@ -28,6 +29,20 @@ impl From<RegistryError> for Status {
                 | CallFailure::MalformedOutput { .. }
                 | CallFailure::OutputTooLarge { .. } => Code::Internal,
             },
+        };
+        Status::new(code, error.to_string())
+    }
+}
+
+impl From<CatalogServiceError> for Status {
+    fn from(error: CatalogServiceError) -> Status {
+        let code = match &error {
+            CatalogServiceError::InvalidId(_) | CatalogServiceError::BadRequest(_) | CatalogServiceError::Parse(_) => {
+                Code::InvalidArgument
+            }
+            CatalogServiceError::Exists(_) => Code::AlreadyExists,
+            CatalogServiceError::NotFound(_) => Code::NotFound,
+            CatalogServiceError::Store(_) => Code::Internal,
         };
         Status::new(code, error.to_string())
     }

@@ -1,0 +1,174 @@
+//! `interarec catalog …`: catalogs through the Rust client.
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use interarec_client::{CatalogFormat, CatalogInfo, Client, ConnectOptions, IMPORT_CHUNK_BYTES, ImportHeader};
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct CatalogArgs {
+    /// Server URL (`https://` for TLS).
+    #[arg(
+        long,
+        env = "INTERAREC_SERVER",
+        default_value = "http://127.0.0.1:50051",
+        global = true
+    )]
+    server: String,
+    /// PEM file of the CA that signed the server's certificate.
+    #[arg(long, env = "INTERAREC_TLS_CA", global = true)]
+    tls_ca: Option<PathBuf>,
+    #[command(subcommand)]
+    command: CatalogCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum CatalogCommand {
+    /// Imports a CSV or JSON Lines file; the admin token comes from INTERAREC_ADMIN_TOKEN.
+    Import {
+        /// The file (`.csv`, `.jsonl` or `.ndjson`).
+        file: PathBuf,
+        /// Catalog id (lowercase letters, digits, `-`).
+        #[arg(long)]
+        id: String,
+        /// Display name (default: the id).
+        #[arg(long, default_value = "")]
+        name: String,
+        /// `csv` or `jsonl` (default: from the file extension).
+        #[arg(long)]
+        format: Option<String>,
+        /// Refuse the whole file if any row is bad.
+        #[arg(long)]
+        strict: bool,
+        /// Replace an existing catalog of the same id.
+        #[arg(long)]
+        replace: bool,
+        /// Attribute overrides as JSON, e.g. '{"sqft":{"type":"number","unit":"sqft"}}'.
+        #[arg(long = "overrides", default_value = "")]
+        overrides: String,
+    },
+    /// Lists the catalogs.
+    List,
+    /// Shows one catalog: items, price range, attributes and vocabularies.
+    Show {
+        /// Catalog id.
+        id: String,
+    },
+    /// Removes a catalog and its items.
+    Remove {
+        /// Catalog id.
+        id: String,
+    },
+}
+
+pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
+    let tls_ca_pem = match &args.tls_ca {
+        Some(path) => Some(std::fs::read(path).with_context(|| format!("cannot read CA file {}", path.display()))?),
+        None => None,
+    };
+    let options = ConnectOptions {
+        admin_token: std::env::var("INTERAREC_ADMIN_TOKEN").ok().filter(|t| !t.is_empty()),
+        tls_ca_pem,
+        timeout: None,
+    };
+    let mut client = Client::connect(&args.server, options).await?;
+    match args.command {
+        CatalogCommand::Import {
+            file,
+            id,
+            name,
+            format,
+            strict,
+            replace,
+            overrides,
+        } => {
+            let format = match format.as_deref().or_else(|| file.extension().and_then(|e| e.to_str())) {
+                Some("csv") => CatalogFormat::Csv,
+                Some("jsonl" | "ndjson") => CatalogFormat::Jsonl,
+                other => anyhow::bail!(
+                    "cannot tell the format of {} ({}); pass --format csv or --format jsonl",
+                    file.display(),
+                    other.unwrap_or("no extension")
+                ),
+            };
+            let data = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            eprintln!("importing {} ({} bytes) as catalog `{id}`", file.display(), data.len());
+            let header = ImportHeader {
+                catalog_id: id,
+                name,
+                format: format as i32,
+                strict,
+                replace,
+                attribute_overrides_json: overrides,
+            };
+            let response = client.import_catalog(header, &data, IMPORT_CHUNK_BYTES).await?;
+            let catalog = response.catalog.context("the server sent no catalog")?;
+            println!(
+                "{} {}: {} items imported, {} rows refused",
+                catalog.catalog_id,
+                if response.replaced { "replaced" } else { "imported" },
+                catalog.item_count,
+                response.row_error_count
+            );
+            for error in &response.row_errors {
+                println!("  line {}: {}", error.line, error.message);
+            }
+            if response.row_error_count > response.row_errors.len() as u64 {
+                println!(
+                    "  … and {} more",
+                    response.row_error_count - response.row_errors.len() as u64
+                );
+            }
+        }
+        CatalogCommand::List => {
+            let catalogs = client.list_catalogs().await?;
+            if catalogs.is_empty() {
+                println!("no catalogs; add one with `interarec catalog import FILE --id ID`");
+            }
+            for catalog in catalogs {
+                println!(
+                    "{:<24} {:>8} items  {:>10.2} – {:<10.2} {}",
+                    catalog.catalog_id, catalog.item_count, catalog.price_min, catalog.price_max, catalog.name
+                );
+            }
+        }
+        CatalogCommand::Show { id } => print_catalog(&client.get_catalog(&id).await?),
+        CatalogCommand::Remove { id } => {
+            let removed = client.remove_catalog(&id).await?;
+            println!("{} removed ({} items)", removed.catalog_id, removed.item_count);
+        }
+    }
+    Ok(())
+}
+
+fn print_catalog(catalog: &CatalogInfo) {
+    println!("catalog:     {} ({})", catalog.catalog_id, catalog.name);
+    println!(
+        "items:       {} ({} rows refused at import)",
+        catalog.item_count, catalog.rejected_rows
+    );
+    println!("prices:      {} – {}", catalog.price_min, catalog.price_max);
+    println!("attributes:");
+    for attribute in &catalog.attributes {
+        let unit = if attribute.unit.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", attribute.unit)
+        };
+        let detail = match (attribute.min, attribute.max) {
+            (Some(min), Some(max)) => format!("{min} – {max}"),
+            _ if attribute.vocabulary.len() > 12 => {
+                format!(
+                    "{} … ({} values)",
+                    attribute.vocabulary[..12].join(", "),
+                    attribute.vocabulary.len()
+                )
+            }
+            _ => attribute.vocabulary.join(", "),
+        };
+        println!(
+            "  {:<16} {:<7}{unit} {} items: {detail}",
+            attribute.name, attribute.r#type, attribute.present
+        );
+    }
+}

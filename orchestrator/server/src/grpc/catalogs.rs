@@ -1,0 +1,144 @@
+//! `interarec.v1.CatalogService`: the client-streaming import and the catalog queries.
+
+use super::auth::require_admin;
+use crate::catalogs::{Catalogs, ImportSpec, MAX_IMPORT_BYTES};
+use interarec_core::catalog::{AttributeType, CatalogFormat, CatalogRecord};
+use interarec_proto::v1 as pb;
+use pb::catalog_service_server::CatalogService;
+use tonic::{Request, Response, Status, Streaming};
+
+/// The service implementation.
+pub struct CatalogServiceImpl {
+    catalogs: Catalogs,
+    admin_token: Option<String>,
+}
+
+impl CatalogServiceImpl {
+    /// A service over `catalogs`; `admin_token` guards import and removal.
+    pub fn new(catalogs: Catalogs, admin_token: Option<String>) -> Self {
+        CatalogServiceImpl { catalogs, admin_token }
+    }
+}
+
+fn catalog_info(record: &CatalogRecord) -> pb::CatalogInfo {
+    pb::CatalogInfo {
+        catalog_id: record.id.clone(),
+        name: record.name.clone(),
+        item_count: record.item_count,
+        price_min: record.price_min,
+        price_max: record.price_max,
+        attributes: record
+            .attributes
+            .iter()
+            .map(|attribute| pb::AttributeInfo {
+                name: attribute.name.clone(),
+                r#type: match attribute.kind {
+                    AttributeType::Text => "text",
+                    AttributeType::Number => "number",
+                    AttributeType::List => "list",
+                }
+                .to_owned(),
+                unit: attribute.unit.clone().unwrap_or_default(),
+                vocabulary: attribute.vocabulary.clone().unwrap_or_default(),
+                min: attribute.min,
+                max: attribute.max,
+                present: attribute.present,
+            })
+            .collect(),
+        imported_at_unix_ms: record.imported_at_unix_ms,
+        rejected_rows: record.rejected_rows,
+    }
+}
+
+#[tonic::async_trait]
+impl CatalogService for CatalogServiceImpl {
+    async fn import_catalog(
+        &self,
+        request: Request<Streaming<pb::ImportCatalogRequest>>,
+    ) -> Result<Response<pb::ImportCatalogResponse>, Status> {
+        require_admin(&request, self.admin_token.as_deref(), "importing a catalog")?;
+        let mut stream = request.into_inner();
+        let header = match stream.message().await? {
+            Some(pb::ImportCatalogRequest {
+                part: Some(pb::import_catalog_request::Part::Header(header)),
+            }) => header,
+            _ => {
+                return Err(Status::invalid_argument(
+                    "the first message of an import must be its header (catalog id, format, ...)",
+                ));
+            }
+        };
+        let format = match pb::CatalogFormat::try_from(header.format) {
+            Ok(pb::CatalogFormat::Csv) => CatalogFormat::Csv,
+            Ok(pb::CatalogFormat::Jsonl) => CatalogFormat::Jsonl,
+            _ => {
+                return Err(Status::invalid_argument(
+                    "the import header needs a format: CSV or JSONL",
+                ));
+            }
+        };
+        let mut data = Vec::new();
+        while let Some(message) = stream.message().await? {
+            match message.part {
+                Some(pb::import_catalog_request::Part::Chunk(chunk)) => {
+                    if data.len() + chunk.len() > MAX_IMPORT_BYTES {
+                        return Err(Status::invalid_argument(format!(
+                            "the import is over the {MAX_IMPORT_BYTES}-byte limit; split the catalog"
+                        )));
+                    }
+                    data.extend_from_slice(&chunk);
+                }
+                _ => {
+                    return Err(Status::invalid_argument(
+                        "only the first message of an import may be a header",
+                    ));
+                }
+            }
+        }
+        let spec = ImportSpec {
+            id: header.catalog_id,
+            name: header.name,
+            format,
+            strict: header.strict,
+            replace: header.replace,
+            overrides_json: header.attribute_overrides_json,
+        };
+        let imported = self.catalogs.import(spec, data).await?;
+        Ok(Response::new(pb::ImportCatalogResponse {
+            catalog: Some(catalog_info(&imported.record)),
+            row_errors: imported
+                .errors
+                .iter()
+                .map(|error| pb::RowError {
+                    line: error.line,
+                    message: error.message.clone(),
+                })
+                .collect(),
+            row_error_count: imported.error_count,
+            replaced: imported.replaced,
+        }))
+    }
+
+    async fn list_catalogs(
+        &self,
+        _request: Request<pb::ListCatalogsRequest>,
+    ) -> Result<Response<pb::ListCatalogsResponse>, Status> {
+        let catalogs = self.catalogs.list()?.iter().map(catalog_info).collect();
+        Ok(Response::new(pb::ListCatalogsResponse { catalogs }))
+    }
+
+    async fn get_catalog(&self, request: Request<pb::GetCatalogRequest>) -> Result<Response<pb::CatalogInfo>, Status> {
+        Ok(Response::new(catalog_info(
+            &self.catalogs.get(&request.into_inner().catalog_id)?,
+        )))
+    }
+
+    async fn remove_catalog(
+        &self,
+        request: Request<pb::RemoveCatalogRequest>,
+    ) -> Result<Response<pb::CatalogInfo>, Status> {
+        require_admin(&request, self.admin_token.as_deref(), "removing a catalog")?;
+        let record = self.catalogs.remove(&request.into_inner().catalog_id).await?;
+        Ok(Response::new(catalog_info(&record)))
+    }
+}
