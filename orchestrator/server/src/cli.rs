@@ -4,6 +4,7 @@ mod catalog;
 mod demo;
 mod tools;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use interarec_server::config::{ConfigOverrides, ServerConfig};
 use std::path::PathBuf;
@@ -68,6 +69,47 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Catalog(args) => catalog::run(args).await,
         Command::Demo(args) => demo::run(args).await,
     }
+}
+
+/// Where the server is; shared by `tools` and `catalog`.
+#[derive(Debug, clap::Args)]
+pub struct ServerArgs {
+    /// Server URL (`https://` for TLS).
+    #[arg(
+        long,
+        env = "INTERAREC_SERVER",
+        default_value = "http://127.0.0.1:50051",
+        global = true
+    )]
+    server: String,
+    /// PEM file of the CA that signed the server's certificate.
+    #[arg(long, env = "INTERAREC_TLS_CA", global = true)]
+    tls_ca: Option<PathBuf>,
+}
+
+impl ServerArgs {
+    /// Connects, sending INTERAREC_ADMIN_TOKEN (when set) with every request.
+    pub async fn connect(&self) -> anyhow::Result<interarec_client::Client> {
+        let tls_ca_pem = match &self.tls_ca {
+            Some(path) => Some(std::fs::read(path).with_context(|| format!("cannot read CA file {}", path.display()))?),
+            None => None,
+        };
+        let options = interarec_client::ConnectOptions {
+            admin_token: std::env::var("INTERAREC_ADMIN_TOKEN").ok().filter(|t| !t.is_empty()),
+            tls_ca_pem,
+            timeout: None,
+        };
+        Ok(interarec_client::Client::connect(&self.server, options).await?)
+    }
+}
+
+/// A `--grant` value (`kv`, `http:HOST`, ...) as the wire type.
+pub fn wire_grant(text: &str) -> anyhow::Result<interarec_client::Grant> {
+    let grant: interarec_core::Grant = text.parse().with_context(|| format!("--grant {text}"))?;
+    Ok(interarec_client::Grant {
+        capability: grant.capability.name().to_owned(),
+        hosts: grant.hosts,
+    })
 }
 
 async fn serve(config: ServerConfig) -> anyhow::Result<()> {

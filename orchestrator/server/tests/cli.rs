@@ -60,22 +60,27 @@ fn serve(config_file: &std::path::Path, token: &str) -> Serve {
     Serve { child, url }
 }
 
-fn tools(url: &str, token: Option<&str>, args: &[&str]) -> (bool, String, String) {
+/// Runs `interarec SUBCOMMAND --server URL ARGS…` with the given admin token (or none).
+fn interarec(subcommand: &str, url: &str, token: Option<&str>, args: &[&str]) -> (bool, String, String) {
     let mut command = Command::new(BIN);
     command
-        .arg("tools")
+        .arg(subcommand)
         .args(["--server", url])
         .args(args)
         .env_remove("INTERAREC_ADMIN_TOKEN");
     if let Some(token) = token {
         command.env("INTERAREC_ADMIN_TOKEN", token);
     }
-    let output = command.output().expect("interarec tools runs");
+    let output = command.output().expect("interarec runs");
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+fn tools(url: &str, token: Option<&str>, args: &[&str]) -> (bool, String, String) {
+    interarec("tools", url, token, args)
 }
 
 #[test]
@@ -216,24 +221,6 @@ fn serve_refuses_bad_configuration_with_the_fix() {
     }
 }
 
-fn catalog(url: &str, token: Option<&str>, args: &[&str]) -> (bool, String, String) {
-    let mut command = Command::new(BIN);
-    command
-        .arg("catalog")
-        .args(["--server", url])
-        .args(args)
-        .env_remove("INTERAREC_ADMIN_TOKEN");
-    if let Some(token) = token {
-        command.env("INTERAREC_ADMIN_TOKEN", token);
-    }
-    let output = command.output().expect("interarec catalog runs");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn catalogs_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -284,7 +271,7 @@ fn catalogs_from_the_command_line() {
         (None, vec!["show", "homes"], false, "not found: no catalog `homes`"),
     ];
     for (token, args, success, fragment) in cases {
-        let (ok, stdout, stderr) = catalog(&server.url, token, &args);
+        let (ok, stdout, stderr) = interarec("catalog", &server.url, token, &args);
         assert_eq!(ok, success, "{args:?}\nstdout: {stdout}\nstderr: {stderr}");
         let text = if success { &stdout } else { &stderr };
         assert!(text.contains(fragment), "{args:?}: expected {fragment:?} in {text:?}");

@@ -2,22 +2,13 @@
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use interarec_client::{CatalogFormat, CatalogInfo, Client, ConnectOptions, IMPORT_CHUNK_BYTES, ImportHeader};
+use interarec_client::{CatalogFormat, CatalogInfo, IMPORT_CHUNK_BYTES, ImportHeader};
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct CatalogArgs {
-    /// Server URL (`https://` for TLS).
-    #[arg(
-        long,
-        env = "INTERAREC_SERVER",
-        default_value = "http://127.0.0.1:50051",
-        global = true
-    )]
-    server: String,
-    /// PEM file of the CA that signed the server's certificate.
-    #[arg(long, env = "INTERAREC_TLS_CA", global = true)]
-    tls_ca: Option<PathBuf>,
+    #[command(flatten)]
+    server: super::ServerArgs,
     #[command(subcommand)]
     command: CatalogCommand,
 }
@@ -62,16 +53,7 @@ enum CatalogCommand {
 }
 
 pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
-    let tls_ca_pem = match &args.tls_ca {
-        Some(path) => Some(std::fs::read(path).with_context(|| format!("cannot read CA file {}", path.display()))?),
-        None => None,
-    };
-    let options = ConnectOptions {
-        admin_token: std::env::var("INTERAREC_ADMIN_TOKEN").ok().filter(|t| !t.is_empty()),
-        tls_ca_pem,
-        timeout: None,
-    };
-    let mut client = Client::connect(&args.server, options).await?;
+    let mut client = args.server.connect().await?;
     match args.command {
         CatalogCommand::Import {
             file,

@@ -4,7 +4,7 @@
 
 use anyhow::Context;
 use clap::Args;
-use interarec_client::{Client, ConnectOptions, Grant, ToolLimits};
+use interarec_client::{Client, ConnectOptions, ToolLimits};
 use interarec_server::config::ServerConfig;
 use std::path::PathBuf;
 
@@ -38,13 +38,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     };
     let grants = grant_texts
         .iter()
-        .map(|text| {
-            let grant: interarec_core::Grant = text.parse().with_context(|| format!("--grant {text}"))?;
-            Ok(Grant {
-                capability: grant.capability.name().to_owned(),
-                hosts: grant.hosts,
-            })
-        })
+        .map(|text| super::wire_grant(text))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let invocations = match &args.arguments {
         Some(arguments) => vec![arguments.clone()],

@@ -2,22 +2,13 @@
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use interarec_client::{Client, ConnectOptions, Grant, ToolInfo, ToolLimits};
+use interarec_client::{ToolInfo, ToolLimits};
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct ToolsArgs {
-    /// Server URL (`https://` for TLS).
-    #[arg(
-        long,
-        env = "INTERAREC_SERVER",
-        default_value = "http://127.0.0.1:50051",
-        global = true
-    )]
-    server: String,
-    /// PEM file of the CA that signed the server's certificate.
-    #[arg(long, env = "INTERAREC_TLS_CA", global = true)]
-    tls_ca: Option<PathBuf>,
+    #[command(flatten)]
+    server: super::ServerArgs,
     #[command(subcommand)]
     command: ToolsCommand,
 }
@@ -70,16 +61,7 @@ enum ToolsCommand {
 }
 
 pub async fn run(args: ToolsArgs) -> anyhow::Result<()> {
-    let tls_ca_pem = match &args.tls_ca {
-        Some(path) => Some(std::fs::read(path).with_context(|| format!("cannot read CA file {}", path.display()))?),
-        None => None,
-    };
-    let options = ConnectOptions {
-        admin_token: std::env::var("INTERAREC_ADMIN_TOKEN").ok().filter(|t| !t.is_empty()),
-        tls_ca_pem,
-        timeout: None,
-    };
-    let mut client = Client::connect(&args.server, options).await?;
+    let mut client = args.server.connect().await?;
     match args.command {
         ToolsCommand::Register {
             file,
@@ -93,7 +75,7 @@ pub async fn run(args: ToolsArgs) -> anyhow::Result<()> {
                 std::fs::read(&file).with_context(|| format!("cannot read component {}", file.display()))?;
             let grants = grants
                 .iter()
-                .map(|text| parse_grant(text))
+                .map(|text| super::wire_grant(text))
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let limits = ToolLimits {
                 timeout_ms: timeout_ms.unwrap_or(0),
@@ -167,14 +149,6 @@ pub async fn run(args: ToolsArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-fn parse_grant(text: &str) -> anyhow::Result<Grant> {
-    let grant: interarec_core::Grant = text.parse().with_context(|| format!("--grant {text}"))?;
-    Ok(Grant {
-        capability: grant.capability.name().to_owned(),
-        hosts: grant.hosts,
-    })
 }
 
 fn grants_text(tool: &ToolInfo) -> String {
