@@ -256,3 +256,43 @@ async fn capabilities_are_granted_by_name_and_http_by_host() {
     other_server.abort();
     server.server.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalog_capability_reads_stored_catalogs() {
+    use interarec_client::{CatalogFormat, ImportHeader};
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    let header = ImportHeader {
+        catalog_id: "shoes".into(),
+        name: "Shoes".into(),
+        format: CatalogFormat::Csv as i32,
+        strict: false,
+        replace: false,
+        attribute_overrides_json: String::new(),
+    };
+    let csv = "id,title,price,colour\ns1,Runner,120,black\ns2,Court,95,white\ns3,Trail,140,green\n";
+    client.import_catalog(header, csv.as_bytes(), 1 << 20).await.unwrap();
+    client
+        .register_tool(plugin("guest_probe"), vec![grant("catalog")], limits(0, 0), false)
+        .await
+        .unwrap();
+
+    let response = client
+        .invoke_tool("probe", r#"{"use":"catalog","catalog":"shoes"}"#, "")
+        .await
+        .unwrap();
+    let result: serde_json::Value = serde_json::from_str(&response.result_json).unwrap();
+    assert_eq!(result["item_count"], 3);
+    assert_eq!(result["first_items"][0]["id"], "s1");
+    assert_eq!(result["first_items"][1]["attributes"]["colour"], "white");
+    assert_eq!(result["first_items"].as_array().unwrap().len(), 2);
+
+    let (code, message) = status_of(
+        client
+            .invoke_tool("probe", r#"{"use":"catalog","catalog":"nope"}"#, "")
+            .await,
+    );
+    assert_eq!(code, Code::Aborted, "{message}");
+    assert!(message.contains("there is no catalog `nope`"), "{message}");
+    server.server.stop().await.unwrap();
+}

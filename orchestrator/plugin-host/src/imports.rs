@@ -112,19 +112,45 @@ impl models::Host for CallState {
     }
 }
 
-impl catalog::Host for CallState {
-    async fn describe(&mut self, _catalog_id: String) -> Result<String, HostError> {
+impl CallState {
+    fn catalog_backend(&self) -> Result<std::sync::Arc<dyn crate::services::CatalogBackend>, HostError> {
         self.require(Capability::Catalog)?;
-        Err(not_available(Capability::Catalog, "catalogs and choice models"))
+        self.services
+            .catalog
+            .clone()
+            .ok_or_else(|| not_available(Capability::Catalog, "a server that stores catalogs"))
+    }
+}
+
+fn unknown_catalog(catalog_id: &str) -> HostError {
+    HostError::Invalid(format!(
+        "there is no catalog `{catalog_id}`; the server's catalogs are listed by `interarec catalog list`"
+    ))
+}
+
+impl catalog::Host for CallState {
+    async fn describe(&mut self, catalog_id: String) -> Result<String, HostError> {
+        let backend = self.catalog_backend()?;
+        backend
+            .describe(&catalog_id)
+            .map_err(HostError::Failed)?
+            .ok_or_else(|| unknown_catalog(&catalog_id))
     }
 
-    async fn items(&mut self, _catalog_id: String, _offset: u32, _limit: u32) -> Result<String, HostError> {
-        self.require(Capability::Catalog)?;
-        Err(not_available(Capability::Catalog, "catalogs and choice models"))
+    async fn items(&mut self, catalog_id: String, offset: u32, limit: u32) -> Result<String, HostError> {
+        let backend = self.catalog_backend()?;
+        let limit = limit.min(crate::services::MAX_CATALOG_PAGE);
+        backend
+            .items(&catalog_id, offset, limit)
+            .map_err(HostError::Failed)?
+            .ok_or_else(|| unknown_catalog(&catalog_id))
     }
 
     async fn choice_model(&mut self, _model_id: String) -> Result<String, HostError> {
         self.require(Capability::Catalog)?;
-        Err(not_available(Capability::Catalog, "catalogs and choice models"))
+        Err(not_available(
+            Capability::Catalog,
+            "stored choice models (model fitting over gRPC)",
+        ))
     }
 }

@@ -19,6 +19,18 @@ pub trait KvBackend: Send + Sync + 'static {
     fn flush(&self) -> Result<(), String>;
 }
 
+/// Read access behind the `catalog` capability. Answers are JSON documents; errors are
+/// user-facing sentences.
+pub trait CatalogBackend: Send + Sync + 'static {
+    /// The catalog's record (item count, price range, attribute schema), or `None` if unknown.
+    fn describe(&self, catalog_id: &str) -> Result<Option<String>, String>;
+    /// Items `offset..offset + limit` as a JSON array (`limit` already capped by the host).
+    fn items(&self, catalog_id: &str, offset: u32, limit: u32) -> Result<Option<String>, String>;
+}
+
+/// Largest page of items one `catalog.items` call returns.
+pub const MAX_CATALOG_PAGE: u32 = 1_000;
+
 /// Everything host imports may use.
 #[derive(Clone)]
 pub struct Services {
@@ -26,9 +38,17 @@ pub struct Services {
     pub kv: Arc<dyn KvBackend>,
     /// Client for the `http` capability: no redirects (each hop would need the allowlist).
     pub http: reqwest::Client,
+    /// Backend of the `catalog` capability (`None`: not available in this host).
+    pub catalog: Option<Arc<dyn CatalogBackend>>,
 }
 
 impl Services {
+    /// Adds the backend of the `catalog` capability.
+    pub fn with_catalog(mut self, catalog: Arc<dyn CatalogBackend>) -> Services {
+        self.catalog = Some(catalog);
+        self
+    }
+
     /// Services over the given kv backend, with a fresh HTTP client.
     pub fn new(kv: Arc<dyn KvBackend>) -> anyhow::Result<Services> {
         let http = reqwest::Client::builder()
@@ -36,7 +56,11 @@ impl Services {
             .user_agent(concat!("interarec-tool-host/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| anyhow::anyhow!("cannot build the HTTP client of the http capability: {e}"))?;
-        Ok(Services { kv, http })
+        Ok(Services {
+            kv,
+            http,
+            catalog: None,
+        })
     }
 }
 

@@ -15,7 +15,7 @@ use interarec_plugin_host::{HostConfig, PluginHost, Services};
 use interarec_proto::v1::catalog_service_server::CatalogServiceServer;
 use interarec_proto::v1::tool_registry_server::ToolRegistryServer;
 use interarec_store::Store;
-use registry::{Registry, StoreKv};
+use registry::{Registry, StoreCatalogs, StoreKv};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -51,7 +51,7 @@ pub async fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
             limits: config.limits,
             cache_dir: Some(config.data_dir.join("component-cache")),
         },
-        Services::new(Arc::new(StoreKv(store.clone())))?,
+        Services::new(Arc::new(StoreKv(store.clone())))?.with_catalog(Arc::new(StoreCatalogs(store.clone()))),
     )
     .context("cannot start the plugin host")?;
     let catalogs = Catalogs::new(store.clone());

@@ -98,6 +98,29 @@ pub struct Registry {
     writes: Arc<tokio::sync::Mutex<()>>,
 }
 
+/// The store's catalogs behind the `catalog` capability.
+pub struct StoreCatalogs(pub Store);
+
+impl interarec_plugin_host::CatalogBackend for StoreCatalogs {
+    fn describe(&self, catalog_id: &str) -> Result<Option<String>, String> {
+        let record = self.0.get_catalog(catalog_id).map_err(|e| e.to_string())?;
+        record
+            .map(|record| serde_json::to_string(&record).map_err(|e| e.to_string()))
+            .transpose()
+    }
+
+    fn items(&self, catalog_id: &str, offset: u32, limit: u32) -> Result<Option<String>, String> {
+        if self.0.get_catalog(catalog_id).map_err(|e| e.to_string())?.is_none() {
+            return Ok(None);
+        }
+        let items = self
+            .0
+            .catalog_items(catalog_id, offset, limit)
+            .map_err(|e| e.to_string())?;
+        serde_json::to_string(&items).map(Some).map_err(|e| e.to_string())
+    }
+}
+
 /// The store's kv trees behind the `kv` capability.
 pub struct StoreKv(pub Store);
 

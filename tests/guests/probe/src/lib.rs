@@ -15,7 +15,8 @@ impl Tool for Probe {
                 "type": "object",
                 "properties": {
                     "use": { "enum": ["kv", "http", "frames", "models", "catalog", "wasi"] },
-                    "url": { "type": "string" }
+                    "url": { "type": "string" },
+                    "catalog": { "type": "string" }
                 },
                 "required": ["use"]
             }))
@@ -50,7 +51,12 @@ impl Tool for Probe {
                 };
                 Ok(json!({ "text": models::chat(&request)?.text }))
             }
-            "catalog" => Ok(catalog::describe("default")?),
+            "catalog" => {
+                let id = arguments["catalog"].as_str().unwrap_or("default");
+                let description = catalog::describe(id)?;
+                let items = catalog::items(id, 0, 2)?;
+                Ok(json!({ "item_count": description["item_count"], "first_items": items }))
+            }
             // What ambient authority WASI leaves the guest: no environment, files or sockets.
             "wasi" => Ok(json!({
                 "env_vars": std::env::vars().count(),
