@@ -8,9 +8,9 @@
 //! the inverse Hessian (the observed information) at the optimum.
 //!
 //! Identification: intercepts are relative to a reference item (the most chosen one unless
-//! given), whose intercept is 0. An item that appears in choice sets but is never chosen has no
-//! finite maximum-likelihood intercept; such items are left out of the fit and listed in
-//! [`Fit::unidentified_items`], never dropped silently. The outside (no-purchase) option is not
+//! given), whose intercept is 0. An item with no finite maximum-likelihood intercept (never chosen
+//! where it competes with another item) or not linked to the reference through shared choice
+//! sets is left out of the fit and listed in [`Fit::unidentified_items`], never dropped silently. The outside (no-purchase) option is not
 //! observed in purchase logs: [`no_purchase_weight`] derives `v_0` from an assumed share.
 
 /// One alternative of a choice set: the item and its price at that time.
@@ -71,7 +71,7 @@ impl Default for FitOptions {
 /// A fitted model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fit {
-    /// `α_j` per item; `None` for items not identified (never chosen, or never offered).
+    /// `α_j` per item; `None` for items not identified (see the module docs) or never offered.
     pub intercepts: Vec<Option<f64>>,
     /// Standard error of each identified intercept (0 for the reference item).
     pub intercept_standard_errors: Vec<Option<f64>>,
@@ -94,7 +94,8 @@ pub struct Fit {
     pub observations_used: f64,
     /// Observations without information (fewer than two identified alternatives).
     pub observations_skipped: f64,
-    /// Items offered but never chosen (their intercept would be −∞).
+    /// Items offered but not identified: never chosen where they compete (their intercept would
+    /// be −∞), or not linked to the reference item through shared choice sets.
     pub unidentified_items: Vec<u32>,
 }
 
@@ -117,8 +118,21 @@ pub enum FitError {
 /// Largest number of parameters the dense Newton method accepts (the Hessian is `d × d`).
 pub const MAX_PARAMETERS: usize = 4_000;
 
-/// Fits the conditional logit on `item_count` items.
-pub fn fit(item_count: usize, observations: &[Observation], options: &FitOptions) -> Result<Fit, FitError> {
+/// One group's data, validated and laid out: parameter slots of its identified non-reference
+/// items (`usize::MAX` for the reference and unidentified ones) and its compact choice sets.
+struct PreparedGroup {
+    item_count: usize,
+    slot: Vec<usize>,
+    parameter_count: usize,
+    reference_item: usize,
+    sets: Vec<ChoiceSet>,
+    used: f64,
+    skipped: f64,
+    unidentified_items: Vec<u32>,
+    null_log_likelihood: f64,
+}
+
+fn prepare(item_count: usize, observations: &[Observation], reference: Option<u32>) -> Result<PreparedGroup, FitError> {
     let mut chosen_count = vec![0.0f64; item_count];
     let mut offered = vec![false; item_count];
     for (index, observation) in observations.iter().enumerate() {
@@ -160,24 +174,76 @@ pub fn fit(item_count: usize, observations: &[Observation], options: &FitOptions
             chosen_count[alternative.item as usize] += count;
         }
     }
-    let unidentified_items: Vec<u32> = (0..item_count)
-        .filter(|&j| offered[j] && chosen_count[j] == 0.0)
-        .map(|j| j as u32)
-        .collect();
-    let identified = |j: usize| chosen_count[j] > 0.0;
-    let reference_item = match options.reference_item {
-        Some(item) if (item as usize) < item_count && identified(item as usize) => item as usize,
+    // An intercept has a finite estimate only if the item is chosen in some set where it
+    // competes with another candidate; dropping items that are not can leave others alone in
+    // their sets, so repeat until nothing changes.
+    let mut candidate: Vec<bool> = chosen_count.iter().map(|&c| c > 0.0).collect();
+    loop {
+        let mut competing_choices = vec![0.0f64; item_count];
+        for observation in observations {
+            let present = observation
+                .alternatives
+                .iter()
+                .filter(|a| candidate[a.item as usize])
+                .count();
+            if present >= 2 {
+                for (alternative, count) in observation.alternatives.iter().zip(&observation.chosen_counts) {
+                    if candidate[alternative.item as usize] {
+                        competing_choices[alternative.item as usize] += count;
+                    }
+                }
+            }
+        }
+        let next: Vec<bool> = competing_choices.iter().map(|&c| c > 0.0).collect();
+        if next == candidate {
+            break;
+        }
+        candidate = next;
+    }
+    let reference_item = match reference {
+        Some(item) if (item as usize) < item_count && candidate[item as usize] => item as usize,
         Some(item) => {
             return Err(FitError::Invalid(format!(
-                "reference item {item} is never chosen, so it cannot anchor the intercepts"
+                "reference item {item} is never chosen against another item, so it cannot anchor the intercepts"
             )));
         }
         None => (0..item_count)
+            .filter(|&j| candidate[j])
             .max_by(|&a, &b| chosen_count[a].total_cmp(&chosen_count[b]).then(b.cmp(&a)))
-            .filter(|&j| identified(j))
             .ok_or(FitError::NoInformation)?,
     };
-    // Parameter layout: one slot per identified non-reference item, then β last.
+    // Intercepts are only relative within items linked through shared choice sets: keep the
+    // connected component of the reference item (union-find over co-offered candidates).
+    let mut parent: Vec<usize> = (0..item_count).collect();
+    fn root(parent: &mut [usize], mut item: usize) -> usize {
+        while parent[item] != item {
+            parent[item] = parent[parent[item]];
+            item = parent[item];
+        }
+        item
+    }
+    for observation in observations {
+        let mut members = observation
+            .alternatives
+            .iter()
+            .map(|a| a.item as usize)
+            .filter(|&j| candidate[j]);
+        if let Some(first) = members.next() {
+            for other in members {
+                let (a, b) = (root(&mut parent, first), root(&mut parent, other));
+                parent[a] = b;
+            }
+        }
+    }
+    let reference_root = root(&mut parent, reference_item);
+    let connected: Vec<bool> = (0..item_count)
+        .map(|j| candidate[j] && root(&mut parent, j) == reference_root)
+        .collect();
+    let unidentified_items: Vec<u32> = (0..item_count)
+        .filter(|&j| offered[j] && !connected[j])
+        .map(|j| j as u32)
+        .collect();
+    let identified = |j: usize| connected[j];
     let mut slot = vec![usize::MAX; item_count];
     let mut parameter_count = 0;
     for (j, item_slot) in slot.iter_mut().enumerate() {
@@ -186,16 +252,8 @@ pub fn fit(item_count: usize, observations: &[Observation], options: &FitOptions
             parameter_count += 1;
         }
     }
-    let beta = parameter_count;
-    let dimension = parameter_count + 1;
-    if dimension > MAX_PARAMETERS {
-        return Err(FitError::Invalid(format!(
-            "{dimension} parameters exceed the dense Newton limit of {MAX_PARAMETERS}; fit per subclass"
-        )));
-    }
-
     // Compact the data: identified alternatives only, sets with at least two of them. Choices
-    // of unidentified items cannot occur (they were never chosen).
+    // of unidentified items only occur where they did not compete; those sets are skipped.
     let mut sets: Vec<ChoiceSet> = Vec::with_capacity(observations.len());
     let (mut used, mut skipped) = (0.0, 0.0);
     for observation in observations {
@@ -218,77 +276,337 @@ pub fn fit(item_count: usize, observations: &[Observation], options: &FitOptions
             total,
         });
     }
-    if sets.is_empty() {
-        return Err(FitError::NoInformation);
-    }
-
-    let null_log_likelihood: f64 = sets
+    let null_log_likelihood = sets
         .iter()
         .map(|set| -set.total * (set.alternatives.len() as f64).ln())
         .sum();
-    let mut theta = vec![0.0; dimension];
-    let mut gradient = vec![0.0; dimension];
-    let mut hessian = vec![0.0; dimension * dimension];
-    let mut step = vec![0.0; dimension];
-    let mut converged = false;
-    let mut iterations = 0;
-    let mut nll = negative_log_likelihood(&sets, &theta, beta);
-    while iterations < options.max_iterations {
-        iterations += 1;
-        derivatives(&sets, &theta, beta, &mut gradient, &mut hessian);
-        let factor = cholesky(&hessian, dimension)
-            .ok_or_else(|| FitError::NotIdentified("the Hessian of the log-likelihood is singular".to_owned()))?;
-        for (s, g) in step.iter_mut().zip(&gradient) {
-            *s = -g;
+    Ok(PreparedGroup {
+        item_count,
+        slot,
+        parameter_count,
+        reference_item,
+        sets,
+        used,
+        skipped,
+        unidentified_items,
+        null_log_likelihood,
+    })
+}
+
+/// Fits the conditional logit on `item_count` items.
+pub fn fit(item_count: usize, observations: &[Observation], options: &FitOptions) -> Result<Fit, FitError> {
+    let group = prepare(item_count, observations, options.reference_item)?;
+    if group.sets.is_empty() {
+        return Err(FitError::NoInformation);
+    }
+    let dimension = group.parameter_count + 1;
+    if dimension > MAX_PARAMETERS {
+        return Err(FitError::Invalid(format!(
+            "{dimension} parameters exceed the dense Newton limit of {MAX_PARAMETERS}; fit per subclass or with fit_shared_price"
+        )));
+    }
+    let shared = newton_shared_price(std::slice::from_ref(&group), options)?;
+    let (theta, variances) = (&shared.thetas[0], &shared.variances[0]);
+    let (intercepts, intercept_standard_errors) = group.intercepts(theta, variances);
+    Ok(Fit {
+        intercepts,
+        intercept_standard_errors,
+        price_coefficient: shared.beta,
+        price_standard_error: shared.beta_variance.sqrt(),
+        reference_item: group.reference_item as u32,
+        log_likelihood: -shared.nll,
+        null_log_likelihood: group.null_log_likelihood,
+        iterations: shared.iterations,
+        converged: shared.converged,
+        observations_used: group.used,
+        observations_skipped: group.skipped,
+        unidentified_items: group.unidentified_items,
+    })
+}
+
+/// One group's part of a [`SharedPriceFit`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupFit {
+    /// `α_j` per item of the group, relative to the group's reference item.
+    pub intercepts: Vec<Option<f64>>,
+    /// Standard errors of the intercepts (accounting for the uncertainty of the shared `β`).
+    pub intercept_standard_errors: Vec<Option<f64>>,
+    /// The item whose intercept is 0.
+    pub reference_item: u32,
+    /// Items offered but not identified.
+    pub unidentified_items: Vec<u32>,
+    /// Choices used.
+    pub observations_used: f64,
+    /// Choices without information.
+    pub observations_skipped: f64,
+}
+
+/// A joint fit over groups that never share a choice set (e.g. product subclasses): intercepts
+/// per group, one price coefficient for all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SharedPriceFit {
+    /// Per group, in input order.
+    pub groups: Vec<GroupFit>,
+    /// The shared `β`.
+    pub price_coefficient: f64,
+    /// Its standard error.
+    pub price_standard_error: f64,
+    /// Total log-likelihood at the optimum.
+    pub log_likelihood: f64,
+    /// Total log-likelihood of equal probabilities.
+    pub null_log_likelihood: f64,
+    /// Newton iterations.
+    pub iterations: u32,
+    /// Whether the tolerance was reached.
+    pub converged: bool,
+}
+
+/// Fits intercepts per group with one shared price coefficient. The Hessian is block diagonal
+/// apart from the `β` row and column, so each Newton step factors the groups' blocks separately
+/// and eliminates `β` through its Schur complement: the cost grows with the sum of the cubes of
+/// the group sizes, not the cube of the catalog, and there is no limit on the total. Groups
+/// whose data carry no information (fewer than two identified alternatives anywhere) are
+/// reported with no intercepts. `options.reference_item` is ignored (each group uses its most
+/// chosen item).
+pub fn fit_shared_price(groups: &[(usize, &[Observation])], options: &FitOptions) -> Result<SharedPriceFit, FitError> {
+    let prepared = groups
+        .iter()
+        .enumerate()
+        .map(|(index, (item_count, observations))| {
+            prepare(*item_count, observations, None).map_err(|error| match error {
+                FitError::Invalid(message) => FitError::Invalid(format!("group {index}: {message}")),
+                other => other,
+            })
+        })
+        .collect::<Vec<_>>();
+    // A group without any chosen item has nothing to fit; keep it as an empty result.
+    let prepared: Vec<Option<PreparedGroup>> = prepared
+        .into_iter()
+        .map(|group| match group {
+            Ok(group) => Ok(Some(group)),
+            Err(FitError::NoInformation) => Ok(None),
+            Err(error) => Err(error),
+        })
+        .collect::<Result<_, _>>()?;
+    let informative: Vec<&PreparedGroup> = prepared.iter().flatten().filter(|g| !g.sets.is_empty()).collect();
+    if informative.is_empty() {
+        return Err(FitError::NoInformation);
+    }
+    if let Some(large) = informative.iter().find(|g| g.parameter_count + 1 > MAX_PARAMETERS) {
+        return Err(FitError::Invalid(format!(
+            "a group has {} items, over the per-group limit of {MAX_PARAMETERS}",
+            large.parameter_count + 1
+        )));
+    }
+    let shared = newton_shared_price_refs(&informative, options)?;
+    let mut fitted = Vec::with_capacity(groups.len());
+    let mut next = 0;
+    for (index, group) in prepared.iter().enumerate() {
+        match group {
+            Some(group) if !group.sets.is_empty() => {
+                let (intercepts, intercept_standard_errors) =
+                    group.intercepts(&shared.thetas[next], &shared.variances[next]);
+                next += 1;
+                fitted.push(GroupFit {
+                    intercepts,
+                    intercept_standard_errors,
+                    reference_item: group.reference_item as u32,
+                    unidentified_items: group.unidentified_items.clone(),
+                    observations_used: group.used,
+                    observations_skipped: group.skipped,
+                });
+            }
+            other => fitted.push(GroupFit {
+                intercepts: vec![None; groups[index].0],
+                intercept_standard_errors: vec![None; groups[index].0],
+                reference_item: other.as_ref().map_or(0, |g| g.reference_item as u32),
+                unidentified_items: other.as_ref().map_or_else(Vec::new, |g| g.unidentified_items.clone()),
+                observations_used: 0.0,
+                observations_skipped: groups[index].1.iter().flat_map(|o| o.chosen_counts.iter()).sum(),
+            }),
         }
-        cholesky_solve(&factor, dimension, &mut step);
-        let decrement: f64 = -gradient.iter().zip(&step).map(|(g, s)| g * s).sum::<f64>() / 2.0;
-        if decrement < options.tolerance {
+    }
+    Ok(SharedPriceFit {
+        groups: fitted,
+        price_coefficient: shared.beta,
+        price_standard_error: shared.beta_variance.sqrt(),
+        log_likelihood: -shared.nll,
+        null_log_likelihood: prepared.iter().flatten().map(|g| g.null_log_likelihood).sum(),
+        iterations: shared.iterations,
+        converged: shared.converged,
+    })
+}
+
+impl PreparedGroup {
+    /// Intercepts and standard errors per item from the group's parameters and variances.
+    fn intercepts(&self, theta: &[f64], variances: &[f64]) -> (Vec<Option<f64>>, Vec<Option<f64>>) {
+        let mut intercepts = vec![None; self.item_count];
+        let mut errors = vec![None; self.item_count];
+        intercepts[self.reference_item] = Some(0.0);
+        errors[self.reference_item] = Some(0.0);
+        for j in 0..self.item_count {
+            if self.slot[j] != usize::MAX {
+                intercepts[j] = Some(theta[self.slot[j]]);
+                errors[j] = Some(variances[self.slot[j]].sqrt());
+            }
+        }
+        (intercepts, errors)
+    }
+}
+
+/// The optimum of a shared-price Newton run.
+struct SharedOptimum {
+    thetas: Vec<Vec<f64>>,
+    variances: Vec<Vec<f64>>,
+    beta: f64,
+    beta_variance: f64,
+    nll: f64,
+    iterations: u32,
+    converged: bool,
+}
+
+fn newton_shared_price(groups: &[PreparedGroup], options: &FitOptions) -> Result<SharedOptimum, FitError> {
+    let references: Vec<&PreparedGroup> = groups.iter().collect();
+    newton_shared_price_refs(&references, options)
+}
+
+/// Per group: its parameters with `β` appended (the layout `derivatives` expects).
+fn with_beta(theta: &[f64], beta: f64) -> Vec<f64> {
+    let mut full = theta.to_vec();
+    full.push(beta);
+    full
+}
+
+fn total_nll(groups: &[&PreparedGroup], thetas: &[Vec<f64>], beta: f64) -> f64 {
+    groups
+        .iter()
+        .zip(thetas)
+        .map(|(group, theta)| negative_log_likelihood(&group.sets, &with_beta(theta, beta), group.parameter_count))
+        .sum()
+}
+
+/// Newton with line search on groups sharing `β` (one group is the ordinary dense fit).
+fn newton_shared_price_refs(groups: &[&PreparedGroup], options: &FitOptions) -> Result<SharedOptimum, FitError> {
+    let mut thetas: Vec<Vec<f64>> = groups.iter().map(|g| vec![0.0; g.parameter_count]).collect();
+    let mut beta = 0.0;
+    let mut nll = total_nll(groups, &thetas, beta);
+    let mut iterations = 0;
+    let mut converged = false;
+    loop {
+        let step = newton_step(groups, &thetas, beta, true)?;
+        if iterations >= options.max_iterations {
+            break;
+        }
+        iterations += 1;
+        if step.decrement < options.tolerance {
             converged = true;
             break;
         }
         // Backtracking line search on the convex objective (Armijo condition).
-        let slope: f64 = gradient.iter().zip(&step).map(|(g, s)| g * s).sum();
         let mut t = 1.0;
         loop {
-            let trial: Vec<f64> = theta.iter().zip(&step).map(|(x, s)| x + t * s).collect();
-            let trial_nll = negative_log_likelihood(&sets, &trial, beta);
-            if trial_nll <= nll + 1e-4 * t * slope || t < 1e-12 {
-                theta = trial;
+            let trial: Vec<Vec<f64>> = thetas
+                .iter()
+                .zip(&step.deltas)
+                .map(|(theta, delta)| theta.iter().zip(delta).map(|(x, d)| x + t * d).collect())
+                .collect();
+            let trial_beta = beta + t * step.delta_beta;
+            let trial_nll = total_nll(groups, &trial, trial_beta);
+            if trial_nll <= nll + 1e-4 * t * step.slope || t < 1e-12 {
+                thetas = trial;
+                beta = trial_beta;
                 nll = trial_nll;
                 break;
             }
             t *= 0.5;
         }
     }
-    derivatives(&sets, &theta, beta, &mut gradient, &mut hessian);
-    let factor = cholesky(&hessian, dimension)
-        .ok_or_else(|| FitError::NotIdentified("the Hessian at the optimum is singular".to_owned()))?;
-    let variances = inverse_diagonal(&factor, dimension);
-
-    let mut intercepts = vec![None; item_count];
-    let mut intercept_standard_errors = vec![None; item_count];
-    intercepts[reference_item] = Some(0.0);
-    intercept_standard_errors[reference_item] = Some(0.0);
-    for j in 0..item_count {
-        if slot[j] != usize::MAX {
-            intercepts[j] = Some(theta[slot[j]]);
-            intercept_standard_errors[j] = Some(variances[slot[j]].sqrt());
-        }
-    }
-    Ok(Fit {
-        intercepts,
-        intercept_standard_errors,
-        price_coefficient: theta[beta],
-        price_standard_error: variances[beta].sqrt(),
-        reference_item: reference_item as u32,
-        log_likelihood: -nll,
-        null_log_likelihood,
+    let step = newton_step(groups, &thetas, beta, false)?;
+    Ok(SharedOptimum {
+        thetas,
+        variances: step.variances,
+        beta,
+        beta_variance: 1.0 / step.schur,
+        nll,
         iterations,
         converged,
-        observations_used: used,
-        observations_skipped: skipped,
-        unidentified_items,
+    })
+}
+
+struct NewtonStep {
+    deltas: Vec<Vec<f64>>,
+    delta_beta: f64,
+    /// Directional derivative `g · Δ` (negative).
+    slope: f64,
+    decrement: f64,
+    /// `c − Σ b·A⁻¹b`: the Schur complement of the intercept blocks, `1 / Var(β)`.
+    schur: f64,
+    /// Variances of each group's intercepts, `diag(A⁻¹) + (A⁻¹b)² / schur`.
+    variances: Vec<Vec<f64>>,
+}
+
+/// One Newton step. Far from the optimum a group's block can be numerically singular (items
+/// whose probabilities underflow at the current `β`); with `damped` such a block gets a small,
+/// growing ridge so the step still descends. At the optimum (`damped == false`) the blocks must
+/// be positive definite: that is the identification check behind the standard errors.
+fn newton_step(
+    groups: &[&PreparedGroup],
+    thetas: &[Vec<f64>],
+    beta: f64,
+    damped: bool,
+) -> Result<NewtonStep, FitError> {
+    let singular = || FitError::NotIdentified("the Hessian of the log-likelihood is singular".to_owned());
+    let mut schur = 0.0;
+    let mut rhs = 0.0;
+    let mut parts = Vec::with_capacity(groups.len());
+    for (group, theta) in groups.iter().zip(thetas) {
+        let p = group.parameter_count;
+        let d = p + 1;
+        let mut gradient = vec![0.0; d];
+        let mut hessian = vec![0.0; d * d];
+        derivatives(&group.sets, &with_beta(theta, beta), p, &mut gradient, &mut hessian);
+        // Split [[A, b], [bᵀ, c]] and [g; h].
+        let a: Vec<f64> = (0..p).flat_map(|i| hessian[i * d..i * d + p].to_vec()).collect();
+        let b: Vec<f64> = (0..p).map(|i| hessian[i * d + p]).collect();
+        let c = hessian[p * d + p];
+        let (g, h) = (gradient[..p].to_vec(), gradient[p]);
+        let factor = if p == 0 {
+            None
+        } else if damped {
+            Some(damped_cholesky(&a, p).ok_or_else(singular)?)
+        } else {
+            Some(cholesky(&a, p).ok_or_else(singular)?)
+        };
+        let (mut z, mut w) = (b.clone(), g.clone());
+        if let Some(factor) = &factor {
+            cholesky_solve(factor, p, &mut z);
+            cholesky_solve(factor, p, &mut w);
+        }
+        schur += c - b.iter().zip(&z).map(|(x, y)| x * y).sum::<f64>();
+        rhs += h - b.iter().zip(&w).map(|(x, y)| x * y).sum::<f64>();
+        parts.push((factor, z, w, g, h));
+    }
+    if !schur.is_finite() || schur <= 0.0 {
+        return Err(singular());
+    }
+    let delta_beta = -rhs / schur;
+    let mut deltas = Vec::with_capacity(groups.len());
+    let mut variances = Vec::with_capacity(groups.len());
+    let mut slope = 0.0;
+    for (factor, z, w, g, h) in parts {
+        let delta: Vec<f64> = w.iter().zip(&z).map(|(wi, zi)| -wi - zi * delta_beta).collect();
+        slope += g.iter().zip(&delta).map(|(gi, di)| gi * di).sum::<f64>() + h * delta_beta;
+        let diagonal = factor.map_or_else(Vec::new, |f| inverse_diagonal(&f, z.len()));
+        variances.push(diagonal.iter().zip(&z).map(|(v, zi)| v + zi * zi / schur).collect());
+        deltas.push(delta);
+    }
+    Ok(NewtonStep {
+        deltas,
+        delta_beta,
+        slope,
+        decrement: -slope / 2.0,
+        schur,
+        variances,
     })
 }
 
@@ -413,6 +731,30 @@ fn cholesky(matrix: &[f64], d: usize) -> Option<Vec<f64>> {
         }
     }
     Some(factor)
+}
+
+/// [`cholesky`] of `A + λI` with the smallest of λ = 0, 1e-10, 1e-8, … (relative to the largest
+/// diagonal entry) that makes the factorisation succeed.
+fn damped_cholesky(matrix: &[f64], d: usize) -> Option<Vec<f64>> {
+    if let Some(factor) = cholesky(matrix, d) {
+        return Some(factor);
+    }
+    let scale = (0..d)
+        .map(|i| matrix[i * d + i].abs())
+        .fold(0.0, f64::max)
+        .max(f64::MIN_POSITIVE);
+    let mut ridge = 1e-10 * scale;
+    let mut shifted = matrix.to_vec();
+    while ridge <= scale {
+        for i in 0..d {
+            shifted[i * d + i] = matrix[i * d + i] + ridge;
+        }
+        if let Some(factor) = cholesky(&shifted, d) {
+            return Some(factor);
+        }
+        ridge *= 100.0;
+    }
+    None
 }
 
 /// Solves `L Lᵀ x = b` in place.

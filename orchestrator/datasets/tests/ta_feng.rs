@@ -1,7 +1,7 @@
 //! The real Ta-Feng log (fetched by `just data`, which `just test` runs first): the file reads
 //! whole, and the conditional logit fits on its largest subclass.
 
-use interarec_choice::estimation::{FitOptions, fit};
+use interarec_choice::estimation::{FitOptions, Observation, fit, fit_shared_price};
 use interarec_datasets::ta_feng;
 use std::path::PathBuf;
 
@@ -38,4 +38,26 @@ fn the_whole_log_reads_and_the_largest_subclass_fits() {
     assert!(fitted.converged, "{} iterations", fitted.iterations);
     assert!(fitted.log_likelihood > fitted.null_log_likelihood);
     assert!(fitted.price_standard_error.is_finite() && fitted.price_standard_error > 0.0);
+
+    // The whole catalog: an intercept per product of every subclass, one shared price coefficient.
+    let groups: Vec<(usize, &[Observation])> = subclasses
+        .iter()
+        .map(|s| (s.products.len(), s.observations.as_slice()))
+        .collect();
+    let whole = fit_shared_price(&groups, &FitOptions::default()).unwrap();
+    assert!(whole.converged, "{} iterations", whole.iterations);
+    assert!(whole.log_likelihood > whole.null_log_likelihood);
+    assert!(whole.price_coefficient < 0.0 && whole.price_coefficient.abs() > 10.0 * whole.price_standard_error);
+    let identified: usize = whole.groups.iter().map(|g| g.intercepts.iter().flatten().count()).sum();
+    assert!(identified > 20_000, "{identified} identified intercepts");
+    let accounted: f64 = whole
+        .groups
+        .iter()
+        .map(|g| g.observations_used + g.observations_skipped)
+        .sum();
+    assert_eq!(
+        accounted,
+        data.purchases.len() as f64,
+        "every purchase is used or reported as skipped"
+    );
 }

@@ -153,25 +153,37 @@ fn the_fit_is_a_stationary_point_and_beats_nearby_parameters() {
 }
 
 #[test]
-fn never_chosen_items_are_reported_not_dropped_silently() {
+fn unidentified_items_are_reported_not_dropped_silently() {
     let a = |item: u32, price: f64| Alternative { item, price };
+    let counts = |alternatives: Vec<Alternative>, chosen_counts: Vec<f64>| Observation {
+        alternatives,
+        chosen_counts,
+    };
     let observations = vec![
-        obs(vec![a(0, 1.0), a(1, 2.0), a(2, 1.0)], 0, 3.0),
-        obs(vec![a(0, 1.5), a(1, 1.0), a(2, 2.0)], 1, 2.0),
-        obs(vec![a(0, 2.0), a(1, 1.5), a(2, 1.0)], 0, 1.0),
-        obs(vec![a(0, 1.0), a(1, 1.0)], 1, 1.0),
-        obs(vec![a(2, 1.0), a(3, 1.0)], 0, 1.0),
+        counts(vec![a(0, 1.0), a(1, 2.0), a(2, 1.0)], vec![3.0, 0.0, 1.0]),
+        counts(vec![a(0, 1.5), a(1, 1.0), a(2, 2.0)], vec![1.0, 2.0, 1.0]),
+        counts(vec![a(0, 2.0), a(1, 1.5), a(2, 1.0)], vec![1.0, 1.0, 0.0]),
+        // Item 3 competes only here and is never chosen: no finite intercept.
+        counts(vec![a(2, 1.0), a(3, 1.0)], vec![1.0, 0.0]),
+        // Items 4 and 5 only ever compete with each other: identified relative to each other
+        // but not to the reference item 0.
+        counts(vec![a(4, 1.0), a(5, 2.0)], vec![2.0, 1.0]),
+        counts(vec![a(4, 1.5), a(5, 1.0)], vec![1.0, 1.0]),
+        // Item 6 is only ever offered alone: it carries no information.
+        counts(vec![a(6, 1.0)], vec![5.0]),
     ];
-    // Item 2 is chosen once; item 3 never: its intercept is left out and reported.
-    let fitted = fit(5, &observations, &FitOptions::default()).unwrap();
-    assert_eq!(fitted.unidentified_items, vec![3]);
-    assert_eq!(fitted.intercepts[3], None);
-    assert_eq!(fitted.intercepts[4], None, "never offered");
-    assert_eq!(fitted.reference_item, 0, "the most chosen item anchors the intercepts");
-    assert_eq!(
-        fitted.observations_skipped, 1.0,
-        "the set {{2, 3}} has one identified alternative"
+    let fitted = fit(8, &observations, &FitOptions::default()).unwrap();
+    assert_eq!(fitted.unidentified_items, vec![3, 4, 5, 6]);
+    assert!(fitted.intercepts[..3].iter().all(Option::is_some));
+    assert!(
+        fitted.intercepts[3..].iter().all(Option::is_none),
+        "{:?}",
+        fitted.intercepts
     );
+    assert_eq!(fitted.reference_item, 0, "the most chosen item anchors the intercepts");
+    // The sets {2, 3}, {4, 5} (twice) and {6} have fewer than two identified alternatives.
+    assert_eq!(fitted.observations_skipped, 1.0 + 3.0 + 2.0 + 5.0);
+    assert_eq!(fitted.observations_used, 4.0 + 4.0 + 2.0);
 }
 
 #[test]
@@ -248,4 +260,71 @@ fn aggregated_counts_fit_exactly_like_the_individual_choices() {
     }
     assert_eq!(a.observations_used, 1_000.0);
     assert_eq!(b.observations_used, 1_000.0);
+}
+
+#[test]
+fn groups_share_one_price_coefficient() {
+    let mut rng = Rng(77);
+    let beta = -0.07;
+    let shoes = simulate(&mut rng, &[0.0, 0.6, -0.4, 0.3], beta, &[30.0, 45.0, 25.0, 60.0], 3_000);
+    let socks = simulate(&mut rng, &[0.0, -0.5, 0.8], beta, &[5.0, 8.0, 12.0], 3_000);
+    let lonely = vec![obs(vec![Alternative { item: 0, price: 1.0 }], 0, 4.0)];
+    let groups: Vec<(usize, &[Observation])> = vec![(4, &shoes), (3, &socks), (1, &lonely)];
+    let joint = fit_shared_price(&groups, &FitOptions::default()).unwrap();
+    assert!(joint.converged);
+    assert!(
+        (joint.price_coefficient - beta).abs() < 3.0 * joint.price_standard_error,
+        "{joint:?}"
+    );
+    // Pooling both groups estimates β more precisely than either group alone.
+    let alone = fit(4, &shoes, &FitOptions::default()).unwrap();
+    assert!(joint.price_standard_error < alone.price_standard_error);
+    // The joint log-likelihood is the sum over groups at the joint optimum, and moving β off it
+    // in either direction lowers it.
+    let at = |beta_shift: f64| -> f64 {
+        groups[..2]
+            .iter()
+            .zip(&joint.groups)
+            .map(|((_, observations), group)| {
+                observations
+                    .iter()
+                    .map(|o| {
+                        let u = |a: &Alternative| {
+                            group.intercepts[a.item as usize].unwrap()
+                                + (joint.price_coefficient + beta_shift) * a.price
+                        };
+                        let total: f64 = o.alternatives.iter().map(|a| u(a).exp()).sum();
+                        o.alternatives
+                            .iter()
+                            .zip(&o.chosen_counts)
+                            .map(|(a, n)| n * (u(a) - total.ln()))
+                            .sum::<f64>()
+                    })
+                    .sum::<f64>()
+            })
+            .sum()
+    };
+    assert!((at(0.0) - joint.log_likelihood).abs() < 1e-6 * joint.log_likelihood.abs());
+    assert!(at(1e-4) < at(0.0) && at(-1e-4) < at(0.0));
+    // The single-item group carries no information and is reported empty, not dropped.
+    assert_eq!(joint.groups.len(), 3);
+    assert_eq!(joint.groups[2].intercepts, vec![None]);
+    assert_eq!(joint.groups[2].observations_skipped, 4.0);
+}
+
+#[test]
+fn one_group_through_the_shared_fit_equals_the_plain_fit() {
+    let mut rng = Rng(3);
+    let observations = simulate(
+        &mut rng,
+        &[0.0, 0.2, -0.7, 0.5, 1.1],
+        -0.05,
+        &[10.0, 20.0, 15.0, 12.0, 30.0],
+        2_000,
+    );
+    let plain = fit(5, &observations, &FitOptions::default()).unwrap();
+    let shared = fit_shared_price(&[(5, &observations)], &FitOptions::default()).unwrap();
+    assert!((plain.price_coefficient - shared.price_coefficient).abs() < 1e-9);
+    assert!((plain.price_standard_error - shared.price_standard_error).abs() < 1e-9);
+    assert_eq!(plain.intercepts, shared.groups[0].intercepts);
 }
