@@ -557,6 +557,7 @@ fn newton_step(
 ) -> Result<NewtonStep, FitError> {
     let singular = || FitError::NotIdentified("the Hessian of the log-likelihood is singular".to_owned());
     let mut schur = 0.0;
+    let mut curvature = 0.0;
     let mut rhs = 0.0;
     let mut parts = Vec::with_capacity(groups.len());
     for (group, theta) in groups.iter().zip(thetas) {
@@ -583,10 +584,13 @@ fn newton_step(
             cholesky_solve(factor, p, &mut w);
         }
         schur += c - b.iter().zip(&z).map(|(x, y)| x * y).sum::<f64>();
+        curvature += c;
         rhs += h - b.iter().zip(&w).map(|(x, y)| x * y).sum::<f64>();
         parts.push((factor, z, w, g, h));
     }
-    if !schur.is_finite() || schur <= 0.0 {
+    // β is identified only if something is left of its curvature once the intercepts explain
+    // what they can: a Schur complement that is zero up to rounding means they explain it all.
+    if !schur.is_finite() || schur <= 1e-10 * curvature {
         return Err(singular());
     }
     let delta_beta = -rhs / schur;
