@@ -331,8 +331,8 @@ pub struct GroupFit {
     pub intercepts: Vec<Option<f64>>,
     /// Standard errors of the intercepts (accounting for the uncertainty of the shared `β`).
     pub intercept_standard_errors: Vec<Option<f64>>,
-    /// The item whose intercept is 0.
-    pub reference_item: u32,
+    /// The item whose intercept is 0 (`None` when the group carries no information).
+    pub reference_item: Option<u32>,
     /// Items offered but not identified.
     pub unidentified_items: Vec<u32>,
     /// Choices used.
@@ -410,20 +410,28 @@ pub fn fit_shared_price(groups: &[(usize, &[Observation])], options: &FitOptions
                 fitted.push(GroupFit {
                     intercepts,
                     intercept_standard_errors,
-                    reference_item: group.reference_item as u32,
+                    reference_item: Some(group.reference_item as u32),
                     unidentified_items: group.unidentified_items.clone(),
                     observations_used: group.used,
                     observations_skipped: group.skipped,
                 });
             }
-            other => fitted.push(GroupFit {
-                intercepts: vec![None; groups[index].0],
-                intercept_standard_errors: vec![None; groups[index].0],
-                reference_item: other.as_ref().map_or(0, |g| g.reference_item as u32),
-                unidentified_items: other.as_ref().map_or_else(Vec::new, |g| g.unidentified_items.clone()),
-                observations_used: 0.0,
-                observations_skipped: groups[index].1.iter().flat_map(|o| o.chosen_counts.iter()).sum(),
-            }),
+            _ => {
+                // Nothing in the group competes: every item it offers is unidentified.
+                let (item_count, observations) = groups[index];
+                let mut offered = vec![false; item_count];
+                for alternative in observations.iter().flat_map(|o| o.alternatives.iter()) {
+                    offered[alternative.item as usize] = true;
+                }
+                fitted.push(GroupFit {
+                    intercepts: vec![None; item_count],
+                    intercept_standard_errors: vec![None; item_count],
+                    reference_item: None,
+                    unidentified_items: (0..item_count as u32).filter(|&j| offered[j as usize]).collect(),
+                    observations_used: 0.0,
+                    observations_skipped: observations.iter().flat_map(|o| o.chosen_counts.iter()).sum(),
+                });
+            }
         }
     }
     Ok(SharedPriceFit {

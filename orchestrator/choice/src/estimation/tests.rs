@@ -310,6 +310,13 @@ fn groups_share_one_price_coefficient() {
     assert_eq!(joint.groups.len(), 3);
     assert_eq!(joint.groups[2].intercepts, vec![None]);
     assert_eq!(joint.groups[2].observations_skipped, 4.0);
+    assert_eq!(
+        (
+            joint.groups[2].reference_item,
+            joint.groups[2].unidentified_items.clone()
+        ),
+        (None, vec![0])
+    );
 }
 
 #[test]
