@@ -79,6 +79,17 @@ fn interarec(subcommand: &str, url: &str, token: Option<&str>, args: &[&str]) ->
     )
 }
 
+/// Runs each case `(admin token, arguments, should succeed, text expected in stdout on success
+/// or stderr on failure)` as `interarec SUBCOMMAND`.
+fn check_cases(subcommand: &str, url: &str, cases: Vec<(Option<&str>, Vec<&str>, bool, &str)>) {
+    for (token, args, success, fragment) in cases {
+        let (ok, stdout, stderr) = interarec(subcommand, url, token, &args);
+        assert_eq!(ok, success, "{args:?}\nstdout: {stdout}\nstderr: {stderr}");
+        let text = if success { &stdout } else { &stderr };
+        assert!(text.contains(fragment), "{args:?}: expected {fragment:?} in {text:?}");
+    }
+}
+
 fn tools(url: &str, token: Option<&str>, args: &[&str]) -> (bool, String, String) {
     interarec("tools", url, token, args)
 }
@@ -168,18 +179,10 @@ fn serve_and_manage_tools_from_the_command_line() {
         ),
         (Some("t0ken"), vec!["remove", "echo"], true, "echo 0.1.0 removed"),
     ];
-    let check = |url: &str, cases: Vec<(Option<&str>, Vec<&str>, bool, &str)>| {
-        for (token, args, success, fragment) in cases {
-            let (ok, stdout, stderr) = tools(url, token, &args);
-            assert_eq!(ok, success, "{args:?}\nstdout: {stdout}\nstderr: {stderr}");
-            let text = if success { &stdout } else { &stderr };
-            assert!(text.contains(fragment), "{args:?}: expected {fragment:?} in {text:?}");
-        }
-    };
-    check(&server.url, before_crash);
+    check_cases("tools", &server.url, before_crash);
     drop(server); // SIGKILL
     let server = serve(&config, "t0ken");
-    check(&server.url, after_crash);
+    check_cases("tools", &server.url, after_crash);
 
     let (ok, _, stderr) = tools("http://127.0.0.1:1", None, &["list"]);
     assert!(!ok);
@@ -270,10 +273,5 @@ fn catalogs_from_the_command_line() {
         (Some("t0ken"), vec!["remove", "homes"], true, "homes removed (2 items)"),
         (None, vec!["show", "homes"], false, "not found: no catalog `homes`"),
     ];
-    for (token, args, success, fragment) in cases {
-        let (ok, stdout, stderr) = interarec("catalog", &server.url, token, &args);
-        assert_eq!(ok, success, "{args:?}\nstdout: {stdout}\nstderr: {stderr}");
-        let text = if success { &stdout } else { &stderr };
-        assert!(text.contains(fragment), "{args:?}: expected {fragment:?} in {text:?}");
-    }
+    check_cases("catalog", &server.url, cases);
 }
