@@ -8,6 +8,8 @@
 
 pub mod assortment;
 pub mod estimation;
+#[cfg(test)]
+mod test_rng;
 
 pub use assortment::{
     Assortment, AssortmentProblem, Capacity, Certificate, GroupCaps, OptimizeError, SelectedItem, optimize,
