@@ -5,7 +5,6 @@ use interarec_core::catalog::{AttributeOverride, CatalogError, CatalogFormat, Ca
 use interarec_store::{Store, StoreError};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Largest import accepted, in bytes.
 pub const MAX_IMPORT_BYTES: usize = 1 << 30;
@@ -103,10 +102,7 @@ impl Catalogs {
         let parsed = tokio::task::spawn_blocking(move || parse_catalog(format, &data, &overrides, strict))
             .await
             .map_err(|e| CatalogServiceError::BadRequest(format!("the import worker failed: {e}")))??;
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
+        let now_ms = crate::unix_millis();
         let name = if spec.name.trim().is_empty() {
             spec.id.clone()
         } else {

@@ -22,6 +22,15 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
+/// Milliseconds since the Unix epoch, for the time stamps of stored records (0 if the clock is
+/// before 1970).
+pub(crate) fn unix_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
 /// Slack on top of the largest component for the rest of a registration message.
 const MESSAGE_OVERHEAD_BYTES: usize = 1024 * 1024;
 

@@ -12,7 +12,7 @@ use interarec_plugin_host::{CallError, KvBackend, LoadError, PluginHost, ToolHan
 use interarec_store::{KvScope, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// Why a registry operation failed. `grpc::status` maps each variant to one status code.
 #[derive(Debug, thiserror::Error)]
@@ -234,10 +234,7 @@ impl Registry {
             }
             replaced = true;
         }
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
+        let now_ms = crate::unix_millis();
         let record = ToolRecord {
             manifest: manifest.clone(),
             grants: grants.clone(),
