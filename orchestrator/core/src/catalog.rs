@@ -21,34 +21,7 @@ pub const MAX_VOCABULARY: usize = 1_000;
 /// Most row errors reported in detail (all are counted).
 pub const MAX_REPORTED_ROW_ERRORS: usize = 100;
 
-/// A typed attribute value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum AttributeValue {
-    /// A number.
-    Number(f64),
-    /// Text.
-    Text(String),
-    /// A list of strings.
-    List(Vec<String>),
-}
-
-/// One catalog item.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Item {
-    /// Unique within the catalog.
-    pub id: String,
-    /// Display title.
-    pub title: String,
-    /// Price, non-negative.
-    pub price: f64,
-    /// Optional image reference (URL or path).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image: Option<String>,
-    /// Typed attributes by name.
-    #[serde(default)]
-    pub attributes: BTreeMap<String, AttributeValue>,
-}
+pub use interarec_choice::item::{AttributeValue, Item};
 
 /// The type of an attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
