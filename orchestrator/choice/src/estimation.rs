@@ -2,9 +2,10 @@
 //! price coefficient, `u_ij = α_j + β · price_ij`, by maximum likelihood.
 //!
 //! The negative log-likelihood is convex; it is minimised by Newton's method with a
-//! backtracking (Armijo) line search. Convergence: the Newton decrement `gᵀH⁻¹g / 2` falls
-//! below `options.tolerance` (default 1e-10, in log-likelihood units), or `max_iterations` is
-//! reached (reported as not converged). Standard errors are the square roots of the diagonal of
+//! backtracking (Armijo) line search. Convergence: the Newton decrement `gᵀH⁻¹g / 2` (the
+//! predicted gain in log-likelihood) falls below `options.tolerance · max(1, |log-likelihood|)`
+//! (default 1e-10: absolute for small data, relative for large data, where a sum of 10⁵ terms
+//! cannot be resolved more finely), or `max_iterations` is reached (reported as not converged). Standard errors are the square roots of the diagonal of
 //! the inverse Hessian (the observed information) at the optimum.
 //!
 //! Identification: intercepts are relative to a reference item (the most chosen one unless
@@ -52,7 +53,7 @@ impl Observation {
 pub struct FitOptions {
     /// Newton iterations at most.
     pub max_iterations: u32,
-    /// Stop when the Newton decrement is below this.
+    /// Stop when the Newton decrement is below this times max(1, |log-likelihood|).
     pub tolerance: f64,
     /// The item whose intercept is fixed at 0 (default: the most chosen).
     pub reference_item: Option<u32>,
@@ -369,6 +370,26 @@ pub struct SharedPriceFit {
 /// reported with no intercepts. `options.reference_item` is ignored (each group uses its most
 /// chosen item).
 pub fn fit_shared_price(groups: &[(usize, &[Observation])], options: &FitOptions) -> Result<SharedPriceFit, FitError> {
+    fit_shared_price_with_progress(groups, options, &mut |_| {})
+}
+
+/// One Newton iteration, as reported to a progress callback.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IterationReport {
+    /// Iterations done so far (1-based).
+    pub iteration: u32,
+    /// Log-likelihood at the current parameters.
+    pub log_likelihood: f64,
+    /// Newton decrement of the step just computed (the convergence measure).
+    pub decrement: f64,
+}
+
+/// [`fit_shared_price`] that reports every Newton iteration, for progress output on long fits.
+pub fn fit_shared_price_with_progress(
+    groups: &[(usize, &[Observation])],
+    options: &FitOptions,
+    on_iteration: &mut dyn FnMut(IterationReport),
+) -> Result<SharedPriceFit, FitError> {
     let prepared = groups
         .iter()
         .enumerate()
@@ -398,7 +419,7 @@ pub fn fit_shared_price(groups: &[(usize, &[Observation])], options: &FitOptions
             large.parameter_count + 1
         )));
     }
-    let shared = newton_shared_price_refs(&informative, options)?;
+    let shared = newton_shared_price_refs(&informative, options, on_iteration)?;
     let mut fitted = Vec::with_capacity(groups.len());
     let mut next = 0;
     for (index, group) in prepared.iter().enumerate() {
@@ -475,7 +496,7 @@ struct SharedOptimum {
 
 fn newton_shared_price(groups: &[PreparedGroup], options: &FitOptions) -> Result<SharedOptimum, FitError> {
     let references: Vec<&PreparedGroup> = groups.iter().collect();
-    newton_shared_price_refs(&references, options)
+    newton_shared_price_refs(&references, options, &mut |_| {})
 }
 
 /// Per group: its parameters with `β` appended (the layout `derivatives` expects).
@@ -494,7 +515,11 @@ fn total_nll(groups: &[&PreparedGroup], thetas: &[Vec<f64>], beta: f64) -> f64 {
 }
 
 /// Newton with line search on groups sharing `β` (one group is the ordinary dense fit).
-fn newton_shared_price_refs(groups: &[&PreparedGroup], options: &FitOptions) -> Result<SharedOptimum, FitError> {
+fn newton_shared_price_refs(
+    groups: &[&PreparedGroup],
+    options: &FitOptions,
+    on_iteration: &mut dyn FnMut(IterationReport),
+) -> Result<SharedOptimum, FitError> {
     let mut thetas: Vec<Vec<f64>> = groups.iter().map(|g| vec![0.0; g.parameter_count]).collect();
     let mut beta = 0.0;
     let mut nll = total_nll(groups, &thetas, beta);
@@ -506,7 +531,14 @@ fn newton_shared_price_refs(groups: &[&PreparedGroup], options: &FitOptions) -> 
             break;
         }
         iterations += 1;
-        if step.decrement < options.tolerance {
+        on_iteration(IterationReport {
+            iteration: iterations,
+            log_likelihood: -nll,
+            decrement: step.decrement,
+        });
+        // Relative to the objective's size: on hundreds of thousands of choices the decrement
+        // cannot fall below the rounding of a sum that large.
+        if step.decrement < options.tolerance * nll.abs().max(1.0) {
             converged = true;
             break;
         }

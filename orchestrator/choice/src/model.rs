@@ -62,6 +62,9 @@ pub struct Provenance {
     pub outside_option: String,
     /// Wall time of the whole fit.
     pub fit_ms: f64,
+    /// What the fit left out beyond skipped lines (segments too thin to fit, and why).
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 /// The model of one customer segment.
@@ -334,6 +337,7 @@ mod tests {
                 method: String::new(),
                 outside_option: String::new(),
                 fit_ms: 0.0,
+                notes: Vec::new(),
             },
             segments: vec![segment("all"), segment("25-29")],
         };

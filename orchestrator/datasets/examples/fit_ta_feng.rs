@@ -4,6 +4,7 @@
 
 use interarec_choice::estimation::{FitOptions, MAX_PARAMETERS, Observation, fit, fit_shared_price};
 use interarec_datasets::ta_feng;
+use interarec_datasets::transactions::Table;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -26,7 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("  skipped {count} lines: {reason} (first at lines {lines:?})");
     }
     let started = Instant::now();
-    let subclasses = ta_feng::choice_sets_by_subclass(&data.purchases);
+    let subclasses = Table::from_ta_feng(&data, None)?.choice_sets(None);
     eprintln!(
         "{} subclasses, choice sets built in {:.0} ms",
         subclasses.len(),
@@ -43,22 +44,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if fitted_count == wanted {
             break;
         }
-        if subclass.products.len() + 1 > MAX_PARAMETERS {
+        if subclass.item_ids.len() + 1 > MAX_PARAMETERS {
             eprintln!(
                 "subclass {} has {} products, over the dense limit; skipped",
-                subclass.subclass,
-                subclass.products.len()
+                subclass.name,
+                subclass.item_ids.len()
             );
             continue;
         }
         eprintln!(
             "[{}/{wanted}] fitting subclass {} (rank {})",
             fitted_count + 1,
-            subclass.subclass,
+            subclass.name,
             position + 1
         );
         let started = Instant::now();
-        let result = fit(subclass.products.len(), &subclass.observations, &FitOptions::default());
+        let result = fit(subclass.item_ids.len(), &subclass.observations, &FitOptions::default());
         let ms = started.elapsed().as_secs_f64() * 1e3;
         fitted_count += 1;
         match result {
@@ -66,9 +67,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let pseudo_r2 = 1.0 - fitted.log_likelihood / fitted.null_log_likelihood;
                 println!(
                     "| {} | {} | {} | {} | {:.1} | {:.1} | {pseudo_r2:.3} | {} | {:.4} | {:.4} | {ms:.0} |",
-                    subclass.subclass,
-                    subclass.products.len(),
-                    subclass.purchases,
+                    subclass.name,
+                    subclass.item_ids.len(),
+                    subclass.choices,
                     subclass.observations.len(),
                     fitted.log_likelihood,
                     fitted.null_log_likelihood,
@@ -78,9 +79,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 );
                 rows.push(format!(
                     "{{\"subclass\":{},\"products\":{},\"purchases\":{},\"log_likelihood\":{:.3},\"null_log_likelihood\":{:.3},\"iterations\":{},\"converged\":{},\"price_coefficient\":{:.6},\"price_se\":{:.6},\"unidentified\":{},\"ms\":{ms:.1}}}",
-                    subclass.subclass,
-                    subclass.products.len(),
-                    subclass.purchases,
+                    subclass.name,
+                    subclass.item_ids.len(),
+                    subclass.choices,
                     fitted.log_likelihood,
                     fitted.null_log_likelihood,
                     fitted.iterations,
@@ -93,15 +94,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Err(error) => {
                 println!(
                     "| {} | {} | {} | {} | – | – | – | – | – | – | {ms:.0} |",
-                    subclass.subclass,
-                    subclass.products.len(),
-                    subclass.purchases,
+                    subclass.name,
+                    subclass.item_ids.len(),
+                    subclass.choices,
                     subclass.observations.len()
                 );
-                eprintln!("  subclass {}: {error}", subclass.subclass);
+                eprintln!("  subclass {}: {error}", subclass.name);
                 rows.push(format!(
                     "{{\"subclass\":{},\"error\":{:?}}}",
-                    subclass.subclass,
+                    subclass.name,
                     error.to_string()
                 ));
             }
@@ -114,11 +115,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let groups: Vec<(usize, &[Observation])> = subclasses
         .iter()
-        .map(|s| (s.products.len(), s.observations.as_slice()))
+        .map(|s| (s.item_ids.len(), s.observations.as_slice()))
         .collect();
     let whole = fit_shared_price(&groups, &FitOptions::default())?;
     let whole_ms = started.elapsed().as_secs_f64() * 1e3;
-    let products: usize = subclasses.iter().map(|s| s.products.len()).sum();
+    let products: usize = subclasses.iter().map(|s| s.item_ids.len()).sum();
     let identified: usize = whole
         .groups
         .iter()

@@ -1,7 +1,10 @@
-//! Readers for public choice data sets, turned into the choice sets the estimator in
-//! `interarec-choice` takes. One data set so far: Ta-Feng ([`ta_feng`]).
+//! Transaction logs turned into the choice sets the estimator in `interarec-choice` takes, and
+//! fitted into stored choice models: the Ta-Feng log ([`ta_feng`]), the generic transactions CSV
+//! and the common table ([`transactions`]), and the whole fit with progress ([`fitting`]).
 
+pub mod fitting;
 pub mod ta_feng;
+pub mod transactions;
 
 /// Why a data set could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -14,6 +17,9 @@ pub enum DatasetError {
         /// Why.
         detail: String,
     },
+    /// The options do not fit the data (e.g. an unknown segment column).
+    #[error("{0}")]
+    Options(String),
     /// The archive or its header is not what the format expects.
     #[error("{path} is not the expected data set: {detail}")]
     Format {

@@ -10,11 +10,11 @@
 //! (weeks counted from 2000-01-01), each at its amount-weighted mean unit price that week. Each
 //! transaction line counts as one choice (AMOUNT is a quantity, not separate choices). Lines
 //! that cannot be used (unparseable, AMOUNT or SALES_PRICE not positive, e.g. returns) are
-//! counted per reason with their first line numbers, never dropped silently.
+//! counted per reason with their first line numbers, never dropped silently. The sets are built
+//! by [`crate::transactions::Table`], like those of any purchase log.
 
 use crate::DatasetError;
-use interarec_choice::estimation::{Alternative, Observation};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
@@ -28,6 +28,10 @@ pub struct Purchase {
     pub day: u32,
     /// Customer id as in the file.
     pub customer: String,
+    /// AGE_GROUP (e.g. `25-29`; empty when not recorded).
+    pub age_group: String,
+    /// PIN_CODE (residence area).
+    pub pin_code: String,
     /// PRODUCT_SUBCLASS.
     pub subclass: u32,
     /// PRODUCT_ID.
@@ -46,7 +50,7 @@ pub struct Skipped {
 }
 
 impl Skipped {
-    fn add(&mut self, reason: &str, line: u64) {
+    pub(crate) fn add(&mut self, reason: &str, line: u64) {
         let entry = self.reasons.entry(reason.to_owned()).or_default();
         entry.0 += 1;
         if entry.1.len() < 5 {
@@ -69,6 +73,31 @@ pub struct TaFeng {
     pub lines: u64,
     /// What was left out and why.
     pub skipped: Skipped,
+}
+
+/// Reads the log from bytes: the zip archive as published or the extracted CSV (told apart by
+/// the zip signature, not by a name).
+pub fn read_bytes(bytes: &[u8], name: &str) -> Result<TaFeng, DatasetError> {
+    if bytes.starts_with(b"PK\x03\x04") {
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| DatasetError::Format {
+            path: name.to_owned(),
+            detail: format!("not a zip archive: {e}"),
+        })?;
+        let entry_name = (0..archive.len())
+            .filter_map(|i| archive.name_for_index(i).map(str::to_owned))
+            .find(|entry| entry.ends_with(".csv"))
+            .ok_or_else(|| DatasetError::Format {
+                path: name.to_owned(),
+                detail: "the archive holds no .csv file".into(),
+            })?;
+        let entry = archive.by_name(&entry_name).map_err(|e| DatasetError::Format {
+            path: name.to_owned(),
+            detail: format!("cannot open {entry_name}: {e}"),
+        })?;
+        parse(entry, name)
+    } else {
+        parse(bytes, name)
+    }
 }
 
 /// Reads `ta_feng.csv.zip` (or an extracted `.csv`).
@@ -178,6 +207,8 @@ fn parse_line(text: &str) -> Result<Purchase, &'static str> {
     Ok(Purchase {
         day,
         customer: fields[1].clone(),
+        age_group: fields[2].trim().to_owned(),
+        pin_code: fields[3].trim().to_owned(),
         subclass,
         product: fields[5].clone(),
         amount,
@@ -238,81 +269,6 @@ fn parse_date(text: &str) -> Option<u32> {
     Some(years + months + day - 1)
 }
 
-/// The choice data of one product subclass.
-#[derive(Debug, Clone)]
-pub struct SubclassChoices {
-    /// PRODUCT_SUBCLASS.
-    pub subclass: u32,
-    /// Product ids; `Alternative::item` indexes this list.
-    pub products: Vec<String>,
-    /// One choice set per week in which the subclass sold anything.
-    pub observations: Vec<Observation>,
-    /// Transaction lines (choices) in the subclass.
-    pub purchases: u64,
-}
-
-/// Builds per-subclass, per-week choice sets (see the module docs), subclasses by descending
-/// number of purchases.
-pub fn choice_sets_by_subclass(purchases: &[Purchase]) -> Vec<SubclassChoices> {
-    // subclass → week → product → (lines, amount, amount × unit price)
-    let mut grouped: HashMap<u32, BTreeMap<u32, BTreeMap<&str, (f64, f64, f64)>>> = HashMap::new();
-    for purchase in purchases {
-        let cell = grouped
-            .entry(purchase.subclass)
-            .or_default()
-            .entry(purchase.day / 7)
-            .or_default()
-            .entry(purchase.product.as_str())
-            .or_default();
-        cell.0 += 1.0;
-        cell.1 += purchase.amount;
-        cell.2 += purchase.amount * purchase.unit_price;
-    }
-    let mut result: Vec<SubclassChoices> = grouped
-        .into_iter()
-        .map(|(subclass, weeks)| {
-            let mut index: BTreeMap<&str, u32> = BTreeMap::new();
-            for products in weeks.values() {
-                for product in products.keys() {
-                    let next = index.len() as u32;
-                    index.entry(product).or_insert(next);
-                }
-            }
-            let mut products = vec![String::new(); index.len()];
-            for (product, &i) in &index {
-                products[i as usize] = (*product).to_owned();
-            }
-            let mut purchases = 0u64;
-            let observations = weeks
-                .values()
-                .map(|cells| {
-                    let alternatives = cells
-                        .iter()
-                        .map(|(product, cell)| Alternative {
-                            item: index[product],
-                            price: cell.2 / cell.1,
-                        })
-                        .collect();
-                    let chosen_counts: Vec<f64> = cells.values().map(|cell| cell.0).collect();
-                    purchases += chosen_counts.iter().sum::<f64>() as u64;
-                    Observation {
-                        alternatives,
-                        chosen_counts,
-                    }
-                })
-                .collect();
-            SubclassChoices {
-                subclass,
-                products,
-                observations,
-                purchases,
-            }
-        })
-        .collect();
-    result.sort_by(|a, b| b.purchases.cmp(&a.purchases).then(a.subclass.cmp(&b.subclass)));
-    result
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,14 +312,16 @@ mod tests {
     #[test]
     fn choice_sets_are_the_subclass_products_sold_that_week() {
         let data = parse(SAMPLE.as_bytes(), "sample").unwrap();
-        let subclasses = choice_sets_by_subclass(&data.purchases);
+        let subclasses = crate::transactions::Table::from_ta_feng(&data, None)
+            .unwrap()
+            .choice_sets(None);
         assert_eq!(
-            subclasses.iter().map(|s| s.subclass).collect::<Vec<_>>(),
-            vec![110411, 999]
+            subclasses.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+            vec!["110411", "999"]
         );
         let main = &subclasses[0];
-        assert_eq!(main.products, vec!["A", "B"]);
-        assert_eq!(main.purchases, 4);
+        assert_eq!(main.item_ids, vec!["A", "B"]);
+        assert_eq!(main.choices, 4.0);
         // Week of Nov 1–3 (days 305..307 → week 43): A twice (unit prices 15 and 16, amount-weighted
         // mean (2·15 + 1·16)/3), B once at 46. Week of Nov 9 (week 44): only B, a single alternative.
         assert_eq!(main.observations.len(), 2);

@@ -93,6 +93,7 @@ fn model() -> ChoiceModel {
             method: String::new(),
             outside_option: String::new(),
             fit_ms: 0.0,
+            notes: Vec::new(),
         },
         segments: vec![Segment {
             name: "all".into(),
