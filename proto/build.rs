@@ -4,7 +4,11 @@
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let protos = ["interarec/v1/tools.proto", "interarec/v1/catalogs.proto"];
+    let protos = [
+        "interarec/v1/tools.proto",
+        "interarec/v1/catalogs.proto",
+        "interarec/v1/choice_models.proto",
+    ];
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");
     }

@@ -1,5 +1,8 @@
 //! Shared harness of the end-to-end tests and the tool benchmark: where the built components
-//! are, and a real server on 127.0.0.1:0 with a temporary data dir plus a connected client.
+//! are, a real server on 127.0.0.1:0 with a temporary data dir plus a connected client, and
+//! deterministic catalog and transaction fixtures ([`fixtures`]).
+
+pub mod fixtures;
 
 use interarec_client::{Client, ConnectOptions, Grant, ToolLimits};
 use interarec_server::RunningServer;

@@ -34,10 +34,7 @@ unsafe impl GlobalAlloc for CountingAllocator {
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
-#[path = "../src/test_rng.rs"]
-#[allow(dead_code)] // the benchmark draws only `unit`
-mod test_rng;
-use test_rng::Rng;
+use interarec_choice::simulation::Rng;
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();

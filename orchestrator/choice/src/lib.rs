@@ -14,8 +14,7 @@ pub mod estimation;
 pub mod item;
 pub mod model;
 pub mod recommend;
-#[cfg(test)]
-mod test_rng;
+pub mod simulation;
 
 pub use assortment::{
     Assortment, AssortmentProblem, Capacity, Certificate, GroupCaps, OptimizeError, SelectedItem, optimize,

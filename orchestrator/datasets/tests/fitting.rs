@@ -2,21 +2,9 @@
 //! CSV, fitted per segment, with progress, provenance and recovered parameters.
 
 use interarec_choice::estimation::FitOptions;
+use interarec_choice::simulation::Rng;
 use interarec_datasets::fitting::{FitSpec, Progress, Source, fit_model};
 use std::fmt::Write;
-
-/// SplitMix64: a tiny deterministic generator, enough for simulation.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
 
 const INTERCEPTS: [[f64; 4]; 2] = [[0.0, 0.8, -0.5, 1.2], [0.0, -1.0, 0.4, 0.9]];
 
@@ -32,12 +20,12 @@ fn simulated_csv(visits: usize) -> String {
         } else {
             ("old", -0.03)
         };
-        let prices: Vec<f64> = (0..4).map(|_| (10.0 + 40.0 * rng.next()).round()).collect();
+        let prices: Vec<f64> = (0..4).map(|_| (10.0 + 40.0 * rng.unit()).round()).collect();
         let utilities: Vec<f64> = (0..4)
             .map(|j| (INTERCEPTS[group][j] + beta * prices[j]).exp())
             .collect();
         let total: f64 = utilities.iter().sum();
-        let mut draw = rng.next() * total;
+        let mut draw = rng.unit() * total;
         let mut chosen = 3;
         for (j, u) in utilities.iter().enumerate() {
             if draw < *u {

@@ -1,5 +1,6 @@
 //! Implementations of the tool world's host imports. Every import except logging checks its
-//! capability first and answers `denied` naming it; frames, models and catalog then answer
+//! capability first and answers `denied` naming it. Catalog answers from the host's
+//! `CatalogBackend` (catalogs and fitted choice models); frames and models answer
 //! `not-available` until the issues that build them land.
 
 pub(crate) mod http;
@@ -146,11 +147,15 @@ impl catalog::Host for CallState {
             .ok_or_else(|| unknown_catalog(&catalog_id))
     }
 
-    async fn choice_model(&mut self, _model_id: String) -> Result<String, HostError> {
-        self.require(Capability::Catalog)?;
-        Err(not_available(
-            Capability::Catalog,
-            "stored choice models (model fitting over gRPC)",
-        ))
+    async fn choice_model(&mut self, model_id: String) -> Result<String, HostError> {
+        let backend = self.catalog_backend()?;
+        backend
+            .choice_model(&model_id)
+            .map_err(HostError::Failed)?
+            .ok_or_else(|| {
+                HostError::Invalid(format!(
+                    "there is no choice model `{model_id}`; the server's models are listed by `interarec model list`"
+                ))
+            })
     }
 }

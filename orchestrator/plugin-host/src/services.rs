@@ -26,6 +26,8 @@ pub trait CatalogBackend: Send + Sync + 'static {
     fn describe(&self, catalog_id: &str) -> Result<Option<String>, String>;
     /// Items `offset..offset + limit` as a JSON array (`limit` already capped by the host).
     fn items(&self, catalog_id: &str, offset: u32, limit: u32) -> Result<Option<String>, String>;
+    /// A fitted choice model as JSON (`interarec_choice::model::ChoiceModel`), or `None`.
+    fn choice_model(&self, model_id: &str) -> Result<Option<String>, String>;
 }
 
 /// Largest page of items one `catalog.items` call returns.

@@ -2,6 +2,7 @@
 
 mod catalog;
 mod demo;
+mod models;
 mod tools;
 
 use anyhow::Context;
@@ -41,6 +42,12 @@ enum Command {
     Tools(tools::ToolsArgs),
     /// Imports, lists, shows and removes catalogs on a running server.
     Catalog(catalog::CatalogArgs),
+    /// Fits a choice model from a transaction log on a running server, with progress.
+    Fit(models::FitArgs),
+    /// Lists, shows and removes fitted choice models on a running server.
+    Model(models::ModelArgs),
+    /// Picks the revenue-maximizing assortment of a catalog under a model and constraints.
+    Optimize(models::OptimizeArgs),
     /// Starts a throw-away server, registers a tool (echo by default), invokes it and stops.
     Demo(demo::DemoArgs),
 }
@@ -67,6 +74,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Tools(args) => tools::run(args).await,
         Command::Catalog(args) => catalog::run(args).await,
+        Command::Fit(args) => models::fit(args).await,
+        Command::Model(args) => models::model(args).await,
+        Command::Optimize(args) => models::optimize(args).await,
         Command::Demo(args) => demo::run(args).await,
     }
 }

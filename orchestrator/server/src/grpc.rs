@@ -3,5 +3,6 @@
 
 pub mod auth;
 pub mod catalogs;
+pub mod models;
 pub mod status;
 pub mod tools;

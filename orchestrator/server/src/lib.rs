@@ -6,6 +6,7 @@
 pub mod catalogs;
 pub mod config;
 pub mod grpc;
+pub mod models;
 pub mod registry;
 
 use anyhow::Context;
@@ -13,8 +14,10 @@ use catalogs::Catalogs;
 use config::ServerConfig;
 use interarec_plugin_host::{HostConfig, PluginHost, Services};
 use interarec_proto::v1::catalog_service_server::CatalogServiceServer;
+use interarec_proto::v1::choice_model_service_server::ChoiceModelServiceServer;
 use interarec_proto::v1::tool_registry_server::ToolRegistryServer;
 use interarec_store::Store;
+use models::Models;
 use registry::{Registry, StoreCatalogs, StoreKv};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -34,13 +37,16 @@ pub(crate) fn unix_millis() -> u64 {
 /// Slack on top of the largest component for the rest of a registration message.
 const MESSAGE_OVERHEAD_BYTES: usize = 1024 * 1024;
 
-/// Everything the services share: the tool registry and the catalogs, over one store.
+/// Everything the services share: the tool registry, the catalogs and the choice models, over
+/// one store.
 #[derive(Clone)]
 pub struct AppState {
     /// Registered tools.
     pub registry: Registry,
     /// Catalogs.
     pub catalogs: Catalogs,
+    /// Fitted choice models and the optimizer.
+    pub models: Models,
 }
 
 impl AppState {
@@ -64,9 +70,11 @@ pub async fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
     )
     .context("cannot start the plugin host")?;
     let catalogs = Catalogs::new(store.clone());
+    let models = Models::new(store.clone());
     Ok(AppState {
         registry: Registry::open(store, host).await?,
         catalogs,
+        models,
     })
 }
 
@@ -112,6 +120,11 @@ async fn serve_state(
         config.admin_token.clone(),
     ))
     .max_decoding_message_size(64 * 1024 * 1024);
+    let models = ChoiceModelServiceServer::new(grpc::models::ChoiceModelServiceImpl::new(
+        state.models,
+        config.admin_token.clone(),
+    ))
+    .max_decoding_message_size(64 * 1024 * 1024);
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
@@ -119,6 +132,9 @@ async fn serve_state(
         .await;
     health_reporter
         .set_serving::<CatalogServiceServer<grpc::catalogs::CatalogServiceImpl>>()
+        .await;
+    health_reporter
+        .set_serving::<ChoiceModelServiceServer<grpc::models::ChoiceModelServiceImpl>>()
         .await;
 
     let reflection = || {
@@ -143,6 +159,7 @@ async fn serve_state(
         .add_service(reflection_v1alpha)
         .add_service(tools)
         .add_service(catalogs)
+        .add_service(models)
         .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), shutdown)
         .await
         .context("the gRPC server failed")?;

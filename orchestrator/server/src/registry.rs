@@ -119,6 +119,12 @@ impl interarec_plugin_host::CatalogBackend for StoreCatalogs {
             .map_err(|e| e.to_string())?;
         serde_json::to_string(&items).map(Some).map_err(|e| e.to_string())
     }
+
+    fn choice_model(&self, model_id: &str) -> Result<Option<String>, String> {
+        let json = self.0.choice_model_json(model_id).map_err(|e| e.to_string())?;
+        json.map(|bytes| String::from_utf8(bytes).map_err(|e| format!("the stored model is not UTF-8: {e}")))
+            .transpose()
+    }
 }
 
 /// The store's kv trees behind the `kv` capability.

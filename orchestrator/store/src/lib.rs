@@ -9,12 +9,15 @@
 //!   length so a prefix scan returns one scope in byte order.
 //! - `catalogs`: catalog id → [`CatalogRecord`] as JSON.
 //! - `catalog_items`: (catalog id, big-endian u32 position) → [`Item`] as JSON.
+//! - `choice_models`: model id → [`ChoiceModel`] as JSON (added within version 1: a database
+//!   without the tree simply has no models yet).
 //!
-//! Later issues add sessions, frames, events, catalogs and models as further trees under the same
-//! schema versioning.
+//! Later issues add sessions, frames and events as further trees under the same schema
+//! versioning.
 
 mod keys;
 
+use interarec_choice::model::ChoiceModel;
 use interarec_core::ToolRecord;
 use interarec_core::catalog::{CatalogRecord, Item};
 use sha2::{Digest, Sha256};
@@ -109,6 +112,7 @@ pub struct Store {
     tool_kv: sled::Tree,
     catalogs: sled::Tree,
     catalog_items: sled::Tree,
+    choice_models: sled::Tree,
 }
 
 impl std::fmt::Debug for Store {
@@ -138,6 +142,7 @@ impl Store {
         let tool_kv = db.open_tree("tool_kv").map_err(io)?;
         let catalogs = db.open_tree("catalogs").map_err(io)?;
         let catalog_items = db.open_tree("catalog_items").map_err(io)?;
+        let choice_models = db.open_tree("choice_models").map_err(io)?;
         match meta.get(SCHEMA_VERSION_KEY).map_err(io)? {
             Some(bytes) => {
                 let found = <[u8; 4]>::try_from(bytes.as_ref())
@@ -159,7 +164,8 @@ impl Store {
                     || !components.is_empty()
                     || !tool_kv.is_empty()
                     || !catalogs.is_empty()
-                    || !catalog_items.is_empty();
+                    || !catalog_items.is_empty()
+                    || !choice_models.is_empty();
                 if has_data {
                     return Err(StoreError::Corrupt {
                         path,
@@ -179,6 +185,7 @@ impl Store {
             tool_kv,
             catalogs,
             catalog_items,
+            choice_models,
         })
     }
 
@@ -401,6 +408,65 @@ impl Store {
         self.catalog_items.apply_batch(batch).map_err(|e| self.io(e))?;
         self.db.flush().map_err(|e| self.io(e))?;
         Ok(Some(record))
+    }
+
+    /// Every item of a catalog, in import order.
+    pub fn all_catalog_items(&self, id: &str) -> Result<Vec<Item>, StoreError> {
+        self.catalog_items
+            .scan_prefix(keys::catalog_prefix(id))
+            .map(|entry| {
+                let (key, value) = entry.map_err(|e| self.io(e))?;
+                decode("catalog_items", &key, &value)
+            })
+            .collect()
+    }
+
+    /// Stores a fitted model, replacing one of the same id, and flushes.
+    pub fn put_choice_model(&self, model: &ChoiceModel) -> Result<(), StoreError> {
+        let encoded = serde_json::to_vec(model).map_err(|e| self.io(e))?;
+        self.choice_models
+            .insert(model.id.as_bytes(), encoded)
+            .map_err(|e| self.io(e))?;
+        self.db.flush().map_err(|e| self.io(e))?;
+        Ok(())
+    }
+
+    /// One model as stored (JSON), without decoding it.
+    pub fn choice_model_json(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .choice_models
+            .get(id.as_bytes())
+            .map_err(|e| self.io(e))?
+            .map(|bytes| bytes.to_vec()))
+    }
+
+    /// One model.
+    pub fn get_choice_model(&self, id: &str) -> Result<Option<ChoiceModel>, StoreError> {
+        match self.choice_models.get(id.as_bytes()).map_err(|e| self.io(e))? {
+            None => Ok(None),
+            Some(bytes) => decode("choice_models", id.as_bytes(), &bytes).map(Some),
+        }
+    }
+
+    /// Every model, by id.
+    pub fn list_choice_models(&self) -> Result<Vec<ChoiceModel>, StoreError> {
+        self.choice_models
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry.map_err(|e| self.io(e))?;
+                decode("choice_models", &key, &value)
+            })
+            .collect()
+    }
+
+    /// Removes a model; returns it.
+    pub fn remove_choice_model(&self, id: &str) -> Result<Option<ChoiceModel>, StoreError> {
+        let Some(model) = self.get_choice_model(id)? else {
+            return Ok(None);
+        };
+        self.choice_models.remove(id.as_bytes()).map_err(|e| self.io(e))?;
+        self.db.flush().map_err(|e| self.io(e))?;
+        Ok(Some(model))
     }
 
     /// Writes everything to disk.

@@ -170,6 +170,7 @@ fn catalogs_store_items_in_order_and_replace_cleanly() {
     let ids = |items: Vec<Item>| items.into_iter().map(|i| i.id).collect::<Vec<_>>();
     assert_eq!(ids(store.catalog_items("shop", 0, 10).unwrap()), ["a", "b", "c"]);
     assert_eq!(ids(store.catalog_items("shop", 1, 1).unwrap()), ["b"]);
+    assert_eq!(ids(store.all_catalog_items("shop").unwrap()), ["a", "b", "c"]);
     assert_eq!(store.get_catalog("shop").unwrap().unwrap().price_max, 3.0);
     // Replacing with fewer items leaves none of the old ones behind.
     store
@@ -187,4 +188,42 @@ fn catalogs_store_items_in_order_and_replace_cleanly() {
         ["z"],
         "other catalogs untouched"
     );
+}
+
+#[test]
+fn choice_models_survive_reopen_and_removal() {
+    use interarec_choice::model::{ChoiceModel, Provenance};
+    let dir = tempfile::tempdir().unwrap();
+    let model = ChoiceModel {
+        id: "fashion".into(),
+        catalog_id: Some("fashion".into()),
+        created_at_unix_ms: 5,
+        no_purchase_share: 0.5,
+        provenance: Provenance {
+            source: "transactions-csv".into(),
+            data_sha256: "ab".repeat(32),
+            data_bytes: 10,
+            lines: 2,
+            skipped: Default::default(),
+            choice_sets: "as recorded".into(),
+            segment_by: None,
+            method: "newton".into(),
+            outside_option: "assumed".into(),
+            fit_ms: 1.0,
+            notes: Vec::new(),
+        },
+        segments: Vec::new(),
+    };
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store.put_choice_model(&model).unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.get_choice_model("fashion").unwrap().as_ref(), Some(&model));
+    let json = store.choice_model_json("fashion").unwrap().unwrap();
+    assert_eq!(serde_json::from_slice::<ChoiceModel>(&json).unwrap(), model);
+    assert_eq!(store.list_choice_models().unwrap().len(), 1);
+    assert_eq!(store.remove_choice_model("fashion").unwrap(), Some(model));
+    assert!(store.get_choice_model("fashion").unwrap().is_none());
+    assert!(store.remove_choice_model("fashion").unwrap().is_none());
 }

@@ -12,13 +12,15 @@
 
 use interarec_proto::v1 as pb;
 use pb::catalog_service_client::CatalogServiceClient;
+use pb::choice_model_service_client::ChoiceModelServiceClient;
 use pb::tool_registry_client::ToolRegistryClient;
 use std::time::Duration;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 pub use pb::{
-    CatalogFormat, CatalogInfo, Grant, ImportCatalogResponse, ImportHeader, InvokeToolResponse, RegisterToolResponse,
-    ToolInfo, ToolLimits,
+    CatalogFormat, CatalogInfo, ChoiceModelInfo, FitHeader, FitProgress, Grant, ImportCatalogResponse, ImportHeader,
+    InvokeToolResponse, OptimizeRequest, OptimizeResponse, RegisterToolResponse, ToolInfo, ToolLimits,
+    TransactionFormat,
 };
 
 /// Size of the chunks an import is streamed in.
@@ -94,6 +96,7 @@ fn code_name(code: tonic::Code) -> &'static str {
 pub struct Client {
     tools: ToolRegistryClient<Channel>,
     catalogs: CatalogServiceClient<Channel>,
+    models: ChoiceModelServiceClient<Channel>,
     admin_token: Option<String>,
 }
 
@@ -120,12 +123,15 @@ impl Client {
             detail: error_chain(&e),
         })?;
         let catalogs = CatalogServiceClient::new(channel.clone());
+        // A model with its parameters (intercepts per item and segment) can be tens of MiB.
+        let models = ChoiceModelServiceClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES);
         let tools = ToolRegistryClient::new(channel)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
         Ok(Client {
             tools,
             catalogs,
+            models,
             admin_token: options.admin_token,
         })
     }
@@ -222,6 +228,70 @@ impl Client {
             catalog_id: catalog_id.to_owned(),
         });
         Ok(self.catalogs.remove_catalog(request).await?.into_inner())
+    }
+
+    /// Uploads a transaction log in chunks, fits a choice model on the server and returns it;
+    /// `on_progress` sees every progress event (received, read, segments, iterations).
+    pub async fn fit_choice_model(
+        &mut self,
+        header: FitHeader,
+        data: &[u8],
+        chunk_bytes: usize,
+        mut on_progress: impl FnMut(&FitProgress),
+    ) -> Result<ChoiceModelInfo, ClientError> {
+        use pb::fit_choice_model_event::Event;
+        use pb::fit_choice_model_request::Part;
+        let mut messages = vec![pb::FitChoiceModelRequest {
+            part: Some(Part::Header(header)),
+        }];
+        messages.extend(data.chunks(chunk_bytes.max(1)).map(|chunk| pb::FitChoiceModelRequest {
+            part: Some(Part::Chunk(chunk.to_vec())),
+        }));
+        let request = self.request(tonic::codegen::tokio_stream::iter(messages));
+        let mut events = self.models.fit_choice_model(request).await?.into_inner();
+        while let Some(event) = events.message().await? {
+            match event.event {
+                Some(Event::Progress(progress)) => on_progress(&progress),
+                Some(Event::Model(model)) => return Ok(model),
+                None => {}
+            }
+        }
+        Err(ClientError::Status(tonic::Status::unavailable(
+            "the server ended the fit without sending the model; see the server's log",
+        )))
+    }
+
+    /// One choice model (with its parameters as JSON when `include_parameters`).
+    pub async fn get_choice_model(
+        &mut self,
+        model_id: &str,
+        include_parameters: bool,
+    ) -> Result<ChoiceModelInfo, ClientError> {
+        let request = self.request(pb::GetChoiceModelRequest {
+            model_id: model_id.to_owned(),
+            include_parameters,
+        });
+        Ok(self.models.get_choice_model(request).await?.into_inner())
+    }
+
+    /// Every choice model.
+    pub async fn list_choice_models(&mut self) -> Result<Vec<ChoiceModelInfo>, ClientError> {
+        let request = self.request(pb::ListChoiceModelsRequest {});
+        Ok(self.models.list_choice_models(request).await?.into_inner().models)
+    }
+
+    /// Removes a choice model; returns what was removed.
+    pub async fn remove_choice_model(&mut self, model_id: &str) -> Result<ChoiceModelInfo, ClientError> {
+        let request = self.request(pb::RemoveChoiceModelRequest {
+            model_id: model_id.to_owned(),
+        });
+        Ok(self.models.remove_choice_model(request).await?.into_inner())
+    }
+
+    /// The revenue-maximizing assortment of a catalog under a model and constraints (JSON).
+    pub async fn optimize(&mut self, request: OptimizeRequest) -> Result<OptimizeResponse, ClientError> {
+        let request = self.request(request);
+        Ok(self.models.optimize(request).await?.into_inner())
     }
 
     /// Removes a tool; returns what was removed.

@@ -3,7 +3,7 @@
 
 use super::*;
 
-use crate::test_rng::Rng;
+use crate::simulation::Rng;
 
 struct Instance {
     prices: Vec<f64>,

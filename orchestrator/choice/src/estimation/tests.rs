@@ -3,7 +3,7 @@
 
 use super::*;
 
-use crate::test_rng::Rng;
+use crate::simulation::Rng;
 
 /// Purchases simulated from a known MNL: random choice sets of 2..=items alternatives with
 /// prices varying ±25 % around each item's base price.

@@ -1,7 +1,10 @@
 //! The one place where errors become gRPC status codes.
 
 use crate::catalogs::CatalogServiceError;
+use crate::models::ModelServiceError;
 use crate::registry::RegistryError;
+use interarec_choice::recommend::RecommendError;
+use interarec_datasets::fitting::FitModelError;
 use interarec_plugin_host::{CallFailure, LoadError};
 use tonic::{Code, Status};
 
@@ -43,6 +46,24 @@ impl From<CatalogServiceError> for Status {
             CatalogServiceError::Exists(_) => Code::AlreadyExists,
             CatalogServiceError::NotFound(_) => Code::NotFound,
             CatalogServiceError::Store(_) => Code::Internal,
+        };
+        Status::new(code, error.to_string())
+    }
+}
+
+impl From<ModelServiceError> for Status {
+    fn from(error: ModelServiceError) -> Status {
+        let code = match &error {
+            ModelServiceError::InvalidId(_) | ModelServiceError::BadRequest(_) => Code::InvalidArgument,
+            ModelServiceError::Fit(FitModelError::Data(_) | FitModelError::Options(_)) => Code::InvalidArgument,
+            // The data was readable but carries nothing the estimator can use.
+            ModelServiceError::Fit(FitModelError::Fit(_)) => Code::FailedPrecondition,
+            ModelServiceError::Recommend(RecommendError::InvalidConstraint(_)) => Code::InvalidArgument,
+            ModelServiceError::Recommend(RecommendError::Model(_)) => Code::NotFound,
+            ModelServiceError::Recommend(RecommendError::Optimize(_)) => Code::InvalidArgument,
+            ModelServiceError::Exists(_) => Code::AlreadyExists,
+            ModelServiceError::NotFound(_) | ModelServiceError::CatalogNotFound(_) => Code::NotFound,
+            ModelServiceError::Store(_) => Code::Internal,
         };
         Status::new(code, error.to_string())
     }

@@ -1,0 +1,215 @@
+//! Choice models over the store: fit from an uploaded transaction log (on a blocking thread,
+//! reporting progress), list, get, remove, and optimize a catalog's assortment. Knows nothing of
+//! gRPC; `grpc::models` converts to and from wire types.
+//!
+//! Optimization reads the catalog's items and the model from memory: items are cached by the
+//! catalog's import time (a re-import is picked up by the next call), models are cached and
+//! updated by this service's own fits and removals (it is their only writer).
+
+use interarec_choice::model::ChoiceModel;
+use interarec_choice::recommend::{Constraints, RecommendError, Recommendation, recommend};
+use interarec_core::catalog::Item;
+use interarec_datasets::fitting::{FitModelError, FitSpec, Progress, fit_model};
+use interarec_store::{Store, StoreError};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Largest transaction log accepted, in bytes.
+pub const MAX_FIT_BYTES: usize = 1 << 30;
+
+/// Why a model operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelServiceError {
+    /// The id breaks the naming rule.
+    #[error(
+        "model id `{0}` is invalid: use lowercase letters, digits and `-`, starting with a letter, at most 64 characters"
+    )]
+    InvalidId(String),
+    /// The request is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The data or options could not be fitted.
+    #[error(transparent)]
+    Fit(#[from] FitModelError),
+    /// The constraints cannot be applied.
+    #[error(transparent)]
+    Recommend(#[from] RecommendError),
+    /// The id is taken and `replace` was not asked for.
+    #[error("choice model `{0}` already exists; pass replace (`--replace`) to overwrite it")]
+    Exists(String),
+    /// No model with that id.
+    #[error("no choice model `{0}`; `interarec model list` shows the models")]
+    NotFound(String),
+    /// No catalog with that id.
+    #[error("no catalog `{0}`; `interarec catalog list` shows the catalogs")]
+    CatalogNotFound(String),
+    /// Persistence failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A recommendation and the time the optimizer took.
+#[derive(Debug, Clone)]
+pub struct Optimized {
+    /// The answer.
+    pub recommendation: Recommendation,
+    /// Milliseconds in `recommend` (filters, weights, optimizer), without loading.
+    pub compute_ms: f64,
+}
+
+type CatalogCache = HashMap<String, (u64, Arc<Vec<Item>>)>;
+type ModelCache = HashMap<String, Arc<ChoiceModel>>;
+
+/// Model operations. Cheap to clone.
+#[derive(Clone)]
+pub struct Models {
+    store: Store,
+    writes: Arc<tokio::sync::Mutex<()>>,
+    catalogs: Arc<Mutex<CatalogCache>>,
+    models: Arc<Mutex<ModelCache>>,
+}
+
+impl Models {
+    /// Models over the store.
+    pub fn new(store: Store) -> Models {
+        Models {
+            store,
+            writes: Arc::default(),
+            catalogs: Arc::default(),
+            models: Arc::default(),
+        }
+    }
+
+    /// Checks the id and that it is free (or may be replaced) before the upload is read.
+    pub fn check_new(&self, id: &str, replace: bool) -> Result<(), ModelServiceError> {
+        interarec_core::tool::validate_tool_name(id).map_err(|_| ModelServiceError::InvalidId(id.to_owned()))?;
+        if !replace && self.store.choice_model_json(id)?.is_some() {
+            return Err(ModelServiceError::Exists(id.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Fits `data` and stores the model, sending progress to `progress` as it goes.
+    pub async fn fit(
+        &self,
+        spec: FitSpec,
+        replace: bool,
+        data: Vec<u8>,
+        progress: impl FnMut(Progress) + Send + 'static,
+    ) -> Result<ChoiceModel, ModelServiceError> {
+        self.check_new(&spec.model_id, replace)?;
+        if let Some(catalog) = &spec.catalog_id
+            && self.store.get_catalog(catalog)?.is_none()
+        {
+            return Err(ModelServiceError::CatalogNotFound(catalog.clone()));
+        }
+        let mut progress = progress;
+        let model = tokio::task::spawn_blocking(move || fit_model(&data, &spec, crate::unix_millis(), &mut progress))
+            .await
+            .map_err(|e| ModelServiceError::BadRequest(format!("the fitting worker failed: {e}")))??;
+        let _guard = self.writes.lock().await;
+        // Checked again: another fit of the same id may have finished meanwhile.
+        self.check_new(&model.id, replace)?;
+        let store = self.store.clone();
+        let stored = model.clone();
+        tokio::task::spawn_blocking(move || store.put_choice_model(&stored))
+            .await
+            .map_err(|e| ModelServiceError::BadRequest(format!("the storing worker failed: {e}")))??;
+        self.models
+            .lock()
+            .expect("model cache")
+            .insert(model.id.clone(), Arc::new(model.clone()));
+        Ok(model)
+    }
+
+    /// Every model, by id.
+    pub fn list(&self) -> Result<Vec<ChoiceModel>, ModelServiceError> {
+        Ok(self.store.list_choice_models()?)
+    }
+
+    /// One model.
+    pub fn get(&self, id: &str) -> Result<ChoiceModel, ModelServiceError> {
+        self.store
+            .get_choice_model(id)?
+            .ok_or_else(|| ModelServiceError::NotFound(id.to_owned()))
+    }
+
+    /// Removes a model.
+    pub async fn remove(&self, id: &str) -> Result<ChoiceModel, ModelServiceError> {
+        let _guard = self.writes.lock().await;
+        self.models.lock().expect("model cache").remove(id);
+        self.store
+            .remove_choice_model(id)?
+            .ok_or_else(|| ModelServiceError::NotFound(id.to_owned()))
+    }
+
+    /// The best assortment of `catalog_id` under `model_id` and the constraints (JSON).
+    pub async fn optimize(
+        &self,
+        catalog_id: &str,
+        model_id: &str,
+        segment: Option<String>,
+        constraints_json: &str,
+    ) -> Result<Optimized, ModelServiceError> {
+        let constraints: Constraints = if constraints_json.trim().is_empty() {
+            Constraints::default()
+        } else {
+            serde_json::from_str(constraints_json).map_err(|e| {
+                ModelServiceError::BadRequest(format!(
+                    "the constraints are not valid: {e}; write e.g. {{\"lowest_price\": 18, \"highest_price\": 144, \"filters\": [{{\"attribute\": \"colour\", \"one_of\": [\"green\"]}}], \"capacity\": 8}}"
+                ))
+            })?
+        };
+        let items = self.catalog_items(catalog_id).await?;
+        let model = self.model(model_id)?;
+        tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let recommendation = recommend(&items, &model, segment.as_deref(), &constraints)?;
+            Ok(Optimized {
+                recommendation,
+                compute_ms: started.elapsed().as_secs_f64() * 1e3,
+            })
+        })
+        .await
+        .map_err(|e| ModelServiceError::BadRequest(format!("the optimizing worker failed: {e}")))?
+    }
+
+    async fn catalog_items(&self, catalog_id: &str) -> Result<Arc<Vec<Item>>, ModelServiceError> {
+        let record = self
+            .store
+            .get_catalog(catalog_id)?
+            .ok_or_else(|| ModelServiceError::CatalogNotFound(catalog_id.to_owned()))?;
+        if let Some((version, items)) = self.catalogs.lock().expect("catalog cache").get(catalog_id)
+            && *version == record.imported_at_unix_ms
+        {
+            return Ok(items.clone());
+        }
+        let store = self.store.clone();
+        let id = catalog_id.to_owned();
+        let items = Arc::new(
+            tokio::task::spawn_blocking(move || store.all_catalog_items(&id))
+                .await
+                .map_err(|e| ModelServiceError::BadRequest(format!("the loading worker failed: {e}")))??,
+        );
+        self.catalogs
+            .lock()
+            .expect("catalog cache")
+            .insert(catalog_id.to_owned(), (record.imported_at_unix_ms, items.clone()));
+        Ok(items)
+    }
+
+    /// This service is the only writer of models (the store is locked to one process), so the
+    /// cache is kept right by `fit` and `remove` and never re-reads a model it holds.
+    fn model(&self, model_id: &str) -> Result<Arc<ChoiceModel>, ModelServiceError> {
+        if let Some(model) = self.models.lock().expect("model cache").get(model_id) {
+            return Ok(model.clone());
+        }
+        let model = Arc::new(self.get(model_id)?);
+        self.models
+            .lock()
+            .expect("model cache")
+            .insert(model_id.to_owned(), model.clone());
+        Ok(model)
+    }
+}
