@@ -56,17 +56,24 @@ pub fn catalog_csv(items: &[FixtureItem]) -> String {
 /// True price coefficient per segment of the simulation.
 pub const SEGMENT_BETAS: [(&str, f64); 2] = [("young", -0.03), ("old", -0.012)];
 
-/// Shopper visits as a transactions CSV with explicit choice sets: each visit is offered
-/// `offered` random items, each at its price less a random promotion of 0–30%, and buys one by
-/// the MNL of its segment (`age` column).
+/// Shopper visits as a transactions CSV with explicit choice sets: each visit browses one brand
+/// (the `group` column, so each brand is fitted as its own product group), is offered `offered`
+/// random items of it, each at its price less a random promotion of 0–30%, and buys one by the
+/// MNL of its segment (`age` column).
 pub fn transactions_csv(items: &[FixtureItem], visits: usize, offered: usize, seed: u64) -> String {
     let mut rng = Rng(seed);
-    let mut csv = String::from("choice_set,item_id,price,quantity,age\n");
+    let mut csv = String::from("choice_set,group,item_id,price,quantity,age\n");
+    let by_brand: Vec<Vec<usize>> = BRANDS
+        .iter()
+        .map(|brand| (0..items.len()).filter(|&i| items[i].brand == *brand).collect())
+        .collect();
     for visit in 0..visits {
         let (age, beta) = SEGMENT_BETAS[visit % SEGMENT_BETAS.len()];
+        let brand = rng.below(BRANDS.len());
+        let pool = &by_brand[brand];
         let mut shown: Vec<usize> = Vec::with_capacity(offered);
-        while shown.len() < offered.min(items.len()) {
-            let candidate = rng.below(items.len());
+        while shown.len() < offered.min(pool.len()) {
+            let candidate = pool[rng.below(pool.len())];
             if !shown.contains(&candidate) {
                 shown.push(candidate);
             }
@@ -92,7 +99,12 @@ pub fn transactions_csv(items: &[FixtureItem], visits: usize, offered: usize, se
         }
         for (position, &i) in shown.iter().enumerate() {
             let quantity = u8::from(position == chosen);
-            writeln!(csv, "v{visit},{},{},{quantity},{age}", items[i].id, prices[position]).unwrap();
+            writeln!(
+                csv,
+                "v{visit},{},{},{},{quantity},{age}",
+                BRANDS[brand], items[i].id, prices[position]
+            )
+            .unwrap();
         }
     }
     csv

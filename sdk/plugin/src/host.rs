@@ -278,4 +278,19 @@ pub mod catalog {
     pub fn choice_model(model_id: &str) -> Result<Value, HostError> {
         parse(wit::choice_model(model_id).map_err(HostError::from)?)
     }
+
+    /// A page of items decoded straight into `T` (e.g. `Vec<interarec_choice::item::Item>`),
+    /// without an intermediate `Value`.
+    pub fn items_as<T: serde::de::DeserializeOwned>(catalog_id: &str, offset: u32, limit: u32) -> Result<T, HostError> {
+        parse_as(wit::items(catalog_id, offset, limit).map_err(HostError::from)?)
+    }
+
+    /// A fitted choice model decoded straight into `T` (e.g. `interarec_choice::model::ChoiceModel`).
+    pub fn choice_model_as<T: serde::de::DeserializeOwned>(model_id: &str) -> Result<T, HostError> {
+        parse_as(wit::choice_model(model_id).map_err(HostError::from)?)
+    }
+
+    fn parse_as<T: serde::de::DeserializeOwned>(text: String) -> Result<T, HostError> {
+        serde_json::from_str(&text).map_err(|error| HostError::Failed(format!("host sent unexpected JSON: {error}")))
+    }
 }
