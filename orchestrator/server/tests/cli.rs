@@ -275,3 +275,220 @@ fn catalogs_from_the_command_line() {
     ];
     check_cases("catalog", &server.url, cases);
 }
+
+#[test]
+fn choice_models_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("interarec.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let catalog = dir.path().join("shop.csv");
+    std::fs::write(
+        &catalog,
+        "id,title,price,colour\na,Apple green,10,green\nb,Berry red,12,red\nc,Cactus green,15,green\n",
+    )
+    .unwrap();
+    // Three items offered together at varying prices, each chosen sometimes.
+    let visits = dir.path().join("visits.csv");
+    let mut csv = String::from("choice_set,item_id,price,quantity\n");
+    let sets = [
+        ([10, 12, 15], 0),
+        ([11, 12, 14], 1),
+        ([10, 13, 15], 2),
+        ([12, 11, 16], 0),
+        ([10, 12, 13], 0),
+        ([11, 10, 15], 1),
+        ([12, 12, 12], 2),
+        ([9, 14, 15], 0),
+    ];
+    for (set, (prices, chosen)) in sets.iter().enumerate() {
+        for (item, price) in ["a", "b", "c"].iter().zip(prices) {
+            csv.push_str(&format!(
+                "s{set},{item},{price},{}\n",
+                u8::from(*item == ["a", "b", "c"][*chosen])
+            ));
+        }
+    }
+    std::fs::write(&visits, csv).unwrap();
+    let (catalog, visits) = (catalog.to_str().unwrap(), visits.to_str().unwrap());
+    let server = serve(&config, "t0ken");
+    let (ok, _, stderr) = interarec(
+        "catalog",
+        &server.url,
+        Some("t0ken"),
+        &["import", catalog, "--id", "shop"],
+    );
+    assert!(ok, "{stderr}");
+
+    let (ok, stdout, stderr) = interarec(
+        "fit",
+        &server.url,
+        Some("t0ken"),
+        &[visits, "--id", "shop-mnl", "--catalog", "shop"],
+    );
+    assert!(ok, "{stderr}");
+    // Progress goes to stderr (one line per step when it is not a terminal), the model to stdout.
+    for step in [
+        "uploading",
+        "received",
+        "read 24 lines: 24 usable, 0 skipped",
+        "fitting segment `all` (1/1)",
+        "segment `all`: log-likelihood",
+    ] {
+        assert!(stderr.contains(step), "{step:?} missing from {stderr}");
+    }
+    assert!(stdout.contains("choice sets:  as recorded"), "{stdout}");
+    assert!(stdout.contains("all                 3"), "{stdout}");
+
+    check_cases(
+        "fit",
+        &server.url,
+        vec![
+            (
+                None,
+                vec![visits, "--id", "other"],
+                false,
+                "fitting a choice model needs the admin token",
+            ),
+            (
+                Some("t0ken"),
+                vec![visits, "--id", "shop-mnl"],
+                false,
+                "already exists; pass replace (`--replace`)",
+            ),
+            (
+                Some("t0ken"),
+                vec![visits, "--id", "x", "--format", "xml"],
+                false,
+                "pass --format ta-feng or --format csv",
+            ),
+            (
+                Some("t0ken"),
+                vec![visits, "--id", "x", "--segment-by", "age"],
+                false,
+                "there is no column `age` to segment by",
+            ),
+            (
+                Some("t0ken"),
+                vec![catalog, "--id", "x"],
+                false,
+                "lacks `item_id` or `price`",
+            ),
+        ],
+    );
+    check_cases(
+        "model",
+        &server.url,
+        vec![
+            (None, vec!["list"], true, "shop-mnl"),
+            (
+                None,
+                vec!["show", "shop-mnl"],
+                true,
+                "outside:      not observed in purchase logs: assumed no-purchase share 0.5",
+            ),
+            (None, vec!["show", "shop-mnl", "--parameters"], true, "\"intercept\":"),
+            (
+                None,
+                vec!["show", "nope"],
+                false,
+                "no choice model `nope`; `interarec model list` shows the models",
+            ),
+        ],
+    );
+    check_cases(
+        "optimize",
+        &server.url,
+        vec![
+            (
+                None,
+                vec![
+                    "--catalog",
+                    "shop",
+                    "--model",
+                    "shop-mnl",
+                    "--constraints",
+                    r#"{"capacity": 2}"#,
+                ],
+                true,
+                "optimal: h(R) =",
+            ),
+            (
+                None,
+                vec![
+                    "--catalog",
+                    "shop",
+                    "--model",
+                    "shop-mnl",
+                    "--constraints",
+                    r#"{"filters": [{"attribute": "colour", "equals": "red"}]}"#,
+                ],
+                true,
+                "1    b",
+            ),
+            (
+                None,
+                vec!["--catalog", "shop", "--model", "shop-mnl", "--json"],
+                true,
+                "\"certificate\":{",
+            ),
+            (
+                None,
+                vec![
+                    "--catalog",
+                    "shop",
+                    "--model",
+                    "shop-mnl",
+                    "--constraints",
+                    r#"{"lowest_price": 100}"#,
+                ],
+                true,
+                "no assortment: no item left after the price range 100–any",
+            ),
+            (
+                None,
+                vec![
+                    "--catalog",
+                    "shop",
+                    "--model",
+                    "shop-mnl",
+                    "--constraints",
+                    r#"{"size": 1}"#,
+                ],
+                false,
+                "unknown field `size`",
+            ),
+            (
+                None,
+                vec!["--catalog", "nope", "--model", "shop-mnl"],
+                false,
+                "no catalog `nope`",
+            ),
+        ],
+    );
+    check_cases(
+        "model",
+        &server.url,
+        vec![
+            (
+                None,
+                vec!["remove", "shop-mnl"],
+                false,
+                "removing a choice model needs the admin token",
+            ),
+            (
+                Some("t0ken"),
+                vec!["remove", "shop-mnl"],
+                true,
+                "shop-mnl removed (1 segments)",
+            ),
+            (None, vec!["list"], true, "no choice models"),
+        ],
+    );
+}
