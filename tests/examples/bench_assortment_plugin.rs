@@ -1,6 +1,8 @@
-//! Second half of `just bench-assortment`: the `assortment` plugin against the same library code
-//! run natively, on catalogs of n = 1e3 … 1e5 items imported into a real server, and the choice
-//! model fit on the real Ta-Feng log (every customer, then per age group).
+//! Second half of `just bench-assortment`: the optimizer's core inside the sandbox against the
+//! native run (the `guest-optimizer-bench` component on the native benchmark's instances,
+//! n = 1e3 … 1e7), the `assortment` plugin against the same library code run natively on
+//! catalogs of n = 1e3 … 1e5 items imported into a real server, and the choice model fit on the
+//! real Ta-Feng log (every customer, then per age group).
 //!
 //! The compute compared is `recommend` (filters, weights, exact optimizer) on the same items and
 //! model: natively here, and inside the sandbox as the plugin reports it (`timings.compute_ms`,
@@ -69,6 +71,55 @@ fn model(items: &[FixtureItem]) -> ChoiceModel {
     }
 }
 
+/// The optimizer alone in the sandbox, on the rows the native benchmark measured.
+async fn optimizer_core(native_json: &str) -> anyhow::Result<Vec<String>> {
+    let native: serde_json::Value = serde_json::from_str(native_json)?;
+    let Some(native_runs) = native["runs"].as_array() else {
+        eprintln!("optimizer in the sandbox: no native figures given; skipped (run it through `just bench-assortment`)");
+        return Ok(Vec::new());
+    };
+    let data_dir = tempfile::tempdir()?;
+    let mut config = ServerConfig::local(data_dir.path());
+    config.listen = "127.0.0.1:0".parse()?;
+    // n = 1e7 holds 210 MB of arrays: give the one benchmark call room and time.
+    config.limits.max_memory_bytes = 1024 * 1024 * 1024;
+    config.limits.max_timeout_ms = 300_000;
+    config.limits.max_concurrent_calls = 2;
+    let server = interarec_server::start(config).await?;
+    let mut client = interarec_client::Client::connect(&server.url(), ConnectOptions::default()).await?;
+    client
+        .register_tool(plugin("guest_optimizer_bench"), vec![], limits(300_000, 1024), false)
+        .await?;
+    println!();
+    println!("| n | C | variant | native ms | in the sandbox ms | sandbox / native |");
+    println!("|---:|---:|---|---:|---:|---:|");
+    let mut rows = Vec::new();
+    for run in native_runs {
+        let (n, c) = (run["n"].as_u64().unwrap_or(0), run["c"].as_u64().unwrap_or(0));
+        let variant = run["variant"].as_str().unwrap_or("plain");
+        let native_ms = run["median_ms"].as_f64().unwrap_or(f64::NAN);
+        let runs = if n >= 10_000_000 {
+            3
+        } else if n >= 1_000_000 {
+            7
+        } else {
+            21
+        };
+        eprintln!("optimizer in the sandbox: n = {n}, C = {c}, {variant}");
+        let arguments = format!(r#"{{"n":{n},"c":{c},"variant":"{variant}","runs":{runs}}}"#);
+        let response = client.invoke_tool("optimizer-bench", &arguments, "").await?;
+        let result: serde_json::Value = serde_json::from_str(&response.result_json)?;
+        let sandbox_ms = result["median_ms"].as_f64().unwrap_or(f64::NAN);
+        let ratio = sandbox_ms / native_ms;
+        println!("| {n} | {c} | {variant} | {native_ms:.3} | {sandbox_ms:.3} | {ratio:.2} |");
+        rows.push(format!(
+            "{{\"n\":{n},\"c\":{c},\"variant\":\"{variant}\",\"native_ms\":{native_ms:.4},\"sandbox_ms\":{sandbox_ms:.4},\"ratio\":{ratio:.3}}}"
+        ));
+    }
+    server.stop().await?;
+    Ok(rows)
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -113,6 +164,7 @@ fn main() -> anyhow::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
+    let core_rows = runtime.block_on(optimizer_core(&native_json))?;
 
     println!();
     println!("| n | variant | native ms | plugin compute ms | plugin / native | plugin call ms (with loading) |");
@@ -249,7 +301,8 @@ fn main() -> anyhow::Result<()> {
     };
     println!();
     println!(
-        "{{\"benchmark\":\"assortment\",\"native\":{native_json},\"plugin\":{{\"goal\":\"plugin compute within 2x of native\",\"runs\":[{}]}},\"ta_feng_fit\":{fit_json}}}",
+        "{{\"benchmark\":\"assortment\",\"native\":{native_json},\"optimizer_in_sandbox\":{{\"goal\":\"within 2x of native\",\"runs\":[{}]}},\"plugin\":{{\"goal\":\"plugin compute within 2x of native\",\"runs\":[{}]}},\"ta_feng_fit\":{fit_json}}}",
+        core_rows.join(","),
         rows.join(",")
     );
     Ok(())

@@ -2,7 +2,7 @@
 //! C = 10 and 100, plain, with a filter (half the items) and with per-brand caps (2 per brand
 //! over 1,000 brands). Prints a table, then one JSON object as the last line.
 
-use interarec_choice::{AssortmentProblem, Capacity, GroupCaps, optimize};
+use interarec_choice::optimize;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -34,7 +34,7 @@ unsafe impl GlobalAlloc for CountingAllocator {
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
-use interarec_choice::simulation::Rng;
+use interarec_choice::simulation::BenchmarkInstance;
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
@@ -54,26 +54,10 @@ fn main() {
     println!("|---:|---:|---|---:|---:|---:|---:|");
     for &n in &sizes {
         eprintln!("generating {n} items");
-        let mut rng = Rng(n as u64);
-        let prices: Vec<f64> = (0..n).map(|_| 1.0 + (rng.unit() * 199.0).round()).collect();
-        let weights: Vec<f64> = (0..n).map(|_| (rng.unit() * 8.0 - 6.0).exp()).collect();
-        let eligible: Vec<bool> = (0..n).map(|i| i % 2 == 0).collect();
-        let brands = 1_000u32;
-        let group_of: Vec<u32> = (0..n)
-            .map(|i| (i as u32).wrapping_mul(2_654_435_761) % brands)
-            .collect();
-        let caps = vec![2usize; brands as usize];
-        let v0 = n as f64 * 0.01;
+        let instance = BenchmarkInstance::new(n);
         for c in [10usize, 100] {
             for variant in ["plain", "filtered", "capped"] {
-                let problem = AssortmentProblem {
-                    eligible: (variant == "filtered").then_some(eligible.as_slice()),
-                    groups: (variant == "capped").then_some(GroupCaps {
-                        group_of: &group_of,
-                        caps: &caps,
-                    }),
-                    ..AssortmentProblem::new(&prices, &weights, v0, Capacity::AtMost(c))
-                };
+                let problem = instance.problem(variant, c);
                 let runs = if n >= 10_000_000 {
                     3
                 } else if n >= 1_000_000 {
