@@ -8,6 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "interarec/v1/tools.proto",
         "interarec/v1/catalogs.proto",
         "interarec/v1/choice_models.proto",
+        "interarec/v1/sessions.proto",
     ];
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");

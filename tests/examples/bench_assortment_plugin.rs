@@ -75,7 +75,9 @@ fn model(items: &[FixtureItem]) -> ChoiceModel {
 async fn optimizer_core(native_json: &str) -> anyhow::Result<Vec<String>> {
     let native: serde_json::Value = serde_json::from_str(native_json)?;
     let Some(native_runs) = native["runs"].as_array() else {
-        eprintln!("optimizer in the sandbox: no native figures given; skipped (run it through `just bench-assortment`)");
+        eprintln!(
+            "optimizer in the sandbox: no native figures given; skipped (run it through `just bench-assortment`)"
+        );
         return Ok(Vec::new());
     };
     let data_dir = tempfile::tempdir()?;

@@ -226,7 +226,8 @@ async fn capabilities_are_granted_by_name_and_http_by_host() {
             Err((Code::DeadlineExceeded, "tool `probe`@0.1.0 timed out after 1000 ms")),
         ),
         (r#"{"use":"wasi"}"#.into(), Ok(serde_json::json!({"env_vars":0,"root_readable":false,"tcp_connect":false}))),
-        (r#"{"use":"frames"}"#.into(), Err((Code::Unavailable, "the `frames` capability is granted but not available in this build of InteraRec"))),
+        // Granted and served, but frames belong to sessions and this call has none.
+        (r#"{"use":"frames"}"#.into(), Err((Code::Aborted, "frame `frame-1`: this call has no session"))),
         (r#"{"use":"models"}"#.into(), Err((Code::PermissionDenied, "capability `models` is not granted to tool `probe`@0.1.0; register it with `--grant models`"))),
         (r#"{"use":"catalog"}"#.into(), Err((Code::PermissionDenied, "capability `catalog` is not granted to tool `probe`@0.1.0"))),
     ];

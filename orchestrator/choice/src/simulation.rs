@@ -63,7 +63,9 @@ impl BenchmarkInstance {
             prices,
             weights,
             eligible: (0..n).map(|i| i % 2 == 0).collect(),
-            group_of: (0..n).map(|i| (i as u32).wrapping_mul(2_654_435_761) % brands).collect(),
+            group_of: (0..n)
+                .map(|i| (i as u32).wrapping_mul(2_654_435_761) % brands)
+                .collect(),
             caps: vec![2; brands as usize],
             no_purchase_weight: n as f64 * 0.01,
         }

@@ -8,6 +8,7 @@ pub mod capability;
 pub mod catalog;
 pub mod limits;
 pub mod schema;
+pub mod session;
 pub mod tool;
 
 pub use capability::{Capability, Grant, GrantError, Grants};

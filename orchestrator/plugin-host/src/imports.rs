@@ -1,7 +1,8 @@
 //! Implementations of the tool world's host imports. Every import except logging checks its
 //! capability first and answers `denied` naming it. Catalog answers from the host's
-//! `CatalogBackend` (catalogs and fitted choice models); frames and models answer
-//! `not-available` until the issues that build them land.
+//! `CatalogBackend` (catalogs and fitted choice models), frames from its `FramesBackend` (the
+//! calling session's frames only); models answer `not-available` until the model providers
+//! land.
 
 pub(crate) mod http;
 pub(crate) use http as http_limits;
@@ -95,14 +96,28 @@ fn not_available(capability: Capability, arrives_with: &str) -> HostError {
 }
 
 impl frames::Host for CallState {
-    async fn info(&mut self, _frame_id: String) -> Result<frames::FrameInfo, HostError> {
-        self.require(Capability::Frames)?;
-        Err(not_available(Capability::Frames, "session capture and ingestion"))
+    async fn info(&mut self, frame_id: String) -> Result<frames::FrameInfo, HostError> {
+        let backend = self.frames_backend()?;
+        let info = backend
+            .info(&self.identity.session, &frame_id)
+            .map_err(HostError::Failed)?
+            .ok_or_else(|| self.unknown_frame(&frame_id))?;
+        Ok(frames::FrameInfo {
+            id: info.id,
+            mime: info.mime,
+            width: info.width,
+            height: info.height,
+            captured_at_ms: info.captured_at_ms,
+            url: info.url,
+        })
     }
 
-    async fn read(&mut self, _frame_id: String) -> Result<Vec<u8>, HostError> {
-        self.require(Capability::Frames)?;
-        Err(not_available(Capability::Frames, "session capture and ingestion"))
+    async fn read(&mut self, frame_id: String) -> Result<Vec<u8>, HostError> {
+        let backend = self.frames_backend()?;
+        backend
+            .read(&self.identity.session, &frame_id)
+            .map_err(HostError::Failed)?
+            .ok_or_else(|| self.unknown_frame(&frame_id))
     }
 }
 
@@ -114,6 +129,27 @@ impl models::Host for CallState {
 }
 
 impl CallState {
+    fn frames_backend(&self) -> Result<std::sync::Arc<dyn crate::services::FramesBackend>, HostError> {
+        self.require(Capability::Frames)?;
+        self.services
+            .frames
+            .clone()
+            .ok_or_else(|| not_available(Capability::Frames, "a server that stores session frames"))
+    }
+
+    fn unknown_frame(&self, frame_id: &str) -> HostError {
+        let session = &self.identity.session;
+        if session.is_empty() {
+            HostError::Invalid(format!(
+                "frame `{frame_id}`: this call has no session; frames are read within the session they belong to"
+            ))
+        } else {
+            HostError::Invalid(format!(
+                "session `{session}` has no frame `{frame_id}` (frame ids are sequence numbers)"
+            ))
+        }
+    }
+
     fn catalog_backend(&self) -> Result<std::sync::Arc<dyn crate::services::CatalogBackend>, HostError> {
         self.require(Capability::Catalog)?;
         self.services

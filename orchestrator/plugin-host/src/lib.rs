@@ -17,7 +17,7 @@ mod state;
 
 pub use error::{CallError, CallFailure, LoadError};
 pub use imports_limits::*;
-pub use services::{CatalogBackend, KvBackend, MAX_CATALOG_PAGE, MemoryKv, Services};
+pub use services::{CatalogBackend, FrameDescription, FramesBackend, KvBackend, MAX_CATALOG_PAGE, MemoryKv, Services};
 pub use state::CallIdentity;
 
 /// Documented limits of the host imports.

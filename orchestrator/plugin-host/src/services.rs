@@ -30,6 +30,32 @@ pub trait CatalogBackend: Send + Sync + 'static {
     fn choice_model(&self, model_id: &str) -> Result<Option<String>, String>;
 }
 
+/// A frame as the `frames` capability describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameDescription {
+    /// The frame's id within its session (its sequence, in decimal).
+    pub id: String,
+    /// `image/png` or `image/jpeg`.
+    pub mime: String,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Capture time.
+    pub captured_at_ms: u64,
+    /// Page URL.
+    pub url: String,
+}
+
+/// Read access behind the `frames` capability, always scoped to the calling session: a tool
+/// sees its own session's frames and no other's. Errors are user-facing sentences.
+pub trait FramesBackend: Send + Sync + 'static {
+    /// The frame's description, or `None` if the session has no such frame.
+    fn info(&self, session: &str, frame_id: &str) -> Result<Option<FrameDescription>, String>;
+    /// The frame's bytes, or `None` if the session has no such frame.
+    fn read(&self, session: &str, frame_id: &str) -> Result<Option<Vec<u8>>, String>;
+}
+
 /// Largest page of items one `catalog.items` call returns.
 pub const MAX_CATALOG_PAGE: u32 = 1_000;
 
@@ -42,12 +68,20 @@ pub struct Services {
     pub http: reqwest::Client,
     /// Backend of the `catalog` capability (`None`: not available in this host).
     pub catalog: Option<Arc<dyn CatalogBackend>>,
+    /// Backend of the `frames` capability (`None`: not available in this host).
+    pub frames: Option<Arc<dyn FramesBackend>>,
 }
 
 impl Services {
     /// Adds the backend of the `catalog` capability.
     pub fn with_catalog(mut self, catalog: Arc<dyn CatalogBackend>) -> Services {
         self.catalog = Some(catalog);
+        self
+    }
+
+    /// Adds the backend of the `frames` capability.
+    pub fn with_frames(mut self, frames: Arc<dyn FramesBackend>) -> Services {
+        self.frames = Some(frames);
         self
     }
 
@@ -62,6 +96,7 @@ impl Services {
             kv,
             http,
             catalog: None,
+            frames: None,
         })
     }
 }

@@ -4,5 +4,6 @@
 pub mod auth;
 pub mod catalogs;
 pub mod models;
+pub mod sessions;
 pub mod status;
 pub mod tools;

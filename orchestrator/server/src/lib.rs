@@ -8,6 +8,7 @@ pub mod config;
 pub mod grpc;
 pub mod models;
 pub mod registry;
+pub mod sessions;
 
 use anyhow::Context;
 use catalogs::Catalogs;
@@ -15,10 +16,12 @@ use config::ServerConfig;
 use interarec_plugin_host::{HostConfig, PluginHost, Services};
 use interarec_proto::v1::catalog_service_server::CatalogServiceServer;
 use interarec_proto::v1::choice_model_service_server::ChoiceModelServiceServer;
+use interarec_proto::v1::session_service_server::SessionServiceServer;
 use interarec_proto::v1::tool_registry_server::ToolRegistryServer;
 use interarec_store::Store;
 use models::Models;
 use registry::{Registry, StoreCatalogs, StoreKv};
+use sessions::{Sessions, StoreFrames};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -47,6 +50,8 @@ pub struct AppState {
     pub catalogs: Catalogs,
     /// Fitted choice models and the optimizer.
     pub models: Models,
+    /// Browsing sessions: frames, batches, events.
+    pub sessions: Sessions,
 }
 
 impl AppState {
@@ -66,15 +71,20 @@ pub async fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
             limits: config.limits,
             cache_dir: Some(config.data_dir.join("component-cache")),
         },
-        Services::new(Arc::new(StoreKv(store.clone())))?.with_catalog(Arc::new(StoreCatalogs(store.clone()))),
+        Services::new(Arc::new(StoreKv(store.clone())))?
+            .with_catalog(Arc::new(StoreCatalogs(store.clone())))
+            .with_frames(Arc::new(StoreFrames(store.clone()))),
     )
     .context("cannot start the plugin host")?;
     let catalogs = Catalogs::new(store.clone());
     let models = Models::new(store.clone());
+    let registry = Registry::open(store.clone(), host).await?;
+    let sessions = Sessions::new(store, registry.clone());
     Ok(AppState {
-        registry: Registry::open(store, host).await?,
+        registry,
         catalogs,
         models,
+        sessions,
     })
 }
 
@@ -125,6 +135,21 @@ async fn serve_state(
         config.admin_token.clone(),
     ))
     .max_decoding_message_size(64 * 1024 * 1024);
+    // Frames up to twice the frame limit still arrive, so an oversize frame is rejected with a
+    // reason and the stream goes on; a message beyond that ends the stream with an error.
+    let sessions = SessionServiceServer::new(grpc::sessions::SessionServiceImpl::new(state.sessions.clone()))
+        .max_decoding_message_size(sessions::MAX_MESSAGE_BYTES);
+    // Batches also close by age, and sessions with pending frames resume after a restart.
+    let ticker_sessions = state.sessions.clone();
+    let ticker = tokio::spawn(async move {
+        let mut interval = tokio::time::interval(std::time::Duration::from_millis(250));
+        loop {
+            interval.tick().await;
+            if let Err(error) = ticker_sessions.close_due_batches().await {
+                tracing::warn!(%error, "closing due batches failed");
+            }
+        }
+    });
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
@@ -135,6 +160,9 @@ async fn serve_state(
         .await;
     health_reporter
         .set_serving::<ChoiceModelServiceServer<grpc::models::ChoiceModelServiceImpl>>()
+        .await;
+    health_reporter
+        .set_serving::<SessionServiceServer<grpc::sessions::SessionServiceImpl>>()
         .await;
 
     let reflection = || {
@@ -153,16 +181,18 @@ async fn serve_state(
             .tls_config(tls)
             .context("the TLS certificate or key is not usable PEM")?;
     }
-    builder
+    let served = builder
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(tools)
         .add_service(catalogs)
         .add_service(models)
+        .add_service(sessions)
         .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), shutdown)
-        .await
-        .context("the gRPC server failed")?;
+        .await;
+    ticker.abort();
+    served.context("the gRPC server failed")?;
     Ok(())
 }
 

@@ -46,6 +46,15 @@ pub fn catalog_item(catalog: &str, position: u32) -> Vec<u8> {
     key
 }
 
+/// Key of entry `sequence` of a session's frames or events: the session segment, then the
+/// big-endian sequence, so a range scan returns them in order.
+pub fn sequenced(session: &str, sequence: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(10 + session.len());
+    push_segment(&mut key, session.as_bytes());
+    key.extend_from_slice(&sequence.to_be_bytes());
+    key
+}
+
 fn push_segment(out: &mut Vec<u8>, segment: &[u8]) {
     // Session ids and tool names are far below 64 KiB; truncate defensively.
     let len = segment.len().min(u16::MAX as usize);

@@ -9,17 +9,22 @@
 //!   length so a prefix scan returns one scope in byte order.
 //! - `catalogs`: catalog id → [`CatalogRecord`] as JSON.
 //! - `catalog_items`: (catalog id, big-endian u32 position) → [`Item`] as JSON.
-//! - `choice_models`: model id → [`ChoiceModel`] as JSON (added within version 1: a database
-//!   without the tree simply has no models yet).
+//! - `choice_models`: model id → [`ChoiceModel`] as JSON.
+//! - `sessions`: session id → [`SessionRecord`] as JSON.
+//! - `frame_blobs`: sha256 (32 raw bytes) → image bytes, shared by every frame with those bytes.
+//! - `frames`: (length-prefixed session id, big-endian u64 sequence) → [`FrameMeta`] as JSON.
+//! - `session_events`: (length-prefixed session id, big-endian u64 event sequence) →
+//!   [`SessionEvent`] as JSON.
 //!
-//! Later issues add sessions, frames and events as further trees under the same schema
-//! versioning.
+//! Trees added within version 1 (models, sessions, frames, events) start empty on an older
+//! database, which is all an older database can mean.
 
 mod keys;
 
 use interarec_choice::model::ChoiceModel;
 use interarec_core::ToolRecord;
 use interarec_core::catalog::{CatalogRecord, Item};
+use interarec_core::session::{FrameMeta, SessionEvent, SessionRecord};
 use sha2::{Digest, Sha256};
 use sled::Transactional;
 use std::path::{Path, PathBuf};
@@ -113,6 +118,10 @@ pub struct Store {
     catalogs: sled::Tree,
     catalog_items: sled::Tree,
     choice_models: sled::Tree,
+    sessions: sled::Tree,
+    frame_blobs: sled::Tree,
+    frames: sled::Tree,
+    session_events: sled::Tree,
 }
 
 impl std::fmt::Debug for Store {
@@ -143,6 +152,10 @@ impl Store {
         let catalogs = db.open_tree("catalogs").map_err(io)?;
         let catalog_items = db.open_tree("catalog_items").map_err(io)?;
         let choice_models = db.open_tree("choice_models").map_err(io)?;
+        let sessions = db.open_tree("sessions").map_err(io)?;
+        let frame_blobs = db.open_tree("frame_blobs").map_err(io)?;
+        let frames = db.open_tree("frames").map_err(io)?;
+        let session_events = db.open_tree("session_events").map_err(io)?;
         match meta.get(SCHEMA_VERSION_KEY).map_err(io)? {
             Some(bytes) => {
                 let found = <[u8; 4]>::try_from(bytes.as_ref())
@@ -165,7 +178,11 @@ impl Store {
                     || !tool_kv.is_empty()
                     || !catalogs.is_empty()
                     || !catalog_items.is_empty()
-                    || !choice_models.is_empty();
+                    || !choice_models.is_empty()
+                    || !sessions.is_empty()
+                    || !frame_blobs.is_empty()
+                    || !frames.is_empty()
+                    || !session_events.is_empty();
                 if has_data {
                     return Err(StoreError::Corrupt {
                         path,
@@ -186,6 +203,10 @@ impl Store {
             catalogs,
             catalog_items,
             choice_models,
+            sessions,
+            frame_blobs,
+            frames,
+            session_events,
         })
     }
 
@@ -467,6 +488,107 @@ impl Store {
         self.choice_models.remove(id.as_bytes()).map_err(|e| self.io(e))?;
         self.db.flush().map_err(|e| self.io(e))?;
         Ok(Some(model))
+    }
+
+    /// Stores a session record (not flushed: callers flush once per group of writes).
+    pub fn put_session(&self, record: &SessionRecord) -> Result<(), StoreError> {
+        let encoded = serde_json::to_vec(record).map_err(|e| self.io(e))?;
+        self.sessions
+            .insert(record.id.as_bytes(), encoded)
+            .map_err(|e| self.io(e))?;
+        Ok(())
+    }
+
+    /// One session.
+    pub fn get_session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
+        match self.sessions.get(id.as_bytes()).map_err(|e| self.io(e))? {
+            None => Ok(None),
+            Some(bytes) => decode("sessions", id.as_bytes(), &bytes).map(Some),
+        }
+    }
+
+    /// Every session, by id.
+    pub fn list_sessions(&self) -> Result<Vec<SessionRecord>, StoreError> {
+        self.sessions
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry.map_err(|e| self.io(e))?;
+                decode("sessions", &key, &value)
+            })
+            .collect()
+    }
+
+    /// Stores a frame's bytes (once per content) and its metadata, recording in
+    /// `meta.shared_bytes` (and returning) whether the bytes were already stored. Not flushed:
+    /// callers flush once per group of frames before they acknowledge any of them.
+    pub fn put_frame(&self, session: &str, meta: &mut FrameMeta, image: &[u8]) -> Result<bool, StoreError> {
+        let digest = hex::decode(&meta.frame_id).map_err(|e| self.io(format!("frame id is not hex: {e}")))?;
+        let known = self
+            .frame_blobs
+            .compare_and_swap(&digest, None::<&[u8]>, Some(image))
+            .map_err(|e| self.io(e))?
+            .is_err();
+        meta.shared_bytes = known;
+        let encoded = serde_json::to_vec(meta).map_err(|e| self.io(e))?;
+        self.frames
+            .insert(keys::sequenced(session, meta.sequence), encoded)
+            .map_err(|e| self.io(e))?;
+        Ok(known)
+    }
+
+    /// A frame's metadata.
+    pub fn frame(&self, session: &str, sequence: u64) -> Result<Option<FrameMeta>, StoreError> {
+        let key = keys::sequenced(session, sequence);
+        match self.frames.get(&key).map_err(|e| self.io(e))? {
+            None => Ok(None),
+            Some(bytes) => decode("frames", &key, &bytes).map(Some),
+        }
+    }
+
+    /// Frames of a session with sequence in `from..=to`, in order.
+    pub fn frames(&self, session: &str, from: u64, to: u64) -> Result<Vec<FrameMeta>, StoreError> {
+        if from > to {
+            return Ok(Vec::new());
+        }
+        self.frames
+            .range(keys::sequenced(session, from)..=keys::sequenced(session, to))
+            .map(|entry| {
+                let (key, value) = entry.map_err(|e| self.io(e))?;
+                decode("frames", &key, &value)
+            })
+            .collect()
+    }
+
+    /// The bytes of a frame by its content address (sha256 hex).
+    pub fn frame_bytes(&self, frame_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let Ok(digest) = hex::decode(frame_id) else {
+            return Ok(None);
+        };
+        Ok(self
+            .frame_blobs
+            .get(digest)
+            .map_err(|e| self.io(e))?
+            .map(|bytes| bytes.to_vec()))
+    }
+
+    /// Appends an event (not flushed; see [`Store::put_frame`]).
+    pub fn append_event(&self, event: &SessionEvent) -> Result<(), StoreError> {
+        let encoded = serde_json::to_vec(event).map_err(|e| self.io(e))?;
+        self.session_events
+            .insert(keys::sequenced(&event.session_id, event.sequence), encoded)
+            .map_err(|e| self.io(e))?;
+        Ok(())
+    }
+
+    /// Events of a session from `from` on, in order.
+    pub fn events(&self, session: &str, from: u64) -> Result<Vec<SessionEvent>, StoreError> {
+        self.session_events
+            .range(keys::sequenced(session, from)..=keys::sequenced(session, u64::MAX))
+            .map(|entry| {
+                let (key, value) = entry.map_err(|e| self.io(e))?;
+                decode("session_events", &key, &value)
+            })
+            .collect()
     }
 
     /// Writes everything to disk.

@@ -227,3 +227,82 @@ fn choice_models_survive_reopen_and_removal() {
     assert!(store.get_choice_model("fashion").unwrap().is_none());
     assert!(store.remove_choice_model("fashion").unwrap().is_none());
 }
+
+#[test]
+fn frames_are_stored_once_per_content_in_sequence_order_and_survive_reopen() {
+    use interarec_core::session::{FrameMeta, SessionEvent, SessionOptions, SessionRecord};
+    let dir = tempfile::tempdir().unwrap();
+    let meta = |sequence: u64, bytes: &[u8]| FrameMeta {
+        sequence,
+        frame_id: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes)),
+        mime: "image/png".into(),
+        width: 2,
+        height: 2,
+        bytes: bytes.len() as u64,
+        captured_at_unix_ms: sequence,
+        received_at_unix_ms: sequence,
+        url: "http://shop".into(),
+        viewport_width: 1280,
+        viewport_height: 800,
+        dom_text: String::new(),
+        shared_bytes: false,
+    };
+    {
+        let store = Store::open(dir.path()).unwrap();
+        let record = SessionRecord {
+            id: "s1".into(),
+            catalog_id: String::new(),
+            options: SessionOptions::default(),
+            created_at_unix_ms: 1,
+            ended: false,
+            frames_accepted: 3,
+            frames_rejected: 0,
+            last_sequence: 300,
+            batched_through: 0,
+            batches: 0,
+            events: 1,
+        };
+        store.put_session(&record).unwrap();
+        // Sequence 300 sorts after 2 (big-endian keys), and the same bytes are stored once.
+        assert!(!store.put_frame("s1", &mut meta(2, b"one"), b"one").unwrap());
+        assert!(store.put_frame("s1", &mut meta(300, b"one"), b"one").unwrap());
+        assert!(!store.put_frame("s1", &mut meta(7, b"two"), b"two").unwrap());
+        assert!(
+            store.put_frame("s10", &mut meta(1, b"two"), b"two").unwrap(),
+            "other sessions share blobs"
+        );
+        store
+            .append_event(&SessionEvent {
+                session_id: "s1".into(),
+                sequence: 1,
+                at_unix_ms: 1,
+                kind: "batch".into(),
+                payload: serde_json::json!({"frames": [2, 7]}),
+            })
+            .unwrap();
+        store.flush().unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let sequences: Vec<u64> = store
+        .frames("s1", 0, u64::MAX)
+        .unwrap()
+        .iter()
+        .map(|f| f.sequence)
+        .collect();
+    assert_eq!(sequences, [2, 7, 300], "s10's frame is not in s1's range");
+    assert_eq!(store.frames("s1", 3, 299).unwrap().len(), 1);
+    assert_eq!(store.frame_bytes(&meta(300, b"one").frame_id).unwrap().unwrap(), b"one");
+    assert!(store.frame_bytes("not-hex").unwrap().is_none());
+    assert_eq!(
+        store.frame("s1", 7).unwrap().unwrap().frame_id,
+        meta(7, b"two").frame_id
+    );
+    assert!(
+        store.frame("s1", 300).unwrap().unwrap().shared_bytes,
+        "recorded at storage"
+    );
+    assert_eq!(store.events("s1", 1).unwrap().len(), 1);
+    assert!(store.events("s1", 2).unwrap().is_empty());
+    assert_eq!(store.get_session("s1").unwrap().unwrap().last_sequence, 300);
+    assert_eq!(store.list_sessions().unwrap().len(), 1);
+}

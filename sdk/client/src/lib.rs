@@ -13,10 +13,12 @@
 use interarec_proto::v1 as pb;
 use pb::catalog_service_client::CatalogServiceClient;
 use pb::choice_model_service_client::ChoiceModelServiceClient;
+use pb::session_service_client::SessionServiceClient;
 use pb::tool_registry_client::ToolRegistryClient;
 use std::time::Duration;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
+pub use pb::{BrowseResponse, Frame, FrameResult, SessionEvent, SessionInfo, SessionOptions, browse_response};
 pub use pb::{
     CatalogFormat, CatalogInfo, ChoiceModelInfo, FitHeader, FitProgress, Grant, ImportCatalogResponse, ImportHeader,
     InvokeToolResponse, OptimizeRequest, OptimizeResponse, RegisterToolResponse, ToolInfo, ToolLimits,
@@ -97,6 +99,7 @@ pub struct Client {
     tools: ToolRegistryClient<Channel>,
     catalogs: CatalogServiceClient<Channel>,
     models: ChoiceModelServiceClient<Channel>,
+    sessions: SessionServiceClient<Channel>,
     admin_token: Option<String>,
 }
 
@@ -123,6 +126,9 @@ impl Client {
             detail: error_chain(&e),
         })?;
         let catalogs = CatalogServiceClient::new(channel.clone());
+        let sessions = SessionServiceClient::new(channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES);
         // A model with its parameters (intercepts per item and segment) can be tens of MiB.
         let models = ChoiceModelServiceClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES);
         let tools = ToolRegistryClient::new(channel)
@@ -132,6 +138,7 @@ impl Client {
             tools,
             catalogs,
             models,
+            sessions,
             admin_token: options.admin_token,
         })
     }
@@ -292,6 +299,74 @@ impl Client {
     pub async fn optimize(&mut self, request: OptimizeRequest) -> Result<OptimizeResponse, ClientError> {
         let request = self.request(request);
         Ok(self.models.optimize(request).await?.into_inner())
+    }
+
+    /// Creates a browsing session (a generated id when `session_id` is empty).
+    pub async fn create_session(
+        &mut self,
+        session_id: &str,
+        catalog_id: &str,
+        options: SessionOptions,
+    ) -> Result<SessionInfo, ClientError> {
+        let request = self.request(pb::CreateSessionRequest {
+            session_id: session_id.to_owned(),
+            catalog_id: catalog_id.to_owned(),
+            options: Some(options),
+        });
+        Ok(self.sessions.create_session(request).await?.into_inner())
+    }
+
+    /// Opens the `Browse` stream of a session: frames sent into the returned sender go out in
+    /// order; the returned stream yields acknowledgements, rejections and session events. Drop
+    /// the sender to finish sending (events keep coming until the session ends or the stream is
+    /// dropped).
+    pub async fn browse(
+        &mut self,
+        session_id: &str,
+    ) -> Result<(tokio::sync::mpsc::Sender<Frame>, tonic::Streaming<BrowseResponse>), ClientError> {
+        use tonic::codegen::tokio_stream::StreamExt;
+        let (sender, receiver) = tokio::sync::mpsc::channel::<Frame>(16);
+        let open = pb::BrowseRequest {
+            part: Some(pb::browse_request::Part::OpenSessionId(session_id.to_owned())),
+        };
+        let frames = tokio_stream::wrappers::ReceiverStream::new(receiver).map(|frame| pb::BrowseRequest {
+            part: Some(pb::browse_request::Part::Frame(frame)),
+        });
+        let outgoing = tonic::codegen::tokio_stream::iter([open]).chain(frames);
+        let request = self.request(outgoing);
+        let responses = self.sessions.browse(request).await?.into_inner();
+        Ok((sender, responses))
+    }
+
+    /// Sends one frame outside a stream.
+    pub async fn upload_frame(&mut self, session_id: &str, frame: Frame) -> Result<FrameResult, ClientError> {
+        let request = self.request(pb::UploadFrameRequest {
+            session_id: session_id.to_owned(),
+            frame: Some(frame),
+        });
+        Ok(self.sessions.upload_frame(request).await?.into_inner())
+    }
+
+    /// One session.
+    pub async fn get_session(&mut self, session_id: &str) -> Result<SessionInfo, ClientError> {
+        let request = self.request(pb::GetSessionRequest {
+            session_id: session_id.to_owned(),
+        });
+        Ok(self.sessions.get_session(request).await?.into_inner())
+    }
+
+    /// Every session.
+    pub async fn list_sessions(&mut self) -> Result<Vec<SessionInfo>, ClientError> {
+        let request = self.request(pb::ListSessionsRequest {});
+        Ok(self.sessions.list_sessions(request).await?.into_inner().sessions)
+    }
+
+    /// Ends a session (its pending frames form a last batch).
+    pub async fn end_session(&mut self, session_id: &str) -> Result<SessionInfo, ClientError> {
+        let request = self.request(pb::EndSessionRequest {
+            session_id: session_id.to_owned(),
+        });
+        Ok(self.sessions.end_session(request).await?.into_inner())
     }
 
     /// Removes a tool; returns what was removed.

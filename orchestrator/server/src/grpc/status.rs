@@ -3,6 +3,7 @@
 use crate::catalogs::CatalogServiceError;
 use crate::models::ModelServiceError;
 use crate::registry::RegistryError;
+use crate::sessions::SessionError;
 use interarec_choice::recommend::RecommendError;
 use interarec_datasets::fitting::FitModelError;
 use interarec_plugin_host::{CallFailure, LoadError};
@@ -64,6 +65,19 @@ impl From<ModelServiceError> for Status {
             ModelServiceError::Exists(_) => Code::AlreadyExists,
             ModelServiceError::NotFound(_) | ModelServiceError::CatalogNotFound(_) => Code::NotFound,
             ModelServiceError::Store(_) => Code::Internal,
+        };
+        Status::new(code, error.to_string())
+    }
+}
+
+impl From<SessionError> for Status {
+    fn from(error: SessionError) -> Status {
+        let code = match &error {
+            SessionError::InvalidId(_) | SessionError::BadRequest(_) => Code::InvalidArgument,
+            SessionError::Exists(_) => Code::AlreadyExists,
+            SessionError::NotFound(_) => Code::NotFound,
+            SessionError::Ended(_) => Code::FailedPrecondition,
+            SessionError::Store(_) => Code::Internal,
         };
         Status::new(code, error.to_string())
     }

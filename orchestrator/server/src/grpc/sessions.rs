@@ -1,0 +1,264 @@
+//! `interarec.v1.SessionService`: sessions, the bidirectional `Browse` stream and the unary
+//! frame upload.
+//!
+//! Back-pressure on `Browse`: the server reads the next frames only after the previous group is
+//! durable and its answers are queued, and the answer queue holds at most [`ANSWER_BUFFER`]
+//! messages. A client that sends faster than frames are stored, or does not read its answers,
+//! is held back by HTTP/2 flow control (its sends wait); the server never buffers more than one
+//! group of frames ([`MAX_GROUP`] messages of at most `MAX_MESSAGE_BYTES`) and the answer queue
+//! per stream.
+
+use crate::sessions::{FrameOutcome, IncomingFrame, MAX_GROUP, Sessions};
+use interarec_core::session::{SessionEvent, SessionOptions, SessionRecord};
+use interarec_proto::v1 as pb;
+use pb::session_service_server::SessionService;
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+/// Answers (acknowledgements, rejections, events) queued per Browse stream.
+pub const ANSWER_BUFFER: usize = 64;
+
+/// The service implementation.
+pub struct SessionServiceImpl {
+    sessions: Sessions,
+}
+
+impl SessionServiceImpl {
+    /// A service over `sessions`.
+    pub fn new(sessions: Sessions) -> Self {
+        SessionServiceImpl { sessions }
+    }
+}
+
+fn session_info(record: &SessionRecord) -> pb::SessionInfo {
+    pb::SessionInfo {
+        session_id: record.id.clone(),
+        catalog_id: record.catalog_id.clone(),
+        options: Some(pb::SessionOptions {
+            batch_size: record.options.batch_size,
+            batch_interval_ms: record.options.batch_interval_ms,
+            max_side: record.options.max_side,
+            static_threshold_bits: record.options.static_threshold_bits,
+        }),
+        created_at_unix_ms: record.created_at_unix_ms,
+        ended: record.ended,
+        frames_accepted: record.frames_accepted,
+        frames_rejected: record.frames_rejected,
+        last_sequence: record.last_sequence,
+        batches: record.batches,
+        events: record.events,
+    }
+}
+
+fn frame_result(outcome: FrameOutcome) -> pb::FrameResult {
+    pb::FrameResult {
+        sequence: outcome.sequence,
+        accepted: outcome.accepted,
+        frame_id: outcome.frame_id,
+        deduplicated_bytes: outcome.deduplicated_bytes,
+        width: outcome.width,
+        height: outcome.height,
+        mime: outcome.mime,
+        reason: outcome.reason,
+    }
+}
+
+/// The wire form of a session event.
+pub fn session_event(event: &SessionEvent) -> pb::SessionEvent {
+    pb::SessionEvent {
+        session_id: event.session_id.clone(),
+        event_sequence: event.sequence,
+        at_unix_ms: event.at_unix_ms,
+        kind: event.kind.clone(),
+        payload_json: event.payload.to_string(),
+    }
+}
+
+fn incoming(frame: pb::Frame) -> IncomingFrame {
+    IncomingFrame {
+        sequence: frame.sequence,
+        captured_at_unix_ms: frame.captured_at_unix_ms,
+        url: frame.url,
+        viewport_width: frame.viewport_width,
+        viewport_height: frame.viewport_height,
+        image: frame.image,
+        dom_text: frame.dom_text,
+    }
+}
+
+fn answer(part: pb::browse_response::Part) -> Result<pb::BrowseResponse, Status> {
+    Ok(pb::BrowseResponse { part: Some(part) })
+}
+
+#[tonic::async_trait]
+impl SessionService for SessionServiceImpl {
+    type BrowseStream = ReceiverStream<Result<pb::BrowseResponse, Status>>;
+
+    async fn create_session(
+        &self,
+        request: Request<pb::CreateSessionRequest>,
+    ) -> Result<Response<pb::SessionInfo>, Status> {
+        let request = request.into_inner();
+        let options = request.options.unwrap_or_default();
+        let options = SessionOptions::resolve(
+            options.batch_size,
+            options.batch_interval_ms,
+            options.max_side,
+            options.static_threshold_bits,
+        )
+        .map_err(Status::invalid_argument)?;
+        let record = self
+            .sessions
+            .create(&request.session_id, &request.catalog_id, options)
+            .await?;
+        Ok(Response::new(session_info(&record)))
+    }
+
+    async fn browse(
+        &self,
+        request: Request<Streaming<pb::BrowseRequest>>,
+    ) -> Result<Response<Self::BrowseStream>, Status> {
+        let mut stream = request.into_inner();
+        let session_id = match stream.message().await? {
+            Some(pb::BrowseRequest {
+                part: Some(pb::browse_request::Part::OpenSessionId(id)),
+            }) => id,
+            _ => {
+                return Err(Status::invalid_argument(
+                    "the first message of Browse must open a session (open_session_id); create one with CreateSession",
+                ));
+            }
+        };
+        let record = self.sessions.get(&session_id).await?;
+        if record.ended {
+            return Err(crate::sessions::SessionError::Ended(session_id).into());
+        }
+        let mut events = self.sessions.subscribe(&session_id)?;
+        let (sender, receiver) = mpsc::channel(ANSWER_BUFFER);
+        let sessions = self.sessions.clone();
+        tokio::spawn(async move {
+            let mut incoming_open = true;
+            loop {
+                tokio::select! {
+                    message = stream.message(), if incoming_open => {
+                        let first = match message {
+                            Ok(Some(first)) => first,
+                            // The client finished sending; keep forwarding events until it goes.
+                            Ok(None) => {
+                                incoming_open = false;
+                                continue;
+                            }
+                            // A broken stream (e.g. disconnected mid-frame, or a message over the
+                            // size limit): what was acknowledged is durable; tell the client if it listens.
+                            Err(status) => {
+                                let _ = sender.send(Err(status)).await;
+                                return;
+                            }
+                        };
+                        // Group commit: take whatever else has already arrived, up to the group size.
+                        let mut group = vec![first];
+                        while group.len() < MAX_GROUP {
+                            match futures_ready(&mut stream) {
+                                Some(message) => group.push(message),
+                                None => break,
+                            }
+                        }
+                        let mut frames = Vec::with_capacity(group.len());
+                        for message in group {
+                            match message.part {
+                                Some(pb::browse_request::Part::Frame(frame)) => frames.push(incoming(frame)),
+                                _ => {
+                                    let misuse = "only the first message of Browse may open a session; send frames after it";
+                                    let _ = sender.send(Err(Status::invalid_argument(misuse))).await;
+                                    return;
+                                }
+                            }
+                        }
+                        match sessions.accept(&session_id, frames).await {
+                            Ok(outcomes) => {
+                                for outcome in outcomes {
+                                    if sender.send(answer(pb::browse_response::Part::Frame(frame_result(outcome)))).await.is_err() {
+                                        return;
+                                    }
+                                }
+                            }
+                            Err(error) => {
+                                let _ = sender.send(Err(error.into())).await;
+                                return;
+                            }
+                        }
+                    }
+                    event = events.recv() => match event {
+                        Ok(event) => {
+                            let ended = event.kind == "session-ended";
+                            if sender.send(answer(pb::browse_response::Part::Event(session_event(&event)))).await.is_err() {
+                                return;
+                            }
+                            if ended {
+                                return;
+                            }
+                        }
+                        Err(broadcast::error::RecvError::Lagged(missed)) => {
+                            let _ = sender
+                                .send(Err(Status::resource_exhausted(format!(
+                                    "this stream fell {missed} events behind its session; the session's log keeps them all, reconnect to continue"
+                                ))))
+                                .await;
+                            return;
+                        }
+                        Err(broadcast::error::RecvError::Closed) => return,
+                    },
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(receiver)))
+    }
+
+    async fn upload_frame(
+        &self,
+        request: Request<pb::UploadFrameRequest>,
+    ) -> Result<Response<pb::FrameResult>, Status> {
+        let request = request.into_inner();
+        let frame = request
+            .frame
+            .ok_or_else(|| Status::invalid_argument("UploadFrame needs a frame"))?;
+        let outcome = self
+            .sessions
+            .accept(&request.session_id, vec![incoming(frame)])
+            .await?
+            .pop()
+            .ok_or_else(|| Status::internal("no answer for the frame"))?;
+        Ok(Response::new(frame_result(outcome)))
+    }
+
+    async fn get_session(&self, request: Request<pb::GetSessionRequest>) -> Result<Response<pb::SessionInfo>, Status> {
+        let record = self.sessions.get(&request.into_inner().session_id).await?;
+        Ok(Response::new(session_info(&record)))
+    }
+
+    async fn list_sessions(
+        &self,
+        _request: Request<pb::ListSessionsRequest>,
+    ) -> Result<Response<pb::ListSessionsResponse>, Status> {
+        let sessions = self.sessions.list()?.iter().map(session_info).collect();
+        Ok(Response::new(pb::ListSessionsResponse { sessions }))
+    }
+
+    async fn end_session(&self, request: Request<pb::EndSessionRequest>) -> Result<Response<pb::SessionInfo>, Status> {
+        let record = self.sessions.end(&request.into_inner().session_id).await?;
+        Ok(Response::new(session_info(&record)))
+    }
+}
+
+/// The next message if one has already arrived (never waits).
+fn futures_ready(stream: &mut Streaming<pb::BrowseRequest>) -> Option<pb::BrowseRequest> {
+    use std::future::Future;
+    let waker = std::task::Waker::noop();
+    let mut context = std::task::Context::from_waker(waker);
+    let mut next = std::pin::pin!(stream.message());
+    match next.as_mut().poll(&mut context) {
+        std::task::Poll::Ready(Ok(Some(message))) => Some(message),
+        _ => None,
+    }
+}

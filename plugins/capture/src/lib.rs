@@ -1,0 +1,243 @@
+//! `capture`: the first pipeline tool. Given the frames of a closing batch (ids within the
+//! calling session), it reads each through the `frames` capability, decodes it, downscales it to
+//! the longest side asked for, and computes a 64-bit difference hash (dHash: a 9×8 greyscale
+//! thumbnail, one bit per horizontal neighbour comparison). A frame whose bytes equal a recently
+//! kept frame's is dropped as an exact duplicate; one whose hash differs from the last kept
+//! frame's in at most `static_threshold_bits` bits is dropped as static (the shopper did not
+//! move). What was kept last is remembered in the session's kv state, so a static screen is
+//! recognised across batches too.
+
+use image::imageops::FilterType;
+use interarec_plugin::{Capability, Description, Tool, ToolError, Value, export_tool, frames, json, kv};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Kept frames remembered for exact-duplicate detection.
+const RECENT: usize = 32;
+/// kv key of the remembered frames.
+const STATE_KEY: &str = "recent-kept";
+
+/// A kept frame as remembered between calls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Remembered {
+    frame: String,
+    sha256: String,
+    hash: u64,
+}
+
+/// The tool.
+pub struct Capture;
+
+impl Tool for Capture {
+    fn describe() -> Description {
+        Description::new(
+            "capture",
+            "0.1.0",
+            "Prepares a batch of screenshots of the current session: decodes and downscales each frame, computes its perceptual hash, and drops exact duplicates and static frames (nearly identical to the last kept one). Returns the kept frames with their hashes and the dropped ones with the reason.",
+        )
+        .arguments_schema(json!({
+            "type": "object",
+            "properties": {
+                "frames": { "type": "array", "items": { "type": "string" }, "minItems": 1, "maxItems": 100, "description": "Frame ids (sequence numbers) of the session, in order" },
+                "max_side": { "type": "integer", "minimum": 16, "maximum": 4096, "description": "Longest side after downscaling (default 512)" },
+                "static_threshold_bits": { "type": "integer", "minimum": 0, "maximum": 32, "description": "Hamming distance (of 64 bits) up to which a frame is static (default 4)" }
+            },
+            "required": ["frames"],
+            "additionalProperties": false
+        }))
+        .capability(Capability::Frames)
+        .capability(Capability::Kv)
+    }
+
+    fn invoke(arguments: Value) -> Result<Value, ToolError> {
+        let ids: Vec<String> = serde_json::from_value(arguments["frames"].clone())
+            .map_err(|e| ToolError::InvalidArguments(format!("frames must be a list of ids: {e}")))?;
+        let max_side = arguments["max_side"].as_u64().unwrap_or(512) as u32;
+        let threshold = arguments["static_threshold_bits"].as_u64().unwrap_or(4) as u32;
+        let mut recent: Vec<Remembered> = kv::get_json(STATE_KEY)?.unwrap_or_default();
+        let mut kept = Vec::new();
+        let mut dropped = Vec::new();
+        for id in ids {
+            let bytes = frames::read(&id)?;
+            let prepared = prepare(&bytes, max_side)
+                .map_err(|e| ToolError::Failed(format!("frame {id} cannot be decoded: {e}")))?;
+            match judge(&prepared, &recent, threshold) {
+                Verdict::ExactDuplicate { of } => dropped.push(json!({
+                    "frame": id, "reason": "exact-duplicate", "duplicate_of": of
+                })),
+                Verdict::Static { of, distance } => dropped.push(json!({
+                    "frame": id, "reason": "static", "duplicate_of": of, "distance_bits": distance
+                })),
+                Verdict::Keep => {
+                    kept.push(json!({
+                        "frame": id,
+                        "hash": format!("{:016x}", prepared.hash),
+                        "width": prepared.width,
+                        "height": prepared.height,
+                        "scaled_width": prepared.scaled_width,
+                        "scaled_height": prepared.scaled_height,
+                    }));
+                    recent.push(Remembered {
+                        frame: id,
+                        sha256: prepared.sha256,
+                        hash: prepared.hash,
+                    });
+                    if recent.len() > RECENT {
+                        recent.remove(0);
+                    }
+                }
+            }
+        }
+        kv::set_json(STATE_KEY, &recent)?;
+        Ok(json!({ "kept": kept, "dropped": dropped }))
+    }
+}
+
+/// A decoded, downscaled frame.
+#[derive(Debug, Clone, PartialEq)]
+struct Prepared {
+    sha256: String,
+    hash: u64,
+    width: u32,
+    height: u32,
+    scaled_width: u32,
+    scaled_height: u32,
+}
+
+fn prepare(bytes: &[u8], max_side: u32) -> Result<Prepared, image::ImageError> {
+    let decoded = image::load_from_memory(bytes)?;
+    let (width, height) = (decoded.width(), decoded.height());
+    let scaled = if width.max(height) > max_side {
+        decoded.resize(max_side, max_side, FilterType::Triangle)
+    } else {
+        decoded
+    };
+    Ok(Prepared {
+        sha256: hex::encode(Sha256::digest(bytes)),
+        hash: difference_hash(&scaled),
+        width,
+        height,
+        scaled_width: scaled.width(),
+        scaled_height: scaled.height(),
+    })
+}
+
+/// dHash: greyscale 9×8, bit set where a pixel is brighter than its right neighbour.
+fn difference_hash(image: &image::DynamicImage) -> u64 {
+    let small = image.resize_exact(9, 8, FilterType::Triangle).to_luma8();
+    let mut hash = 0u64;
+    for y in 0..8 {
+        for x in 0..8 {
+            let bit = small.get_pixel(x, y)[0] > small.get_pixel(x + 1, y)[0];
+            hash = (hash << 1) | u64::from(bit);
+        }
+    }
+    hash
+}
+
+#[derive(Debug, PartialEq)]
+enum Verdict {
+    Keep,
+    ExactDuplicate { of: String },
+    Static { of: String, distance: u32 },
+}
+
+fn judge(frame: &Prepared, recent: &[Remembered], threshold: u32) -> Verdict {
+    if let Some(same) = recent.iter().rev().find(|r| r.sha256 == frame.sha256) {
+        return Verdict::ExactDuplicate { of: same.frame.clone() };
+    }
+    match recent.last() {
+        Some(last) if (last.hash ^ frame.hash).count_ones() <= threshold => Verdict::Static {
+            of: last.frame.clone(),
+            distance: (last.hash ^ frame.hash).count_ones(),
+        },
+        _ => Verdict::Keep,
+    }
+}
+
+export_tool!(Capture);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{ImageFormat, Rgb, RgbImage};
+
+    /// A 320×200 "page": white, with a dark block at `x` (a product card) and a stripe of shade `tone`.
+    fn page(x: u32, tone: u8, format: ImageFormat) -> Vec<u8> {
+        let mut img = RgbImage::from_pixel(320, 200, Rgb([255, 255, 255]));
+        for yy in 40..120 {
+            for xx in x..(x + 60).min(320) {
+                img.put_pixel(xx, yy, Rgb([20, 30, 40]));
+            }
+        }
+        for yy in 150..170 {
+            for xx in 0..320 {
+                img.put_pixel(xx, yy, Rgb([tone, tone, tone]));
+            }
+        }
+        let mut out = std::io::Cursor::new(Vec::new());
+        image::DynamicImage::ImageRgb8(img).write_to(&mut out, format).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn exact_static_and_new_frames_are_told_apart() {
+        let base = prepare(&page(20, 200, ImageFormat::Png), 128).unwrap();
+        assert_eq!(
+            (base.width, base.height, base.scaled_width, base.scaled_height),
+            (320, 200, 128, 80)
+        );
+        let remembered = vec![Remembered {
+            frame: "1".into(),
+            sha256: base.sha256.clone(),
+            hash: base.hash,
+        }];
+        let cases: Vec<(&str, Vec<u8>, Verdict)> = vec![
+            (
+                "same bytes",
+                page(20, 200, ImageFormat::Png),
+                Verdict::ExactDuplicate { of: "1".into() },
+            ),
+            // The same picture re-encoded: other bytes, same look.
+            (
+                "re-encoded as JPEG",
+                page(20, 200, ImageFormat::Jpeg),
+                Verdict::Static {
+                    of: "1".into(),
+                    distance: 0,
+                },
+            ),
+            (
+                "scrolled to another card",
+                page(220, 200, ImageFormat::Png),
+                Verdict::Keep,
+            ),
+        ];
+        for (name, bytes, expected) in cases {
+            let prepared = prepare(&bytes, 128).unwrap();
+            let verdict = judge(&prepared, &remembered, 4);
+            match (&verdict, &expected) {
+                (Verdict::Static { of, distance }, Verdict::Static { of: want, .. }) => {
+                    assert_eq!(of, want, "{name}");
+                    assert!(*distance <= 4, "{name}: {distance} bits");
+                }
+                _ => assert_eq!(verdict, expected, "{name}"),
+            }
+        }
+        assert_eq!(judge(&base, &[], 4), Verdict::Keep, "nothing kept yet");
+    }
+
+    #[test]
+    fn hashes_ignore_scale_but_not_layout() {
+        let big = prepare(&page(20, 200, ImageFormat::Png), 4096).unwrap();
+        let small = prepare(&page(20, 200, ImageFormat::Png), 64).unwrap();
+        assert!((big.hash ^ small.hash).count_ones() <= 4);
+        let moved = prepare(&page(200, 200, ImageFormat::Png), 4096).unwrap();
+        assert!((big.hash ^ moved.hash).count_ones() > 8);
+    }
+
+    #[test]
+    fn garbage_does_not_decode() {
+        assert!(prepare(b"not an image", 512).is_err());
+    }
+}
