@@ -93,6 +93,26 @@ data:
 fit-ta-feng: data
     cargo run -q -p interarec-datasets --example fit_ta_feng -- data/ta_feng.csv.zip
 
+# Record the committed browsing sessions again: serve the demo shops, run every script in
+# fixtures/scripts with headless Chromium, write fixtures/sessions/NAME (JPEG frames, DOM text,
+# manifest with the intent).
+record-sessions: build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    port=18080
+    ./target/debug/interarec demo-shop --listen 127.0.0.1:$port &
+    shop=$!
+    trap 'kill $shop 2>/dev/null || true' EXIT
+    sleep 1
+    for script in fixtures/scripts/*.yaml; do
+        name=$(basename "$script" .yaml)
+        rm -rf "fixtures/sessions/$name"
+        echo "recording $name"
+        INTERAREC_LOG=error ./target/debug/interarec capture "$script" --out "fixtures/sessions/$name" \
+            --base-url "http://127.0.0.1:$port" --interval-ms 700 --quality 70 --dom-text 2> /dev/null
+    done
+    du -sh fixtures/sessions
+
 # Scaffold a new tool under plugins/NAME that builds as a component and passes its own tests.
 new-plugin NAME:
     #!/usr/bin/env bash

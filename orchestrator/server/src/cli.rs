@@ -2,7 +2,9 @@
 
 mod catalog;
 mod demo;
+mod demo_shop;
 mod models;
+mod session;
 mod tools;
 
 use anyhow::Context;
@@ -48,6 +50,13 @@ enum Command {
     Model(models::ModelArgs),
     /// Picks the revenue-maximizing assortment of a catalog under a model and constraints.
     Optimize(models::OptimizeArgs),
+    /// Drives headless Chromium through a browsing script, capturing viewport screenshots into a
+    /// session folder and/or live into a session.
+    Capture(session::CaptureArgs),
+    /// Lists, shows, ends sessions and replays recorded session folders into them.
+    Session(session::SessionArgs),
+    /// Serves the demo shops (fashion, footwear, homes) on localhost, or exports their catalogs.
+    DemoShop(demo_shop::DemoShopArgs),
     /// Starts a throw-away server, registers a tool (echo by default), invokes it and stops.
     Demo(demo::DemoArgs),
 }
@@ -77,6 +86,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Fit(args) => models::fit(args).await,
         Command::Model(args) => models::model(args).await,
         Command::Optimize(args) => models::optimize(args).await,
+        Command::Capture(args) => session::capture_command(args).await,
+        Command::Session(args) => session::session_command(args).await,
+        Command::DemoShop(args) => demo_shop::run(args).await,
         Command::Demo(args) => demo::run(args).await,
     }
 }
@@ -164,8 +176,16 @@ async fn shutdown_signal() {
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("INTERAREC_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,interarec=info"));
+    let configured = std::env::var("INTERAREC_LOG").unwrap_or_else(|_| "warn,interarec=info".to_owned());
+    // Chromium sends DevTools events newer than chromiumoxide knows; its warnings about them
+    // are noise unless asked for by name.
+    let directives = if configured.contains("chromiumoxide") {
+        configured
+    } else {
+        format!("{configured},chromiumoxide=error")
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&directives)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,interarec=info,chromiumoxide=error"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

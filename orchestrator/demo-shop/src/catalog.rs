@@ -1,0 +1,376 @@
+//! The shops' products, generated from a seed: the same seed gives the same catalog on every
+//! machine. Each product is a catalog item (id, title, price, attributes) plus what only the
+//! pages show (was-price, review snippets).
+
+use interarec_choice::item::{AttributeValue, Item};
+use interarec_choice::simulation::Rng;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// Products per shop.
+pub const PRODUCTS_PER_SHOP: usize = 180;
+
+/// A shop's domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Domain {
+    /// Dresses and apparel.
+    Fashion,
+    /// Sneakers and shoes.
+    Footwear,
+    /// Homes for sale.
+    RealEstate,
+}
+
+impl Domain {
+    /// All three.
+    pub const ALL: [Domain; 3] = [Domain::Fashion, Domain::Footwear, Domain::RealEstate];
+
+    /// URL segment and catalog id.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Domain::Fashion => "fashion",
+            Domain::Footwear => "footwear",
+            Domain::RealEstate => "homes",
+        }
+    }
+
+    /// Shop name shown on the pages.
+    pub fn shop_name(self) -> &'static str {
+        match self {
+            Domain::Fashion => "Atelier Lane",
+            Domain::Footwear => "Stride Athletics",
+            Domain::RealEstate => "Bayside Homes",
+        }
+    }
+
+    /// The domain for a slug.
+    pub fn from_slug(slug: &str) -> Option<Domain> {
+        Domain::ALL.into_iter().find(|d| d.slug() == slug)
+    }
+}
+
+/// One product of a shop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Product {
+    /// The catalog item (what the catalog service imports).
+    pub item: Item,
+    /// Price before the discount, when discounted.
+    pub was_price: Option<f64>,
+    /// Average stars (1–5).
+    pub rating: f64,
+    /// Number of reviews.
+    pub reviews: u32,
+    /// Review snippets shown on the product page.
+    pub review_snippets: Vec<String>,
+    /// CSS colour of the picture.
+    pub swatch: &'static str,
+}
+
+/// Colour names with their swatch.
+const FASHION_COLOURS: [(&str, &str); 10] = [
+    ("green", "#2e8b57"),
+    ("red", "#c0392b"),
+    ("blue", "#2f5fb3"),
+    ("black", "#222222"),
+    ("white", "#f4f4f4"),
+    ("pink", "#e88aa8"),
+    ("yellow", "#e8c33a"),
+    ("beige", "#d8c3a0"),
+    ("navy", "#1f2f57"),
+    ("purple", "#7d4bb0"),
+];
+const FASHION_BRANDS: [&str; 8] = [
+    "Asos Design",
+    "Mango",
+    "Zara",
+    "Monki",
+    "Topshop",
+    "Nobody's Child",
+    "Reformation",
+    "Whistles",
+];
+const FASHION_KINDS: [(&str, &str, f64); 5] = [
+    ("dress", "Midi Dress", 1.0),
+    ("dress", "Wrap Dress", 1.1),
+    ("top", "Satin Blouse", 0.6),
+    ("skirt", "Pleated Skirt", 0.7),
+    ("jumpsuit", "Wide Leg Jumpsuit", 1.2),
+];
+const FASHION_SIZES: [&str; 5] = ["XS", "S", "M", "L", "XL"];
+
+const SHOE_COLOURS: [(&str, &str); 8] = [
+    ("black", "#222222"),
+    ("white", "#f4f4f4"),
+    ("red", "#c0392b"),
+    ("blue", "#2f5fb3"),
+    ("green", "#2e8b57"),
+    ("grey", "#8a8f98"),
+    ("orange", "#e67e22"),
+    ("pink", "#e88aa8"),
+];
+const SHOE_BRANDS: [&str; 6] = ["Nike", "Adidas", "Puma", "New Balance", "Asics", "Hoka"];
+const SHOE_MODELS: [&str; 8] = [
+    "Pegasus",
+    "Vomero",
+    "Ultraboost",
+    "Velocity",
+    "Fresh Foam",
+    "Gel Nimbus",
+    "Clifton",
+    "Court Vision",
+];
+const SHOE_USES: [&str; 5] = ["running", "training", "lifestyle", "basketball", "trail"];
+const GENDERS: [&str; 3] = ["men", "women", "unisex"];
+
+const CITIES: [&str; 8] = [
+    "Pacifica",
+    "San Jose",
+    "Daly City",
+    "San Mateo",
+    "Oakland",
+    "Palo Alto",
+    "Redwood City",
+    "Fremont",
+];
+const PROPERTY_TYPES: [(&str, &str); 4] = [
+    ("house", "#b5835a"),
+    ("condo", "#7f8c8d"),
+    ("townhouse", "#a0522d"),
+    ("multi-family", "#6b8e23"),
+];
+const STREETS: [&str; 10] = [
+    "Ocean View Dr",
+    "Palmetto Ave",
+    "Linda Mar Blvd",
+    "Monterey Rd",
+    "Alameda",
+    "Crespi Dr",
+    "Fassler Ave",
+    "El Camino Real",
+    "Skyline Blvd",
+    "Mission St",
+];
+
+const PRAISE: [&str; 6] = [
+    "Fits true to size and the colour is exactly as pictured.",
+    "Great quality for the price, I get compliments every time.",
+    "Comfortable all day, would buy again.",
+    "Lovely fabric, washes well.",
+    "Arrived quickly and looks even better in person.",
+    "Runs slightly small, order one size up.",
+];
+const HOME_PRAISE: [&str; 4] = [
+    "Light-filled rooms and a quiet street.",
+    "Recently remodeled kitchen with new appliances.",
+    "Walking distance to schools and the beach.",
+    "Spacious backyard with room for a garden.",
+];
+
+fn pick<'a, T>(rng: &mut Rng, values: &'a [T]) -> &'a T {
+    &values[rng.below(values.len())]
+}
+
+fn text(value: &str) -> AttributeValue {
+    AttributeValue::Text(value.to_owned())
+}
+
+fn round_to(value: f64, step: f64) -> f64 {
+    (value / step).round() * step
+}
+
+/// The products of a shop for a seed.
+pub fn generate(domain: Domain, seed: u64) -> Vec<Product> {
+    let mut rng = Rng(seed ^ (domain as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    (0..PRODUCTS_PER_SHOP).map(|i| product(domain, i, &mut rng)).collect()
+}
+
+fn product(domain: Domain, index: usize, rng: &mut Rng) -> Product {
+    let mut attributes = BTreeMap::new();
+    let rating = (30.0 + rng.unit() * 20.0).round() / 10.0;
+    let reviews = 3 + rng.below(400) as u32;
+    let (id, title, price, swatch) = match domain {
+        Domain::Fashion => {
+            let (colour, swatch) = *pick(rng, &FASHION_COLOURS);
+            let brand = *pick(rng, &FASHION_BRANDS);
+            let (category, style, factor) = *pick(rng, &FASHION_KINDS);
+            let price = round_to((18.0 + rng.unit() * 130.0) * factor, 1.0) - 0.01;
+            let sizes: Vec<String> = FASHION_SIZES
+                .iter()
+                .filter(|_| rng.unit() < 0.7)
+                .map(|s| (*s).to_owned())
+                .collect();
+            attributes.insert("colour".into(), text(colour));
+            attributes.insert("brand".into(), text(brand));
+            attributes.insert("category".into(), text(category));
+            attributes.insert(
+                "size".into(),
+                AttributeValue::List(if sizes.is_empty() { vec!["M".into()] } else { sizes }),
+            );
+            let name = format!("{brand} {} {style}", capitalise(colour));
+            (format!("f{index:03}"), name, price, swatch)
+        }
+        Domain::Footwear => {
+            let (colour, swatch) = *pick(rng, &SHOE_COLOURS);
+            let brand = *pick(rng, &SHOE_BRANDS);
+            let model = *pick(rng, &SHOE_MODELS);
+            let best_for = *pick(rng, &SHOE_USES);
+            let gender = *pick(rng, &GENDERS);
+            let price = round_to(55.0 + rng.unit() * 150.0, 5.0) - 0.01;
+            attributes.insert("colour".into(), text(colour));
+            attributes.insert("brand".into(), text(brand));
+            attributes.insert("gender".into(), text(gender));
+            attributes.insert("best_for".into(), text(best_for));
+            let version = 2 + rng.below(40);
+            let name = format!("{brand} {model} {version} {}", capitalise(colour));
+            (format!("s{index:03}"), name, price, swatch)
+        }
+        Domain::RealEstate => {
+            let city = *pick(rng, &CITIES);
+            let (kind, swatch) = *pick(rng, &PROPERTY_TYPES);
+            let bedrooms = 1 + rng.below(5) as u32 + u32::from(kind == "multi-family");
+            let bathrooms = (1 + rng.below(bedrooms as usize)) as u32;
+            let sqft = round_to(550.0 + bedrooms as f64 * 380.0 + rng.unit() * 900.0, 10.0);
+            let price = round_to(sqft * (480.0 + rng.unit() * 700.0), 1_000.0) - 12.0 * (rng.below(2) as f64);
+            attributes.insert("city".into(), text(city));
+            attributes.insert("property_type".into(), text(kind));
+            attributes.insert("bedrooms".into(), AttributeValue::Number(bedrooms.into()));
+            attributes.insert("bathrooms".into(), AttributeValue::Number(bathrooms.into()));
+            attributes.insert("sqft".into(), AttributeValue::Number(sqft));
+            let street = *pick(rng, &STREETS);
+            let name = format!("{} {street}, {city}", 100 + rng.below(9_800));
+            (format!("h{index:03}"), name, price, swatch)
+        }
+    };
+    let discounted = rng.unit() < 0.35;
+    let was_price = discounted.then(|| {
+        let step = if domain == Domain::RealEstate { 5_000.0 } else { 1.0 };
+        round_to(price * (1.1 + rng.unit() * 0.4), step) - if step > 1.0 { 0.0 } else { 0.01 }
+    });
+    if let Some(was) = was_price {
+        let cut = ((1.0 - price / was) * 100.0).round();
+        attributes.insert("discount".into(), AttributeValue::Number(cut));
+    }
+    attributes.insert("rating".into(), AttributeValue::Number(rating));
+    let snippets_pool: &[&str] = if domain == Domain::RealEstate {
+        &HOME_PRAISE
+    } else {
+        &PRAISE
+    };
+    let review_snippets = (0..2).map(|_| (*pick(rng, snippets_pool)).to_owned()).collect();
+    Product {
+        item: Item {
+            id,
+            title,
+            price,
+            image: None,
+            attributes,
+        },
+        was_price,
+        rating,
+        reviews,
+        review_snippets,
+        swatch,
+    }
+}
+
+fn capitalise(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// The catalog CSV of a shop (`id,title,price,image,<attributes>`; lists joined by `|`), as the
+/// catalog service imports it.
+pub fn catalog_csv(domain: Domain, products: &[Product]) -> String {
+    let mut names: Vec<&str> = products
+        .iter()
+        .flat_map(|p| p.item.attributes.keys().map(String::as_str))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut csv = format!("id,title,price,image,{}\n", names.join(","));
+    for product in products {
+        let item = &product.item;
+        write!(
+            csv,
+            "{},\"{}\",{},/{}/image/{}.svg",
+            item.id,
+            item.title.replace('"', "\"\""),
+            item.price,
+            domain.slug(),
+            item.id
+        )
+        .unwrap();
+        for name in &names {
+            let value = match item.attributes.get(*name) {
+                None => String::new(),
+                Some(AttributeValue::Number(n)) => n.to_string(),
+                Some(AttributeValue::Text(t)) => format!("\"{}\"", t.replace('"', "\"\"")),
+                Some(AttributeValue::List(values)) => values.join("|"),
+            };
+            write!(csv, ",{value}").unwrap();
+        }
+        csv.push('\n');
+    }
+    csv
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_gives_the_same_shop_and_every_domain_has_its_attributes() {
+        let cases: [(Domain, &[&str]); 3] = [
+            (Domain::Fashion, &["brand", "category", "colour", "rating", "size"]),
+            (Domain::Footwear, &["best_for", "brand", "colour", "gender", "rating"]),
+            (
+                Domain::RealEstate,
+                &["bathrooms", "bedrooms", "city", "property_type", "rating", "sqft"],
+            ),
+        ];
+        for (domain, required) in cases {
+            let products = generate(domain, 7);
+            assert_eq!(products, generate(domain, 7), "{domain:?} is deterministic");
+            assert_ne!(products, generate(domain, 8), "{domain:?} depends on the seed");
+            assert!(products.len() >= 150);
+            for product in &products {
+                for name in required {
+                    assert!(
+                        product.item.attributes.contains_key(*name),
+                        "{domain:?} {}: no {name}",
+                        product.item.id
+                    );
+                }
+                assert!(product.item.price > 0.0);
+                if let Some(was) = product.was_price {
+                    assert!(
+                        was > product.item.price,
+                        "{}: was {was} now {}",
+                        product.item.id,
+                        product.item.price
+                    );
+                }
+            }
+            let discounted = products.iter().filter(|p| p.was_price.is_some()).count();
+            assert!(
+                discounted > 20 && discounted < products.len() / 2,
+                "{domain:?}: {discounted} discounted"
+            );
+        }
+    }
+
+    #[test]
+    fn the_csv_imports_into_the_catalog_format() {
+        let csv = catalog_csv(Domain::Fashion, &generate(Domain::Fashion, 1));
+        let header = csv.lines().next().unwrap();
+        assert_eq!(
+            header,
+            "id,title,price,image,brand,category,colour,discount,rating,size"
+        );
+        assert_eq!(csv.lines().count(), PRODUCTS_PER_SHOP + 1);
+        assert!(csv.contains("|"), "sizes are a list");
+    }
+}

@@ -1,0 +1,12 @@
+//! Demo shops: three small but realistic web shops (fashion, footwear, real estate, after the
+//! paper's Asos, Nike and Zillow sessions), generated deterministically from a seed, with
+//! listing pages (filters, sorting), product pages (brand, colour, prices struck through,
+//! discounts, star ratings, review snippets, comparisons, promotions) and product pictures drawn
+//! as SVG in the product's colour. [`catalog`] generates the items (also exported as the CSV the
+//! catalog service imports); [`site`] serves the pages.
+
+pub mod catalog;
+pub mod site;
+
+pub use catalog::{Domain, Product, generate};
+pub use site::{router, serve};

@@ -1,0 +1,404 @@
+//! `interarec capture` (drive Chromium through a browsing script, streaming frames live to a
+//! session and/or writing a session folder) and `interarec session …` (list, show, end, and
+//! replay a recorded folder at recorded or accelerated speed).
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use interarec_capture_driver::folder::{self, FolderWriter, Manifest};
+use interarec_capture_driver::{CaptureOptions, CapturedFrame, ImageFormat, capture, parse_script};
+use interarec_client::{Client, Frame, SessionInfo, SessionOptions, browse_response};
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    #[command(flatten)]
+    server: super::ServerArgs,
+    /// The browsing script (JSON or YAML).
+    script: PathBuf,
+    /// Write the frames and a manifest into this (new) folder.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Stream the frames live into this session (created if it does not exist).
+    #[arg(long)]
+    session: Option<String>,
+    /// Catalog of a session created here.
+    #[arg(long, default_value = "")]
+    catalog: String,
+    /// Milliseconds between screenshots (at least 100).
+    #[arg(long, default_value_t = 2_000)]
+    interval_ms: u64,
+    /// `jpeg` or `png`.
+    #[arg(long, default_value = "jpeg")]
+    format: String,
+    /// JPEG quality.
+    #[arg(long, default_value_t = 80)]
+    quality: u8,
+    /// Viewport as WIDTHxHEIGHT.
+    #[arg(long, default_value = "1280x800")]
+    viewport: String,
+    /// Save the visible DOM text beside each frame (evaluation ground truth).
+    #[arg(long)]
+    dom_text: bool,
+    /// Base of the script's relative URLs (where `interarec demo-shop` listens).
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    base_url: String,
+    /// The browser (default: chromium on the PATH, or $INTERAREC_CHROMIUM).
+    #[arg(long)]
+    chromium: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SessionArgs {
+    #[command(flatten)]
+    server: super::ServerArgs,
+    #[command(subcommand)]
+    command: SessionCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum SessionCommand {
+    /// Lists the sessions.
+    List,
+    /// Shows a session's counters.
+    Show {
+        /// Session id.
+        id: String,
+    },
+    /// Ends a session (its pending frames form a last batch).
+    End {
+        /// Session id.
+        id: String,
+    },
+    /// Streams a recorded session folder into a session, at recorded or accelerated speed.
+    Replay {
+        /// The session folder (from `interarec capture --out`).
+        dir: PathBuf,
+        /// Session to stream into (created if missing; default: the folder's name).
+        #[arg(long)]
+        session: Option<String>,
+        /// Catalog of a session created here.
+        #[arg(long, default_value = "")]
+        catalog: String,
+        /// Speed-up over the recorded timing; 0 sends as fast as the server takes them.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// End the session once every frame is acknowledged.
+        #[arg(long)]
+        end: bool,
+    },
+}
+
+/// Streams frames into a session over Browse, printing acknowledgements, rejections and
+/// events; `finish` waits until every frame sent has its answer.
+struct Forwarder {
+    sender: mpsc::Sender<Frame>,
+    answers: tokio::task::JoinHandle<anyhow::Result<(u64, u64)>>,
+    sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Forwarder {
+    async fn open(client: &mut Client, session: &str) -> anyhow::Result<Forwarder> {
+        let (sender, mut responses) = client.browse(session).await?;
+        let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let expected = sent.clone();
+        let answers = tokio::spawn(async move {
+            let (mut accepted, mut rejected) = (0u64, 0u64);
+            let mut waited = Duration::ZERO;
+            loop {
+                // The high bit of `expected` says sending is over; its other bits count frames.
+                let marker = expected.load(std::sync::atomic::Ordering::SeqCst);
+                let done_sending = marker & (1 << 63) != 0;
+                if done_sending && accepted + rejected >= marker & !(1 << 63) {
+                    break;
+                }
+                if done_sending && waited > Duration::from_secs(60) {
+                    anyhow::bail!("the server did not answer every frame within 60 s of the last one");
+                }
+                let tick = Duration::from_millis(200);
+                let Ok(next) = tokio::time::timeout(tick, responses.message()).await else {
+                    if done_sending {
+                        waited += tick;
+                    }
+                    continue;
+                };
+                let Some(message) = next? else { break };
+                match message.part {
+                    Some(browse_response::Part::Frame(result)) if result.accepted => {
+                        accepted += 1;
+                        eprintln!(
+                            "  frame {} acknowledged ({}x{} {})",
+                            result.sequence, result.width, result.height, result.mime
+                        );
+                    }
+                    Some(browse_response::Part::Frame(result)) => {
+                        rejected += 1;
+                        eprintln!("  frame {} rejected: {}", result.sequence, result.reason);
+                    }
+                    Some(browse_response::Part::Event(event)) => {
+                        eprintln!(
+                            "  event {} {}: {}",
+                            event.event_sequence, event.kind, event.payload_json
+                        );
+                    }
+                    None => {}
+                }
+            }
+            Ok((accepted, rejected))
+        });
+        Ok(Forwarder { sender, answers, sent })
+    }
+
+    async fn send(&self, frame: Frame) -> anyhow::Result<()> {
+        self.sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.sender
+            .send(frame)
+            .await
+            .map_err(|_| anyhow::anyhow!("the Browse stream closed; see the messages above"))
+    }
+
+    /// Waits for the answers to every frame sent; returns (accepted, rejected).
+    async fn finish(self) -> anyhow::Result<(u64, u64)> {
+        // The high bit marks "no more frames": the reader stops once it has every answer.
+        self.sent.fetch_or(1 << 63, std::sync::atomic::Ordering::SeqCst);
+        let outcome = tokio::time::timeout(Duration::from_secs(120), self.answers)
+            .await
+            .context("the server did not answer every frame within 2 minutes")?
+            .context("the answer reader failed")??;
+        drop(self.sender);
+        Ok(outcome)
+    }
+}
+
+fn wire_frame(frame: &CapturedFrame) -> Frame {
+    Frame {
+        sequence: frame.sequence,
+        captured_at_unix_ms: frame.captured_at_unix_ms,
+        url: frame.url.clone(),
+        viewport_width: frame.viewport_width,
+        viewport_height: frame.viewport_height,
+        image: frame.image.clone(),
+        dom_text: frame.dom_text.clone().unwrap_or_default(),
+    }
+}
+
+async fn ensure_session(client: &mut Client, id: &str, catalog: &str) -> anyhow::Result<SessionInfo> {
+    match client.get_session(id).await {
+        Ok(info) => Ok(info),
+        Err(error) if error.code() == Some(tonic::Code::NotFound) => {
+            eprintln!("creating session `{id}`");
+            Ok(client.create_session(id, catalog, SessionOptions::default()).await?)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+pub async fn capture_command(args: CaptureArgs) -> anyhow::Result<()> {
+    if args.out.is_none() && args.session.is_none() {
+        anyhow::bail!("say where the frames go: --out DIR (a session folder), --session ID (live), or both");
+    }
+    let text =
+        std::fs::read_to_string(&args.script).with_context(|| format!("cannot read {}", args.script.display()))?;
+    let script = parse_script(&text)?;
+    let format = match args.format.as_str() {
+        "jpeg" | "jpg" => ImageFormat::Jpeg,
+        "png" => ImageFormat::Png,
+        other => anyhow::bail!("unknown format `{other}`; use jpeg or png"),
+    };
+    let viewport = args
+        .viewport
+        .split_once('x')
+        .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
+        .filter(|(w, h): &(u32, u32)| (320..=3840).contains(w) && (240..=2160).contains(h))
+        .with_context(|| {
+            format!(
+                "viewport `{}` is not WIDTHxHEIGHT within 320x240 to 3840x2160",
+                args.viewport
+            )
+        })?;
+    let options = CaptureOptions {
+        chromium: args.chromium.clone(),
+        viewport,
+        interval_ms: args.interval_ms,
+        format,
+        quality: args.quality,
+        dom_text: args.dom_text,
+        base_url: args.base_url.clone(),
+        ..CaptureOptions::default()
+    };
+    let mut writer = match &args.out {
+        Some(dir) => Some(
+            FolderWriter::create(
+                dir,
+                Manifest {
+                    name: script.name.clone(),
+                    intent: script.intent.clone(),
+                    viewport_width: viewport.0,
+                    viewport_height: viewport.1,
+                    interval_ms: args.interval_ms,
+                    format,
+                    frames: Vec::new(),
+                    error: None,
+                },
+            )
+            .with_context(|| format!("cannot write the session folder {}", dir.display()))?,
+        ),
+        None => None,
+    };
+    let forwarder = match &args.session {
+        Some(id) => {
+            let mut client = args.server.connect().await?;
+            ensure_session(&mut client, id, &args.catalog).await?;
+            Some(Forwarder::open(&mut client, id).await?)
+        }
+        None => None,
+    };
+    eprintln!(
+        "capturing `{}` every {} ms ({})",
+        script.name, args.interval_ms, script.intent
+    );
+    let (sender, mut frames) = mpsc::channel::<CapturedFrame>(8);
+    let run = tokio::spawn(async move { capture(&script, &options, sender).await });
+    while let Some(frame) = frames.recv().await {
+        eprintln!(
+            "frame {} at {} ({} bytes)",
+            frame.sequence,
+            frame.url,
+            frame.image.len()
+        );
+        if let Some(writer) = writer.as_mut() {
+            writer.add(&frame).context("cannot write the frame")?;
+        }
+        if let Some(forwarder) = &forwarder {
+            forwarder.send(wire_frame(&frame)).await?;
+        }
+    }
+    let outcome = run.await.context("the capture task failed")?;
+    if let (Err(error), Some(writer)) = (&outcome, writer.as_mut()) {
+        writer.fail(&error.to_string())?;
+    }
+    if let Some(forwarder) = forwarder {
+        let (accepted, rejected) = forwarder.finish().await?;
+        eprintln!("server: {accepted} frames acknowledged, {rejected} rejected");
+    }
+    match outcome {
+        Ok(report) => {
+            println!(
+                "captured {} frames in {:.1} s ({} late){}",
+                report.frames,
+                report.elapsed.as_secs_f64(),
+                report.late,
+                args.out.map(|d| format!(" into {}", d.display())).unwrap_or_default()
+            );
+            Ok(())
+        }
+        Err(error) => {
+            Err(anyhow::anyhow!(error).context("the capture stopped early; the frames taken so far were kept"))
+        }
+    }
+}
+
+pub async fn session_command(args: SessionArgs) -> anyhow::Result<()> {
+    let mut client = args.server.connect().await?;
+    match args.command {
+        SessionCommand::List => {
+            let sessions = client.list_sessions().await?;
+            if sessions.is_empty() {
+                println!("no sessions; `interarec capture` or `interarec session replay` make one");
+            }
+            for s in sessions {
+                println!(
+                    "{:<28} {:>6} frames {:>4} rejected {:>4} batches {} {}",
+                    s.session_id,
+                    s.frames_accepted,
+                    s.frames_rejected,
+                    s.batches,
+                    if s.ended { "ended" } else { "open" },
+                    s.catalog_id
+                );
+            }
+        }
+        SessionCommand::Show { id } => print_session(&client.get_session(&id).await?),
+        SessionCommand::End { id } => print_session(&client.end_session(&id).await?),
+        SessionCommand::Replay {
+            dir,
+            session,
+            catalog,
+            speed,
+            end,
+        } => {
+            let (manifest, frames) = folder::read(&dir).map_err(|e| anyhow::anyhow!(e))?;
+            let id = session.unwrap_or_else(|| {
+                dir.file_name()
+                    .map(|n| {
+                        n.to_string_lossy()
+                            .to_lowercase()
+                            .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+                    })
+                    .unwrap_or_else(|| "replay".into())
+            });
+            ensure_session(&mut client, &id, &catalog).await?;
+            eprintln!(
+                "replaying {} frames of `{}` ({}) into session `{id}` at {}",
+                frames.len(),
+                manifest.name,
+                manifest.intent,
+                if speed > 0.0 {
+                    format!("{speed}x")
+                } else {
+                    "full speed".into()
+                }
+            );
+            let forwarder = Forwarder::open(&mut client, &id).await?;
+            let mut previous: Option<u64> = None;
+            for frame in &frames {
+                if let Some(previous) = previous
+                    && speed > 0.0
+                {
+                    let gap = frame.entry.captured_at_unix_ms.saturating_sub(previous) as f64 / speed;
+                    tokio::time::sleep(Duration::from_millis(gap as u64)).await;
+                }
+                previous = Some(frame.entry.captured_at_unix_ms);
+                forwarder
+                    .send(Frame {
+                        sequence: frame.entry.sequence,
+                        captured_at_unix_ms: frame.entry.captured_at_unix_ms,
+                        url: frame.entry.url.clone(),
+                        viewport_width: manifest.viewport_width,
+                        viewport_height: manifest.viewport_height,
+                        image: frame.image.clone(),
+                        dom_text: frame.dom_text.clone().unwrap_or_default(),
+                    })
+                    .await?;
+            }
+            let (accepted, rejected) = forwarder.finish().await?;
+            println!(
+                "replayed {} frames into `{id}`: {accepted} acknowledged, {rejected} rejected",
+                frames.len()
+            );
+            if end {
+                print_session(&client.end_session(&id).await?);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_session(s: &SessionInfo) {
+    println!("session:   {}{}", s.session_id, if s.ended { " (ended)" } else { "" });
+    if !s.catalog_id.is_empty() {
+        println!("catalog:   {}", s.catalog_id);
+    }
+    println!(
+        "frames:    {} accepted, {} rejected, last sequence {}",
+        s.frames_accepted, s.frames_rejected, s.last_sequence
+    );
+    if let Some(o) = &s.options {
+        println!(
+            "batching:  {} frames or {} ms; hash at {} px, static within {} bits",
+            o.batch_size, o.batch_interval_ms, o.max_side, o.static_threshold_bits
+        );
+    }
+    println!("batches:   {}; events: {}", s.batches, s.events);
+}
