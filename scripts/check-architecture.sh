@@ -27,6 +27,7 @@ expect_only wasmtime-wasi interarec-plugin-host
 expect_only sled interarec-store
 expect_only tonic interarec-proto interarec-server interarec-client interarec-tests
 expect_only wit-bindgen interarec-plugin
+expect_only chromiumoxide interarec-capture-driver
 
 for crate in interarec-core; do
     for forbidden in tonic wasmtime sled reqwest; do
