@@ -15,7 +15,10 @@ use std::time::{Duration, Instant};
 const FRAMES_PER_SESSION: usize = 120;
 
 fn main() -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let capture_row = capture_rate().await?;
         let fixtures = fixture_frames()?;
@@ -101,7 +104,10 @@ async fn capture_rate() -> anyhow::Result<(u64, f64, u64, f64)> {
     // The rate over the capturing window: from the first screenshot to the last (the browser's
     // start and the first page load come before it).
     let window = (last - first) as f64 / 1e3;
-    eprintln!("capture: {count} frames, {:.1} s in all, {window:.2} s from first to last frame", report.elapsed.as_secs_f64());
+    eprintln!(
+        "capture: {count} frames, {:.1} s in all, {window:.2} s from first to last frame",
+        report.elapsed.as_secs_f64()
+    );
     Ok((count - 1, window, report.late, bytes as f64 / count as f64))
 }
 
@@ -127,7 +133,12 @@ async fn ingest(fixtures: &[Vec<u8>], sessions: usize) -> anyhow::Result<(usize,
     let url = server.url();
     let mut client = interarec_client::Client::connect(&url, ConnectOptions::default()).await?;
     client
-        .register_tool(plugin("capture"), vec![grant("frames"), grant("kv")], limits(30_000, 256), false)
+        .register_tool(
+            plugin("capture"),
+            vec![grant("frames"), grant("kv")],
+            limits(30_000, 256),
+            false,
+        )
         .await?;
     for index in 0..sessions {
         client

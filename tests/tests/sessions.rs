@@ -292,3 +292,63 @@ async fn refusals_name_the_problem() {
     let (code, message) = status(client.browse("nobody").await);
     assert_eq!(code, Code::NotFound, "{message}");
 }
+
+/// gRPC's length-prefixed message framing.
+fn grpc_message(payload: &[u8], declared: usize) -> Vec<u8> {
+    let mut message = vec![0u8];
+    message.extend_from_slice(&(declared as u32).to_be_bytes());
+    message.extend_from_slice(payload);
+    message
+}
+
+#[tokio::test]
+async fn a_stream_cut_off_mid_frame_loses_only_that_frame() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    client.create_session("cut", "", options(10, 60_000)).await.unwrap();
+    let accepted = client
+        .upload_frame("cut", frame(1, page(40, 200, ImageFormat::Png)))
+        .await
+        .unwrap();
+    assert!(accepted.accepted);
+
+    // A raw HTTP/2 client: open the session, then half a frame message, then hang up.
+    let address = server.server.url().trim_start_matches("http://").to_owned();
+    let tcp = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let (h2, connection) = h2::client::handshake(tcp).await.unwrap();
+    let driver = tokio::spawn(connection);
+    let mut h2 = h2.ready().await.unwrap();
+    let request = http::Request::post(format!("http://{address}/interarec.v1.SessionService/Browse"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(())
+        .unwrap();
+    let (_response, mut body) = h2.send_request(request, false).unwrap();
+    let mut open = vec![0x0A, 3];
+    open.extend_from_slice(b"cut");
+    body.send_data(bytes::Bytes::from(grpc_message(&open, open.len())), false)
+        .unwrap();
+    // A frame message declared as 100,000 bytes, of which 1,000 arrive.
+    let partial = grpc_message(&[0x12; 1_000], 100_000);
+    body.send_data(bytes::Bytes::from(partial), false).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(body);
+    drop(h2);
+    driver.abort();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // The server is fine, the acknowledged frame is there, the session goes on.
+    let info = client.get_session("cut").await.unwrap();
+    assert_eq!(
+        (info.frames_accepted, info.frames_rejected, info.last_sequence),
+        (1, 0, 1)
+    );
+    let next = client
+        .upload_frame("cut", frame(2, page(300, 100, ImageFormat::Png)))
+        .await
+        .unwrap();
+    assert!(next.accepted, "{}", next.reason);
+    let server = server.restart().await;
+    let mut client = server.client().await;
+    assert_eq!(client.get_session("cut").await.unwrap().frames_accepted, 2);
+}
