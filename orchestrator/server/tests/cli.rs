@@ -492,3 +492,62 @@ fn choice_models_from_the_command_line() {
         ],
     );
 }
+
+#[test]
+fn sessions_replay_from_a_recorded_folder_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("interarec.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let recorded = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/sessions/fashion-green-dresses");
+    let recorded = recorded.to_str().unwrap();
+    let server = serve(&config, "t0ken");
+    let (ok, stdout, stderr) = interarec(
+        "session",
+        &server.url,
+        None,
+        &["replay", recorded, "--session", "green", "--speed", "0", "--end"],
+    );
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("creating session `green`"), "{stderr}");
+    assert!(
+        stderr.contains("frame 1 acknowledged (1280x800 image/jpeg)"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("acknowledged, 0 rejected"), "{stdout}");
+    assert!(stdout.contains("session:   green (ended)"), "{stdout}");
+    check_cases(
+        "session",
+        &server.url,
+        vec![
+            (None, vec!["list"], true, "green"),
+            (None, vec!["show", "green"], true, "batching:  10 frames or 20000 ms"),
+            // Nine frames: the last (only) batch closed when --end ended the session.
+            (None, vec!["show", "green"], true, "batches:   1; events: 2"),
+            (None, vec!["show", "nobody"], false, "no session `nobody`"),
+            (
+                None,
+                vec!["replay", "/nonexistent"],
+                false,
+                "cannot read /nonexistent/manifest.json",
+            ),
+            (
+                None,
+                vec!["replay", recorded, "--session", "green"],
+                false,
+                "session `green` has ended",
+            ),
+        ],
+    );
+    check_cases(
+        "capture",
+        &server.url,
+        vec![(None, vec![recorded], false, "say where the frames go: --out DIR")],
+    );
+}
