@@ -1,0 +1,12 @@
+//! Seeing screenshots: OCR engines, the offline vision engine that turns what they read into
+//! the eight-category preference summary, and the OpenAI-compatible multimodal provider.
+
+pub mod colour;
+pub mod ocr;
+pub mod offline;
+pub mod reading;
+pub mod vocabulary;
+
+pub use ocr::{OcrChoice, OcrEngine, OcrError, OcrPage};
+pub use offline::{OfflineSummary, SeenFrame, summarize};
+pub use vocabulary::Vocabulary;
