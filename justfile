@@ -114,7 +114,7 @@ record-sessions: build
         rm -rf "fixtures/sessions/$name"
         echo "recording $name"
         INTERAREC_LOG=error ./target/debug/interarec capture "$script" --out "fixtures/sessions/$name" \
-            --base-url "http://127.0.0.1:$port" --interval-ms 700 --quality 70 --dom-text 2> /dev/null
+            --base-url "http://127.0.0.1:$port" --interval-ms 500 --quality 70 --dom-text 2> /dev/null
     done
     du -sh fixtures/sessions
 

@@ -75,6 +75,7 @@ async fn capture_rate() -> anyhow::Result<(u64, f64, u64, f64)> {
     let script = Script {
         name: "bench".into(),
         intent: String::new(),
+        expect: Default::default(),
         steps,
     };
     let options = CaptureOptions {

@@ -14,6 +14,9 @@ pub struct Manifest {
     pub name: String,
     /// What the scripted shopper wanted.
     pub intent: String,
+    /// The intent as facts (copied from the script; see `Script::expect`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub expect: std::collections::BTreeMap<String, serde_json::Value>,
     /// Viewport width.
     pub viewport_width: u32,
     /// Viewport height.
@@ -169,6 +172,7 @@ mod tests {
         let manifest = Manifest {
             name: "green".into(),
             intent: "green dresses".into(),
+            expect: Default::default(),
             viewport_width: 1280,
             viewport_height: 800,
             interval_ms: 500,

@@ -34,6 +34,11 @@ pub struct Script {
     /// pipeline).
     #[serde(default)]
     pub intent: String,
+    /// The intent as facts a summary should recover (`lowest_price`, `highest_price`, catalog
+    /// attributes with their values, `bedrooms_min`, `on_sale`, ...); read by
+    /// `just bench-summarize` only, never by the pipeline.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub expect: std::collections::BTreeMap<String, serde_json::Value>,
     /// The steps, in order.
     pub steps: Vec<Step>,
 }

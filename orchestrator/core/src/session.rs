@@ -103,6 +103,10 @@ pub struct SessionRecord {
     pub batches: u64,
     /// Events appended.
     pub events: u64,
+    /// The latest batch summary (the `summarize` tool's typed summary), given to the next batch
+    /// as context.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_summary: Option<serde_json::Value>,
 }
 
 /// An accepted frame's metadata (its bytes are stored under `frame_id`).

@@ -113,6 +113,7 @@ aside a.on{{font-weight:bold;text-decoration:underline}}
 .off{{background:#c0392b;color:#fff;border-radius:4px;padding:1px 6px;font-size:14px;margin-left:8px}}
 .stars{{color:#b8860b;font-size:15px}} .meta{{color:#555;font-size:14px}}
 .sort a{{margin-right:14px;color:#333;font-size:15px}}
+.chips{{font-size:16px;color:#1d1d1f;margin:0 0 10px}}
 .product{{display:flex;gap:40px;padding:24px 32px}} .product img{{width:420px;height:420px;background:#f6f6f6}}
 .product h1{{font-size:28px;margin:0 0 10px}} .big{{font-size:26px;font-weight:bold}}
 table{{border-collapse:collapse;margin-top:10px}} td,th{{border:1px solid #ddd;padding:6px 12px;font-size:15px;text-align:left}}
@@ -172,6 +173,40 @@ fn filter_names(domain: Domain) -> &'static [&'static str] {
         Domain::Footwear => &["gender", "best_for", "colour", "brand"],
         Domain::RealEstate => &["city", "property_type"],
     }
+}
+
+/// The filters in force, as shops show them above their results (`Filtered by: Men · Black ·
+/// Up to $140`), so a shopper (and a screenshot) can see what the listing is narrowed to.
+fn active_filters(domain: Domain, query: &HashMap<String, String>) -> String {
+    let mut chips: Vec<String> = Vec::new();
+    for name in filter_names(domain) {
+        if let Some(value) = query.get(*name).filter(|v| !v.trim().is_empty()) {
+            chips.push(capital(value.trim()));
+        }
+    }
+    let number = |key: &str| query.get(key).and_then(|v| v.trim().parse::<f64>().ok());
+    match (number("min_price"), number("max_price")) {
+        (Some(low), Some(high)) => chips.push(format!("{}–{}", money(domain, low), money(domain, high))),
+        (Some(low), None) => chips.push(format!("From {}", money(domain, low))),
+        (None, Some(high)) => chips.push(format!("Up to {}", money(domain, high))),
+        (None, None) => {}
+    }
+    if let Some(beds) = number("min_beds") {
+        chips.push(format!("{beds}+ bd"));
+    }
+    if let Some(baths) = number("min_baths") {
+        chips.push(format!("{baths}+ ba"));
+    }
+    if let Some(search) = query.get("q").filter(|v| !v.trim().is_empty()) {
+        chips.push(format!("“{}”", search.trim()));
+    }
+    if chips.is_empty() {
+        return String::new();
+    }
+    format!(
+        r#"<p class="chips">Filtered by: {}</p>"#,
+        chips.iter().map(|c| escape(c)).collect::<Vec<_>>().join(" · ")
+    )
 }
 
 fn matches(product: &Product, query: &HashMap<String, String>) -> bool {
@@ -359,8 +394,9 @@ async fn listing(
         domain.shop_name(),
         escape(query.get("q").map(String::as_str).unwrap_or(""))
     );
+    let chips = active_filters(domain, &query);
     let body = format!(
-        r#"{header}<div class="layout"><aside>{search}{aside}</aside><main style="flex:1"><h2>{name}: {total} results</h2>{sort}{grid}{pager}</main></div>"#,
+        r#"{header}<div class="layout"><aside>{search}{aside}</aside><main style="flex:1"><h2>{name}: {total} results</h2>{chips}{sort}{grid}{pager}</main></div>"#,
         header = header_html(domain),
         name = domain.shop_name(),
     );

@@ -1,8 +1,8 @@
 //! Implementations of the tool world's host imports. Every import except logging checks its
 //! capability first and answers `denied` naming it. Catalog answers from the host's
 //! `CatalogBackend` (catalogs and fitted choice models), frames from its `FramesBackend` (the
-//! calling session's frames only); models answer `not-available` until the model providers
-//! land.
+//! calling session's frames only), models from its `ModelsBackend` (the server's configured
+//! provider; images by frame id of the calling session).
 
 pub(crate) mod http;
 pub(crate) use http as http_limits;
@@ -122,9 +122,65 @@ impl frames::Host for CallState {
 }
 
 impl models::Host for CallState {
-    async fn chat(&mut self, _request: models::ChatRequest) -> Result<models::ChatResponse, HostError> {
+    async fn chat(&mut self, request: models::ChatRequest) -> Result<models::ChatResponse, HostError> {
+        use crate::services::{MAX_CHAT_TEXT_BYTES, MAX_IMAGES_PER_CHAT, ModelFailure, ModelMessage, ModelPart, ModelRequest};
         self.require(Capability::Models)?;
-        Err(not_available(Capability::Models, "the model providers"))
+        let backend = self
+            .services
+            .models
+            .clone()
+            .ok_or_else(|| not_available(Capability::Models, "a server with a model provider configured"))?;
+        let (mut images, mut text_bytes) = (0usize, 0usize);
+        let messages = request
+            .messages
+            .into_iter()
+            .map(|message| ModelMessage {
+                role: message.role,
+                parts: message
+                    .content
+                    .into_iter()
+                    .map(|part| match part {
+                        models::ContentPart::Text(text) => {
+                            text_bytes += text.len();
+                            ModelPart::Text(text)
+                        }
+                        models::ContentPart::Image(frame) => {
+                            images += 1;
+                            ModelPart::Frame(frame)
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        if images > MAX_IMAGES_PER_CHAT {
+            return Err(HostError::Invalid(format!(
+                "a chat request may reference at most {MAX_IMAGES_PER_CHAT} images; this one has {images}: send fewer frames per call"
+            )));
+        }
+        if text_bytes > MAX_CHAT_TEXT_BYTES {
+            return Err(HostError::Invalid(format!(
+                "a chat request may carry at most {MAX_CHAT_TEXT_BYTES} bytes of text; this one has {text_bytes}"
+            )));
+        }
+        let request = ModelRequest {
+            messages,
+            max_tokens: request.max_tokens,
+            temperature: request.temperature,
+            json_response: request.json_response,
+        };
+        let answer = backend
+            .chat(&self.identity.session, request)
+            .await
+            .map_err(|failure| match failure {
+                ModelFailure::Invalid(message) => HostError::Invalid(message),
+                ModelFailure::Failed(message) => HostError::Failed(message),
+            })?;
+        Ok(models::ChatResponse {
+            text: answer.text,
+            model: answer.model,
+            prompt_tokens: answer.prompt_tokens,
+            completion_tokens: answer.completion_tokens,
+        })
     }
 }
 

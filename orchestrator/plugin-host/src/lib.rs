@@ -17,7 +17,11 @@ mod state;
 
 pub use error::{CallError, CallFailure, LoadError};
 pub use imports_limits::*;
-pub use services::{CatalogBackend, FrameDescription, FramesBackend, KvBackend, MAX_CATALOG_PAGE, MemoryKv, Services};
+pub use services::{
+    CatalogBackend, FrameDescription, FramesBackend, KvBackend, MAX_CATALOG_PAGE, MAX_CHAT_TEXT_BYTES,
+    MAX_IMAGES_PER_CHAT, MemoryKv, ModelAnswer, ModelFailure, ModelFuture, ModelMessage, ModelPart, ModelRequest,
+    ModelsBackend, Services,
+};
 pub use state::CallIdentity;
 
 /// Documented limits of the host imports.

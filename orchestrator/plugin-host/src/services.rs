@@ -56,6 +56,74 @@ pub trait FramesBackend: Send + Sync + 'static {
     fn read(&self, session: &str, frame_id: &str) -> Result<Option<Vec<u8>>, String>;
 }
 
+/// One part of a `models.chat` message as the host receives it: images stay frame ids.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelPart {
+    /// Text.
+    Text(String),
+    /// A frame of the calling session, by id.
+    Frame(String),
+}
+
+/// One message of a `models.chat` request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelMessage {
+    /// `system`, `user` or `assistant`.
+    pub role: String,
+    /// Its parts.
+    pub parts: Vec<ModelPart>,
+}
+
+/// A `models.chat` request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelRequest {
+    /// The conversation.
+    pub messages: Vec<ModelMessage>,
+    /// Longest answer in tokens.
+    pub max_tokens: Option<u32>,
+    /// Sampling temperature.
+    pub temperature: Option<f32>,
+    /// Ask for a JSON object.
+    pub json_response: bool,
+}
+
+/// A `models.chat` answer.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ModelAnswer {
+    /// The answer's text.
+    pub text: String,
+    /// Model that answered.
+    pub model: String,
+    /// Prompt tokens.
+    pub prompt_tokens: u32,
+    /// Answer tokens.
+    pub completion_tokens: u32,
+}
+
+/// Why a `models.chat` call failed: the guest asked for something wrong, or the provider failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelFailure {
+    /// The request is wrong (unknown frame, over a limit); the text says what to fix.
+    Invalid(String),
+    /// The provider failed; the text says what happened.
+    Failed(String),
+}
+
+/// A boxed future of a `models.chat` answer.
+pub type ModelFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<ModelAnswer, ModelFailure>> + Send>>;
+
+/// The provider behind the `models` capability, scoped to the calling session (frame ids are
+/// that session's). The server resolves frames and picks the configured provider.
+pub trait ModelsBackend: Send + Sync + 'static {
+    /// Completes a conversation for `session`.
+    fn chat(&self, session: &str, request: ModelRequest) -> ModelFuture;
+}
+
+/// Most images one `models.chat` request may reference.
+pub const MAX_IMAGES_PER_CHAT: usize = 16;
+/// Most text one `models.chat` request may carry, in bytes.
+pub const MAX_CHAT_TEXT_BYTES: usize = 256 * 1024;
+
 /// Largest page of items one `catalog.items` call returns.
 pub const MAX_CATALOG_PAGE: u32 = 1_000;
 
@@ -70,6 +138,8 @@ pub struct Services {
     pub catalog: Option<Arc<dyn CatalogBackend>>,
     /// Backend of the `frames` capability (`None`: not available in this host).
     pub frames: Option<Arc<dyn FramesBackend>>,
+    /// Backend of the `models` capability (`None`: not available in this host).
+    pub models: Option<Arc<dyn ModelsBackend>>,
 }
 
 impl Services {
@@ -85,6 +155,12 @@ impl Services {
         self
     }
 
+    /// Adds the backend of the `models` capability.
+    pub fn with_models(mut self, models: Arc<dyn ModelsBackend>) -> Services {
+        self.models = Some(models);
+        self
+    }
+
     /// Services over the given kv backend, with a fresh HTTP client.
     pub fn new(kv: Arc<dyn KvBackend>) -> anyhow::Result<Services> {
         let http = reqwest::Client::builder()
@@ -97,6 +173,7 @@ impl Services {
             http,
             catalog: None,
             frames: None,
+            models: None,
         })
     }
 }

@@ -39,6 +39,19 @@ enum Command {
         /// PEM private key to serve TLS.
         #[arg(long)]
         tls_key: Option<PathBuf>,
+        /// Who answers the `models` capability: `offline` (embedded vision engine, the default)
+        /// or `openai` (any OpenAI-compatible endpoint; key from INTERAREC_OPENAI_API_KEY).
+        #[arg(long)]
+        model_provider: Option<String>,
+        /// OCR engine of the offline provider: `paddle` (PP-OCR, default) or `tesseract`.
+        #[arg(long)]
+        ocr: Option<String>,
+        /// Base URL of the OpenAI-compatible endpoint (e.g. http://localhost:11434/v1).
+        #[arg(long)]
+        openai_base_url: Option<String>,
+        /// Model name at that endpoint.
+        #[arg(long)]
+        openai_model: Option<String>,
     },
     /// Manages and invokes tools on a running server.
     Tools(tools::ToolsArgs),
@@ -70,6 +83,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             data_dir,
             tls_cert,
             tls_key,
+            model_provider,
+            ocr,
+            openai_base_url,
+            openai_model,
         } => {
             let overrides = ConfigOverrides {
                 config_file: config,
@@ -77,6 +94,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 data_dir,
                 tls_cert,
                 tls_key,
+                model_provider,
+                ocr,
+                openai_base_url,
+                openai_model,
             };
             let config = ServerConfig::load(&overrides, &|key| std::env::var(key).ok())?;
             serve(config).await

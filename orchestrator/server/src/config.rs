@@ -9,8 +9,20 @@
 //! | `tls.cert`     | `INTERAREC_TLS_CERT`    | `--tls-cert` | unset                   |
 //! | `tls.key`      | `INTERAREC_TLS_KEY`     | `--tls-key`  | unset                   |
 //! | `[limits]`     | –                       | –            | see [`LimitsConfig`]    |
+//! | `vision.provider` | `INTERAREC_MODEL_PROVIDER` | `--model-provider` | `offline` (or `openai`) |
+//! | `vision.ocr`   | `INTERAREC_OCR`         | `--ocr`      | `paddle` (or `tesseract`) |
+//! | `vision.ocr_on_arrival` | –              | –            | `true` (`false` in tests) |
+//! | `vision.openai_base_url` | `INTERAREC_OPENAI_BASE_URL` | `--openai-base-url` | `https://api.openai.com/v1` |
+//! | `vision.openai_model` | `INTERAREC_OPENAI_MODEL` | `--openai-model` | `gpt-4o-mini` |
+//! | (API key)      | `INTERAREC_OPENAI_API_KEY` or `OPENAI_API_KEY` | (none) | unset |
+//!
+//! PP-OCR reads its models from `$INTERAREC_MODELS` (default `~/.cache/interarec/models`,
+//! filled by `just models`).
 
+use crate::vision::{ProviderChoice, VisionConfig};
 use interarec_core::LimitsConfig;
+use interarec_vision::ocr::OcrChoice;
+use interarec_vision::openai::OpenAiConfig;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -28,6 +40,8 @@ pub struct ServerConfig {
     pub tls: Option<TlsFiles>,
     /// Tool limits.
     pub limits: LimitsConfig,
+    /// Model provider and OCR.
+    pub vision: VisionConfig,
 }
 
 /// PEM files of the server's TLS identity.
@@ -50,6 +64,21 @@ struct FileConfig {
     tls: Option<TlsFiles>,
     #[serde(default)]
     limits: LimitsConfig,
+    #[serde(default)]
+    vision: VisionFile,
+}
+
+/// The `[vision]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VisionFile {
+    provider: Option<String>,
+    ocr: Option<String>,
+    ocr_on_arrival: Option<bool>,
+    openai_base_url: Option<String>,
+    openai_model: Option<String>,
+    openai_timeout_ms: Option<u64>,
+    openai_max_retries: Option<u32>,
 }
 
 /// Values given on the command line.
@@ -65,6 +94,14 @@ pub struct ConfigOverrides {
     pub tls_cert: Option<PathBuf>,
     /// `--tls-key`.
     pub tls_key: Option<PathBuf>,
+    /// `--model-provider`.
+    pub model_provider: Option<String>,
+    /// `--ocr`.
+    pub ocr: Option<String>,
+    /// `--openai-base-url`.
+    pub openai_base_url: Option<String>,
+    /// `--openai-model`.
+    pub openai_model: Option<String>,
 }
 
 /// Default listen address: loopback only.
@@ -79,6 +116,11 @@ impl ServerConfig {
             admin_token: None,
             tls: None,
             limits: LimitsConfig::default(),
+            // Tests read frames when a summary asks, not in the background.
+            vision: VisionConfig {
+                ocr_on_arrival: false,
+                ..VisionConfig::default()
+            },
         }
     }
 
@@ -130,12 +172,14 @@ impl ServerConfig {
         file.limits
             .validate()
             .map_err(|e| anyhow::anyhow!("invalid [limits]: {e}"))?;
+        let vision = vision_config(overrides, env, file.vision)?;
         let config = ServerConfig {
             listen,
             data_dir,
             admin_token,
             tls,
             limits: file.limits,
+            vision,
         };
         config.check_exposure()?;
         Ok(config)
@@ -151,6 +195,60 @@ impl ServerConfig {
         }
         Ok(())
     }
+}
+
+fn vision_config(
+    overrides: &ConfigOverrides,
+    env: &dyn Fn(&str) -> Option<String>,
+    file: VisionFile,
+) -> anyhow::Result<VisionConfig> {
+    let ocr_name = overrides
+        .ocr
+        .clone()
+        .or_else(|| env("INTERAREC_OCR"))
+        .or(file.ocr)
+        .unwrap_or_else(|| "paddle".into());
+    let ocr = OcrChoice::parse(&ocr_name).map_err(anyhow::Error::msg)?;
+    let provider_name = overrides
+        .model_provider
+        .clone()
+        .or_else(|| env("INTERAREC_MODEL_PROVIDER"))
+        .or(file.provider)
+        .unwrap_or_else(|| "offline".into());
+    let provider = match provider_name.as_str() {
+        "offline" => ProviderChoice::Offline,
+        "openai" => {
+            let base_url = overrides
+                .openai_base_url
+                .clone()
+                .or_else(|| env("INTERAREC_OPENAI_BASE_URL"))
+                .or(file.openai_base_url)
+                .unwrap_or_else(|| "https://api.openai.com/v1".into());
+            let model = overrides
+                .openai_model
+                .clone()
+                .or_else(|| env("INTERAREC_OPENAI_MODEL"))
+                .or(file.openai_model)
+                .unwrap_or_else(|| "gpt-4o-mini".into());
+            let mut openai = OpenAiConfig::new(base_url, model);
+            openai.api_key = env("INTERAREC_OPENAI_API_KEY")
+                .or_else(|| env("OPENAI_API_KEY"))
+                .filter(|k| !k.is_empty());
+            if let Some(ms) = file.openai_timeout_ms {
+                openai.timeout = std::time::Duration::from_millis(ms);
+            }
+            if let Some(retries) = file.openai_max_retries {
+                openai.max_retries = retries;
+            }
+            ProviderChoice::OpenAi(openai)
+        }
+        other => anyhow::bail!("unknown model provider `{other}`: choose `offline` (the default) or `openai`"),
+    };
+    Ok(VisionConfig {
+        provider,
+        ocr,
+        ocr_on_arrival: file.ocr_on_arrival.unwrap_or(true),
+    })
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod grpc;
 pub mod models;
 pub mod registry;
 pub mod sessions;
+pub mod vision;
 
 use anyhow::Context;
 use catalogs::Catalogs;
@@ -66,6 +67,7 @@ pub async fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create the data dir {}", config.data_dir.display()))?;
     let store = Store::open(&config.data_dir)?;
+    let vision = Arc::new(vision::Vision::new(store.clone(), &config.vision)?);
     let host = PluginHost::new(
         HostConfig {
             limits: config.limits,
@@ -73,13 +75,15 @@ pub async fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
         },
         Services::new(Arc::new(StoreKv(store.clone())))?
             .with_catalog(Arc::new(StoreCatalogs(store.clone())))
-            .with_frames(Arc::new(StoreFrames(store.clone()))),
+            .with_frames(Arc::new(StoreFrames(store.clone())))
+            .with_models(vision.clone()),
     )
     .context("cannot start the plugin host")?;
     let catalogs = Catalogs::new(store.clone());
     let models = Models::new(store.clone());
     let registry = Registry::open(store.clone(), host).await?;
-    let sessions = Sessions::new(store, registry.clone());
+    let ocr_on_arrival = config.vision.ocr_on_arrival && matches!(config.vision.provider, vision::ProviderChoice::Offline);
+    let sessions = Sessions::new(store, registry.clone()).with_ocr(ocr_on_arrival.then(|| vision.pages()));
     Ok(AppState {
         registry,
         catalogs,

@@ -33,6 +33,9 @@ pub const MAX_GROUP: usize = 32;
 pub const LIVE_EVENT_BUFFER: usize = 1024;
 /// The tool that de-duplicates batches.
 pub const CAPTURE_TOOL: &str = "capture";
+/// Name under which the summarizing tool is registered (`plugins/summarize`); when present,
+/// every batch is summarised after it closes.
+pub const SUMMARIZE_TOOL: &str = "summarize";
 
 /// Why a session operation failed (a single frame's problem is a rejection, not an error).
 #[derive(Debug, thiserror::Error)]
@@ -170,6 +173,7 @@ pub struct Sessions {
     store: Store,
     registry: Registry,
     live: Arc<Mutex<HashMap<String, Arc<Live>>>>,
+    ocr: Option<Arc<crate::vision::OcrPages>>,
 }
 
 impl Sessions {
@@ -179,7 +183,14 @@ impl Sessions {
             store,
             registry,
             live: Arc::default(),
+            ocr: None,
         }
+    }
+
+    /// Reads every accepted frame with OCR in the background, so summaries find it ready.
+    pub fn with_ocr(mut self, pages: Option<Arc<crate::vision::OcrPages>>) -> Sessions {
+        self.ocr = pages;
+        self
     }
 
     fn live(&self, id: &str) -> Result<Arc<Live>, SessionError> {
@@ -234,6 +245,7 @@ impl Sessions {
             batched_through: 0,
             batches: 0,
             events: 0,
+            latest_summary: None,
         };
         self.store.put_session(&record)?;
         self.flush().await?;
@@ -335,6 +347,9 @@ impl Sessions {
                     shared_bytes: false,
                 };
                 self.store.put_frame(id, &mut meta, &frame.image)?;
+                if let Some(pages) = &self.ocr {
+                    pages.prefetch(&meta.frame_id);
+                }
                 record.frames_accepted += 1;
                 record.last_sequence = sequence;
                 outcomes.push(accepted(&meta));
@@ -424,13 +439,62 @@ impl Sessions {
             record.batched_through = window.last().map_or(record.batched_through, |f| f.sequence);
             record.batches += 1;
             record.events += 1;
+            let kept: Vec<String> = payload["kept"]
+                .as_array()
+                .map(|kept| kept.iter().filter_map(|k| k["frame"].as_str().map(str::to_owned)).collect())
+                .unwrap_or_default();
+            let batch_number = record.batches;
+            let previous = record.latest_summary.clone();
             let batch = event(id, record.events, "batch", payload);
             self.store.append_event(&batch)?;
             self.store.put_session(&record)?;
             self.flush().await?;
             drop(record);
             let _ = live.events.send(batch);
+            if let Some(summary) = self.summarize(id, batch_number, &kept, previous).await {
+                let mut record = live.record.lock().await;
+                record.events += 1;
+                if let Some(typed) = summary.get("summary").filter(|s| !s.is_null()) {
+                    record.latest_summary = Some(typed.clone());
+                }
+                let summary_event = event(id, record.events, "summary", summary);
+                self.store.append_event(&summary_event)?;
+                self.store.put_session(&record)?;
+                self.flush().await?;
+                drop(record);
+                let _ = live.events.send(summary_event);
+            }
         }
+    }
+
+    /// Runs the `summarize` tool over a batch's kept frames (with the previous summary as
+    /// context), when that tool is registered. The event holds its answer or its error.
+    async fn summarize(
+        &self,
+        id: &str,
+        batch: u64,
+        frames: &[String],
+        previous: Option<serde_json::Value>,
+    ) -> Option<serde_json::Value> {
+        if frames.is_empty() || self.registry.describe(SUMMARIZE_TOOL).is_err() {
+            return None;
+        }
+        // At most the models capability's image limit per call: the latest frames.
+        let frames = &frames[frames.len().saturating_sub(interarec_plugin_host::MAX_IMAGES_PER_CHAT)..];
+        let mut arguments = json!({ "frames": frames });
+        if let Some(previous) = previous {
+            arguments["previous_summary"] = previous;
+        }
+        let started = std::time::Instant::now();
+        let mut payload = match self.registry.invoke(SUMMARIZE_TOOL, &arguments.to_string(), id).await {
+            Ok(invocation) => serde_json::from_str::<serde_json::Value>(&invocation.result_json)
+                .unwrap_or_else(|e| json!({ "error": format!("the summarize tool answered bad JSON: {e}") })),
+            Err(error) => json!({ "error": error.to_string() }),
+        };
+        payload["batch"] = json!(batch);
+        payload["frames"] = json!(frames);
+        payload["millis"] = json!(started.elapsed().as_millis() as u64);
+        Some(payload)
     }
 
     /// Runs the `capture` tool over a window of frames; the batch event says what it kept and

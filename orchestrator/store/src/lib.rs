@@ -15,8 +15,10 @@
 //! - `frames`: (length-prefixed session id, big-endian u64 sequence) → [`FrameMeta`] as JSON.
 //! - `session_events`: (length-prefixed session id, big-endian u64 event sequence) →
 //!   [`SessionEvent`] as JSON.
+//! - `ocr_pages`: `engine/sha256` → what that OCR engine read on that frame content (JSON owned
+//!   by the vision crate), so each frame is read once per engine.
 //!
-//! Trees added within version 1 (models, sessions, frames, events) start empty on an older
+//! Trees added within version 1 (models, sessions, frames, events, OCR pages) start empty on an older
 //! database, which is all an older database can mean.
 
 mod keys;
@@ -120,6 +122,7 @@ pub struct Store {
     choice_models: sled::Tree,
     sessions: sled::Tree,
     frame_blobs: sled::Tree,
+    ocr_pages: sled::Tree,
     frames: sled::Tree,
     session_events: sled::Tree,
 }
@@ -154,6 +157,7 @@ impl Store {
         let choice_models = db.open_tree("choice_models").map_err(io)?;
         let sessions = db.open_tree("sessions").map_err(io)?;
         let frame_blobs = db.open_tree("frame_blobs").map_err(io)?;
+        let ocr_pages = db.open_tree("ocr_pages").map_err(io)?;
         let frames = db.open_tree("frames").map_err(io)?;
         let session_events = db.open_tree("session_events").map_err(io)?;
         match meta.get(SCHEMA_VERSION_KEY).map_err(io)? {
@@ -205,6 +209,7 @@ impl Store {
             choice_models,
             sessions,
             frame_blobs,
+            ocr_pages,
             frames,
             session_events,
         })
@@ -569,6 +574,17 @@ impl Store {
             .get(digest)
             .map_err(|e| self.io(e))?
             .map(|bytes| bytes.to_vec()))
+    }
+
+    /// A cached OCR page (`engine/sha256`).
+    pub fn ocr_page(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.ocr_pages.get(key).map_err(|e| self.io(e))?.map(|b| b.to_vec()))
+    }
+
+    /// Caches an OCR page (not flushed: a lost page is read again).
+    pub fn put_ocr_page(&self, key: &str, page_json: &[u8]) -> Result<(), StoreError> {
+        self.ocr_pages.insert(key, page_json).map_err(|e| self.io(e))?;
+        Ok(())
     }
 
     /// Appends an event (not flushed; see [`Store::put_frame`]).

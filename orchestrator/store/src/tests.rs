@@ -261,6 +261,7 @@ fn frames_are_stored_once_per_content_in_sequence_order_and_survive_reopen() {
             batched_through: 0,
             batches: 0,
             events: 1,
+            latest_summary: None,
         };
         store.put_session(&record).unwrap();
         // Sequence 300 sorts after 2 (big-endian keys), and the same bytes are stored once.

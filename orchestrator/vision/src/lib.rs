@@ -1,9 +1,11 @@
 //! Seeing screenshots: OCR engines, the offline vision engine that turns what they read into
 //! the eight-category preference summary, and the OpenAI-compatible multimodal provider.
 
+pub mod chat;
 pub mod colour;
 pub mod ocr;
 pub mod offline;
+pub mod openai;
 pub mod reading;
 pub mod vocabulary;
 

@@ -4,26 +4,30 @@
 //! How it reads a batch:
 //! - each page is read into cards, promotions, reviews and comparison rows ([`crate::reading`]);
 //!   a card whose text names no colour gets the dominant colour of its picture;
-//! - a listing frame *focuses* a value when at least three quarters of its cards (two or more)
-//!   share it, which is what a filter or a targeted search looks like; the values focused in any
+//! - a listing frame *focuses* a value when at least four in five of the cards that name the
+//!   attribute (two or more, and at least half the cards) share it, which is what a filter or a targeted search looks like; the values focused in any
 //!   frame are the shopper's preferences (so `Mango`, then `Zara` gives both). A product page
 //!   alone does not make a preference: looking at one product is weaker evidence than filtering;
-//! - prices, bedrooms and the like come from the most refined view: the last listing frame and
-//!   the frames before it with the same focus, plus the product pages opened, keeping only cards
-//!   that match the preferences.
+//! - a `Filtered by:` line, where the shop shows one, states preferences outright: its values
+//!   join the focused ones, and the price bounds and minimums (`Up to $140`, `2+ bd`) of the last
+//!   frame showing one are the shopper's;
+//! - other prices, bedrooms and the like come from the most refined view: the last listing frame
+//!   and the frames before it with the same focus, plus the product pages opened, keeping only
+//!   cards that match the preferences.
 //!
 //! Anything it cannot tell is "not available", as the prompt asks.
 
 use crate::colour::dominant_colour;
 use crate::ocr::OcrPage;
-use crate::reading::{Card, PageReading, read_page};
+use crate::reading::{ActiveFilters, Card, PageReading, read_page};
 use crate::vocabulary::Vocabulary;
 use interarec_summary::NOT_AVAILABLE;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Share of a listing's cards that must agree on a value for the listing to focus it.
-const FOCUS_SHARE: f64 = 0.75;
+/// Share of a listing's cards naming an attribute that must agree on its value for the listing to
+/// focus it (three of four cards agreeing happens by chance on unfiltered pages).
+const FOCUS_SHARE: f64 = 0.8;
 
 /// One screenshot of the batch: what OCR read, and the pixels for colour reading.
 #[derive(Debug, Clone)]
@@ -69,11 +73,23 @@ pub fn summarize(frames: &[SeenFrame], vocabulary: &Vocabulary) -> OfflineSummar
         })
         .collect();
 
-    let focus: Vec<BTreeSet<(String, String)>> = readings.iter().map(focused_values).collect();
+    // A frame's focus: the values its cards share, and the filters it says are in force.
+    let focus: Vec<BTreeSet<(String, String)>> = readings
+        .iter()
+        .map(|reading| {
+            let mut focus = focused_values(reading);
+            if let Some(filters) = &reading.filters {
+                focus.extend(filters.values.iter().map(|(a, v)| (a.clone(), v.clone())));
+            }
+            focus
+        })
+        .collect();
     let mut preferences: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (attribute, value) in focus.iter().flatten() {
         preferences.entry(attribute.clone()).or_default().insert(value.clone());
     }
+    // Price bounds and minimums the shopper set: those of the last frame that shows filters.
+    let stated = readings.iter().rev().find_map(|r| r.filters.clone()).unwrap_or_default();
 
     // The most refined view: the last listing frame, the earlier ones with its focus, and
     // product pages.
@@ -93,7 +109,7 @@ pub fn summarize(frames: &[SeenFrame], vocabulary: &Vocabulary) -> OfflineSummar
         .collect();
 
     let cards_seen = readings.iter().map(|r| r.cards.len()).sum();
-    let json = write_categories(&readings, &evidence, &preferences);
+    let json = write_categories(&readings, &evidence, &preferences, &stated);
     OfflineSummary {
         json,
         preferences,
@@ -118,10 +134,13 @@ fn focused_values(reading: &PageReading) -> BTreeSet<(String, String)> {
         }
     }
     for (attribute, values) in counts {
+        // Cards cut off at the viewport's edge may not show the attribute at all; they neither
+        // agree nor disagree.
         let named: usize = values.values().sum();
         if let Some((value, &count)) = values.iter().max_by_key(|(_, c)| **c)
             && count >= 2
-            && count as f64 >= FOCUS_SHARE * reading.cards.len().max(named) as f64
+            && 2 * named >= reading.cards.len()
+            && count as f64 >= FOCUS_SHARE * named as f64
         {
             out.insert((attribute.to_owned(), (*value).to_owned()));
         }
@@ -167,6 +186,7 @@ fn write_categories(
     readings: &[PageReading],
     evidence: &[&Card],
     preferences: &BTreeMap<String, BTreeSet<String>>,
+    stated: &ActiveFilters,
 ) -> Value {
     let mut out = Map::new();
 
@@ -182,8 +202,8 @@ fn write_categories(
     );
 
     let prices: Vec<f64> = evidence.iter().map(|c| c.price).collect();
-    let lowest = prices.iter().copied().fold(f64::INFINITY, f64::min);
-    let highest = prices.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let lowest = stated.lowest_price.unwrap_or_else(|| prices.iter().copied().fold(f64::INFINITY, f64::min));
+    let highest = stated.highest_price.unwrap_or_else(|| prices.iter().copied().fold(f64::NEG_INFINITY, f64::max));
     out.insert(
         "Lowest Price".into(),
         if lowest.is_finite() { json!(money(lowest)) } else { not_available() },
@@ -210,6 +230,11 @@ fn write_categories(
             range.0 = range.0.min(value);
             range.1 = range.1.max(value);
         }
+    }
+    for (attribute, &minimum) in &stated.minimums {
+        let range = numeric.entry(attribute.as_str()).or_insert((minimum, minimum));
+        range.0 = minimum;
+        range.1 = range.1.max(minimum);
     }
     for (attribute, (min, max)) in numeric {
         specifications.insert(attribute.to_owned(), json!({ "min": min, "max": max }));

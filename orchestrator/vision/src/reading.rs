@@ -42,11 +42,26 @@ pub struct Card {
     pub bbox: BoundingBox,
 }
 
+/// The filters a listing says are in force (`Filtered by: Men · Black · Up to $140 · 2+ bd`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ActiveFilters {
+    /// Catalog values named, by attribute.
+    pub values: BTreeMap<String, String>,
+    /// Lower price bound.
+    pub lowest_price: Option<f64>,
+    /// Upper price bound.
+    pub highest_price: Option<f64>,
+    /// Minimums such as `2+ bd`, by attribute (`bedrooms`, `bathrooms`).
+    pub minimums: BTreeMap<String, f64>,
+}
+
 /// What one page shows.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PageReading {
     /// A single product's page (true) or a listing (false).
     pub product_page: bool,
+    /// The filters the page says are in force, if it shows them.
+    pub filters: Option<ActiveFilters>,
     /// Listing cards, or on a product page the product itself first.
     pub cards: Vec<Card>,
     /// Sale banners, promo codes, shipping offers.
@@ -104,6 +119,14 @@ pub fn leading_prices(text: &str) -> Vec<f64> {
         if token.is_empty() {
             break;
         }
+        // OCR often reads the comma of `$857,988` as a period: three digits after the only
+        // period, in a price of three or more digits before it, is a thousands separator.
+        let token = match token.split_once('.') {
+            Some((whole, fraction)) if fraction.len() == 3 && !fraction.contains(['.', ',']) && whole.trim_start_matches(',').len() >= 3 => {
+                format!("{whole},{fraction}")
+            }
+            _ => token,
+        };
         match parse_price(&format!("${token}")) {
             Some(price) if price > 0.0 => prices.push(price),
             _ => break,
@@ -191,6 +214,61 @@ fn real_estate_numbers(text: &str) -> BTreeMap<String, f64> {
     out
 }
 
+/// Reads a `Filtered by:` line.
+fn active_filters(text: &str, vocabulary: &Vocabulary) -> Option<ActiveFilters> {
+    let lower = text.to_lowercase();
+    let at = lower.find("filtered by")?;
+    let rest = &text[at + "filtered by".len()..];
+    let mut filters = ActiveFilters { values: vocabulary.values_in(rest), ..ActiveFilters::default() };
+    for chip in rest.trim_start_matches([':', ' ']).split(['·', '•', '|']) {
+        let chip = chip.trim();
+        let chip_lower = chip.to_lowercase();
+        let prices: Vec<f64> = chip
+            .split(['–', '-'])
+            .filter_map(|part| leading_prices(part.trim()).first().copied())
+            .collect();
+        if chip_lower.starts_with("up to") || chip_lower.starts_with("under") {
+            filters.highest_price = leading_prices(chip[chip.find(['$', '€', '£']).unwrap_or(0)..].trim()).first().copied();
+        } else if chip_lower.starts_with("from") || chip_lower.starts_with("over") {
+            filters.lowest_price = leading_prices(chip[chip.find(['$', '€', '£']).unwrap_or(0)..].trim()).first().copied();
+        } else if prices.len() == 2 {
+            filters.lowest_price = Some(prices[0].min(prices[1]));
+            filters.highest_price = Some(prices[0].max(prices[1]));
+        } else if let Some((number, unit)) = chip.split_once('+') {
+            let attribute = match unit.trim().to_lowercase().as_str() {
+                "bd" | "bed" | "beds" | "bedrooms" => "bedrooms",
+                "ba" | "bath" | "baths" | "bathrooms" => "bathrooms",
+                _ => continue,
+            };
+            if let Ok(n) = number.trim().parse::<f64>() {
+                filters.minimums.insert(attribute.to_owned(), n);
+            }
+        }
+    }
+    Some(filters)
+}
+
+/// `Bedrooms 2`, `Sqft 1330` rows of a product page's details.
+fn detail_numbers(segments: &[&Segment], line_height: f32) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    for key in segments {
+        let attribute = match key.text.trim().to_lowercase().as_str() {
+            "bedrooms" | "beds" => "bedrooms",
+            "bathrooms" | "baths" => "bathrooms",
+            "sqft" | "square feet" => "sqft",
+            _ => continue,
+        };
+        let value = segments
+            .iter()
+            .filter(|v| v.bbox.x > key.bbox.right() && (v.bbox.centre_y() - key.bbox.centre_y()).abs() < line_height / 2.0)
+            .min_by(|a, b| a.bbox.x.total_cmp(&b.bbox.x));
+        if let Some(number) = value.and_then(|v| v.text.replace(',', "").trim().parse::<f64>().ok()) {
+            out.insert(attribute.to_owned(), number);
+        }
+    }
+    out
+}
+
 /// Reads one OCR page against the catalog's vocabulary.
 pub fn read_page(page: &OcrPage, vocabulary: &Vocabulary) -> PageReading {
     let segments = segments(page);
@@ -217,6 +295,10 @@ pub fn read_page(page: &OcrPage, vocabulary: &Vocabulary) -> PageReading {
             continue;
         }
         let text = segment.text.trim();
+        if let Some(filters) = active_filters(text, vocabulary) {
+            reading.filters = Some(filters);
+            continue;
+        }
         if (text.starts_with(['"', '“', '\'']) || text.ends_with(['"', '”'])) && text.len() > 8 {
             reading.reviews.push(text.trim_matches(['"', '“', '”', '\'']).to_owned());
         } else if is_promotion(text) && !is_discount(text) && leading_prices(text).is_empty() {
@@ -235,7 +317,10 @@ pub fn read_page(page: &OcrPage, vocabulary: &Vocabulary) -> PageReading {
         }
     }
 
-    let above_comparison: Vec<&Segment> = segments.iter().filter(|s| s.bbox.y < comparison_top).collect();
+    let above_comparison: Vec<&Segment> = segments
+        .iter()
+        .filter(|s| s.bbox.y < comparison_top && !s.text.to_lowercase().contains("filtered by"))
+        .collect();
     let prices: Vec<&Segment> = above_comparison
         .iter()
         .copied()
@@ -318,7 +403,11 @@ pub fn read_page(page: &OcrPage, vocabulary: &Vocabulary) -> PageReading {
             card.discount_percent = Some(((1.0 - card.price / was) * 100.0).round());
         }
         card.values = vocabulary.values_in(&text);
-        card.numbers = real_estate_numbers(&text);
+        card.numbers = if reading.product_page {
+            detail_numbers(&members, line_height)
+        } else {
+            real_estate_numbers(&text)
+        };
         reading.cards.push(card);
     }
     reading
@@ -345,11 +434,12 @@ mod tests {
 
     #[test]
     fn prices_at_the_start_of_segments() {
-        let cases: [(&str, &[f64]); 8] = [
+        let cases: [(&str, &[f64]); 9] = [
             ("$83.99", &[83.99]),
             ("$83.99$119.99", &[83.99, 119.99]),
             ("$122.99 $171.99", &[122.99, 171.99]),
             ("$1,438,988", &[1_438_988.0]),
+            ("$857.988 $1,195,000", &[857_988.0, 1_195_000.0]),
             ("$129.99 Nike Gel", &[129.99]),
             ("Price: low to high", &[]),
             ("Zara $83.99", &[]),
@@ -358,6 +448,25 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(leading_prices(text), expected, "{text}");
         }
+    }
+
+    #[test]
+    fn active_filter_lines() {
+        let mut attributes = BTreeMap::new();
+        attributes.insert("gender".to_owned(), vec!["men".to_owned(), "women".to_owned()]);
+        attributes.insert("city".to_owned(), vec!["San Jose".to_owned()]);
+        let vocabulary = Vocabulary::new(&attributes);
+        let filters = active_filters("Filtered by: Men · Up to $140.00", &vocabulary).expect("a filter line");
+        assert_eq!(filters.values.get("gender").map(String::as_str), Some("men"));
+        assert_eq!((filters.lowest_price, filters.highest_price), (None, Some(140.0)));
+        let filters = active_filters("Filtered by: San Jose · $80.00–$150.00 · 3+ bd · 2+ ba", &vocabulary).expect("a filter line");
+        assert_eq!((filters.lowest_price, filters.highest_price), (Some(80.0), Some(150.0)));
+        assert_eq!(filters.minimums.get("bedrooms"), Some(&3.0));
+        assert_eq!(filters.minimums.get("bathrooms"), Some(&2.0));
+        assert_eq!(filters.values.get("city").map(String::as_str), Some("San Jose"));
+        let filters = active_filters("Filtered by: From $1,200,000", &vocabulary).expect("a filter line");
+        assert_eq!(filters.lowest_price, Some(1_200_000.0));
+        assert!(active_filters("Sort by: Featured", &vocabulary).is_none());
     }
 
     #[test]

@@ -49,6 +49,21 @@ impl Vocabulary {
         Vocabulary { entries }
     }
 
+    /// From a catalog's attribute schema: the text and list attributes with a vocabulary that
+    /// names categories rather than items (at most 64 values, or a quarter of the items that
+    /// have the attribute), so titles, addresses and picture URLs are left out.
+    pub fn from_schema(attributes: &[interarec_core::catalog::AttributeSchema]) -> Vocabulary {
+        let categorical: BTreeMap<String, Vec<String>> = attributes
+            .iter()
+            .filter_map(|attribute| {
+                let values = attribute.vocabulary.as_ref()?;
+                let limit = 64usize.max((attribute.present / 4) as usize);
+                (values.len() <= limit && attribute.name != "image").then(|| (attribute.name.clone(), values.clone()))
+            })
+            .collect();
+        Vocabulary::new(&categorical)
+    }
+
     /// The attributes this vocabulary knows.
     pub fn attributes(&self) -> Vec<String> {
         let mut names: Vec<String> = self.entries.iter().map(|e| e.attribute.clone()).collect();

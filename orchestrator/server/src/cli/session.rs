@@ -234,6 +234,7 @@ pub async fn capture_command(args: CaptureArgs) -> anyhow::Result<()> {
                 Manifest {
                     name: script.name.clone(),
                     intent: script.intent.clone(),
+                    expect: script.expect.clone(),
                     viewport_width: viewport.0,
                     viewport_height: viewport.1,
                     interval_ms: args.interval_ms,

@@ -17,6 +17,9 @@ pub const RECOGNITION_MODEL: (&str, &str) = (
     "6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884",
 );
 
+/// Recognition plans kept compiled (one per crop width).
+const RECOGNITION_PLANS: usize = 64;
+
 /// Where the two model files are.
 #[derive(Debug, Clone)]
 pub struct PaddleModelFiles {
@@ -67,6 +70,9 @@ impl PaddleOcr {
             .det_model_path(&files.detection)
             .rec_model_bytes(recognition)
             .dictionary_text(dictionary)
+            // One compiled recognition plan per crop width; screens repeat a few dozen widths,
+            // and recompiling one costs about as much as reading ten lines.
+            .plan_cache_capacity(4, RECOGNITION_PLANS)
             .rec_use_space_char(true)
             .inference_threads(1)
             .build()

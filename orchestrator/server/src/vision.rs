@@ -1,0 +1,283 @@
+//! The `models` capability's backend: the configured model provider, with images resolved from
+//! the calling session's frames. Two providers: the embedded offline vision engine (the
+//! default: OCR, page reading and the eight categories, no network) and an OpenAI-compatible
+//! endpoint. OCR runs once per stored frame, cached in the store by engine and content hash; a
+//! background worker reads frames as they arrive so summaries find them ready.
+
+use interarec_plugin_host::{ModelAnswer, ModelFailure, ModelFuture, ModelPart, ModelRequest, ModelsBackend};
+use interarec_store::Store;
+use interarec_vision::chat::{ChatMessage, ChatProvider, ChatRequest, Part};
+use interarec_vision::ocr::{OcrChoice, OcrEngine, OcrPage};
+use interarec_vision::openai::{OpenAiConfig, OpenAiProvider};
+use interarec_vision::{SeenFrame, Vocabulary, summarize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Frames waiting for background OCR; beyond this, frames are read when a summary needs them.
+const OCR_QUEUE: usize = 10_000;
+
+/// Which provider answers `models.chat`.
+#[derive(Debug, Clone)]
+pub enum ProviderChoice {
+    /// The embedded offline vision engine.
+    Offline,
+    /// An OpenAI-compatible endpoint.
+    OpenAi(OpenAiConfig),
+}
+
+/// Vision settings of a server.
+#[derive(Debug, Clone)]
+pub struct VisionConfig {
+    /// Who answers `models.chat`.
+    pub provider: ProviderChoice,
+    /// OCR engine of the offline provider.
+    pub ocr: OcrChoice,
+    /// Read frames as they arrive (offline provider only).
+    pub ocr_on_arrival: bool,
+}
+
+impl Default for VisionConfig {
+    fn default() -> Self {
+        VisionConfig {
+            provider: ProviderChoice::Offline,
+            ocr: OcrChoice::Paddle {
+                models_dir: interarec_vision::ocr::default_models_dir(),
+            },
+            ocr_on_arrival: true,
+        }
+    }
+}
+
+type PageSlot = Arc<OnceLock<Result<OcrPage, String>>>;
+
+/// OCR pages by frame content, computed once.
+pub struct OcrPages {
+    store: Store,
+    choice: OcrChoice,
+    engine: OnceLock<Result<Arc<dyn OcrEngine>, String>>,
+    in_flight: Mutex<HashMap<String, PageSlot>>,
+    queue: Mutex<Option<std::sync::mpsc::SyncSender<String>>>,
+}
+
+impl OcrPages {
+    /// Pages over the store, read by the chosen engine (loaded on first use, so a server whose
+    /// models are missing still starts and says why when OCR is needed).
+    pub fn new(store: Store, choice: OcrChoice) -> Arc<OcrPages> {
+        Arc::new(OcrPages {
+            store,
+            choice,
+            engine: OnceLock::new(),
+            in_flight: Mutex::default(),
+            queue: Mutex::new(None),
+        })
+    }
+
+    fn engine(&self) -> Result<Arc<dyn OcrEngine>, String> {
+        self.engine
+            .get_or_init(|| self.choice.load().map_err(|e| e.to_string()))
+            .clone()
+    }
+
+    /// Starts the background reader (one thread: OCR is CPU-bound and the server has other work).
+    pub fn start_worker(self: &Arc<Self>) {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<String>(OCR_QUEUE);
+        let pages = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new().name("interarec-ocr".into()).spawn(move || {
+            while let Ok(frame_id) = receiver.recv() {
+                let Some(pages) = pages.upgrade() else { return };
+                if let Err(error) = pages.page(&frame_id) {
+                    tracing::warn!(frame = %frame_id, "OCR on arrival failed: {error}");
+                }
+            }
+        });
+        match spawned {
+            Ok(_) => *self.queue.lock().expect("ocr queue") = Some(sender),
+            Err(e) => tracing::warn!("cannot start the OCR worker ({e}); frames will be read when summarised"),
+        }
+    }
+
+    /// Queues a stored frame for reading; never blocks (a full queue leaves it for later).
+    pub fn prefetch(&self, frame_id: &str) {
+        if let Some(queue) = self.queue.lock().expect("ocr queue").as_ref() {
+            let _ = queue.try_send(frame_id.to_owned());
+        }
+    }
+
+    /// The OCR page of a stored frame (by content hash): from the store, or read now (once,
+    /// however many callers ask at the same time). Blocking.
+    pub fn page(&self, frame_id: &str) -> Result<OcrPage, String> {
+        let engine = self.engine()?;
+        let key = format!("{}/{frame_id}", engine.name());
+        if let Some(bytes) = self.store.ocr_page(&key).map_err(|e| e.to_string())? {
+            return serde_json::from_slice(&bytes).map_err(|e| format!("the cached OCR page {key} is corrupt: {e}"));
+        }
+        let slot = self
+            .in_flight
+            .lock()
+            .expect("ocr in flight")
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        let result = slot
+            .get_or_init(|| {
+                let bytes = self
+                    .store
+                    .frame_bytes(frame_id)
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| format!("no stored frame with content {frame_id}"))?;
+                let page = engine.read_bytes(&bytes).map_err(|e| e.to_string())?;
+                let json = serde_json::to_vec(&page).map_err(|e| e.to_string())?;
+                self.store.put_ocr_page(&key, &json).map_err(|e| e.to_string())?;
+                Ok(page)
+            })
+            .clone();
+        self.in_flight.lock().expect("ocr in flight").remove(&key);
+        result
+    }
+
+    /// The engine's name, or why it cannot load.
+    pub fn engine_name(&self) -> Result<String, String> {
+        self.engine().map(|e| e.name().to_owned())
+    }
+}
+
+/// The server's `models` backend.
+pub struct Vision {
+    store: Store,
+    pages: Arc<OcrPages>,
+    network: Option<Arc<OpenAiProvider>>,
+}
+
+impl Vision {
+    /// The backend for a configuration.
+    pub fn new(store: Store, config: &VisionConfig) -> anyhow::Result<Vision> {
+        let pages = OcrPages::new(store.clone(), config.ocr.clone());
+        let network = match &config.provider {
+            ProviderChoice::Offline => {
+                if config.ocr_on_arrival {
+                    pages.start_worker();
+                }
+                None
+            }
+            ProviderChoice::OpenAi(openai) => Some(Arc::new(OpenAiProvider::new(openai.clone())?)),
+        };
+        Ok(Vision { store, pages, network })
+    }
+
+    /// The OCR pages (the sessions queue arriving frames here).
+    pub fn pages(&self) -> Arc<OcrPages> {
+        self.pages.clone()
+    }
+
+    fn frame_of(store: &Store, session: &str, frame: &str) -> Result<interarec_core::session::FrameMeta, ModelFailure> {
+        let sequence: u64 = frame
+            .parse()
+            .map_err(|_| ModelFailure::Invalid(format!("`{frame}` is not a frame id (frame ids are sequence numbers)")))?;
+        store
+            .frame(session, sequence)
+            .map_err(|e| ModelFailure::Failed(e.to_string()))?
+            .ok_or_else(|| ModelFailure::Invalid(format!("session `{session}` has no frame `{frame}`")))
+    }
+
+    /// The offline engine: OCR (cached), page reading against the session catalog's words.
+    fn offline(store: &Store, pages: &OcrPages, session: &str, request: &ModelRequest) -> Result<ModelAnswer, ModelFailure> {
+        let frames: Vec<&str> = request
+            .messages
+            .iter()
+            .flat_map(|m| m.parts.iter())
+            .filter_map(|p| match p {
+                ModelPart::Frame(id) => Some(id.as_str()),
+                ModelPart::Text(_) => None,
+            })
+            .collect();
+        if frames.is_empty() {
+            return Err(ModelFailure::Invalid(
+                "the offline vision engine reads screenshots and answers with the eight-category summary; send at least one frame, or configure a network model provider for other requests".into(),
+            ));
+        }
+        let vocabulary = store
+            .get_session(session)
+            .map_err(|e| ModelFailure::Failed(e.to_string()))?
+            .and_then(|record| store.get_catalog(&record.catalog_id).ok().flatten())
+            .map(|catalog| Vocabulary::from_schema(&catalog.attributes))
+            .unwrap_or_default();
+        let mut seen = Vec::with_capacity(frames.len());
+        for frame in frames {
+            let meta = Self::frame_of(store, session, frame)?;
+            let page = pages.page(&meta.frame_id).map_err(ModelFailure::Failed)?;
+            let image = store
+                .frame_bytes(&meta.frame_id)
+                .ok()
+                .flatten()
+                .and_then(|bytes| image::load_from_memory(&bytes).ok())
+                .map(|image| image.to_rgb8());
+            seen.push(SeenFrame { page, image });
+        }
+        let summary = summarize(&seen, &vocabulary);
+        Ok(ModelAnswer {
+            text: summary.json.to_string(),
+            model: format!(
+                "interarec-offline-vision/{} ({})",
+                env!("CARGO_PKG_VERSION"),
+                pages.engine_name().unwrap_or_default()
+            ),
+            prompt_tokens: 0,
+            completion_tokens: 0,
+        })
+    }
+}
+
+impl ModelsBackend for Vision {
+    fn chat(&self, session: &str, request: ModelRequest) -> ModelFuture {
+        let store = self.store.clone();
+        let session = session.to_owned();
+        match &self.network {
+            None => {
+                let pages = self.pages.clone();
+                Box::pin(async move {
+                    tokio::task::spawn_blocking(move || Self::offline(&store, &pages, &session, &request))
+                        .await
+                        .map_err(|e| ModelFailure::Failed(format!("the offline vision engine stopped: {e}")))?
+                })
+            }
+            Some(provider) => {
+                let provider = provider.clone();
+                Box::pin(async move {
+                    let mut messages = Vec::with_capacity(request.messages.len());
+                    for message in request.messages {
+                        let mut parts = Vec::with_capacity(message.parts.len());
+                        for part in message.parts {
+                            parts.push(match part {
+                                ModelPart::Text(text) => Part::Text(text),
+                                ModelPart::Frame(frame) => {
+                                    let meta = Self::frame_of(&store, &session, &frame)?;
+                                    let bytes = store
+                                        .frame_bytes(&meta.frame_id)
+                                        .map_err(|e| ModelFailure::Failed(e.to_string()))?
+                                        .ok_or_else(|| ModelFailure::Failed(format!("frame `{frame}` has no stored image")))?;
+                                    Part::Image { mime: meta.mime, bytes }
+                                }
+                            });
+                        }
+                        messages.push(ChatMessage { role: message.role, parts });
+                    }
+                    let answer = provider
+                        .chat(ChatRequest {
+                            messages,
+                            max_tokens: request.max_tokens,
+                            temperature: request.temperature,
+                            json_response: request.json_response,
+                        })
+                        .await
+                        .map_err(|e| ModelFailure::Failed(e.to_string()))?;
+                    Ok(ModelAnswer {
+                        text: answer.text,
+                        model: answer.model,
+                        prompt_tokens: answer.prompt_tokens,
+                        completion_tokens: answer.completion_tokens,
+                    })
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,336 @@
+//! `just bench-summarize`: the offline vision engine on the recorded sessions.
+//!
+//! For each OCR engine (PP-OCR small over tract, and Tesseract when installed) and each recorded
+//! session: OCR every frame on one thread (timed), compare the words with the DOM text saved
+//! beside the frame (recall and precision over word multisets), summarise the session's frames
+//! as one batch with the demo catalog's vocabulary, and check the summary against the intent
+//! facts in the session's manifest (`expect`). Prints a table per category and per engine, then
+//! one JSON object as the last line.
+//!
+//! Usage: `bench_summarize [--engines paddle,tesseract] [--sessions DIR] [--reuse-ocr DIR]`;
+//! `--reuse-ocr` keeps OCR pages in DIR and reuses them (for working on the reader: OCR timing
+//! then covers only the frames read afresh).
+
+use interarec_capture_driver::folder;
+use interarec_core::catalog::{CatalogFormat, parse_catalog};
+use interarec_demo_shop::catalog::{Domain, catalog_csv, generate};
+use interarec_summary::{Summary, parse_summary};
+use interarec_vision::ocr::{OcrChoice, OcrEngine};
+use interarec_vision::{SeenFrame, Vocabulary, summarize};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// A price bound is recovered when within this share of the stated one.
+const PRICE_TOLERANCE: f64 = 0.10;
+
+fn main() -> anyhow::Result<()> {
+    let mut engines = vec!["paddle".to_owned(), "tesseract".to_owned()];
+    let mut sessions_dir = PathBuf::from("fixtures/sessions");
+    let mut reuse: Option<PathBuf> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--engines" => engines = args.next().unwrap_or_default().split(',').map(str::to_owned).collect(),
+            "--sessions" => sessions_dir = PathBuf::from(args.next().unwrap_or_default()),
+            "--reuse-ocr" => reuse = args.next().map(PathBuf::from),
+            other => anyhow::bail!("unknown argument `{other}`; use --engines paddle,tesseract and --sessions DIR"),
+        }
+    }
+    let sessions = load_sessions(&sessions_dir)?;
+    let vocabularies = vocabularies()?;
+    let mut figures = serde_json::Map::new();
+    let mut tables = Vec::new();
+    for engine_name in &engines {
+        let engine = match OcrChoice::parse(engine_name).map_err(anyhow::Error::msg)?.load() {
+            Ok(engine) => engine,
+            Err(e) => {
+                eprintln!("skipping engine `{engine_name}`: {e}");
+                figures.insert(engine_name.clone(), json!({ "skipped": e.to_string() }));
+                continue;
+            }
+        };
+        let (table, engine_figures) = run_engine(engine.as_ref(), &sessions, &vocabularies, reuse.as_deref())?;
+        tables.push(table);
+        figures.insert(engine.name().to_owned(), engine_figures);
+    }
+    println!();
+    for table in tables {
+        println!("{table}");
+    }
+    println!("{}", Value::Object(figures));
+    Ok(())
+}
+
+struct Session {
+    name: String,
+    domain: Domain,
+    expect: BTreeMap<String, Value>,
+    frames: Vec<(Vec<u8>, String)>,
+}
+
+fn load_sessions(dir: &Path) -> anyhow::Result<Vec<Session>> {
+    let mut sessions = Vec::new();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for path in entries.into_iter().filter(|p| p.join("manifest.json").is_file()) {
+        let (manifest, recorded) = folder::read(&path).map_err(anyhow::Error::msg)?;
+        let domain = Domain::ALL
+            .into_iter()
+            .find(|d| manifest.frames.first().is_some_and(|f| f.url.contains(&format!("/{}", d.slug()))))
+            .ok_or_else(|| anyhow::anyhow!("{}: no demo shop in its URLs", path.display()))?;
+        let frames = recorded
+            .into_iter()
+            .map(|frame| (frame.image, frame.dom_text.unwrap_or_default()))
+            .collect();
+        sessions.push(Session {
+            name: manifest.name.clone(),
+            domain,
+            expect: manifest.expect.clone(),
+            frames,
+        });
+    }
+    anyhow::ensure!(!sessions.is_empty(), "no recorded sessions under {}", dir.display());
+    Ok(sessions)
+}
+
+fn vocabularies() -> anyhow::Result<BTreeMap<&'static str, Vocabulary>> {
+    let mut out = BTreeMap::new();
+    for domain in Domain::ALL {
+        let csv = catalog_csv(domain, &generate(domain, 42));
+        let parsed = parse_catalog(CatalogFormat::Csv, csv.as_bytes(), &BTreeMap::new(), true)?;
+        out.insert(domain.slug(), Vocabulary::from_schema(&parsed.attributes));
+    }
+    Ok(out)
+}
+
+/// Lowercase words with surrounding punctuation removed. Separator glyphs (`·`, `|`) and a
+/// currency sign split words too, on both sides of the comparison: `green·Zara` and
+/// `$83.99$119.99` are two words each however the spaces around them were rendered or read.
+fn words(text: &str) -> Vec<String> {
+    text.replace(['·', '|', '•'], " ")
+        .replace('$', " $")
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase())
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// Matches of `found` in `truth` as multisets.
+fn multiset_matches(found: &[String], truth: &[String]) -> usize {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for w in truth {
+        *counts.entry(w).or_default() += 1;
+    }
+    found
+        .iter()
+        .filter(|w| match counts.get_mut(w.as_str()) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                true
+            }
+            _ => false,
+        })
+        .count()
+}
+
+/// Facts recovered per category: (category, fact, recovered, detail).
+fn check(expect: &BTreeMap<String, Value>, summary: &Summary) -> Vec<(&'static str, String, bool, String)> {
+    let mut out = Vec::new();
+    let specs = summary.product_specifications.clone().unwrap_or(Value::Null);
+    let values_of = |attribute: &str| -> Vec<String> {
+        let value = if attribute == "brand" { summary.brand_preference.clone().unwrap_or(Value::Null) } else { specs[attribute].clone() };
+        match value {
+            Value::String(s) => vec![s.to_lowercase()],
+            Value::Array(items) => items.iter().filter_map(|v| v.as_str().map(str::to_lowercase)).collect(),
+            _ => Vec::new(),
+        }
+    };
+    for (fact, expected) in expect {
+        let (category, recovered, detail) = match fact.as_str() {
+            "lowest_price" | "highest_price" => {
+                let want = expected.as_f64().unwrap_or(f64::NAN);
+                let got = if fact == "lowest_price" { summary.lowest_price } else { summary.highest_price };
+                let ok = got.is_some_and(|g| (g - want).abs() <= PRICE_TOLERANCE * want);
+                ("price range", ok, format!("{got:?} vs {want}"))
+            }
+            "bedrooms_min" | "bathrooms_min" => {
+                let attribute = fact.trim_end_matches("_min");
+                let want = expected.as_f64().unwrap_or(f64::NAN);
+                let got = specs[attribute]["min"].as_f64();
+                ("domain specifications", got.is_some_and(|g| g >= want), format!("{got:?} vs ≥ {want}"))
+            }
+            "on_sale" => {
+                let promotions = summary.promotions.clone().unwrap_or(Value::Null).to_string().to_lowercase();
+                ("domain specifications", promotions.contains("on sale") || promotions.contains("% off"), "promotions".into())
+            }
+            attribute => {
+                let mut want: Vec<String> = expected
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_lowercase)).collect())
+                    .unwrap_or_default();
+                want.sort();
+                let mut got = values_of(attribute);
+                got.sort();
+                let category = match attribute {
+                    "colour" => "colour",
+                    "brand" => "brand",
+                    "category" => "category",
+                    _ => "domain specifications",
+                };
+                (category, got == want, format!("{got:?} vs {want:?}"))
+            }
+        };
+        out.push((category, fact.clone(), recovered, detail));
+    }
+    out
+}
+
+fn run_engine(
+    engine: &dyn OcrEngine,
+    sessions: &[Session],
+    vocabularies: &BTreeMap<&'static str, Vocabulary>,
+    reuse: Option<&Path>,
+) -> anyhow::Result<(String, Value)> {
+    // Warm-up: the first call plans the networks.
+    engine.read_bytes(&sessions[0].frames[0].0)?;
+    let mut ocr_seconds = Vec::new();
+    let mut summary_millis = Vec::new();
+    let (mut matched_truth, mut truth_words, mut matched_found, mut found_words) = (0usize, 0usize, 0usize, 0usize);
+    let mut per_category: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    let mut misses = Vec::new();
+    for session in sessions {
+        let mut seen = Vec::new();
+        for (index, (bytes, dom)) in session.frames.iter().enumerate() {
+            let image = image::load_from_memory(bytes)?;
+            let started = Instant::now();
+            let kept = reuse.map(|dir| {
+                use std::hash::{Hash, Hasher};
+                let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                bytes.hash(&mut hasher);
+                dir.join(format!("{}-{:016x}.json", engine.name(), hasher.finish()))
+            });
+            let page = match kept.as_ref().and_then(|p| std::fs::read(p).ok()) {
+                Some(json) => serde_json::from_slice(&json)?,
+                None => {
+                    let page = engine.read(&image)?;
+                    ocr_seconds.push(started.elapsed().as_secs_f64());
+                    if let Some(path) = &kept {
+                        std::fs::create_dir_all(path.parent().expect("has a folder"))?;
+                        std::fs::write(path, serde_json::to_vec(&page)?)?;
+                    }
+                    page
+                }
+            };
+            eprintln!(
+                "{}: {} frame {}/{}: {} lines in {:.2} s",
+                engine.name(),
+                session.name,
+                index + 1,
+                session.frames.len(),
+                page.lines.len(),
+                started.elapsed().as_secs_f64()
+            );
+            if std::env::var_os("BENCH_VERBOSE").is_some() {
+                let reading = interarec_vision::reading::read_page(&page, &vocabularies[session.domain.slug()]);
+                eprintln!("  product page: {}, promotions {:?}", reading.product_page, reading.promotions);
+                for card in &reading.cards {
+                    eprintln!("  card {:?} {} {:?} {:?} {:?}", card.title, card.price, card.was_price, card.values, card.numbers);
+                }
+            }
+            let found = words(&page.text());
+            let truth = words(dom);
+            if std::env::var_os("BENCH_VERBOSE").is_some() {
+                let mut left: BTreeMap<&str, usize> = BTreeMap::new();
+                for w in &found {
+                    *left.entry(w).or_default() += 1;
+                }
+                let missed: Vec<&String> = truth
+                    .iter()
+                    .filter(|w| match left.get_mut(w.as_str()) {
+                        Some(n) if *n > 0 => {
+                            *n -= 1;
+                            false
+                        }
+                        _ => true,
+                    })
+                    .collect();
+                eprintln!("  missed words: {missed:?}");
+            }
+            matched_truth += multiset_matches(&truth, &found);
+            truth_words += truth.len();
+            matched_found += multiset_matches(&found, &truth);
+            found_words += found.len();
+            seen.push(SeenFrame {
+                page,
+                image: Some(image.to_rgb8()),
+            });
+        }
+        let started = Instant::now();
+        let offline = summarize(&seen, &vocabularies[session.domain.slug()]);
+        summary_millis.push(started.elapsed().as_secs_f64() * 1e3);
+        let parsed = parse_summary(&offline.json.to_string())?;
+        for (category, fact, recovered, detail) in check(&session.expect, &parsed.summary) {
+            let entry = per_category.entry(category).or_default();
+            entry.1 += 1;
+            if recovered {
+                entry.0 += 1;
+            } else {
+                misses.push(format!("{}: {fact}: {detail}", session.name));
+            }
+        }
+    }
+    ocr_seconds.sort_by(f64::total_cmp);
+    let p50 = ocr_seconds.get(ocr_seconds.len() / 2).copied().unwrap_or(0.0);
+    let mean = ocr_seconds.iter().sum::<f64>() / ocr_seconds.len().max(1) as f64;
+    let max = ocr_seconds.last().copied().unwrap_or(0.0);
+    let recall = matched_truth as f64 / truth_words.max(1) as f64;
+    let precision = matched_found as f64 / found_words.max(1) as f64;
+    let (recovered, total) = per_category.values().fold((0, 0), |(r, t), (a, b)| (r + a, t + b));
+    let summary_ms = summary_millis.iter().sum::<f64>() / summary_millis.len().max(1) as f64;
+
+    let mut table = format!(
+        "### {} ({} sessions, {} frames, 1280x800, one thread)\n\n| category | facts recovered | share |\n|---|---:|---:|\n",
+        engine.name(),
+        sessions.len(),
+        sessions.iter().map(|s| s.frames.len()).sum::<usize>()
+    );
+    for (category, (ok, n)) in &per_category {
+        table += &format!("| {category} | {ok}/{n} | {:.0}% |\n", 100.0 * *ok as f64 / *n as f64);
+    }
+    table += &format!(
+        "| **all intent facts** | **{recovered}/{total}** | **{:.0}%** |\n\n| OCR | value |\n|---|---:|\n| word recall vs DOM text | {:.1}% |\n| word precision vs DOM text | {:.1}% |\n| seconds per frame, p50 | {p50:.2} |\n| seconds per frame, mean | {mean:.2} |\n| seconds per frame, max | {max:.2} |\n| summary per batch (after OCR), ms | {summary_ms:.1} |\n",
+        100.0 * recovered as f64 / total.max(1) as f64,
+        100.0 * recall,
+        100.0 * precision,
+    );
+    if !misses.is_empty() {
+        table += "\nMissed facts:\n";
+        for miss in &misses {
+            table += &format!("- {miss}\n");
+        }
+    }
+    let figures = json!({
+        "frames": sessions.iter().map(|s| s.frames.len()).sum::<usize>(),
+        "frames_read_afresh": ocr_seconds.len(),
+        "facts": total,
+        "facts_recovered": recovered,
+        "intent_recovery": recovered as f64 / total.max(1) as f64,
+        "ocr_word_recall": recall,
+        "ocr_word_precision": precision,
+        "dom_words": truth_words,
+        "ocr_words": found_words,
+        "ocr_seconds_p50": p50,
+        "ocr_seconds_mean": mean,
+        "ocr_seconds_max": max,
+        "summary_ms_per_batch": summary_ms,
+        "goals_met": {
+            "intent_recovery_95": recovered as f64 >= 0.95 * total as f64,
+            "ocr_recall_95": recall >= 0.95,
+            // Only meaningful when frames were read afresh (not with --reuse-ocr).
+            "ocr_0_3_s_per_frame": (!ocr_seconds.is_empty()).then_some(p50 <= 0.3),
+        },
+    });
+    Ok((table, figures))
+}
