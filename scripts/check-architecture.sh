@@ -28,6 +28,7 @@ expect_only sled interarec-store
 expect_only tonic interarec-proto interarec-server interarec-client interarec-tests
 expect_only wit-bindgen interarec-plugin
 expect_only chromiumoxide interarec-capture-driver
+expect_only pure-onnx-ocr interarec-vision
 
 for crate in interarec-core; do
     for forbidden in tonic wasmtime sled reqwest; do

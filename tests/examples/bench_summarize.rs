@@ -72,13 +72,20 @@ struct Session {
 
 fn load_sessions(dir: &Path) -> anyhow::Result<Vec<Session>> {
     let mut sessions = Vec::new();
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
     entries.sort();
     for path in entries.into_iter().filter(|p| p.join("manifest.json").is_file()) {
         let (manifest, recorded) = folder::read(&path).map_err(anyhow::Error::msg)?;
         let domain = Domain::ALL
             .into_iter()
-            .find(|d| manifest.frames.first().is_some_and(|f| f.url.contains(&format!("/{}", d.slug()))))
+            .find(|d| {
+                manifest
+                    .frames
+                    .first()
+                    .is_some_and(|f| f.url.contains(&format!("/{}", d.slug())))
+            })
             .ok_or_else(|| anyhow::anyhow!("{}: no demo shop in its URLs", path.display()))?;
         let frames = recorded
             .into_iter()
@@ -140,7 +147,11 @@ fn check(expect: &BTreeMap<String, Value>, summary: &Summary) -> Vec<(&'static s
     let mut out = Vec::new();
     let specs = summary.product_specifications.clone().unwrap_or(Value::Null);
     let values_of = |attribute: &str| -> Vec<String> {
-        let value = if attribute == "brand" { summary.brand_preference.clone().unwrap_or(Value::Null) } else { specs[attribute].clone() };
+        let value = if attribute == "brand" {
+            summary.brand_preference.clone().unwrap_or(Value::Null)
+        } else {
+            specs[attribute].clone()
+        };
         match value {
             Value::String(s) => vec![s.to_lowercase()],
             Value::Array(items) => items.iter().filter_map(|v| v.as_str().map(str::to_lowercase)).collect(),
@@ -151,7 +162,11 @@ fn check(expect: &BTreeMap<String, Value>, summary: &Summary) -> Vec<(&'static s
         let (category, recovered, detail) = match fact.as_str() {
             "lowest_price" | "highest_price" => {
                 let want = expected.as_f64().unwrap_or(f64::NAN);
-                let got = if fact == "lowest_price" { summary.lowest_price } else { summary.highest_price };
+                let got = if fact == "lowest_price" {
+                    summary.lowest_price
+                } else {
+                    summary.highest_price
+                };
                 let ok = got.is_some_and(|g| (g - want).abs() <= PRICE_TOLERANCE * want);
                 ("price range", ok, format!("{got:?} vs {want}"))
             }
@@ -159,11 +174,24 @@ fn check(expect: &BTreeMap<String, Value>, summary: &Summary) -> Vec<(&'static s
                 let attribute = fact.trim_end_matches("_min");
                 let want = expected.as_f64().unwrap_or(f64::NAN);
                 let got = specs[attribute]["min"].as_f64();
-                ("domain specifications", got.is_some_and(|g| g >= want), format!("{got:?} vs ≥ {want}"))
+                (
+                    "domain specifications",
+                    got.is_some_and(|g| g >= want),
+                    format!("{got:?} vs ≥ {want}"),
+                )
             }
             "on_sale" => {
-                let promotions = summary.promotions.clone().unwrap_or(Value::Null).to_string().to_lowercase();
-                ("domain specifications", promotions.contains("on sale") || promotions.contains("% off"), "promotions".into())
+                let promotions = summary
+                    .promotions
+                    .clone()
+                    .unwrap_or(Value::Null)
+                    .to_string()
+                    .to_lowercase();
+                (
+                    "domain specifications",
+                    promotions.contains("on sale") || promotions.contains("% off"),
+                    "promotions".into(),
+                )
             }
             attribute => {
                 let mut want: Vec<String> = expected
@@ -234,9 +262,15 @@ fn run_engine(
             );
             if std::env::var_os("BENCH_VERBOSE").is_some() {
                 let reading = interarec_vision::reading::read_page(&page, &vocabularies[session.domain.slug()]);
-                eprintln!("  product page: {}, promotions {:?}", reading.product_page, reading.promotions);
+                eprintln!(
+                    "  product page: {}, promotions {:?}",
+                    reading.product_page, reading.promotions
+                );
                 for card in &reading.cards {
-                    eprintln!("  card {:?} {} {:?} {:?} {:?}", card.title, card.price, card.was_price, card.values, card.numbers);
+                    eprintln!(
+                        "  card {:?} {} {:?} {:?} {:?}",
+                        card.title, card.price, card.was_price, card.values, card.numbers
+                    );
                 }
             }
             let found = words(&page.text());

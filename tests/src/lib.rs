@@ -2,6 +2,7 @@
 //! are, a real server on 127.0.0.1:0 with a temporary data dir plus a connected client, and
 //! deterministic catalog and transaction fixtures ([`fixtures`]).
 
+pub mod fake_openai;
 pub mod fixtures;
 
 use interarec_client::{Client, ConnectOptions, Grant, ToolLimits};

@@ -107,6 +107,15 @@ pub struct SessionRecord {
     /// as context.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latest_summary: Option<serde_json::Value>,
+    /// The choice model recommendations use (empty: the session only summarises).
+    #[serde(default)]
+    pub model_id: String,
+    /// Products to recommend (0: the default).
+    #[serde(default)]
+    pub capacity: u32,
+    /// The constraint function's arguments so far, merged across batches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraints: Option<serde_json::Value>,
 }
 
 /// An accepted frame's metadata (its bytes are stored under `frame_id`).

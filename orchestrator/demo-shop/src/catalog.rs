@@ -281,6 +281,67 @@ fn capitalise(word: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Simulated shopping for fitting the demo shops' choice models: `occasions` choice sets of eight
+/// products drawn at random at prices up to 20% below list, each answered by a multinomial-logit
+/// shopper whose utility rises
+/// with the product's rating and falls with its price (the price sensitivity scaled to the
+/// shop's prices), with an outside option. Occasions where nothing was bought are left out
+/// (purchases are what shops log). A transactions CSV (`choice_set`, `item_id`, `price`,
+/// `quantity`) for `interarec fit`; the same seed gives the same log.
+pub fn transactions_csv(domain: Domain, products: &[Product], seed: u64, occasions: usize) -> String {
+    let mut rng = Rng(seed ^ 0x5eed_7a4e_0000_0000 ^ domain as u64);
+    let mean_price = products.iter().map(|p| p.item.price).sum::<f64>() / products.len().max(1) as f64;
+    // A product at the mean price and a 4-star rating is as likely as buying nothing.
+    let beta = -1.5 / mean_price;
+    let utility = |p: &Product, price: f64| 1.2 * (p.rating - 4.0) + beta * (price - mean_price);
+    let mut out = String::from("choice_set,item_id,price,quantity\n");
+    let mut written = 0;
+    let mut attempt = 0;
+    while written < occasions && attempt < occasions * 10 {
+        attempt += 1;
+        let mut shown: Vec<usize> = Vec::with_capacity(8);
+        while shown.len() < 8.min(products.len()) {
+            let index = rng.below(products.len());
+            if !shown.contains(&index) {
+                shown.push(index);
+            }
+        }
+        // Prices vary between occasions (promotions up to 20% off, as in a real log); without
+        // that variation a price coefficient could not be told apart from item intercepts.
+        let prices: Vec<f64> = shown
+            .iter()
+            .map(|&i| (products[i].item.price * (1.0 - 0.2 * rng.unit()) * 100.0).round() / 100.0)
+            .collect();
+        let weights: Vec<f64> = shown
+            .iter()
+            .zip(&prices)
+            .map(|(&i, &price)| utility(&products[i], price).exp())
+            .collect();
+        let total: f64 = 1.0 + weights.iter().sum::<f64>();
+        // The outside option has weight 1.
+        let mut draw = rng.unit() * total - 1.0;
+        if draw < 0.0 {
+            continue; // bought nothing
+        }
+        let chosen = weights
+            .iter()
+            .position(|w| {
+                draw -= w;
+                draw < 0.0
+            })
+            .unwrap_or(weights.len() - 1);
+        written += 1;
+        for (k, (&i, price)) in shown.iter().zip(&prices).enumerate() {
+            out.push_str(&format!(
+                "o{written},{},{price},{}\n",
+                products[i].item.id,
+                u8::from(k == chosen)
+            ));
+        }
+    }
+    out
+}
+
 /// The catalog CSV of a shop (`id,title,price,image,<attributes>`; lists joined by `|`), as the
 /// catalog service imports it.
 pub fn catalog_csv(domain: Domain, products: &[Product]) -> String {

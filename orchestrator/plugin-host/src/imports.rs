@@ -123,7 +123,9 @@ impl frames::Host for CallState {
 
 impl models::Host for CallState {
     async fn chat(&mut self, request: models::ChatRequest) -> Result<models::ChatResponse, HostError> {
-        use crate::services::{MAX_CHAT_TEXT_BYTES, MAX_IMAGES_PER_CHAT, ModelFailure, ModelMessage, ModelPart, ModelRequest};
+        use crate::services::{
+            MAX_CHAT_TEXT_BYTES, MAX_IMAGES_PER_CHAT, ModelFailure, ModelMessage, ModelPart, ModelRequest,
+        };
         self.require(Capability::Models)?;
         let backend = self
             .services

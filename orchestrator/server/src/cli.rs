@@ -3,6 +3,7 @@
 mod catalog;
 mod demo;
 mod demo_shop;
+mod demo_tool;
 mod models;
 mod session;
 mod tools;
@@ -70,8 +71,12 @@ enum Command {
     Session(session::SessionArgs),
     /// Serves the demo shops (fashion, footwear, homes) on localhost, or exports their catalogs.
     DemoShop(demo_shop::DemoShopArgs),
-    /// Starts a throw-away server, registers a tool (echo by default), invokes it and stops.
+    /// The main job on offline defaults: a throw-away server, the demo catalogs and their fitted
+    /// choice models, the recorded sessions replayed through Browse, and per batch the summary,
+    /// constraints, validation, recommended products and the answer.
     Demo(demo::DemoArgs),
+    /// Starts a throw-away server, registers a tool (echo by default), invokes it and stops.
+    DemoTool(demo_tool::DemoToolArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -111,6 +116,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Session(args) => session::session_command(args).await,
         Command::DemoShop(args) => demo_shop::run(args).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::DemoTool(args) => demo_tool::run(args).await,
     }
 }
 

@@ -3,6 +3,7 @@
 //!
 //! Only this crate and the client know tonic; everything below it speaks core types.
 
+pub mod agent;
 pub mod catalogs;
 pub mod config;
 pub mod grpc;
@@ -82,7 +83,8 @@ pub async fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
     let catalogs = Catalogs::new(store.clone());
     let models = Models::new(store.clone());
     let registry = Registry::open(store.clone(), host).await?;
-    let ocr_on_arrival = config.vision.ocr_on_arrival && matches!(config.vision.provider, vision::ProviderChoice::Offline);
+    let ocr_on_arrival =
+        config.vision.ocr_on_arrival && matches!(config.vision.provider, vision::ProviderChoice::Offline);
     let sessions = Sessions::new(store, registry.clone()).with_ocr(ocr_on_arrival.then(|| vision.pages()));
     Ok(AppState {
         registry,

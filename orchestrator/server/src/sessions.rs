@@ -222,6 +222,8 @@ impl Sessions {
         id: &str,
         catalog_id: &str,
         options: SessionOptions,
+        model_id: &str,
+        capacity: u32,
     ) -> Result<SessionRecord, SessionError> {
         let now = crate::unix_millis();
         let id = if id.is_empty() {
@@ -246,6 +248,9 @@ impl Sessions {
             batches: 0,
             events: 0,
             latest_summary: None,
+            model_id: model_id.to_owned(),
+            capacity,
+            constraints: None,
         };
         self.store.put_session(&record)?;
         self.flush().await?;
@@ -347,7 +352,10 @@ impl Sessions {
                     shared_bytes: false,
                 };
                 self.store.put_frame(id, &mut meta, &frame.image)?;
-                if let Some(pages) = &self.ocr {
+                // Only the summarising tool reads pages; without it, reading would be wasted work.
+                if let Some(pages) = &self.ocr
+                    && self.registry.describe(SUMMARIZE_TOOL).is_ok()
+                {
                     pages.prefetch(&meta.frame_id);
                 }
                 record.frames_accepted += 1;
@@ -441,7 +449,11 @@ impl Sessions {
             record.events += 1;
             let kept: Vec<String> = payload["kept"]
                 .as_array()
-                .map(|kept| kept.iter().filter_map(|k| k["frame"].as_str().map(str::to_owned)).collect())
+                .map(|kept| {
+                    kept.iter()
+                        .filter_map(|k| k["frame"].as_str().map(str::to_owned))
+                        .collect()
+                })
                 .unwrap_or_default();
             let batch_number = record.batches;
             let previous = record.latest_summary.clone();
@@ -452,19 +464,96 @@ impl Sessions {
             drop(record);
             let _ = live.events.send(batch);
             if let Some(summary) = self.summarize(id, batch_number, &kept, previous).await {
+                let typed = summary.get("summary").filter(|s| !s.is_null()).cloned();
                 let mut record = live.record.lock().await;
                 record.events += 1;
-                if let Some(typed) = summary.get("summary").filter(|s| !s.is_null()) {
+                if let Some(typed) = &typed {
                     record.latest_summary = Some(typed.clone());
                 }
                 let summary_event = event(id, record.events, "summary", summary);
                 self.store.append_event(&summary_event)?;
                 self.store.put_session(&record)?;
                 self.flush().await?;
+                let turn_input = typed.and_then(|typed| self.turn_input(&record, batch_number, typed));
                 drop(record);
                 let _ = live.events.send(summary_event);
+                if let Some(input) = turn_input {
+                    let turn = match input {
+                        Ok(input) => crate::agent::run_turn(&self.registry, input).await,
+                        Err(reason) => crate::agent::TurnOutput {
+                            events: vec![(
+                                "planner-skipped".into(),
+                                json!({ "batch": batch_number, "reason": reason }),
+                            )],
+                            constraints: None,
+                        },
+                    };
+                    let mut record = live.record.lock().await;
+                    let mut sent = Vec::with_capacity(turn.events.len());
+                    for (kind, payload) in turn.events {
+                        record.events += 1;
+                        let turn_event = event(id, record.events, &kind, payload);
+                        self.store.append_event(&turn_event)?;
+                        sent.push(turn_event);
+                    }
+                    if turn.constraints.is_some() {
+                        record.constraints = turn.constraints;
+                    }
+                    self.store.put_session(&record)?;
+                    self.flush().await?;
+                    drop(record);
+                    for turn_event in sent {
+                        let _ = live.events.send(turn_event);
+                    }
+                }
             }
         }
+    }
+
+    /// What the planner's turn needs, when the session recommends (`None`: it only summarises;
+    /// `Some(Err)`: it should recommend but cannot, and the reason becomes an event).
+    fn turn_input(
+        &self,
+        record: &SessionRecord,
+        batch: u64,
+        summary: serde_json::Value,
+    ) -> Option<Result<crate::agent::TurnInput, String>> {
+        if record.model_id.is_empty() {
+            return None;
+        }
+        let input = (|| {
+            for tool in [crate::agent::VALIDATE_TOOL, crate::agent::ASSORTMENT_TOOL] {
+                if self.registry.describe(tool).is_err() {
+                    return Err(format!(
+                        "no `{tool}` tool is registered: register plugins/{tool} with --grant catalog to get recommendations"
+                    ));
+                }
+            }
+            let catalog = self
+                .store
+                .get_catalog(&record.catalog_id)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("the session's catalog `{}` does not exist", record.catalog_id))?;
+            let catalog = serde_json::to_string(&catalog)
+                .map_err(|e| e.to_string())
+                .and_then(|json| interarec_constraints::CatalogFacts::from_json(&json))?;
+            let summary: interarec_summary::Summary =
+                serde_json::from_value(summary).map_err(|e| format!("the summary does not read back: {e}"))?;
+            Ok(crate::agent::TurnInput {
+                session_id: record.id.clone(),
+                batch,
+                catalog,
+                model_id: record.model_id.clone(),
+                capacity: if record.capacity == 0 {
+                    interarec_choice::recommend::DEFAULT_CAPACITY as u64
+                } else {
+                    u64::from(record.capacity)
+                },
+                summary,
+                current: record.constraints.clone(),
+            })
+        })();
+        Some(input)
     }
 
     /// Runs the `summarize` tool over a batch's kept frames (with the previous summary as

@@ -170,9 +170,9 @@ impl Vision {
     }
 
     fn frame_of(store: &Store, session: &str, frame: &str) -> Result<interarec_core::session::FrameMeta, ModelFailure> {
-        let sequence: u64 = frame
-            .parse()
-            .map_err(|_| ModelFailure::Invalid(format!("`{frame}` is not a frame id (frame ids are sequence numbers)")))?;
+        let sequence: u64 = frame.parse().map_err(|_| {
+            ModelFailure::Invalid(format!("`{frame}` is not a frame id (frame ids are sequence numbers)"))
+        })?;
         store
             .frame(session, sequence)
             .map_err(|e| ModelFailure::Failed(e.to_string()))?
@@ -180,7 +180,12 @@ impl Vision {
     }
 
     /// The offline engine: OCR (cached), page reading against the session catalog's words.
-    fn offline(store: &Store, pages: &OcrPages, session: &str, request: &ModelRequest) -> Result<ModelAnswer, ModelFailure> {
+    fn offline(
+        store: &Store,
+        pages: &OcrPages,
+        session: &str,
+        request: &ModelRequest,
+    ) -> Result<ModelAnswer, ModelFailure> {
         let frames: Vec<&str> = request
             .messages
             .iter()
@@ -254,12 +259,17 @@ impl ModelsBackend for Vision {
                                     let bytes = store
                                         .frame_bytes(&meta.frame_id)
                                         .map_err(|e| ModelFailure::Failed(e.to_string()))?
-                                        .ok_or_else(|| ModelFailure::Failed(format!("frame `{frame}` has no stored image")))?;
+                                        .ok_or_else(|| {
+                                            ModelFailure::Failed(format!("frame `{frame}` has no stored image"))
+                                        })?;
                                     Part::Image { mime: meta.mime, bytes }
                                 }
                             });
                         }
-                        messages.push(ChatMessage { role: message.role, parts });
+                        messages.push(ChatMessage {
+                            role: message.role,
+                            parts,
+                        });
                     }
                     let answer = provider
                         .chat(ChatRequest {

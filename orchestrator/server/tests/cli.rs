@@ -528,8 +528,8 @@ fn sessions_replay_from_a_recorded_folder_on_the_command_line() {
         vec![
             (None, vec!["list"], true, "green"),
             (None, vec!["show", "green"], true, "batching:  10 frames or 20000 ms"),
-            // Nine frames: the last (only) batch closed when --end ended the session.
-            (None, vec!["show", "green"], true, "batches:   1; events: 2"),
+            (None, vec!["show", "green"], true, "batches:   2; events: 3"),
+            // Thirteen frames: a batch of ten, then the other three when --end ended the session.
             (None, vec!["show", "nobody"], false, "no session `nobody`"),
             (
                 None,

@@ -262,6 +262,9 @@ fn frames_are_stored_once_per_content_in_sequence_order_and_survive_reopen() {
             batches: 0,
             events: 1,
             latest_summary: None,
+            model_id: String::new(),
+            capacity: 0,
+            constraints: None,
         };
         store.put_session(&record).unwrap();
         // Sequence 300 sorts after 2 (big-endian keys), and the same bytes are stored once.

@@ -8,9 +8,17 @@ fn main() -> anyhow::Result<()> {
     for path in args {
         let bytes = std::fs::read(&path)?;
         let page = engine.read_bytes(&bytes)?;
-        println!("{path}: {} lines in {} ms by {}", page.lines.len(), page.millis, page.engine);
+        println!(
+            "{path}: {} lines in {} ms by {}",
+            page.lines.len(),
+            page.millis,
+            page.engine
+        );
         for line in &page.lines {
-            println!("  {:>5.0},{:>4.0} {:.2} {}", line.bbox.x, line.bbox.y, line.confidence, line.text);
+            println!(
+                "  {:>5.0},{:>4.0} {:.2} {}",
+                line.bbox.x, line.bbox.y, line.confidence, line.text
+            );
         }
     }
     Ok(())

@@ -28,13 +28,23 @@ const NAMED_COLOURS: [(&str, [u8; 3]); 16] = [
 pub fn to_lab(rgb: [u8; 3]) -> [f32; 3] {
     let linear = |c: u8| {
         let c = f32::from(c) / 255.0;
-        if c <= 0.04045 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
     };
     let (r, g, b) = (linear(rgb[0]), linear(rgb[1]), linear(rgb[2]));
     let x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047;
     let y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
     let z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883;
-    let f = |t: f32| if t > 0.008856 { t.cbrt() } else { 7.787 * t + 16.0 / 116.0 };
+    let f = |t: f32| {
+        if t > 0.008856 {
+            t.cbrt()
+        } else {
+            7.787 * t + 16.0 / 116.0
+        }
+    };
     let (fx, fy, fz) = (f(x), f(y), f(z));
     [116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)]
 }
@@ -113,7 +123,10 @@ pub fn dominant_colour(image: &image::RgbImage, region: BoundingBox, names: &[&s
     let clusters = kmeans(&points, 3, 12);
     // Page background is near-white and unsaturated; text and outlines are small clusters.
     let background = |c: &[f32; 3]| c[0] > 90.0 && (c[1].powi(2) + c[2].powi(2)).sqrt() < 8.0;
-    let (centre, size) = clusters.into_iter().filter(|(c, _)| !background(c)).max_by_key(|(_, size)| *size)?;
+    let (centre, size) = clusters
+        .into_iter()
+        .filter(|(c, _)| !background(c))
+        .max_by_key(|(_, size)| *size)?;
     if size * 10 < points.len() {
         return None;
     }
@@ -148,7 +161,12 @@ mod tests {
                     image::Rgb([255, 255, 255])
                 }
             });
-            let region = BoundingBox { x: 0.0, y: 0.0, width: 200.0, height: 200.0 };
+            let region = BoundingBox {
+                x: 0.0,
+                y: 0.0,
+                width: 200.0,
+                height: 200.0,
+            };
             assert_eq!(dominant_colour(&image, region, &names).as_deref(), expected, "{fill:?}");
         }
     }

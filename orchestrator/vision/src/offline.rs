@@ -89,7 +89,11 @@ pub fn summarize(frames: &[SeenFrame], vocabulary: &Vocabulary) -> OfflineSummar
         preferences.entry(attribute.clone()).or_default().insert(value.clone());
     }
     // Price bounds and minimums the shopper set: those of the last frame that shows filters.
-    let stated = readings.iter().rev().find_map(|r| r.filters.clone()).unwrap_or_default();
+    let stated = readings
+        .iter()
+        .rev()
+        .find_map(|r| r.filters.clone())
+        .unwrap_or_default();
 
     // The most refined view: the last listing frame, the earlier ones with its focus, and
     // product pages.
@@ -198,19 +202,35 @@ fn write_categories(
     }
     out.insert(
         "Product Characteristics".into(),
-        if characteristics.is_empty() { not_available() } else { json!(characteristics.join(", ")) },
+        if characteristics.is_empty() {
+            not_available()
+        } else {
+            json!(characteristics.join(", "))
+        },
     );
 
     let prices: Vec<f64> = evidence.iter().map(|c| c.price).collect();
-    let lowest = stated.lowest_price.unwrap_or_else(|| prices.iter().copied().fold(f64::INFINITY, f64::min));
-    let highest = stated.highest_price.unwrap_or_else(|| prices.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+    let lowest = stated
+        .lowest_price
+        .unwrap_or_else(|| prices.iter().copied().fold(f64::INFINITY, f64::min));
+    let highest = stated
+        .highest_price
+        .unwrap_or_else(|| prices.iter().copied().fold(f64::NEG_INFINITY, f64::max));
     out.insert(
         "Lowest Price".into(),
-        if lowest.is_finite() { json!(money(lowest)) } else { not_available() },
+        if lowest.is_finite() {
+            json!(money(lowest))
+        } else {
+            not_available()
+        },
     );
     out.insert(
         "Highest Price".into(),
-        if highest.is_finite() { json!(money(highest)) } else { not_available() },
+        if highest.is_finite() {
+            json!(money(highest))
+        } else {
+            not_available()
+        },
     );
     out.insert(
         "Brand Preference".into(),
@@ -241,11 +261,18 @@ fn write_categories(
     }
     out.insert(
         "Product Specifications".into(),
-        if specifications.is_empty() { not_available() } else { Value::Object(specifications) },
+        if specifications.is_empty() {
+            not_available()
+        } else {
+            Value::Object(specifications)
+        },
     );
 
     let ratings: Vec<f64> = evidence.iter().filter_map(|c| c.rating).collect();
-    let quotes: BTreeSet<&str> = readings.iter().flat_map(|r| r.reviews.iter().map(String::as_str)).collect();
+    let quotes: BTreeSet<&str> = readings
+        .iter()
+        .flat_map(|r| r.reviews.iter().map(String::as_str))
+        .collect();
     out.insert(
         "User Reviews and Testimonials".into(),
         if ratings.is_empty() && quotes.is_empty() {
@@ -266,10 +293,17 @@ fn write_categories(
         },
     );
 
-    let comparisons: BTreeSet<&str> = readings.iter().flat_map(|r| r.comparisons.iter().map(String::as_str)).collect();
+    let comparisons: BTreeSet<&str> = readings
+        .iter()
+        .flat_map(|r| r.comparisons.iter().map(String::as_str))
+        .collect();
     out.insert(
         "Comparisons".into(),
-        if comparisons.is_empty() { not_available() } else { json!(comparisons) },
+        if comparisons.is_empty() {
+            not_available()
+        } else {
+            json!(comparisons)
+        },
     );
 
     let mut promotions: Vec<String> = Vec::new();
@@ -282,10 +316,12 @@ fn write_categories(
     }
     let discounted: Vec<&&Card> = evidence.iter().filter(|c| c.discount_percent.is_some()).collect();
     if !discounted.is_empty() {
-        let (low, high) = discounted.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), c| {
-            let d = c.discount_percent.unwrap_or(0.0);
-            (lo.min(d), hi.max(d))
-        });
+        let (low, high) = discounted
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), c| {
+                let d = c.discount_percent.unwrap_or(0.0);
+                (lo.min(d), hi.max(d))
+            });
         promotions.push(format!(
             "{} of {} matching items on sale, {low:.0}–{high:.0}% off",
             discounted.len(),
@@ -294,7 +330,11 @@ fn write_categories(
     }
     out.insert(
         "Promotions".into(),
-        if promotions.is_empty() { not_available() } else { json!(promotions) },
+        if promotions.is_empty() {
+            not_available()
+        } else {
+            json!(promotions)
+        },
     );
     Value::Object(out)
 }
@@ -309,18 +349,38 @@ mod tests {
         let mut lines = vec![split_line(
             "SPRING SALE: extra 15% off dresses",
             0.99,
-            BoundingBox { x: 360.0, y: 50.0, width: 400.0, height: 18.0 },
+            BoundingBox {
+                x: 360.0,
+                y: 50.0,
+                width: 400.0,
+                height: 18.0,
+            },
         )];
         for (i, (title, price, meta)) in cards.iter().enumerate() {
             let x = 260.0 + 252.0 * (i % 4) as f32;
             let y = 390.0 + 330.0 * (i / 4) as f32;
             for (dy, text) in [(0.0, *title), (42.0, *price), (65.0, *meta)] {
                 let width = 8.0 * text.chars().count() as f32;
-                lines.push(split_line(text, 0.99, BoundingBox { x, y: y + dy, width, height: 16.0 }));
+                lines.push(split_line(
+                    text,
+                    0.99,
+                    BoundingBox {
+                        x,
+                        y: y + dy,
+                        width,
+                        height: 16.0,
+                    },
+                ));
             }
         }
         SeenFrame {
-            page: OcrPage { engine: "test".into(), width: 1280, height: 800, lines, millis: 0 },
+            page: OcrPage {
+                engine: "test".into(),
+                width: 1280,
+                height: 800,
+                lines,
+                millis: 0,
+            },
             image: None,
         }
     }
@@ -370,7 +430,10 @@ mod tests {
         assert_eq!(summary.json["Brand Preference"], json!(["Mango", "Zara"]));
         let promotions = summary.json["Promotions"].to_string();
         assert!(promotions.contains("SPRING SALE"), "{promotions}");
-        assert!(promotions.contains("1 of 3 matching items on sale, 24–24% off"), "{promotions}");
+        assert!(
+            promotions.contains("1 of 3 matching items on sale, 24–24% off"),
+            "{promotions}"
+        );
         assert_eq!(summary.json["Comparisons"], json!(NOT_AVAILABLE));
     }
 

@@ -104,7 +104,10 @@ impl OpenAiProvider {
                 .saturating_mul(2u32.saturating_pow(attempt))
                 .min(self.config.max_backoff);
             let (retry_after, failure) = match outcome {
-                Err(e) => (None, format!("cannot reach {endpoint}: {}", describe_transport_error(&e))),
+                Err(e) => (
+                    None,
+                    format!("cannot reach {endpoint}: {}", describe_transport_error(&e)),
+                ),
                 Ok(response) => {
                     let status = response.status();
                     let retry_after = response
@@ -222,7 +225,11 @@ pub fn parse_response(text: &str) -> Result<ChatResponse, ChatError> {
     let content = match &message["content"] {
         Value::String(s) => s.clone(),
         // Some servers answer with content parts.
-        Value::Array(parts) => parts.iter().filter_map(|p| p["text"].as_str()).collect::<Vec<_>>().join(""),
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| p["text"].as_str())
+            .collect::<Vec<_>>()
+            .join(""),
         Value::Null if message.is_object() => String::new(),
         _ => return Err(malformed("no choices[0].message.content")),
     };
@@ -248,7 +255,11 @@ fn error_message(text: &str) -> String {
         })
         .unwrap_or_else(|| {
             let start: String = text.chars().take(200).collect();
-            if start.trim().is_empty() { "(empty body)".into() } else { start }
+            if start.trim().is_empty() {
+                "(empty body)".into()
+            } else {
+                start
+            }
         })
 }
 
@@ -264,7 +275,10 @@ mod tests {
                 role: "user".into(),
                 parts: vec![
                     Part::Text("summarise".into()),
-                    Part::Image { mime: "image/png".into(), bytes: vec![1, 2, 3] },
+                    Part::Image {
+                        mime: "image/png".into(),
+                        bytes: vec![1, 2, 3],
+                    },
                 ],
             }],
             max_tokens: Some(500),
@@ -273,8 +287,14 @@ mod tests {
         };
         let body = request_body("gpt-4o-mini", &request);
         assert_eq!(body["model"], "gpt-4o-mini");
-        assert_eq!(body["messages"][0]["content"][0], json!({"type": "text", "text": "summarise"}));
-        assert_eq!(body["messages"][0]["content"][1]["image_url"]["url"], "data:image/png;base64,AQID");
+        assert_eq!(
+            body["messages"][0]["content"][0],
+            json!({"type": "text", "text": "summarise"})
+        );
+        assert_eq!(
+            body["messages"][0]["content"][1]["image_url"]["url"],
+            "data:image/png;base64,AQID"
+        );
         assert_eq!(body["response_format"]["type"], "json_object");
         assert_eq!(body["max_tokens"], 500);
     }
@@ -283,14 +303,28 @@ mod tests {
     fn answers_and_errors_are_read_from_the_wire_format() {
         let ok = r#"{"id":"x","model":"m1","choices":[{"index":0,"message":{"role":"assistant","content":"{\"a\":1}"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}}"#;
         let response = parse_response(ok).expect("parses");
-        assert_eq!((response.text.as_str(), response.model.as_str(), response.prompt_tokens, response.completion_tokens), ("{\"a\":1}", "m1", 12, 3));
+        assert_eq!(
+            (
+                response.text.as_str(),
+                response.model.as_str(),
+                response.prompt_tokens,
+                response.completion_tokens
+            ),
+            ("{\"a\":1}", "m1", 12, 3)
+        );
         let cases = ["not json", r#"{"choices": []}"#, r#"{"object": "list"}"#];
         for case in cases {
             assert!(matches!(parse_response(case), Err(ChatError::Malformed(_))), "{case}");
         }
-        assert_eq!(error_message(r#"{"error":{"message":"Rate limit reached","type":"requests"}}"#), "Rate limit reached");
+        assert_eq!(
+            error_message(r#"{"error":{"message":"Rate limit reached","type":"requests"}}"#),
+            "Rate limit reached"
+        );
         assert_eq!(error_message(""), "(empty body)");
-        let config = OpenAiConfig { api_key: Some("sk-secret".into()), ..OpenAiConfig::new("http://x/v1", "m") };
+        let config = OpenAiConfig {
+            api_key: Some("sk-secret".into()),
+            ..OpenAiConfig::new("http://x/v1", "m")
+        };
         assert!(!format!("{config:?}").contains("sk-secret"));
     }
 }

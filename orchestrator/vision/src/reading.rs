@@ -122,7 +122,11 @@ pub fn leading_prices(text: &str) -> Vec<f64> {
         // OCR often reads the comma of `$857,988` as a period: three digits after the only
         // period, in a price of three or more digits before it, is a thousands separator.
         let token = match token.split_once('.') {
-            Some((whole, fraction)) if fraction.len() == 3 && !fraction.contains(['.', ',']) && whole.trim_start_matches(',').len() >= 3 => {
+            Some((whole, fraction))
+                if fraction.len() == 3
+                    && !fraction.contains(['.', ','])
+                    && whole.trim_start_matches(',').len() >= 3 =>
+            {
                 format!("{whole},{fraction}")
             }
             _ => token,
@@ -163,7 +167,10 @@ fn is_discount(text: &str) -> bool {
 fn rating_in(text: &str) -> Option<(f64, Option<u64>)> {
     let has_stars = text.contains(['★', '☆']);
     let lower = text.to_lowercase();
-    let cleaned: String = text.chars().map(|c| if c == '★' || c == '☆' { ' ' } else { c }).collect();
+    let cleaned: String = text
+        .chars()
+        .map(|c| if c == '★' || c == '☆' { ' ' } else { c })
+        .collect();
     let mut numbers = cleaned
         .split(|c: char| !(c.is_ascii_digit() || c == '.'))
         .filter(|t| !t.is_empty() && *t != ".");
@@ -181,8 +188,18 @@ fn rating_in(text: &str) -> Option<(f64, Option<u64>)> {
 }
 
 const PROMOTION_WORDS: [&str; 12] = [
-    "sale", "% off", "code", "deal", "promo", "free shipping", "price cut", "open house", "clearance", "discount",
-    "save", "offer",
+    "sale",
+    "% off",
+    "code",
+    "deal",
+    "promo",
+    "free shipping",
+    "price cut",
+    "open house",
+    "clearance",
+    "discount",
+    "save",
+    "offer",
 ];
 
 fn is_promotion(text: &str) -> bool {
@@ -219,7 +236,10 @@ fn active_filters(text: &str, vocabulary: &Vocabulary) -> Option<ActiveFilters> 
     let lower = text.to_lowercase();
     let at = lower.find("filtered by")?;
     let rest = &text[at + "filtered by".len()..];
-    let mut filters = ActiveFilters { values: vocabulary.values_in(rest), ..ActiveFilters::default() };
+    let mut filters = ActiveFilters {
+        values: vocabulary.values_in(rest),
+        ..ActiveFilters::default()
+    };
     for chip in rest.trim_start_matches([':', ' ']).split(['·', '•', '|']) {
         let chip = chip.trim();
         let chip_lower = chip.to_lowercase();
@@ -228,9 +248,13 @@ fn active_filters(text: &str, vocabulary: &Vocabulary) -> Option<ActiveFilters> 
             .filter_map(|part| leading_prices(part.trim()).first().copied())
             .collect();
         if chip_lower.starts_with("up to") || chip_lower.starts_with("under") {
-            filters.highest_price = leading_prices(chip[chip.find(['$', '€', '£']).unwrap_or(0)..].trim()).first().copied();
+            filters.highest_price = leading_prices(chip[chip.find(['$', '€', '£']).unwrap_or(0)..].trim())
+                .first()
+                .copied();
         } else if chip_lower.starts_with("from") || chip_lower.starts_with("over") {
-            filters.lowest_price = leading_prices(chip[chip.find(['$', '€', '£']).unwrap_or(0)..].trim()).first().copied();
+            filters.lowest_price = leading_prices(chip[chip.find(['$', '€', '£']).unwrap_or(0)..].trim())
+                .first()
+                .copied();
         } else if prices.len() == 2 {
             filters.lowest_price = Some(prices[0].min(prices[1]));
             filters.highest_price = Some(prices[0].max(prices[1]));
@@ -260,7 +284,9 @@ fn detail_numbers(segments: &[&Segment], line_height: f32) -> BTreeMap<String, f
         };
         let value = segments
             .iter()
-            .filter(|v| v.bbox.x > key.bbox.right() && (v.bbox.centre_y() - key.bbox.centre_y()).abs() < line_height / 2.0)
+            .filter(|v| {
+                v.bbox.x > key.bbox.right() && (v.bbox.centre_y() - key.bbox.centre_y()).abs() < line_height / 2.0
+            })
             .min_by(|a, b| a.bbox.x.total_cmp(&b.bbox.x));
         if let Some(number) = value.and_then(|v| v.text.replace(',', "").trim().parse::<f64>().ok()) {
             out.insert(attribute.to_owned(), number);
@@ -300,11 +326,15 @@ pub fn read_page(page: &OcrPage, vocabulary: &Vocabulary) -> PageReading {
             continue;
         }
         if (text.starts_with(['"', '“', '\'']) || text.ends_with(['"', '”'])) && text.len() > 8 {
-            reading.reviews.push(text.trim_matches(['"', '“', '”', '\'']).to_owned());
-        } else if is_promotion(text) && !is_discount(text) && leading_prices(text).is_empty() {
-            if !reading.promotions.iter().any(|p| p == text) {
-                reading.promotions.push(text.to_owned());
-            }
+            reading
+                .reviews
+                .push(text.trim_matches(['"', '“', '”', '\'']).to_owned());
+        } else if is_promotion(text)
+            && !is_discount(text)
+            && leading_prices(text).is_empty()
+            && !reading.promotions.iter().any(|p| p == text)
+        {
+            reading.promotions.push(text.to_owned());
         }
     }
     for row in comparison_rows.values() {
@@ -341,9 +371,15 @@ pub fn read_page(page: &OcrPage, vocabulary: &Vocabulary) -> PageReading {
         // The card's other text: same column, from a few lines above to a few below; on a
         // product page everything down to the comparison widget.
         let (top, bottom) = if reading.product_page {
-            (price_segment.bbox.y - 4.0 * line_height, comparison_top.min(page.height as f32))
+            (
+                price_segment.bbox.y - 4.0 * line_height,
+                comparison_top.min(page.height as f32),
+            )
         } else {
-            (price_segment.bbox.y - 4.0 * line_height, price_segment.bbox.bottom() + 5.0 * line_height)
+            (
+                price_segment.bbox.y - 4.0 * line_height,
+                price_segment.bbox.bottom() + 5.0 * line_height,
+            )
         };
         let members: Vec<&Segment> = above_comparison
             .iter()
@@ -459,7 +495,8 @@ mod tests {
         let filters = active_filters("Filtered by: Men · Up to $140.00", &vocabulary).expect("a filter line");
         assert_eq!(filters.values.get("gender").map(String::as_str), Some("men"));
         assert_eq!((filters.lowest_price, filters.highest_price), (None, Some(140.0)));
-        let filters = active_filters("Filtered by: San Jose · $80.00–$150.00 · 3+ bd · 2+ ba", &vocabulary).expect("a filter line");
+        let filters = active_filters("Filtered by: San Jose · $80.00–$150.00 · 3+ bd · 2+ ba", &vocabulary)
+            .expect("a filter line");
         assert_eq!((filters.lowest_price, filters.highest_price), (Some(80.0), Some(150.0)));
         assert_eq!(filters.minimums.get("bedrooms"), Some(&3.0));
         assert_eq!(filters.minimums.get("bathrooms"), Some(&2.0));

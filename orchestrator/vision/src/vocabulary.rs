@@ -107,10 +107,7 @@ impl Vocabulary {
 
 /// Equal, or the plural of the value's last word.
 fn word_matches(word: &str, value: &str, last: bool) -> bool {
-    word == value
-        || (last
-            && (word.strip_suffix('s') == Some(value)
-                || word.strip_suffix("es") == Some(value)))
+    word == value || (last && (word.strip_suffix('s') == Some(value) || word.strip_suffix("es") == Some(value)))
 }
 
 #[cfg(test)]
@@ -119,7 +116,10 @@ mod tests {
 
     fn fashion() -> Vocabulary {
         let mut attributes = BTreeMap::new();
-        attributes.insert("brand".to_owned(), vec!["Zara".into(), "Nobody's Child".into(), "Mango".into()]);
+        attributes.insert(
+            "brand".to_owned(),
+            vec!["Zara".into(), "Nobody's Child".into(), "Mango".into()],
+        );
         attributes.insert("colour".to_owned(), vec!["green".into(), "red".into()]);
         attributes.insert("category".to_owned(), vec!["dress".into(), "top".into()]);
         attributes.insert("gender".to_owned(), vec!["men".into(), "women".into()]);
@@ -133,7 +133,10 @@ mod tests {
         let vocabulary = fashion();
         let cases: [(&str, &[(&str, &str)]); 6] = [
             ("green·Zara", &[("brand", "Zara"), ("colour", "green")]),
-            ("Nobody's Child Green Midi Dress", &[("brand", "Nobody's Child"), ("category", "dress"), ("colour", "green")]),
+            (
+                "Nobody's Child Green Midi Dress",
+                &[("brand", "Nobody's Child"), ("category", "dress"), ("colour", "green")],
+            ),
             ("SPRING SALE: extra 15% off dresses", &[("category", "dress")]),
             ("Women's running shoe · red", &[("colour", "red"), ("gender", "women")]),
             ("Stop redeeming 42 tops", &[("category", "top")]),

@@ -64,7 +64,10 @@ impl Tool for Summarize {
         let mut content = vec![ContentPart::Text(instruction(previous))];
         content.extend(frames.iter().cloned().map(ContentPart::Image));
         let request = ChatRequest {
-            messages: vec![Message { role: "user".into(), content }],
+            messages: vec![Message {
+                role: "user".into(),
+                content,
+            }],
             max_tokens: Some(arguments["max_tokens"].as_u64().unwrap_or(1024) as u32),
             temperature: Some(0.0),
             json_response: true,
@@ -109,5 +112,4 @@ mod tests {
         let next = instruction(Some(&json!({"lowest_price": 18.0})));
         assert!(next.contains("\"lowest_price\":18.0"), "{next}");
     }
-
 }

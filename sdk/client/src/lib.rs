@@ -308,10 +308,27 @@ impl Client {
         catalog_id: &str,
         options: SessionOptions,
     ) -> Result<SessionInfo, ClientError> {
+        self.create_recommending_session(session_id, catalog_id, "", 0, options)
+            .await
+    }
+
+    /// Creates a session that recommends with a fitted choice model: once its batches are
+    /// summarised, the orchestrator validates the shopper's constraints and picks `capacity`
+    /// products (0: the default) with the `validate` and `assortment` tools.
+    pub async fn create_recommending_session(
+        &mut self,
+        session_id: &str,
+        catalog_id: &str,
+        choice_model_id: &str,
+        capacity: u32,
+        options: SessionOptions,
+    ) -> Result<SessionInfo, ClientError> {
         let request = self.request(pb::CreateSessionRequest {
             session_id: session_id.to_owned(),
             catalog_id: catalog_id.to_owned(),
             options: Some(options),
+            choice_model_id: choice_model_id.to_owned(),
+            capacity,
         });
         Ok(self.sessions.create_session(request).await?.into_inner())
     }

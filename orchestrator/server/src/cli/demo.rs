@@ -1,98 +1,323 @@
-//! `interarec demo`: the foundation's main job end to end on a throw-away server: start it on a
-//! free loopback port with a temporary data dir, register a tool through the real client (echo
-//! by default), list it, invoke it, and stop.
+//! `interarec demo`: InteraRec end to end on offline defaults. A throw-away server on a free
+//! loopback port (temporary data dir, the offline vision engine), the pipeline's tools
+//! registered (`capture`, `summarize`, `validate`, `assortment`), the three demo catalogs
+//! imported with choice models fitted from simulated shopping, then every recorded session
+//! replayed through `Browse` into a recommending session; per batch it prints the summary, the
+//! constraints (and what changed), the validation, the recommended products with prices and
+//! purchase probabilities, the expected revenue and the answer.
 
 use anyhow::Context;
 use clap::Args;
-use interarec_client::{Client, ConnectOptions, ToolLimits};
+use interarec_client::{
+    CatalogFormat, Client, ConnectOptions, FitHeader, Frame, ImportHeader, SessionOptions, ToolLimits,
+    TransactionFormat, browse_response,
+};
+use interarec_demo_shop::catalog::{Domain, catalog_csv, generate, transactions_csv};
 use interarec_server::config::ServerConfig;
-use std::path::PathBuf;
+use interarec_server::vision::{ProviderChoice, VisionConfig};
+use interarec_vision::ocr::OcrChoice;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// The component to register (built by `just plugins`).
-    #[arg(long, default_value = "target/wasm32-wasip2/plugin/echo.wasm")]
-    plugin: PathBuf,
-    /// Name of the tool the component describes.
-    #[arg(long, default_value = "echo")]
-    tool: String,
-    /// Capabilities to grant (default for echo: kv).
-    #[arg(long = "grant", value_name = "CAP")]
-    grants: Vec<String>,
-    /// Arguments of a single invocation (default for echo: two counted calls).
+    /// Recorded sessions to replay (folders with a manifest.json).
+    #[arg(long, default_value = "fixtures/sessions")]
+    sessions: PathBuf,
+    /// Folder of the built plugins (`just plugins`).
+    #[arg(long, default_value = "target/wasm32-wasip2/plugin")]
+    plugins: PathBuf,
+    /// OCR engine: `tesseract` when it is installed (the fast one), else `paddle`.
     #[arg(long)]
-    arguments: Option<String>,
+    ocr: Option<String>,
+    /// Frames per batch.
+    #[arg(long, default_value_t = 10)]
+    batch_size: u32,
+    /// Products to recommend.
+    #[arg(long, default_value_t = 4)]
+    capacity: u32,
+}
+
+fn tesseract_installed() -> bool {
+    std::process::Command::new("tesseract")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let component = std::fs::read(&args.plugin).with_context(|| {
-        format!(
-            "cannot read the component {} (build it with `just plugins`)",
-            args.plugin.display()
-        )
-    })?;
-    let grant_texts = if args.grants.is_empty() && args.tool == "echo" {
-        vec!["kv".to_owned()]
-    } else {
-        args.grants.clone()
-    };
-    let grants = grant_texts
-        .iter()
-        .map(|text| super::wire_grant(text))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let invocations = match &args.arguments {
-        Some(arguments) => vec![arguments.clone()],
-        None if args.tool == "echo" => ["hello from InteraRec", "and again"]
-            .iter()
-            .map(|message| serde_json::json!({ "message": message, "count": true }).to_string())
-            .collect(),
-        None => vec!["{}".to_owned()],
-    };
+    let started = Instant::now();
+    let ocr_name = args
+        .ocr
+        .clone()
+        .unwrap_or_else(|| if tesseract_installed() { "tesseract" } else { "paddle" }.into());
+    let ocr = OcrChoice::parse(&ocr_name).map_err(anyhow::Error::msg)?;
+    ocr.load()
+        .with_context(|| format!("the {ocr_name} OCR engine is not ready"))?;
+    let mut recordings: Vec<PathBuf> = std::fs::read_dir(&args.sessions)
+        .with_context(|| format!("cannot read the recorded sessions in {}", args.sessions.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("manifest.json").is_file())
+        .collect();
+    recordings.sort();
+    anyhow::ensure!(
+        !recordings.is_empty(),
+        "no recorded sessions in {}",
+        args.sessions.display()
+    );
 
     let data_dir = tempfile::tempdir().context("cannot create a temporary data dir")?;
     let mut config = ServerConfig::local(data_dir.path());
     config.listen = "127.0.0.1:0".parse()?;
-    println!("[1/4] starting a server with data in {}", data_dir.path().display());
+    config.vision = VisionConfig {
+        provider: ProviderChoice::Offline,
+        ocr,
+        ocr_on_arrival: true,
+    };
+    println!(
+        "[1/4] starting a server (offline vision engine, OCR: {ocr_name}) with data in {}",
+        data_dir.path().display()
+    );
     let server = interarec_server::start(config).await?;
-    println!("      listening on {}", server.url());
-
     let outcome = async {
         let mut client = Client::connect(&server.url(), ConnectOptions::default()).await?;
-        println!(
-            "[2/4] registering {} ({} bytes) with grants [{}]",
-            args.plugin.display(),
-            component.len(),
-            grant_texts.join(", ")
-        );
-        let registered = client
-            .register_tool(component, grants, ToolLimits::default(), false)
-            .await?;
-        let tool = registered.tool.context("the server sent no tool")?;
-        println!(
-            "      registered {} {} (sha256 {}…)",
-            tool.name,
-            tool.version,
-            &tool.sha256[..12]
-        );
-
-        println!("[3/4] listing tools");
-        for tool in client.list_tools().await? {
-            println!("      {} {}: {}", tool.name, tool.version, tool.description);
+        println!("[2/4] registering the pipeline's tools");
+        for (tool, grants) in [
+            ("capture", &["frames", "kv"][..]),
+            ("summarize", &["models"][..]),
+            ("validate", &["catalog"][..]),
+            ("assortment", &["catalog"][..]),
+        ] {
+            let path = args.plugins.join(format!("{tool}.wasm"));
+            let component = std::fs::read(&path)
+                .with_context(|| format!("cannot read {} (build the plugins with `just plugins`)", path.display()))?;
+            let grants = grants
+                .iter()
+                .map(|g| super::wire_grant(g))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let limits = ToolLimits {
+                timeout_ms: 60_000,
+                memory_bytes: 256 << 20,
+                fuel: 0,
+            };
+            client.register_tool(component, grants, limits, false).await?;
+            println!("      {tool}");
         }
-
-        println!("[4/4] invoking {}", args.tool);
-        for arguments in &invocations {
-            let response = client.invoke_tool(&args.tool, arguments, "demo-session").await?;
+        println!("[3/4] importing the demo catalogs and fitting their choice models");
+        for domain in Domain::ALL {
+            let products = generate(domain, 42);
+            let catalog = client
+                .import_catalog(
+                    ImportHeader {
+                        catalog_id: domain.slug().into(),
+                        name: domain.shop_name().into(),
+                        format: CatalogFormat::Csv as i32,
+                        strict: true,
+                        replace: false,
+                        attribute_overrides_json: String::new(),
+                    },
+                    catalog_csv(domain, &products).as_bytes(),
+                    64 * 1024,
+                )
+                .await?;
+            let transactions = transactions_csv(domain, &products, 7, 4_000);
+            let model = client
+                .fit_choice_model(
+                    FitHeader {
+                        model_id: format!("{}-mnl", domain.slug()),
+                        catalog_id: domain.slug().into(),
+                        format: TransactionFormat::TransactionsCsv as i32,
+                        min_segment_choices: 100,
+                        ..FitHeader::default()
+                    },
+                    transactions.as_bytes(),
+                    64 * 1024,
+                    |_| {},
+                )
+                .await?;
             println!(
-                "      {}({arguments}) -> {} in {} µs",
-                args.tool, response.result_json, response.duration_us
+                "      {}: {} products; model {} fitted on 4,000 simulated purchases",
+                domain.slug(),
+                catalog.catalog.map(|c| c.item_count).unwrap_or(0),
+                model.model_id
             );
+        }
+        println!("[4/4] replaying {} recorded sessions", recordings.len());
+        for recording in &recordings {
+            replay(&mut client, recording, &args).await?;
         }
         anyhow::Ok(())
     }
     .await;
     server.stop().await?;
     outcome?;
-    println!("done: server stopped");
+    println!("done in {:.0} s: server stopped", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+async fn replay(client: &mut Client, dir: &Path, args: &DemoArgs) -> anyhow::Result<()> {
+    let (manifest, frames) = interarec_capture_driver::folder::read(dir).map_err(anyhow::Error::msg)?;
+    let domain = Domain::ALL
+        .into_iter()
+        .find(|d| {
+            manifest
+                .frames
+                .first()
+                .is_some_and(|f| f.url.contains(&format!("/{}", d.slug())))
+        })
+        .with_context(|| format!("{}: its URLs name no demo shop", dir.display()))?;
+    println!();
+    println!(
+        "== {} ({}): \"{}\", {} frames",
+        manifest.name,
+        domain.slug(),
+        manifest.intent,
+        frames.len()
+    );
+    let options = SessionOptions {
+        batch_size: args.batch_size,
+        batch_interval_ms: 600_000,
+        max_side: 256,
+        static_threshold_bits: 4,
+    };
+    client
+        .create_recommending_session(
+            &manifest.name,
+            domain.slug(),
+            &format!("{}-mnl", domain.slug()),
+            args.capacity,
+            options,
+        )
+        .await?;
+    let (sender, mut responses) = client.browse(&manifest.name).await?;
+    for frame in &frames {
+        sender
+            .send(Frame {
+                sequence: frame.entry.sequence,
+                captured_at_unix_ms: frame.entry.captured_at_unix_ms,
+                url: frame.entry.url.clone(),
+                viewport_width: manifest.viewport_width,
+                viewport_height: manifest.viewport_height,
+                image: frame.image.clone(),
+                dom_text: String::new(),
+            })
+            .await
+            .context("the server closed the stream")?;
+    }
+    drop(sender);
+    let mut acknowledged = 0;
+    let mut ended = false;
+    while !ended {
+        let message = tokio::time::timeout(Duration::from_secs(300), responses.message())
+            .await
+            .context("no answer from the server within 5 minutes")??
+            .context("the stream ended early")?;
+        match message.part {
+            Some(browse_response::Part::Frame(_)) => {
+                acknowledged += 1;
+                if acknowledged == frames.len() {
+                    println!("   {acknowledged} frames acknowledged; batches close as they fill, the last at the end");
+                    client.end_session(&manifest.name).await?;
+                }
+            }
+            Some(browse_response::Part::Event(event)) => {
+                let payload: Value = serde_json::from_str(&event.payload_json).unwrap_or(Value::Null);
+                ended = event.kind == "session-ended";
+                print_event(&event.kind, &payload);
+            }
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+fn short(value: &Value) -> String {
+    match value {
+        Value::Null => "not available".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn print_event(kind: &str, payload: &Value) {
+    match kind {
+        "batch" => println!(
+            "-- batch: frames {} (kept {}, closed by {})",
+            short(&payload["frames"]),
+            payload["kept"].as_array().map_or(0, Vec::len),
+            short(&payload["closed_by"])
+        ),
+        "summary" => {
+            if let Some(error) = payload["error"].as_str() {
+                println!("   summary failed: {error}");
+                return;
+            }
+            let summary = &payload["summary"];
+            println!(
+                "   summary ({}, {:.0} ms):",
+                short(&payload["model"]),
+                payload["millis"].as_f64().unwrap_or(0.0)
+            );
+            println!("     characteristics: {}", short(&summary["product_characteristics"]));
+            println!(
+                "     price: {} to {}",
+                short(&summary["lowest_price"]),
+                short(&summary["highest_price"])
+            );
+            println!(
+                "     brands: {}; specifications: {}",
+                short(&summary["brand_preference"]),
+                short(&summary["product_specifications"])
+            );
+            println!("     promotions: {}", short(&summary["promotions"]));
+        }
+        "validation" => {
+            let violations = payload["violations"].as_array().map_or(0, Vec::len);
+            println!(
+                "   validation: {} ({violations} violation(s))",
+                short(&payload["outcome"])
+            );
+            for violation in payload["violations"].as_array().into_iter().flatten() {
+                println!(
+                    "     {}: {} -> {}",
+                    short(&violation["field"]),
+                    short(&violation["problem"]),
+                    short(&violation["repair"])
+                );
+            }
+        }
+        "constraints" => {
+            println!("   constraints: {}", payload["arguments"]);
+            for change in payload["changes"].as_array().into_iter().flatten() {
+                if !change["from"].is_null() {
+                    println!(
+                        "     {} {}: {} -> {}",
+                        short(&change["field"]),
+                        short(&change["kind"]),
+                        change["from"],
+                        change["to"]
+                    );
+                }
+            }
+        }
+        "recommendation" => {
+            println!(
+                "   recommended (expected revenue per shopper {:.2}):",
+                payload["expected_revenue"].as_f64().unwrap_or(0.0)
+            );
+            for item in payload["items"].as_array().into_iter().flatten() {
+                println!(
+                    "     {:<40} {:>12}  p = {:.3}",
+                    short(&item["title"]),
+                    short(&item["price"]),
+                    item["probability"].as_f64().unwrap_or(0.0)
+                );
+            }
+            println!("   answer: {}", short(&payload["answer"]));
+        }
+        "planner-skipped" | "planner-stopped" => println!("   planner: {}", short(&payload["reason"])),
+        "frame-rejected" => println!("   frame rejected: {}", payload),
+        _ => {}
+    }
 }

@@ -14,7 +14,9 @@ pub struct DemoShopArgs {
     /// Seed of the generated catalogs: the same seed gives the same shops.
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Write fashion.csv, footwear.csv and homes.csv into this folder and exit instead of serving.
+    /// Write the catalogs (fashion.csv, footwear.csv, homes.csv) and simulated purchase logs
+    /// (<shop>-transactions.csv, 4,000 purchases each, for `interarec fit`) into this folder and
+    /// exit instead of serving.
     #[arg(long)]
     export: Option<PathBuf>,
 }
@@ -28,6 +30,10 @@ pub async fn run(args: DemoShopArgs) -> anyhow::Result<()> {
             std::fs::write(&path, catalog::catalog_csv(domain, &products))
                 .with_context(|| format!("cannot write {}", path.display()))?;
             println!("{}: {} products", path.display(), products.len());
+            let path = dir.join(format!("{}-transactions.csv", domain.slug()));
+            std::fs::write(&path, catalog::transactions_csv(domain, &products, 7, 4_000))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!("{}: 4000 simulated purchases", path.display());
         }
         return Ok(());
     }

@@ -48,6 +48,8 @@ fn session_info(record: &SessionRecord) -> pb::SessionInfo {
         last_sequence: record.last_sequence,
         batches: record.batches,
         events: record.events,
+        choice_model_id: record.model_id.clone(),
+        capacity: record.capacity,
     }
 }
 
@@ -110,7 +112,13 @@ impl SessionService for SessionServiceImpl {
         .map_err(Status::invalid_argument)?;
         let record = self
             .sessions
-            .create(&request.session_id, &request.catalog_id, options)
+            .create(
+                &request.session_id,
+                &request.catalog_id,
+                options,
+                &request.choice_model_id,
+                request.capacity,
+            )
             .await?;
         Ok(Response::new(session_info(&record)))
     }

@@ -57,9 +57,8 @@ impl PaddleOcr {
                 )));
             }
         }
-        let recognition = std::fs::read(&files.recognition).map_err(|e| {
-            OcrError::Models(format!("cannot read {}: {e}", files.recognition.display()))
-        })?;
+        let recognition = std::fs::read(&files.recognition)
+            .map_err(|e| OcrError::Models(format!("cannot read {}: {e}", files.recognition.display())))?;
         let dictionary = onnx_metadata::metadata_value(&recognition, "character").ok_or_else(|| {
             OcrError::Models(format!(
                 "{} has no `character` dictionary in its metadata; it is not a PaddleOCR recognition export (run `just models` again)",

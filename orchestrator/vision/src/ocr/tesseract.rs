@@ -134,10 +134,7 @@ fn parse_tsv(tsv: &str) -> Vec<OcrLine> {
     lines
         .into_values()
         .map(|words| {
-            let bbox = words
-                .iter()
-                .skip(1)
-                .fold(words[0].bbox, |acc, w| acc.union(&w.bbox));
+            let bbox = words.iter().skip(1).fold(words[0].bbox, |acc, w| acc.union(&w.bbox));
             let confidence = words.iter().map(|w| w.confidence).sum::<f32>() / words.len() as f32;
             OcrLine {
                 text: words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" "),

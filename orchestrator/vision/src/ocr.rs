@@ -7,7 +7,7 @@ mod onnx_metadata;
 mod paddle;
 mod tesseract;
 
-pub use paddle::{PaddleOcr, PaddleModelFiles};
+pub use paddle::{PaddleModelFiles, PaddleOcr};
 pub use tesseract::Tesseract;
 
 use serde::{Deserialize, Serialize};
@@ -103,7 +103,11 @@ impl OcrPage {
 
     /// The page's text, one line per line.
     pub fn text(&self) -> String {
-        self.lines.iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join("\n")
+        self.lines
+            .iter()
+            .map(|l| l.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 

@@ -1,0 +1,80 @@
+//! Refinement across batches: each batch's validated arguments merge with the session's
+//! current ones. Policy: recent evidence wins, field by field: a field the new batch states
+//! replaces the current value (so a price range widens or narrows as the shopper's browsing
+//! does, and a new colour replaces the old), and a field it does not state is kept from earlier
+//! batches (a batch of product pages says nothing against the filters set before). One
+//! exception: a price "range" of a single price (one product looked at) that lies inside the
+//! current range is consistent with it and too thin to replace it, so the range is kept. Every
+//! difference is a [`Change`], so an event can say what changed and why.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// One field's change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    /// The argument.
+    pub field: String,
+    /// Its value before (`null`: unset).
+    pub from: Value,
+    /// Its value now.
+    pub to: Value,
+    /// `added`, `replaced`, `widened`, `narrowed`, `raised`, `lowered`.
+    pub kind: String,
+}
+
+fn kind_of(field: &str, from: &Value, to: &Value) -> String {
+    match (from.as_f64(), to.as_f64()) {
+        (Some(a), Some(b)) => {
+            let lower_bound = field == "lowest_price" || field.ends_with("_min");
+            let upper_bound = field == "highest_price" || field.ends_with("_max");
+            match (lower_bound, upper_bound, b < a) {
+                (true, _, true) | (_, true, false) => "widened",
+                (true, _, false) | (_, true, true) => "narrowed",
+                (false, false, true) => "lowered",
+                (false, false, false) => "raised",
+            }
+            .into()
+        }
+        _ if from.is_null() => "added".into(),
+        _ => "replaced".into(),
+    }
+}
+
+/// Merges `new` into `current`; returns the merged arguments and what changed.
+pub fn merge(current: &Value, new: &Value) -> (Value, Vec<Change>) {
+    let mut merged: Map<String, Value> = current.as_object().cloned().unwrap_or_default();
+    let mut changes = Vec::new();
+    let price = |map: &Map<String, Value>, field: &str| map.get(field).and_then(Value::as_f64);
+    let single_price_inside = new.as_object().is_some_and(|new| {
+        match (
+            price(new, "lowest_price"),
+            price(new, "highest_price"),
+            price(&merged, "lowest_price"),
+            price(&merged, "highest_price"),
+        ) {
+            (Some(low), Some(high), Some(current_low), Some(current_high)) => {
+                low == high && (current_low..=current_high).contains(&low)
+            }
+            _ => false,
+        }
+    });
+    if let Some(new) = new.as_object() {
+        for (field, value) in new {
+            if single_price_inside && (field == "lowest_price" || field == "highest_price") {
+                continue;
+            }
+            let before = merged.get(field).cloned().unwrap_or(Value::Null);
+            if &before != value {
+                changes.push(Change {
+                    field: field.clone(),
+                    kind: kind_of(field, &before, value),
+                    from: before,
+                    to: value.clone(),
+                });
+                merged.insert(field.clone(), value.clone());
+            }
+        }
+    }
+    (Value::Object(merged), changes)
+}

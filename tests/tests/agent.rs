@@ -1,0 +1,230 @@
+//! The orchestrator's agent loop over gRPC: a recorded session replayed through Browse into a
+//! session that recommends with a fitted choice model; each batch is summarised, the offline
+//! planner calls the catalog's constraint function, `validate` checks it, `assortment` picks
+//! the products, and the events say every step. Also: a session whose tools are missing says
+//! what to register instead of failing.
+
+use interarec_capture_driver::folder;
+use interarec_client::{
+    CatalogFormat, FitHeader, Frame, ImportHeader, SessionOptions, TransactionFormat, browse_response,
+};
+use interarec_demo_shop::catalog::{Domain, catalog_csv, generate, transactions_csv};
+use interarec_server::vision::{ProviderChoice, VisionConfig};
+use interarec_tests::{TestServer, grant, limits, plugin};
+use interarec_vision::ocr::OcrChoice;
+use serde_json::Value;
+use std::path::Path;
+use std::time::Duration;
+
+async fn prepare(client: &mut interarec_client::Client, domain: Domain, tools: &[&str]) {
+    for tool in tools {
+        let grants = match *tool {
+            "capture" => vec![grant("frames"), grant("kv")],
+            "summarize" => vec![grant("models")],
+            _ => vec![grant("catalog")],
+        };
+        client
+            .register_tool(plugin(tool), grants, limits(60_000, 256), false)
+            .await
+            .unwrap();
+    }
+    let products = generate(domain, 42);
+    client
+        .import_catalog(
+            ImportHeader {
+                catalog_id: domain.slug().into(),
+                name: domain.slug().into(),
+                format: CatalogFormat::Csv as i32,
+                strict: true,
+                replace: false,
+                attribute_overrides_json: String::new(),
+            },
+            catalog_csv(domain, &products).as_bytes(),
+            64 * 1024,
+        )
+        .await
+        .unwrap();
+    let transactions = transactions_csv(domain, &products, 7, 4_000);
+    client
+        .fit_choice_model(
+            FitHeader {
+                model_id: format!("{}-mnl", domain.slug()),
+                catalog_id: domain.slug().into(),
+                format: TransactionFormat::TransactionsCsv as i32,
+                min_segment_choices: 100,
+                ..FitHeader::default()
+            },
+            transactions.as_bytes(),
+            64 * 1024,
+            |_| {},
+        )
+        .await
+        .unwrap();
+}
+
+/// Replays a recording into a recommending session; returns every event (kind, payload).
+async fn replay(server: &TestServer, recording: &str, domain: Domain, batch_size: u32) -> Vec<(String, Value)> {
+    let mut client = server.client().await;
+    let options = SessionOptions {
+        batch_size,
+        batch_interval_ms: 600_000,
+        max_side: 256,
+        static_threshold_bits: 4,
+    };
+    client
+        .create_recommending_session(recording, domain.slug(), &format!("{}-mnl", domain.slug()), 4, options)
+        .await
+        .unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/sessions")
+        .join(recording);
+    let (_, frames) = folder::read(&dir).unwrap();
+    let (sender, mut responses) = client.browse(recording).await.unwrap();
+    for frame in &frames {
+        sender
+            .send(Frame {
+                sequence: frame.entry.sequence,
+                captured_at_unix_ms: frame.entry.captured_at_unix_ms,
+                url: frame.entry.url.clone(),
+                viewport_width: 1280,
+                viewport_height: 800,
+                image: frame.image.clone(),
+                dom_text: String::new(),
+            })
+            .await
+            .unwrap();
+    }
+    drop(sender);
+    let mut acknowledged = 0;
+    let mut events = Vec::new();
+    while acknowledged < frames.len() {
+        let message = tokio::time::timeout(Duration::from_secs(60), responses.message())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        match message.part {
+            Some(browse_response::Part::Frame(_)) => acknowledged += 1,
+            Some(browse_response::Part::Event(event)) => {
+                events.push((event.kind, serde_json::from_str(&event.payload_json).unwrap()))
+            }
+            None => {}
+        }
+    }
+    client.end_session(recording).await.unwrap();
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(120), responses.message())
+            .await
+            .expect("events keep coming")
+            .unwrap()
+            .expect("the stream lasts until the session ends");
+        if let Some(browse_response::Part::Event(event)) = message.part {
+            let ended = event.kind == "session-ended";
+            events.push((event.kind, serde_json::from_str(&event.payload_json).unwrap()));
+            if ended {
+                return events;
+            }
+        }
+    }
+}
+
+fn server_with_tesseract() -> impl FnOnce(&mut interarec_server::config::ServerConfig) {
+    |config| {
+        config.vision = VisionConfig {
+            provider: ProviderChoice::Offline,
+            ocr: OcrChoice::Tesseract,
+            ocr_on_arrival: true,
+        };
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_batch_ends_in_a_recommendation_that_honours_the_shoppers_constraints() {
+    let server = TestServer::start_with(server_with_tesseract()).await;
+    let mut client = server.client().await;
+    prepare(
+        &mut client,
+        Domain::Fashion,
+        &["capture", "summarize", "validate", "assortment"],
+    )
+    .await;
+    let events = replay(&server, "fashion-green-dresses", Domain::Fashion, 16).await;
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| *k != "frame-rejected")
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "batch",
+            "summary",
+            "planner-context",
+            "planner-step",
+            "tool-call",
+            "validation",
+            "constraints",
+            "tool-call",
+            "assortment",
+            "planner-step",
+            "recommendation",
+            "session-ended"
+        ],
+        "{events:#?}"
+    );
+    let find = |kind: &str| &events.iter().find(|(k, _)| k == kind).unwrap().1;
+    let constraints = &find("constraints")["arguments"];
+    assert_eq!(constraints["colour"], serde_json::json!(["green"]), "{constraints:#}");
+    assert_eq!(constraints["category"], serde_json::json!(["dress"]), "{constraints:#}");
+    let (low, high) = (
+        constraints["lowest_price"].as_f64().unwrap(),
+        constraints["highest_price"].as_f64().unwrap(),
+    );
+    let recommendation = find("recommendation");
+    let items = recommendation["items"].as_array().unwrap();
+    assert!(!items.is_empty() && items.len() <= 4, "{recommendation:#}");
+    for item in items {
+        let title = item["title"].as_str().unwrap();
+        assert!(title.contains("Green") && title.contains("Dress"), "{title}");
+        let price = item["price"].as_f64().unwrap();
+        assert!((low..=high).contains(&price), "{price} outside {low}..{high}");
+        assert!(item["probability"].as_f64().unwrap() > 0.0);
+    }
+    assert!(recommendation["expected_revenue"].as_f64().unwrap() > 0.0);
+    let answer = recommendation["answer"].as_str().unwrap();
+    assert!(
+        answer.starts_with("Based on what you have been looking at, you might like"),
+        "{answer}"
+    );
+    // Every tool call is recorded with its arguments, result and duration.
+    for (kind, payload) in &events {
+        if kind == "tool-call" {
+            assert!(payload["error"].is_null(), "{payload:#}");
+            assert!(
+                payload["millis"].as_f64().is_some() && payload["arguments"].is_object(),
+                "{payload:#}"
+            );
+        }
+    }
+    let info = client.get_session("fashion-green-dresses").await.unwrap();
+    assert_eq!((info.choice_model_id.as_str(), info.capacity), ("fashion-mnl", 4));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_without_the_planners_tools_says_what_to_register() {
+    let server = TestServer::start_with(server_with_tesseract()).await;
+    let mut client = server.client().await;
+    prepare(&mut client, Domain::Footwear, &["capture", "summarize"]).await;
+    let events = replay(&server, "footwear-womens-running", Domain::Footwear, 16).await;
+    let skipped = events
+        .iter()
+        .find(|(k, _)| k == "planner-skipped")
+        .map(|(_, p)| p)
+        .expect("a planner-skipped event");
+    let reason = skipped["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("no `validate` tool is registered") && reason.contains("--grant catalog"),
+        "{reason}"
+    );
+    assert!(!events.iter().any(|(k, _)| k == "recommendation"));
+}

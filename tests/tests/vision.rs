@@ -1,0 +1,388 @@
+//! Seeing and summarizing at the boundaries: the OpenAI-compatible provider against a local
+//! server speaking the real wire format (retries, `Retry-After`, error bodies, slow and
+//! malformed answers, the key kept secret), both OCR engines on a recorded frame against its DOM
+//! text, and sessions summarised batch by batch through the `summarize` plugin, by the offline
+//! engine and by a network provider.
+
+use interarec_capture_driver::folder;
+use interarec_client::{CatalogFormat, Frame, ImportHeader, SessionOptions, browse_response};
+use interarec_demo_shop::catalog::{Domain, catalog_csv, generate};
+use interarec_server::vision::{ProviderChoice, VisionConfig};
+use interarec_tests::fake_openai::{FakeOpenAi, Reply};
+use interarec_tests::{TestServer, grant, limits, plugin};
+use interarec_vision::chat::{ChatError, ChatMessage, ChatProvider, ChatRequest, Part};
+use interarec_vision::ocr::OcrChoice;
+use interarec_vision::openai::{OpenAiConfig, OpenAiProvider};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::time::Duration;
+
+const KEY: &str = "sk-test-secret-key-123";
+
+fn config(base_url: &str, retries: u32, timeout_ms: u64) -> OpenAiConfig {
+    OpenAiConfig {
+        api_key: Some(KEY.into()),
+        max_retries: retries,
+        timeout: Duration::from_millis(timeout_ms),
+        initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(100),
+        ..OpenAiConfig::new(base_url, "fake-vision-1")
+    }
+}
+
+fn request() -> ChatRequest {
+    ChatRequest {
+        messages: vec![ChatMessage {
+            role: "user".into(),
+            parts: vec![
+                Part::Text("Summarize".into()),
+                Part::Image {
+                    mime: "image/jpeg".into(),
+                    bytes: vec![0xff, 0xd8, 0xff],
+                },
+            ],
+        }],
+        max_tokens: Some(256),
+        temperature: Some(0.0),
+        json_response: true,
+    }
+}
+
+#[tokio::test]
+async fn the_provider_retries_busy_servers_honouring_retry_after_and_records_usage() {
+    let fake = FakeOpenAi::start(
+        vec![
+            Reply::error(429, "Rate limit reached for requests").retry_after("0"),
+            Reply::error(503, "The engine is currently overloaded"),
+        ],
+        Reply::completion("{\"Lowest Price\": \"$18\"}", 1200, 80),
+    )
+    .await;
+    let provider = OpenAiProvider::new(config(&fake.base_url, 3, 5_000)).unwrap();
+    let answer = provider.chat(request()).await.expect("the third attempt succeeds");
+    assert_eq!(
+        (
+            answer.text.as_str(),
+            answer.model.as_str(),
+            answer.prompt_tokens,
+            answer.completion_tokens
+        ),
+        ("{\"Lowest Price\": \"$18\"}", "fake-vision-1", 1200, 80)
+    );
+    let received = fake.received();
+    assert_eq!(received.len(), 3);
+    let last = &received[2];
+    assert_eq!(last.authorization.as_deref(), Some(format!("Bearer {KEY}").as_str()));
+    assert_eq!(last.body["model"], "fake-vision-1");
+    assert_eq!(last.body["response_format"]["type"], "json_object");
+    assert_eq!(
+        last.body["messages"][0]["content"][0],
+        json!({"type": "text", "text": "Summarize"})
+    );
+    assert_eq!(
+        last.body["messages"][0]["content"][1]["image_url"]["url"],
+        "data:image/jpeg;base64,/9j/"
+    );
+    assert!(!provider.describe().contains(KEY));
+}
+
+#[tokio::test]
+async fn provider_failures_say_what_went_wrong_and_never_show_the_key() {
+    // (replies, retries, timeout, expected kind, text the message holds, requests made)
+    let cases: Vec<(Vec<Reply>, u32, u64, &str, &str, usize)> = vec![
+        (
+            vec![Reply::error(401, "Incorrect API key provided")],
+            3,
+            5_000,
+            "rejected",
+            "Incorrect API key provided",
+            1,
+        ),
+        (
+            vec![Reply::error(404, "The model `x` does not exist")],
+            3,
+            5_000,
+            "rejected",
+            "check the base URL",
+            1,
+        ),
+        (vec![Reply::raw(400, "")], 3, 5_000, "rejected", "(empty body)", 1),
+        (
+            vec![Reply::raw(200, "this is not json")],
+            3,
+            5_000,
+            "malformed",
+            "invalid JSON",
+            1,
+        ),
+        (
+            vec![Reply::json(200, json!({"choices": []}))],
+            3,
+            5_000,
+            "malformed",
+            "no choices[0].message.content",
+            1,
+        ),
+        (
+            vec![Reply::error(500, "boom"); 3],
+            2,
+            5_000,
+            "unavailable",
+            "failed 3 time(s), last with HTTP 500",
+            3,
+        ),
+        // Retry-After beyond the backoff cap is capped, so this fails fast.
+        (
+            vec![Reply::error(429, "slow down").retry_after("3600"); 2],
+            1,
+            5_000,
+            "unavailable",
+            "HTTP 429",
+            2,
+        ),
+        (
+            vec![Reply::completion("late", 1, 1).delayed(Duration::from_millis(1_500)); 2],
+            1,
+            300,
+            "unavailable",
+            "no answer within the timeout",
+            2,
+        ),
+    ];
+    for (replies, retries, timeout_ms, kind, text, requests) in cases {
+        let fake = FakeOpenAi::start(replies, Reply::error(500, "script exhausted")).await;
+        let provider = OpenAiProvider::new(config(&fake.base_url, retries, timeout_ms)).unwrap();
+        let started = std::time::Instant::now();
+        let error = provider.chat(request()).await.expect_err("fails");
+        let (got_kind, message) = match &error {
+            ChatError::Rejected(m) => ("rejected", m),
+            ChatError::Malformed(m) => ("malformed", m),
+            ChatError::Unavailable(m) => ("unavailable", m),
+        };
+        assert_eq!(got_kind, kind, "{message}");
+        assert!(message.contains(text), "{message:?} should contain {text:?}");
+        assert!(!message.contains(KEY), "the key leaked: {message}");
+        assert_eq!(fake.received().len(), requests, "{message}");
+        assert!(started.elapsed() < Duration::from_secs(5), "{message}");
+    }
+    let error = OpenAiProvider::new(OpenAiConfig::new("localhost:8080/v1", "m"))
+        .err()
+        .expect("refused");
+    assert!(error.to_string().contains("must start with http"), "{error}");
+}
+
+fn words(text: &str) -> Vec<String> {
+    text.replace(['·', '|'], " ")
+        .replace('$', " $")
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase())
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// Both engines read a recorded listing; most of its DOM words come back, prices included.
+#[test]
+fn both_ocr_engines_read_a_recorded_listing() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/sessions/fashion-green-dresses");
+    let (_, frames) = folder::read(&dir).unwrap();
+    let frame = &frames[3];
+    let truth = words(frame.dom_text.as_deref().unwrap());
+    for (engine, minimum_recall) in [("paddle", 0.9), ("tesseract", 0.8)] {
+        let engine = OcrChoice::parse(engine)
+            .unwrap()
+            .load()
+            .unwrap_or_else(|e| panic!("the {engine} OCR engine must be installed for the tests (`just models`, apt-get install tesseract-ocr): {e}"));
+        let page = engine.read_bytes(&frame.image).unwrap();
+        let mut found = words(&page.text());
+        let recalled = truth
+            .iter()
+            .filter(|w| match found.iter().position(|f| f == *w) {
+                Some(i) => {
+                    found.swap_remove(i);
+                    true
+                }
+                None => false,
+            })
+            .count();
+        let recall = recalled as f64 / truth.len() as f64;
+        assert!(
+            recall >= minimum_recall,
+            "{}: recall {recall:.2}\n{}",
+            engine.name(),
+            page.text()
+        );
+        assert!(page.text().contains("Green"), "{}", page.text());
+        assert!(page.lines.iter().all(|l| (0.0..=1.0).contains(&l.confidence)));
+    }
+}
+
+async fn import_demo_catalog(client: &mut interarec_client::Client, domain: Domain) {
+    let csv = catalog_csv(domain, &generate(domain, 42));
+    client
+        .import_catalog(
+            ImportHeader {
+                catalog_id: domain.slug().into(),
+                name: domain.slug().into(),
+                format: CatalogFormat::Csv as i32,
+                strict: true,
+                replace: false,
+                attribute_overrides_json: String::new(),
+            },
+            csv.as_bytes(),
+            64 * 1024,
+        )
+        .await
+        .unwrap();
+}
+
+/// Replays a recorded session through Browse and returns the summary events.
+async fn summaries_of(server: &TestServer, recording: &str, domain: Domain, batch_size: u32) -> Vec<Value> {
+    let mut client = server.client().await;
+    for (tool, grants) in [
+        ("capture", vec![grant("frames"), grant("kv")]),
+        ("summarize", vec![grant("models")]),
+    ] {
+        client
+            .register_tool(plugin(tool), grants, limits(60_000, 128), false)
+            .await
+            .unwrap();
+    }
+    import_demo_catalog(&mut client, domain).await;
+    let options = SessionOptions {
+        batch_size,
+        batch_interval_ms: 600_000,
+        max_side: 256,
+        static_threshold_bits: 4,
+    };
+    client.create_session(recording, domain.slug(), options).await.unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/sessions")
+        .join(recording);
+    let (_, frames) = folder::read(&dir).unwrap();
+    let (sender, mut responses) = client.browse(recording).await.unwrap();
+    for frame in &frames {
+        sender
+            .send(Frame {
+                sequence: frame.entry.sequence,
+                captured_at_unix_ms: frame.entry.captured_at_unix_ms,
+                url: frame.entry.url.clone(),
+                viewport_width: 1280,
+                viewport_height: 800,
+                image: frame.image.clone(),
+                dom_text: String::new(),
+            })
+            .await
+            .unwrap();
+    }
+    drop(sender);
+    let mut acknowledged = 0;
+    while acknowledged < frames.len() {
+        let message = tokio::time::timeout(Duration::from_secs(60), responses.message())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if let Some(browse_response::Part::Frame(result)) = message.part {
+            assert!(result.accepted, "{}", result.reason);
+            acknowledged += 1;
+        }
+    }
+    client.end_session(recording).await.unwrap();
+    let mut summaries = Vec::new();
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(120), responses.message())
+            .await
+            .expect("events keep coming")
+            .unwrap()
+            .expect("the stream lasts until the session ends");
+        if let Some(browse_response::Part::Event(event)) = message.part {
+            match event.kind.as_str() {
+                "summary" => summaries.push(serde_json::from_str(&event.payload_json).unwrap()),
+                "session-ended" => break,
+                _ => {}
+            }
+        }
+    }
+    summaries
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_offline_engine_summarises_each_batch_of_a_recorded_session() {
+    let server = TestServer::start_with(|config| {
+        config.vision = VisionConfig {
+            provider: ProviderChoice::Offline,
+            ocr: OcrChoice::Tesseract,
+            ocr_on_arrival: true,
+        };
+    })
+    .await;
+    let summaries = summaries_of(&server, "fashion-red-dresses-mango-zara", Domain::Fashion, 8).await;
+    assert_eq!(summaries.len(), 2, "{summaries:#?}");
+    for (index, summary) in summaries.iter().enumerate() {
+        assert!(summary.get("error").is_none(), "{summary:#}");
+        assert_eq!(summary["batch"], index as u64 + 1);
+        assert_eq!(summary["prompt_version"], "interarec-summary-v1");
+        let model = summary["model"].as_str().unwrap();
+        assert!(
+            model.starts_with("interarec-offline-vision/") && model.contains("tesseract"),
+            "{model}"
+        );
+    }
+    // The first batch holds the filtering: red dresses by Mango, then Zara.
+    let first = &summaries[0]["summary"];
+    assert_eq!(first["product_specifications"]["colour"], "red", "{first:#}");
+    assert_eq!(first["product_specifications"]["category"], "dress", "{first:#}");
+    assert_eq!(first["brand_preference"], json!(["Mango", "Zara"]), "{first:#}");
+    assert!(
+        first["lowest_price"].as_f64().is_some() && first["highest_price"].as_f64().is_some(),
+        "{first:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_network_provider_summarises_through_the_plugin_with_images_by_frame() {
+    let answer = "Here is the summary:\n```json\n{\"Product Characteristics\": \"green dresses\", \"Lowest Price\": \"$18.00\", \"Highest Price\": \"$144\", \"Brand Preference\": \"not available\", \"Product Specifications\": {\"colour\": \"green\"}, \"User Reviews and Testimonials\": \"not available\", \"Comparisons\": \"not available\", \"Promotions\": \"not available\",}\n```";
+    let fake = FakeOpenAi::start(
+        vec![Reply::error(429, "busy").retry_after("0")],
+        Reply::completion(answer, 2048, 120),
+    )
+    .await;
+    let base_url = fake.base_url.clone();
+    let server = TestServer::start_with(move |config| {
+        let mut openai = OpenAiConfig::new(base_url, "fake-vision-1");
+        openai.api_key = Some(KEY.into());
+        openai.initial_backoff = Duration::from_millis(10);
+        config.vision = VisionConfig {
+            provider: ProviderChoice::OpenAi(openai),
+            ocr: OcrChoice::Tesseract,
+            ocr_on_arrival: false,
+        };
+    })
+    .await;
+    let summaries = summaries_of(&server, "fashion-green-dresses", Domain::Fashion, 16).await;
+    assert_eq!(summaries.len(), 1, "{summaries:#?}");
+    let summary = &summaries[0];
+    assert_eq!(summary["model"], "fake-vision-1");
+    assert_eq!(
+        summary["usage"],
+        json!({"prompt_tokens": 2048, "completion_tokens": 120})
+    );
+    assert_eq!(summary["summary"]["lowest_price"], 18.0);
+    assert_eq!(summary["summary"]["highest_price"], 144.0);
+    assert!(
+        summary["repairs"].as_array().is_some_and(|r| !r.is_empty()),
+        "the trailing comma is repaired: {summary:#}"
+    );
+    let received = fake.received();
+    assert_eq!(received.len(), 2, "one 429, then the answer");
+    let content = received[1].body["messages"][0]["content"].as_array().unwrap().clone();
+    let kept = summary["frames"].as_array().unwrap().len();
+    assert_eq!(content.len(), 1 + kept, "the prompt, then one image per kept frame");
+    assert!(content[0]["text"].as_str().unwrap().contains("Promotions"));
+    assert!(
+        content[1]["image_url"]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/jpeg;base64,/9j/")
+    );
+}
