@@ -228,3 +228,79 @@ async fn a_session_without_the_planners_tools_says_what_to_register() {
     );
     assert!(!events.iter().any(|(k, _)| k == "recommendation"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recommend_now_and_watch_session_from_any_sequence() {
+    let server = TestServer::start_with(server_with_tesseract()).await;
+    let mut client = server.client().await;
+    prepare(
+        &mut client,
+        Domain::Fashion,
+        &["capture", "summarize", "validate", "assortment"],
+    )
+    .await;
+    // Batches would close at 100 frames or after an hour: only RecommendNow closes this one.
+    let options = SessionOptions {
+        batch_size: 100,
+        batch_interval_ms: 3_600_000,
+        max_side: 256,
+        static_threshold_bits: 4,
+    };
+    client
+        .create_recommending_session("now", "fashion", "fashion-mnl", 3, options)
+        .await
+        .unwrap();
+    let mut watch = client.watch_session("now", 1).await.unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/sessions/fashion-green-dresses");
+    let (_, frames) = folder::read(&dir).unwrap();
+    for frame in frames.iter().take(6) {
+        let result = client
+            .upload_frame(
+                "now",
+                Frame {
+                    sequence: frame.entry.sequence,
+                    captured_at_unix_ms: frame.entry.captured_at_unix_ms,
+                    url: frame.entry.url.clone(),
+                    viewport_width: 1280,
+                    viewport_height: 800,
+                    image: frame.image.clone(),
+                    dom_text: String::new(),
+                },
+            )
+            .await
+            .unwrap();
+        assert!(result.accepted, "{}", result.reason);
+    }
+    let events = client.recommend_now("now").await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds.first(), Some(&"batch"), "{kinds:?}");
+    assert_eq!(kinds.last(), Some(&"recommendation"), "{kinds:?}");
+    let batch: Value = serde_json::from_str(&events[0].payload_json).unwrap();
+    assert_eq!(batch["closed_by"], "recommend-now");
+    // Again with nothing pending: the planner runs on the latest summary.
+    let again = client.recommend_now("now").await.unwrap();
+    let kinds: Vec<&str> = again.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds.first(), Some(&"planner-context"), "{kinds:?}");
+    assert_eq!(kinds.last(), Some(&"recommendation"), "{kinds:?}");
+    client.end_session("now").await.unwrap();
+    let all = client.get_session("now").await.unwrap().events;
+
+    // The live watcher saw every event, in order, and its stream ended with the session.
+    let mut watched = Vec::new();
+    while let Some(event) = tokio::time::timeout(Duration::from_secs(30), watch.message())
+        .await
+        .unwrap()
+        .unwrap()
+    {
+        watched.push(event.event_sequence);
+    }
+    assert_eq!(watched, (1..=all).collect::<Vec<_>>());
+    // A watcher from the middle replays from there.
+    let mut late = client.watch_session("now", all - 2).await.unwrap();
+    let mut replayed = Vec::new();
+    while let Some(event) = late.message().await.unwrap() {
+        replayed.push((event.event_sequence, event.kind));
+    }
+    assert_eq!(replayed.len(), 3, "{replayed:?}");
+    assert_eq!(replayed.last().map(|(_, k)| k.as_str()), Some("session-ended"));
+}

@@ -274,6 +274,76 @@ impl Sessions {
         Ok(self.live(id)?.events.subscribe())
     }
 
+    /// `RecommendNow`: closes the pending frames into a batch now (summary, then the planner's
+    /// turn), or, with none pending, runs the planner again on the latest summary. Returns the
+    /// events this produced.
+    pub async fn recommend_now(&self, id: &str) -> Result<Vec<SessionEvent>, SessionError> {
+        let live = self.live(id)?;
+        let before = {
+            let record = live.record.lock().await;
+            if record.ended {
+                return Err(SessionError::Ended(id.to_owned()));
+            }
+            record.events
+        };
+        let pending = {
+            let record = live.record.lock().await;
+            record.last_sequence > record.batched_through
+        };
+        if pending {
+            self.close_batches(id, Closing::Now).await?;
+        } else {
+            let _batching = live.batching.lock().await;
+            let (input, batch) = {
+                let record = live.record.lock().await;
+                let batch = record.batches;
+                let input = record
+                    .latest_summary
+                    .clone()
+                    .and_then(|summary| self.turn_input(&record, batch, summary));
+                (input, batch)
+            };
+            let turn = match input {
+                Some(Ok(input)) => crate::agent::run_turn(&self.registry, input).await,
+                Some(Err(reason)) => crate::agent::TurnOutput {
+                    events: vec![("planner-skipped".into(), json!({ "batch": batch, "reason": reason }))],
+                    constraints: None,
+                },
+                None => crate::agent::TurnOutput {
+                    events: vec![(
+                        "planner-skipped".into(),
+                        json!({ "batch": batch, "reason": "nothing to recommend from yet: no frames are pending and no batch has been summarised (or the session has no choice model)" }),
+                    )],
+                    constraints: None,
+                },
+            };
+            self.record_turn(id, &live, turn).await?;
+        }
+        Ok(self.store.events(id, before + 1)?)
+    }
+
+    /// Appends a turn's events and its constraints to the session, then broadcasts them.
+    async fn record_turn(&self, id: &str, live: &Live, turn: crate::agent::TurnOutput) -> Result<(), SessionError> {
+        let mut record = live.record.lock().await;
+        let mut sent = Vec::with_capacity(turn.events.len());
+        for (kind, payload) in turn.events {
+            record.events += 1;
+            let turn_event = event(id, record.events, &kind, payload);
+            self.store.append_event(&turn_event)?;
+            sent.push(turn_event);
+        }
+        if turn.constraints.is_some() {
+            record.constraints = turn.constraints;
+        }
+        self.store.put_session(&record)?;
+        self.flush().await?;
+        drop(record);
+        for turn_event in sent {
+            let _ = live.events.send(turn_event);
+        }
+        Ok(())
+    }
+
     /// Every stored event from `from` on.
     pub fn events(&self, id: &str, from: u64) -> Result<Vec<SessionEvent>, SessionError> {
         Ok(self.store.events(id, from)?)
@@ -436,6 +506,8 @@ impl Sessions {
                 "size"
             } else if matches!(closing, Closing::Everything) {
                 "end"
+            } else if matches!(closing, Closing::Now) {
+                "recommend-now"
             } else if due && !matches!(closing, Closing::WhenFull) {
                 "interval"
             } else {
@@ -488,23 +560,7 @@ impl Sessions {
                             constraints: None,
                         },
                     };
-                    let mut record = live.record.lock().await;
-                    let mut sent = Vec::with_capacity(turn.events.len());
-                    for (kind, payload) in turn.events {
-                        record.events += 1;
-                        let turn_event = event(id, record.events, &kind, payload);
-                        self.store.append_event(&turn_event)?;
-                        sent.push(turn_event);
-                    }
-                    if turn.constraints.is_some() {
-                        record.constraints = turn.constraints;
-                    }
-                    self.store.put_session(&record)?;
-                    self.flush().await?;
-                    drop(record);
-                    for turn_event in sent {
-                        let _ = live.events.send(turn_event);
-                    }
+                    self.record_turn(id, &live, turn).await?;
                 }
             }
         }
@@ -643,6 +699,8 @@ enum Closing {
     WhenDue,
     /// Everything pending (the session ends).
     Everything,
+    /// Everything pending, now (`RecommendNow`); the session goes on.
+    Now,
 }
 
 fn keep_all(payload: &mut serde_json::Value, sequences: &[u64], why: &str) {

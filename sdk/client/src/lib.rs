@@ -312,6 +312,29 @@ impl Client {
             .await
     }
 
+    /// The session's events from `from_sequence` (replayed), then live ones; the stream ends after
+    /// `session-ended`.
+    pub async fn watch_session(
+        &mut self,
+        session_id: &str,
+        from_sequence: u64,
+    ) -> Result<tonic::Streaming<SessionEvent>, ClientError> {
+        let request = self.request(pb::WatchSessionRequest {
+            session_id: session_id.to_owned(),
+            from_sequence,
+        });
+        Ok(self.sessions.watch_session(request).await?.into_inner())
+    }
+
+    /// Recommends now (pending frames summarised at once, or the planner again on the latest
+    /// summary); returns the events it produced.
+    pub async fn recommend_now(&mut self, session_id: &str) -> Result<Vec<SessionEvent>, ClientError> {
+        let request = self.request(pb::RecommendNowRequest {
+            session_id: session_id.to_owned(),
+        });
+        Ok(self.sessions.recommend_now(request).await?.into_inner().events)
+    }
+
     /// Creates a session that recommends with a fitted choice model: once its batches are
     /// summarised, the orchestrator validates the shopper's constraints and picks `capacity`
     /// products (0: the default) with the `validate` and `assortment` tools.

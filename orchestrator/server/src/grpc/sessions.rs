@@ -96,6 +96,7 @@ fn answer(part: pb::browse_response::Part) -> Result<pb::BrowseResponse, Status>
 #[tonic::async_trait]
 impl SessionService for SessionServiceImpl {
     type BrowseStream = ReceiverStream<Result<pb::BrowseResponse, Status>>;
+    type WatchSessionStream = ReceiverStream<Result<pb::SessionEvent, Status>>;
 
     async fn create_session(
         &self,
@@ -256,6 +257,62 @@ impl SessionService for SessionServiceImpl {
     async fn end_session(&self, request: Request<pb::EndSessionRequest>) -> Result<Response<pb::SessionInfo>, Status> {
         let record = self.sessions.end(&request.into_inner().session_id).await?;
         Ok(Response::new(session_info(&record)))
+    }
+
+    async fn watch_session(
+        &self,
+        request: Request<pb::WatchSessionRequest>,
+    ) -> Result<Response<Self::WatchSessionStream>, Status> {
+        let request = request.into_inner();
+        let id = request.session_id;
+        self.sessions.get(&id).await?;
+        // Subscribe before reading the log, so nothing falls between the two.
+        let mut live = self.sessions.subscribe(&id)?;
+        let stored = self.sessions.events(&id, request.from_sequence.max(1))?;
+        let (sender, receiver) = mpsc::channel(ANSWER_BUFFER);
+        tokio::spawn(async move {
+            let mut last = request.from_sequence.saturating_sub(1);
+            for event in stored {
+                last = event.sequence;
+                let ended = event.kind == "session-ended";
+                if sender.send(Ok(session_event(&event))).await.is_err() || ended {
+                    return;
+                }
+            }
+            loop {
+                match live.recv().await {
+                    Ok(event) if event.sequence <= last => continue,
+                    Ok(event) => {
+                        last = event.sequence;
+                        let ended = event.kind == "session-ended";
+                        if sender.send(Ok(session_event(&event))).await.is_err() || ended {
+                            return;
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        let _ = sender
+                            .send(Err(Status::resource_exhausted(format!(
+                                "this watch fell {missed} events behind its session; watch again from sequence {}",
+                                last + 1
+                            ))))
+                            .await;
+                        return;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(receiver)))
+    }
+
+    async fn recommend_now(
+        &self,
+        request: Request<pb::RecommendNowRequest>,
+    ) -> Result<Response<pb::RecommendNowResponse>, Status> {
+        let events = self.sessions.recommend_now(&request.into_inner().session_id).await?;
+        Ok(Response::new(pb::RecommendNowResponse {
+            events: events.iter().map(session_event).collect(),
+        }))
     }
 }
 
