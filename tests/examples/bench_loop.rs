@@ -8,17 +8,13 @@
 //!
 //! Usage: `bench_loop [--rounds N] [--ocr tesseract|paddle] [--sessions DIR]`.
 
-use interarec_capture_driver::folder;
-use interarec_client::{
-    CatalogFormat, Client, FitHeader, Frame, ImportHeader, SessionOptions, TransactionFormat, browse_response,
-};
-use interarec_demo_shop::catalog::{Domain, catalog_csv, generate, transactions_csv};
+use interarec_client::{Client, SessionOptions};
+use interarec_demo_shop::catalog::Domain;
 use interarec_server::vision::{ProviderChoice, VisionConfig};
-use interarec_tests::{TestServer, grant, limits, plugin};
+use interarec_tests::{TestServer, pipeline};
 use interarec_vision::ocr::OcrChoice;
 use serde_json::json;
 use std::path::PathBuf;
-use std::time::Duration;
 
 fn main() -> anyhow::Result<()> {
     let mut rounds = 5usize;
@@ -51,46 +47,9 @@ async fn run(rounds: usize, ocr: &str, sessions_dir: &std::path::Path) -> anyhow
     })
     .await;
     let mut client = server.client().await;
-    for (tool, grants) in [
-        ("capture", vec![grant("frames"), grant("kv")]),
-        ("summarize", vec![grant("models")]),
-        ("validate", vec![grant("catalog")]),
-        ("assortment", vec![grant("catalog")]),
-    ] {
-        client
-            .register_tool(plugin(tool), grants, limits(60_000, 256), false)
-            .await?;
-    }
+    pipeline::register_tools(&mut client, &["capture", "summarize", "validate", "assortment"]).await?;
     for domain in Domain::ALL {
-        let products = generate(domain, 42);
-        client
-            .import_catalog(
-                ImportHeader {
-                    catalog_id: domain.slug().into(),
-                    name: domain.slug().into(),
-                    format: CatalogFormat::Csv as i32,
-                    strict: true,
-                    replace: false,
-                    attribute_overrides_json: String::new(),
-                },
-                catalog_csv(domain, &products).as_bytes(),
-                64 * 1024,
-            )
-            .await?;
-        client
-            .fit_choice_model(
-                FitHeader {
-                    model_id: format!("{}-mnl", domain.slug()),
-                    catalog_id: domain.slug().into(),
-                    format: TransactionFormat::TransactionsCsv as i32,
-                    min_segment_choices: 100,
-                    ..FitHeader::default()
-                },
-                transactions_csv(domain, &products, 7, 4_000).as_bytes(),
-                64 * 1024,
-                |_| {},
-            )
-            .await?;
+        pipeline::import_demo_shop(&mut client, domain, true).await?;
     }
     let mut recordings: Vec<PathBuf> = std::fs::read_dir(sessions_dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -140,16 +99,7 @@ async fn run(rounds: usize, ocr: &str, sessions_dir: &std::path::Path) -> anyhow
 
 /// Replays one recording into a fresh session; returns batch → recommendation latencies (ms).
 async fn replay(client: &mut Client, dir: &std::path::Path, round: usize) -> anyhow::Result<Vec<f64>> {
-    let (manifest, frames) = folder::read(dir).map_err(anyhow::Error::msg)?;
-    let domain = Domain::ALL
-        .into_iter()
-        .find(|d| {
-            manifest
-                .frames
-                .first()
-                .is_some_and(|f| f.url.contains(&format!("/{}", d.slug())))
-        })
-        .ok_or_else(|| anyhow::anyhow!("{}: no demo shop in its URLs", dir.display()))?;
+    let (manifest, domain, frames) = pipeline::recording(dir)?;
     let id = format!("{}-{round}", manifest.name);
     let options = SessionOptions {
         batch_size: 10,
@@ -158,46 +108,19 @@ async fn replay(client: &mut Client, dir: &std::path::Path, round: usize) -> any
         static_threshold_bits: 4,
     };
     client
-        .create_recommending_session(&id, domain.slug(), &format!("{}-mnl", domain.slug()), 4, options)
+        .create_recommending_session(&id, domain.slug(), &pipeline::demo_model_id(domain), 4, options)
         .await?;
-    let (sender, mut responses) = client.browse(&id).await?;
-    for frame in &frames {
-        sender
-            .send(Frame {
-                sequence: frame.entry.sequence,
-                captured_at_unix_ms: frame.entry.captured_at_unix_ms,
-                url: frame.entry.url.clone(),
-                viewport_width: 1280,
-                viewport_height: 800,
-                image: frame.image.clone(),
-                dom_text: String::new(),
-            })
-            .await?;
-    }
-    drop(sender);
-    let (mut acknowledged, mut batch_at, mut latencies) = (0usize, None, Vec::new());
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(300), responses.message())
-            .await??
-            .ok_or_else(|| anyhow::anyhow!("the stream ended early"))?;
-        match message.part {
-            Some(browse_response::Part::Frame(_)) => {
-                acknowledged += 1;
-                if acknowledged == frames.len() {
-                    client.end_session(&id).await?;
+    let (mut batch_at, mut latencies) = (None, Vec::new());
+    for event in pipeline::replay(client, &id, frames).await? {
+        match event.kind.as_str() {
+            "batch" => batch_at = Some(event.at_unix_ms),
+            "recommendation" => {
+                if let Some(at) = batch_at.take() {
+                    latencies.push(event.at_unix_ms.saturating_sub(at) as f64);
                 }
             }
-            Some(browse_response::Part::Event(event)) => match event.kind.as_str() {
-                "batch" => batch_at = Some(event.at_unix_ms),
-                "recommendation" => {
-                    if let Some(at) = batch_at.take() {
-                        latencies.push(event.at_unix_ms.saturating_sub(at) as f64);
-                    }
-                }
-                "session-ended" => return Ok(latencies),
-                _ => {}
-            },
-            None => {}
+            _ => {}
         }
     }
+    Ok(latencies)
 }

@@ -4,6 +4,7 @@
 
 pub mod fake_openai;
 pub mod fixtures;
+pub mod pipeline;
 
 use interarec_client::{Client, ConnectOptions, Grant, ToolLimits};
 use interarec_server::RunningServer;

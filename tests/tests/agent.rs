@@ -4,62 +4,17 @@
 //! the products, and the events say every step. Also: a session whose tools are missing says
 //! what to register instead of failing.
 
-use interarec_capture_driver::folder;
-use interarec_client::{
-    CatalogFormat, FitHeader, Frame, ImportHeader, SessionOptions, TransactionFormat, browse_response,
-};
-use interarec_demo_shop::catalog::{Domain, catalog_csv, generate, transactions_csv};
+use interarec_client::SessionOptions;
+use interarec_demo_shop::catalog::Domain;
 use interarec_server::vision::{ProviderChoice, VisionConfig};
-use interarec_tests::{TestServer, grant, limits, plugin};
+use interarec_tests::{TestServer, pipeline};
 use interarec_vision::ocr::OcrChoice;
 use serde_json::Value;
-use std::path::Path;
 use std::time::Duration;
 
 async fn prepare(client: &mut interarec_client::Client, domain: Domain, tools: &[&str]) {
-    for tool in tools {
-        let grants = match *tool {
-            "capture" => vec![grant("frames"), grant("kv")],
-            "summarize" => vec![grant("models")],
-            _ => vec![grant("catalog")],
-        };
-        client
-            .register_tool(plugin(tool), grants, limits(60_000, 256), false)
-            .await
-            .unwrap();
-    }
-    let products = generate(domain, 42);
-    client
-        .import_catalog(
-            ImportHeader {
-                catalog_id: domain.slug().into(),
-                name: domain.slug().into(),
-                format: CatalogFormat::Csv as i32,
-                strict: true,
-                replace: false,
-                attribute_overrides_json: String::new(),
-            },
-            catalog_csv(domain, &products).as_bytes(),
-            64 * 1024,
-        )
-        .await
-        .unwrap();
-    let transactions = transactions_csv(domain, &products, 7, 4_000);
-    client
-        .fit_choice_model(
-            FitHeader {
-                model_id: format!("{}-mnl", domain.slug()),
-                catalog_id: domain.slug().into(),
-                format: TransactionFormat::TransactionsCsv as i32,
-                min_segment_choices: 100,
-                ..FitHeader::default()
-            },
-            transactions.as_bytes(),
-            64 * 1024,
-            |_| {},
-        )
-        .await
-        .unwrap();
+    pipeline::register_tools(client, tools).await.unwrap();
+    pipeline::import_demo_shop(client, domain, true).await.unwrap();
 }
 
 /// Replays a recording into a recommending session; returns every event (kind, payload).
@@ -72,60 +27,16 @@ async fn replay(server: &TestServer, recording: &str, domain: Domain, batch_size
         static_threshold_bits: 4,
     };
     client
-        .create_recommending_session(recording, domain.slug(), &format!("{}-mnl", domain.slug()), 4, options)
+        .create_recommending_session(recording, domain.slug(), &pipeline::demo_model_id(domain), 4, options)
         .await
         .unwrap();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures/sessions")
-        .join(recording);
-    let (_, frames) = folder::read(&dir).unwrap();
-    let (sender, mut responses) = client.browse(recording).await.unwrap();
-    for frame in &frames {
-        sender
-            .send(Frame {
-                sequence: frame.entry.sequence,
-                captured_at_unix_ms: frame.entry.captured_at_unix_ms,
-                url: frame.entry.url.clone(),
-                viewport_width: 1280,
-                viewport_height: 800,
-                image: frame.image.clone(),
-                dom_text: String::new(),
-            })
-            .await
-            .unwrap();
-    }
-    drop(sender);
-    let mut acknowledged = 0;
-    let mut events = Vec::new();
-    while acknowledged < frames.len() {
-        let message = tokio::time::timeout(Duration::from_secs(60), responses.message())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        match message.part {
-            Some(browse_response::Part::Frame(_)) => acknowledged += 1,
-            Some(browse_response::Part::Event(event)) => {
-                events.push((event.kind, serde_json::from_str(&event.payload_json).unwrap()))
-            }
-            None => {}
-        }
-    }
-    client.end_session(recording).await.unwrap();
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(120), responses.message())
-            .await
-            .expect("events keep coming")
-            .unwrap()
-            .expect("the stream lasts until the session ends");
-        if let Some(browse_response::Part::Event(event)) = message.part {
-            let ended = event.kind == "session-ended";
-            events.push((event.kind, serde_json::from_str(&event.payload_json).unwrap()));
-            if ended {
-                return events;
-            }
-        }
-    }
+    let (_, _, frames) = pipeline::fixture_recording(recording).unwrap();
+    pipeline::replay(&mut client, recording, frames)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|event| (event.kind, serde_json::from_str(&event.payload_json).unwrap()))
+        .collect()
 }
 
 fn server_with_tesseract() -> impl FnOnce(&mut interarec_server::config::ServerConfig) {
@@ -251,24 +162,9 @@ async fn recommend_now_and_watch_session_from_any_sequence() {
         .await
         .unwrap();
     let mut watch = client.watch_session("now", 1).await.unwrap();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/sessions/fashion-green-dresses");
-    let (_, frames) = folder::read(&dir).unwrap();
-    for frame in frames.iter().take(6) {
-        let result = client
-            .upload_frame(
-                "now",
-                Frame {
-                    sequence: frame.entry.sequence,
-                    captured_at_unix_ms: frame.entry.captured_at_unix_ms,
-                    url: frame.entry.url.clone(),
-                    viewport_width: 1280,
-                    viewport_height: 800,
-                    image: frame.image.clone(),
-                    dom_text: String::new(),
-                },
-            )
-            .await
-            .unwrap();
+    let (_, _, frames) = pipeline::fixture_recording("fashion-green-dresses").unwrap();
+    for frame in frames.into_iter().take(6) {
+        let result = client.upload_frame("now", frame).await.unwrap();
         assert!(result.accepted, "{}", result.reason);
     }
     let events = client.recommend_now("now").await.unwrap();

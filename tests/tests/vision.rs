@@ -5,11 +5,11 @@
 //! engine and by a network provider.
 
 use interarec_capture_driver::folder;
-use interarec_client::{CatalogFormat, Frame, ImportHeader, SessionOptions, browse_response};
-use interarec_demo_shop::catalog::{Domain, catalog_csv, generate};
+use interarec_client::SessionOptions;
+use interarec_demo_shop::catalog::Domain;
 use interarec_server::vision::{ProviderChoice, VisionConfig};
 use interarec_tests::fake_openai::{FakeOpenAi, Reply};
-use interarec_tests::{TestServer, grant, limits, plugin};
+use interarec_tests::{TestServer, pipeline};
 use interarec_vision::chat::{ChatError, ChatMessage, ChatProvider, ChatRequest, Part};
 use interarec_vision::ocr::OcrChoice;
 use interarec_vision::openai::{OpenAiConfig, OpenAiProvider};
@@ -216,38 +216,13 @@ fn both_ocr_engines_read_a_recorded_listing() {
     }
 }
 
-async fn import_demo_catalog(client: &mut interarec_client::Client, domain: Domain) {
-    let csv = catalog_csv(domain, &generate(domain, 42));
-    client
-        .import_catalog(
-            ImportHeader {
-                catalog_id: domain.slug().into(),
-                name: domain.slug().into(),
-                format: CatalogFormat::Csv as i32,
-                strict: true,
-                replace: false,
-                attribute_overrides_json: String::new(),
-            },
-            csv.as_bytes(),
-            64 * 1024,
-        )
-        .await
-        .unwrap();
-}
-
 /// Replays a recorded session through Browse and returns the summary events.
 async fn summaries_of(server: &TestServer, recording: &str, domain: Domain, batch_size: u32) -> Vec<Value> {
     let mut client = server.client().await;
-    for (tool, grants) in [
-        ("capture", vec![grant("frames"), grant("kv")]),
-        ("summarize", vec![grant("models")]),
-    ] {
-        client
-            .register_tool(plugin(tool), grants, limits(60_000, 128), false)
-            .await
-            .unwrap();
-    }
-    import_demo_catalog(&mut client, domain).await;
+    pipeline::register_tools(&mut client, &["capture", "summarize"])
+        .await
+        .unwrap();
+    pipeline::import_demo_shop(&mut client, domain, false).await.unwrap();
     let options = SessionOptions {
         batch_size,
         batch_interval_ms: 600_000,
@@ -255,55 +230,14 @@ async fn summaries_of(server: &TestServer, recording: &str, domain: Domain, batc
         static_threshold_bits: 4,
     };
     client.create_session(recording, domain.slug(), options).await.unwrap();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures/sessions")
-        .join(recording);
-    let (_, frames) = folder::read(&dir).unwrap();
-    let (sender, mut responses) = client.browse(recording).await.unwrap();
-    for frame in &frames {
-        sender
-            .send(Frame {
-                sequence: frame.entry.sequence,
-                captured_at_unix_ms: frame.entry.captured_at_unix_ms,
-                url: frame.entry.url.clone(),
-                viewport_width: 1280,
-                viewport_height: 800,
-                image: frame.image.clone(),
-                dom_text: String::new(),
-            })
-            .await
-            .unwrap();
-    }
-    drop(sender);
-    let mut acknowledged = 0;
-    while acknowledged < frames.len() {
-        let message = tokio::time::timeout(Duration::from_secs(60), responses.message())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        if let Some(browse_response::Part::Frame(result)) = message.part {
-            assert!(result.accepted, "{}", result.reason);
-            acknowledged += 1;
-        }
-    }
-    client.end_session(recording).await.unwrap();
-    let mut summaries = Vec::new();
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(120), responses.message())
-            .await
-            .expect("events keep coming")
-            .unwrap()
-            .expect("the stream lasts until the session ends");
-        if let Some(browse_response::Part::Event(event)) = message.part {
-            match event.kind.as_str() {
-                "summary" => summaries.push(serde_json::from_str(&event.payload_json).unwrap()),
-                "session-ended" => break,
-                _ => {}
-            }
-        }
-    }
-    summaries
+    let (_, _, frames) = pipeline::fixture_recording(recording).unwrap();
+    pipeline::replay(&mut client, recording, frames)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|event| event.kind == "summary")
+        .map(|event| serde_json::from_str(&event.payload_json).unwrap())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,146 @@
+//! The whole pipeline set up the way the end-to-end tests and benchmarks need it: the pipeline's
+//! tools registered with their grants, a demo shop's catalog imported with its choice model fitted
+//! from simulated purchases, and a recorded session replayed through `Browse` until it ends.
+
+use interarec_capture_driver::folder::{self, Manifest};
+use interarec_client::{
+    CatalogFormat, Client, FitHeader, Frame, ImportHeader, SessionEvent, TransactionFormat, browse_response,
+};
+use interarec_demo_shop::catalog::{Domain, catalog_csv, generate, transactions_csv};
+use std::path::Path;
+use std::time::Duration;
+
+/// Registers pipeline tools by name with the grants each needs (`capture`: frames and kv;
+/// `summarize`: models; `validate`, `assortment`: catalog), 60 s and 256 MiB per call.
+pub async fn register_tools(client: &mut Client, tools: &[&str]) -> anyhow::Result<()> {
+    for tool in tools {
+        let grants = match *tool {
+            "capture" => vec![crate::grant("frames"), crate::grant("kv")],
+            "summarize" => vec![crate::grant("models")],
+            _ => vec![crate::grant("catalog")],
+        };
+        client
+            .register_tool(crate::plugin(tool), grants, crate::limits(60_000, 256), false)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The id of a demo shop's fitted model (see [`import_demo_shop`]).
+pub fn demo_model_id(domain: Domain) -> String {
+    format!("{}-mnl", domain.slug())
+}
+
+/// Imports a demo shop's catalog (seed 42) as catalog `<slug>` and, when `fit` is set, fits
+/// [`demo_model_id`] from 4,000 simulated purchases.
+pub async fn import_demo_shop(client: &mut Client, domain: Domain, fit: bool) -> anyhow::Result<()> {
+    let products = generate(domain, 42);
+    client
+        .import_catalog(
+            ImportHeader {
+                catalog_id: domain.slug().into(),
+                name: domain.slug().into(),
+                format: CatalogFormat::Csv as i32,
+                strict: true,
+                replace: false,
+                attribute_overrides_json: String::new(),
+            },
+            catalog_csv(domain, &products).as_bytes(),
+            64 * 1024,
+        )
+        .await?;
+    if fit {
+        client
+            .fit_choice_model(
+                FitHeader {
+                    model_id: demo_model_id(domain),
+                    catalog_id: domain.slug().into(),
+                    format: TransactionFormat::TransactionsCsv as i32,
+                    min_segment_choices: 100,
+                    ..FitHeader::default()
+                },
+                transactions_csv(domain, &products, 7, 4_000).as_bytes(),
+                64 * 1024,
+                |_| {},
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// A recorded session folder as frames to send (without the DOM text, which the pipeline
+/// never reads), with its manifest and the demo shop its URLs belong to.
+pub fn recording(dir: &Path) -> anyhow::Result<(Manifest, Domain, Vec<Frame>)> {
+    let (manifest, recorded) = folder::read(dir).map_err(anyhow::Error::msg)?;
+    let domain = Domain::ALL
+        .into_iter()
+        .find(|d| {
+            manifest
+                .frames
+                .first()
+                .is_some_and(|f| f.url.contains(&format!("/{}", d.slug())))
+        })
+        .ok_or_else(|| anyhow::anyhow!("{}: no demo shop in its URLs", dir.display()))?;
+    let frames = recorded
+        .into_iter()
+        .map(|frame| Frame {
+            sequence: frame.entry.sequence,
+            captured_at_unix_ms: frame.entry.captured_at_unix_ms,
+            url: frame.entry.url,
+            viewport_width: manifest.viewport_width,
+            viewport_height: manifest.viewport_height,
+            image: frame.image,
+            dom_text: String::new(),
+        })
+        .collect();
+    Ok((manifest, domain, frames))
+}
+
+/// A committed recording (`fixtures/sessions/NAME`), as [`recording`] reads it.
+pub fn fixture_recording(name: &str) -> anyhow::Result<(Manifest, Domain, Vec<Frame>)> {
+    recording(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures/sessions")
+            .join(name),
+    )
+}
+
+/// Sends `frames` into an existing session through `Browse`, ends the session once every frame
+/// is acknowledged, and returns every event up to `session-ended`. A rejected frame is an error.
+pub async fn replay(client: &mut Client, session: &str, frames: Vec<Frame>) -> anyhow::Result<Vec<SessionEvent>> {
+    let total = frames.len();
+    let (sender, mut responses) = client.browse(session).await?;
+    for frame in frames {
+        sender.send(frame).await?;
+    }
+    drop(sender);
+    let (mut acknowledged, mut events) = (0usize, Vec::new());
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(300), responses.message())
+            .await
+            .map_err(|_| anyhow::anyhow!("no answer from the server within 5 minutes"))??
+            .ok_or_else(|| anyhow::anyhow!("the stream ended before the session did"))?;
+        match message.part {
+            Some(browse_response::Part::Frame(result)) => {
+                anyhow::ensure!(
+                    result.accepted,
+                    "frame {} was rejected: {}",
+                    result.sequence,
+                    result.reason
+                );
+                acknowledged += 1;
+                if acknowledged == total {
+                    client.end_session(session).await?;
+                }
+            }
+            Some(browse_response::Part::Event(event)) => {
+                let ended = event.kind == "session-ended";
+                events.push(event);
+                if ended {
+                    return Ok(events);
+                }
+            }
+            None => {}
+        }
+    }
+}
