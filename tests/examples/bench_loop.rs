@@ -10,7 +10,8 @@
 
 use interarec_client::{Client, SessionOptions};
 use interarec_demo_shop::catalog::Domain;
-use interarec_server::vision::{ProviderChoice, VisionConfig};
+use interarec_server::config::Provider;
+use interarec_server::vision::VisionConfig;
 use interarec_tests::{TestServer, pipeline};
 use interarec_vision::ocr::OcrChoice;
 use serde_json::json;
@@ -40,7 +41,7 @@ async fn run(rounds: usize, ocr: &str, sessions_dir: &std::path::Path) -> anyhow
     let ocr_choice = OcrChoice::parse(ocr).map_err(anyhow::Error::msg)?;
     let server = TestServer::start_with(move |config| {
         config.vision = VisionConfig {
-            provider: ProviderChoice::Offline,
+            provider: Provider::Offline,
             ocr: ocr_choice,
             ocr_on_arrival: true,
         };

@@ -50,6 +50,36 @@ impl Reply {
         )
     }
 
+    /// A completion that asks for function calls `(id, name, arguments as written)`, in
+    /// parallel, with no text.
+    pub fn tool_calls(calls: &[(&str, &str, &str)], prompt_tokens: u32, completion_tokens: u32) -> Reply {
+        let calls: Vec<Value> = calls
+            .iter()
+            .map(|(id, name, arguments)| {
+                json!({ "id": id, "type": "function", "function": { "name": name, "arguments": arguments } })
+            })
+            .collect();
+        Reply::json(
+            200,
+            json!({
+                "id": "chatcmpl-test",
+                "object": "chat.completion",
+                "created": 1_700_000_000,
+                "model": "fake-planner-1",
+                "choices": [{
+                    "index": 0,
+                    "message": { "role": "assistant", "content": null, "tool_calls": calls },
+                    "finish_reason": "tool_calls"
+                }],
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": prompt_tokens + completion_tokens
+                }
+            }),
+        )
+    }
+
     /// An OpenAI error body (`{"error": {"message", "type", "code"}}`).
     pub fn error(status: u16, message: &str) -> Reply {
         Reply::json(

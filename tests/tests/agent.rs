@@ -2,13 +2,18 @@
 //! session that recommends with a fitted choice model; each batch is summarised, the offline
 //! planner calls the catalog's constraint function, `validate` checks it, `assortment` picks
 //! the products, and the events say every step. Also: a session whose tools are missing says
-//! what to register instead of failing.
+//! what to register instead of failing. The network planner is driven against a local server
+//! speaking the OpenAI wire format: parallel calls, repaired and malformed arguments, the
+//! validator's violations sent back, the model's own answer, and the fallback when it fails.
 
-use interarec_client::SessionOptions;
+use interarec_client::{CreateSessionRequest, SessionOptions};
 use interarec_demo_shop::catalog::Domain;
-use interarec_server::vision::{ProviderChoice, VisionConfig};
+use interarec_server::config::Provider;
+use interarec_server::vision::VisionConfig;
+use interarec_tests::fake_openai::{FakeOpenAi, Reply};
 use interarec_tests::{TestServer, pipeline};
 use interarec_vision::ocr::OcrChoice;
+use interarec_vision::openai::OpenAiConfig;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -19,6 +24,17 @@ async fn prepare(client: &mut interarec_client::Client, domain: Domain, tools: &
 
 /// Replays a recording into a recommending session; returns every event (kind, payload).
 async fn replay(server: &TestServer, recording: &str, domain: Domain, batch_size: u32) -> Vec<(String, Value)> {
+    replay_with(server, recording, domain, batch_size, "").await
+}
+
+/// [`replay`] with the session's planner named.
+async fn replay_with(
+    server: &TestServer,
+    recording: &str,
+    domain: Domain,
+    batch_size: u32,
+    planner: &str,
+) -> Vec<(String, Value)> {
     let mut client = server.client().await;
     let options = SessionOptions {
         batch_size,
@@ -27,7 +43,15 @@ async fn replay(server: &TestServer, recording: &str, domain: Domain, batch_size
         static_threshold_bits: 4,
     };
     client
-        .create_recommending_session(recording, domain.slug(), &pipeline::demo_model_id(domain), 4, options)
+        .create_session_with(CreateSessionRequest {
+            session_id: recording.into(),
+            catalog_id: domain.slug().into(),
+            options: Some(options),
+            choice_model_id: pipeline::demo_model_id(domain),
+            capacity: 4,
+            planner: planner.into(),
+            ..CreateSessionRequest::default()
+        })
         .await
         .unwrap();
     let (_, _, frames) = pipeline::fixture_recording(recording).unwrap();
@@ -42,11 +66,213 @@ async fn replay(server: &TestServer, recording: &str, domain: Domain, batch_size
 fn server_with_tesseract() -> impl FnOnce(&mut interarec_server::config::ServerConfig) {
     |config| {
         config.vision = VisionConfig {
-            provider: ProviderChoice::Offline,
+            provider: Provider::Offline,
             ocr: OcrChoice::Tesseract,
             ocr_on_arrival: true,
         };
     }
+}
+
+/// Tesseract for the screenshots, and an OpenAI-compatible endpoint sessions may plan with.
+fn server_with_endpoint(base_url: String) -> impl FnOnce(&mut interarec_server::config::ServerConfig) {
+    move |config| {
+        server_with_tesseract()(config);
+        let mut openai = OpenAiConfig::new(base_url, "fake-planner-1");
+        openai.max_retries = 0;
+        config.openai = Some(openai);
+    }
+}
+
+fn kinds(events: &[(String, Value)]) -> Vec<&str> {
+    events
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| *k != "frame-rejected")
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_network_planner_calls_tools_in_parallel_and_is_told_what_to_fix() {
+    let fake = FakeOpenAi::start(
+        vec![
+            // Step 1, two calls at once: arguments in a code fence with a trailing comma and
+            // words the catalog spells differently (repaired, then validated), and a call whose
+            // arguments are cut off (not run; the model is told why).
+            Reply::tool_calls(
+                &[
+                    (
+                        "call_a",
+                        "get_user_recommendations",
+                        "```json\n{\"colour\": [\"teal green\"], \"category\": [\"dresses\"], \"lowest_price\": \"$80\", \"highest_price\": 130,}\n```",
+                    ),
+                    ("call_b", "assortment", "{\"catalog_id\": \"fashion\""),
+                ],
+                900,
+                60,
+            ),
+            // Step 2: the model fixes its arguments after the violations came back.
+            Reply::tool_calls(
+                &[(
+                    "call_c",
+                    "get_user_recommendations",
+                    r#"{"colour": ["green"], "category": ["dress"], "lowest_price": 80, "highest_price": 130}"#,
+                )],
+                1400,
+                40,
+            ),
+            // Step 3: its answer for the shopper.
+            Reply::completion("These green dresses between $80 and $130 match what you browsed.", 2100, 18),
+        ],
+        Reply::error(400, "the test scripted no more answers"),
+    )
+    .await;
+    let server = TestServer::start_with(server_with_endpoint(fake.base_url.clone())).await;
+    let mut client = server.client().await;
+    prepare(
+        &mut client,
+        Domain::Fashion,
+        &["capture", "summarize", "validate", "assortment"],
+    )
+    .await;
+    let events = replay_with(&server, "fashion-green-dresses", Domain::Fashion, 16, "openai").await;
+    assert_eq!(
+        kinds(&events),
+        [
+            "batch",
+            "summary",
+            "planner-context",
+            "planner-step",
+            "tool-call",
+            "validation",
+            "planner-step",
+            "tool-call",
+            "validation",
+            "constraints",
+            "tool-call",
+            "assortment",
+            "planner-step",
+            "recommendation",
+            "session-ended"
+        ],
+        "{events:#?}"
+    );
+    let steps: Vec<&Value> = events
+        .iter()
+        .filter(|(k, _)| k == "planner-step")
+        .map(|(_, p)| p)
+        .collect();
+    let first = &steps[0]["action"]["calls"];
+    assert_eq!(first[0]["arguments"]["colour"], serde_json::json!(["teal green"]));
+    assert!(first[0]["repairs"].to_string().contains("trailing comma"), "{first:#}");
+    assert!(
+        first[1]["malformed"].as_str().unwrap().contains("not valid JSON"),
+        "{first:#}"
+    );
+    assert_eq!(
+        (steps[0]["prompt_tokens"].as_u64(), steps[0]["model"].as_str()),
+        (Some(900), Some("fake-planner-1"))
+    );
+    let validations: Vec<&Value> = events
+        .iter()
+        .filter(|(k, _)| k == "validation")
+        .map(|(_, p)| p)
+        .collect();
+    assert_eq!(
+        validations
+            .iter()
+            .map(|v| v["valid"].as_bool().unwrap())
+            .collect::<Vec<_>>(),
+        [false, true]
+    );
+    let recommendation = &events.iter().find(|(k, _)| k == "recommendation").unwrap().1;
+    assert_eq!(
+        recommendation["answer"],
+        "These green dresses between $80 and $130 match what you browsed."
+    );
+    let items = recommendation["items"].as_array().unwrap();
+    assert!(!items.is_empty(), "{recommendation:#}");
+    for item in items {
+        let title = item["title"].as_str().unwrap();
+        let price = item["price"].as_f64().unwrap();
+        assert!(
+            title.contains("Green") && title.contains("Dress") && (80.0..=130.0).contains(&price),
+            "{item}"
+        );
+    }
+
+    // What the model was sent: the tools with their schemas, then each call's result under its id.
+    let received = fake.received();
+    assert_eq!(received.len(), 3, "one request per planner step");
+    let tools: Vec<&str> = received[0].body["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["function"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(tools[0], "get_user_recommendations");
+    assert!(
+        tools.contains(&"validate") && tools.contains(&"assortment"),
+        "{tools:?}"
+    );
+    let colours = &received[0].body["tools"][0]["function"]["parameters"]["properties"]["colour"]["items"]["enum"];
+    assert!(
+        colours.as_array().unwrap().contains(&serde_json::json!("green")),
+        "{colours}"
+    );
+    let messages = received[1].body["messages"].as_array().unwrap();
+    let answered: Vec<(&str, &str)> = messages
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| (m["tool_call_id"].as_str().unwrap(), m["content"].as_str().unwrap()))
+        .collect();
+    assert_eq!(answered.len(), 2, "{messages:#?}");
+    assert_eq!(answered[0].0, "call_a");
+    assert!(
+        answered[0].1.contains("\"invalid\"") && answered[0].1.contains("violations"),
+        "{}",
+        answered[0].1
+    );
+    assert_eq!(answered[1].0, "call_b");
+    assert!(answered[1].1.contains("was not run"), "{}", answered[1].1);
+    let info = client.get_session("fashion-green-dresses").await.unwrap();
+    assert_eq!(
+        (info.planner.as_str(), info.vision_provider.as_str()),
+        ("openai", "offline")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_network_planner_hands_the_turn_to_the_offline_planner() {
+    let fake = FakeOpenAi::start(Vec::new(), Reply::error(503, "the model is overloaded")).await;
+    let server = TestServer::start_with(server_with_endpoint(fake.base_url.clone())).await;
+    let mut client = server.client().await;
+    prepare(
+        &mut client,
+        Domain::Fashion,
+        &["capture", "summarize", "validate", "assortment"],
+    )
+    .await;
+    let events = replay_with(&server, "fashion-green-dresses", Domain::Fashion, 16, "openai").await;
+    let error = &events
+        .iter()
+        .find(|(k, _)| k == "planner-error")
+        .expect("a planner-error event")
+        .1;
+    assert!(
+        error["error"].as_str().unwrap().contains("the model is overloaded") && error["fallback"] == "offline",
+        "{error:#}"
+    );
+    let recommendation = &events.iter().find(|(k, _)| k == "recommendation").unwrap().1;
+    assert!(
+        !recommendation["items"].as_array().unwrap().is_empty(),
+        "{recommendation:#}"
+    );
+    assert!(
+        recommendation["answer"]
+            .as_str()
+            .unwrap()
+            .starts_with("Based on what you have been looking at")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -137,6 +363,17 @@ async fn a_session_without_the_planners_tools_says_what_to_register() {
         reason.contains("no `validate` tool is registered") && reason.contains("--grant catalog"),
         "{reason}"
     );
+    // Sessions cannot pick a provider the server does not have.
+    let refused = client
+        .create_session_with(CreateSessionRequest {
+            session_id: "wants-openai".into(),
+            planner: "openai".into(),
+            ..CreateSessionRequest::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some(tonic::Code::InvalidArgument));
+    assert!(refused.to_string().contains("--openai-base-url"), "{refused}");
     assert!(!events.iter().any(|(k, _)| k == "recommendation"));
 }
 

@@ -7,7 +7,8 @@
 use interarec_capture_driver::folder;
 use interarec_client::SessionOptions;
 use interarec_demo_shop::catalog::Domain;
-use interarec_server::vision::{ProviderChoice, VisionConfig};
+use interarec_server::config::Provider;
+use interarec_server::vision::VisionConfig;
 use interarec_tests::fake_openai::{FakeOpenAi, Reply};
 use interarec_tests::{TestServer, pipeline};
 use interarec_vision::chat::{ChatError, ChatMessage, ChatProvider, ChatRequest, Part};
@@ -41,10 +42,12 @@ fn request() -> ChatRequest {
                     bytes: vec![0xff, 0xd8, 0xff],
                 },
             ],
+            ..ChatMessage::default()
         }],
         max_tokens: Some(256),
         temperature: Some(0.0),
         json_response: true,
+        tools: Vec::new(),
     }
 }
 
@@ -244,7 +247,7 @@ async fn summaries_of(server: &TestServer, recording: &str, domain: Domain, batc
 async fn the_offline_engine_summarises_each_batch_of_a_recorded_session() {
     let server = TestServer::start_with(|config| {
         config.vision = VisionConfig {
-            provider: ProviderChoice::Offline,
+            provider: Provider::Offline,
             ocr: OcrChoice::Tesseract,
             ocr_on_arrival: true,
         };
@@ -287,10 +290,11 @@ async fn a_network_provider_summarises_through_the_plugin_with_images_by_frame()
         openai.api_key = Some(KEY.into());
         openai.initial_backoff = Duration::from_millis(10);
         config.vision = VisionConfig {
-            provider: ProviderChoice::OpenAi(openai),
+            provider: Provider::OpenAi,
             ocr: OcrChoice::Tesseract,
             ocr_on_arrival: false,
         };
+        config.openai = Some(openai);
     })
     .await;
     let summaries = summaries_of(&server, "fashion-green-dresses", Domain::Fashion, 16).await;

@@ -116,6 +116,17 @@ pub struct SessionRecord {
     /// The constraint function's arguments so far, merged across batches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub constraints: Option<serde_json::Value>,
+    /// Who plans the session's turns (`offline` or `openai`; empty in records written before
+    /// sessions chose: the server's default).
+    #[serde(default)]
+    pub planner: String,
+    /// Who answers the session's `models` calls (`offline` or `openai`; empty: the default).
+    #[serde(default)]
+    pub vision_provider: String,
+    /// The tool that validates the constraint function's arguments (empty: `validate`); a
+    /// domain plugin registered at run time can take its place for one session.
+    #[serde(default)]
+    pub validate_tool: String,
 }
 
 /// An accepted frame's metadata (its bytes are stored under `frame_id`).

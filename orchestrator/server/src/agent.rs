@@ -2,35 +2,74 @@
 //! by function calling until it gives its final answer. The planner sees an instruction, the
 //! session context (the latest summary, the current constraints, catalog facts) and the tool
 //! definitions: the catalog's constraint function `get_user_recommendations` (generated from the
-//! catalog's schema) plus every registered tool. The orchestrator runs each call and returns the
-//! result (a tool's error is returned as data, never a crash); at most [`MAX_STEPS`] steps and
-//! [`TURN_DEADLINE`] per turn.
+//! catalog's schema) plus every registered tool with its JSON Schema. The orchestrator runs each
+//! call (several per step allowed) and returns the result; a tool's error, or arguments that
+//! cannot be read, go back to the planner as data, never a crash. Per turn at most
+//! [`AgentConfig::max_steps`] steps within [`AgentConfig::turn_timeout`] (configurable).
 //!
-//! `get_user_recommendations` is run by the orchestrator as: the `validate` tool (violations go
-//! back to the planner, which is asked once to fix them; whatever stays invalid is dropped, and
-//! the validation event says so), refinement with the session's current constraints
-//! (`interarec_constraints::refine`: recent evidence wins field by field), then the
-//! `assortment` tool over the session's catalog and choice model.
+//! `get_user_recommendations` is run by the orchestrator as: the session's validating tool
+//! (`validate`, or a domain plugin named by the session; violations go back to the planner,
+//! which is asked once to fix them; whatever stays invalid is dropped, and the validation event
+//! says so), refinement with the session's current constraints (`interarec_constraints::refine`:
+//! recent evidence wins field by field), then the `assortment` tool over the session's catalog
+//! and choice model.
 //!
-//! The planner here is the embedded offline planner: deterministic, in the paper's order
-//! (summary → constraint function → validate → assortment → answer), filling the function's
-//! arguments from the summary, with a templated answer. Every planner step and tool call becomes
-//! a session event (arguments, result, duration), so a session can be audited.
+//! Two planners behind one trait and one event stream: the embedded offline planner
+//! ([`offline`], deterministic, the default) and the network planner ([`openai`], function
+//! calling at an OpenAI-compatible endpoint). When the network planner fails mid-turn, the
+//! offline planner finishes the turn and a `planner-error` event says so. Every planner step
+//! (action, duration, tokens) and tool call (arguments, result or error, duration) is a session
+//! event, so a session can be audited and replayed from the store.
 
+pub mod offline;
+pub mod openai;
+
+use crate::config::Provider;
 use crate::registry::Registry;
 use interarec_constraints::{CatalogFacts, FUNCTION_NAME, function_definition};
 use interarec_summary::Summary;
 use serde_json::{Value, json};
+use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-/// Planner steps per turn.
+pub use offline::OfflinePlanner;
+pub use openai::OpenAiPlanner;
+
+/// Default planner steps per turn.
 pub const MAX_STEPS: usize = 8;
-/// Wall time of a turn.
+/// Most steps a configuration may allow.
+pub const MAX_STEPS_LIMIT: usize = 32;
+/// Default wall time of a turn.
 pub const TURN_DEADLINE: Duration = Duration::from_secs(30);
-/// Name of the validating tool (`plugins/validate`, grant `catalog`).
+/// Name of the default validating tool (`plugins/validate`, grant `catalog`).
 pub const VALIDATE_TOOL: &str = "validate";
 /// Name of the optimizing tool (`plugins/assortment`, grant `catalog`).
 pub const ASSORTMENT_TOOL: &str = "assortment";
+
+/// The instruction every planner gets.
+pub const INSTRUCTION: &str = "You are the planner of InteraRec, a shopping assistant. A multimodal model has summarised the screenshots of what the shopper just looked at. Call get_user_recommendations with the preferences the summary supports (only values from the function's lists; leave out what the summary does not say), fix the arguments if the validation sends violations back, and once the recommendation is back answer the shopper in one or two sentences naming a few of the recommended products with their prices.";
+
+/// Defaults and limits of the agent loop.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AgentConfig {
+    /// Who plans turns for sessions that do not choose.
+    pub planner: Provider,
+    /// Planner steps per turn.
+    pub max_steps: usize,
+    /// Wall time of a turn (planner calls and tool calls together).
+    pub turn_timeout: Duration,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        AgentConfig {
+            planner: Provider::Offline,
+            max_steps: MAX_STEPS,
+            turn_timeout: TURN_DEADLINE,
+        }
+    }
+}
 
 /// What a turn works on.
 #[derive(Debug, Clone)]
@@ -49,6 +88,30 @@ pub struct TurnInput {
     pub summary: Summary,
     /// The session's constraint arguments so far.
     pub current: Option<Value>,
+    /// The tool that validates the constraint function's arguments.
+    pub validate_tool: String,
+}
+
+/// A tool as the planner sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolSpec {
+    /// Name to call it by.
+    pub name: String,
+    /// What it does.
+    pub description: String,
+    /// JSON Schema of its arguments.
+    pub parameters: Value,
+}
+
+/// Everything a planner is given for a turn.
+#[derive(Debug, Clone)]
+pub struct TurnContext {
+    /// The turn's input.
+    pub input: TurnInput,
+    /// What the planner is asked to do.
+    pub instruction: String,
+    /// The tools it may call.
+    pub tools: Vec<ToolSpec>,
 }
 
 /// What a turn produced: events in order, and the session's new constraint arguments.
@@ -67,8 +130,28 @@ pub struct ToolCall {
     pub id: String,
     /// Tool or function name.
     pub name: String,
-    /// Arguments.
+    /// Arguments (`null` when they could not be read).
     pub arguments: Value,
+    /// The arguments as the planner wrote them (network planners).
+    pub raw_arguments: Option<String>,
+    /// Repairs needed to read them.
+    pub repairs: Vec<String>,
+    /// Why they could not be read (the call is not run; the reason goes back as its result).
+    pub malformed: Option<String>,
+}
+
+impl ToolCall {
+    /// A well-formed call.
+    pub fn new(id: impl Into<String>, name: &str, arguments: Value) -> ToolCall {
+        ToolCall {
+            id: id.into(),
+            name: name.to_owned(),
+            arguments,
+            raw_arguments: None,
+            repairs: Vec::new(),
+            malformed: None,
+        }
+    }
 }
 
 /// A planner's step.
@@ -76,8 +159,32 @@ pub struct ToolCall {
 pub enum PlannerReply {
     /// Run these calls (several in one step are allowed).
     Calls(Vec<ToolCall>),
-    /// The answer for the shopper.
+    /// The answer for the shopper (empty: the orchestrator's template answers).
     Final(String),
+}
+
+/// A step and what it cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannerStep {
+    /// What the planner wants.
+    pub reply: PlannerReply,
+    /// The model that answered (empty offline).
+    pub model: String,
+    /// Prompt tokens.
+    pub prompt_tokens: u32,
+    /// Answer tokens.
+    pub completion_tokens: u32,
+}
+
+impl Default for PlannerStep {
+    fn default() -> Self {
+        PlannerStep {
+            reply: PlannerReply::Final(String::new()),
+            model: String::new(),
+            prompt_tokens: 0,
+            completion_tokens: 0,
+        }
+    }
 }
 
 /// One entry of a turn's transcript.
@@ -94,153 +201,130 @@ pub enum Entry {
     },
 }
 
-/// The embedded offline planner.
-#[derive(Debug, Default)]
-pub struct OfflinePlanner;
+/// A boxed planner step.
+pub type PlannerFuture<'a> = Pin<Box<dyn Future<Output = Result<PlannerStep, String>> + Send + 'a>>;
 
-impl OfflinePlanner {
-    /// Its next step, deterministic: call the function with the summary's arguments; if the
-    /// validation sent violations back, call it once more with the repaired arguments; once a
-    /// recommendation (or a failure) is back, answer.
-    pub fn next(&self, input: &TurnInput, transcript: &[Entry]) -> PlannerReply {
-        let results: Vec<(&ToolCall, &Value)> = transcript
-            .iter()
-            .filter_map(|e| match e {
-                Entry::Result { call, outcome } => Some((call, outcome)),
-                Entry::Calls(_) => None,
-            })
-            .collect();
-        let call = |n: usize, arguments: Value| {
-            PlannerReply::Calls(vec![ToolCall {
-                id: format!("call-{n}"),
-                name: FUNCTION_NAME.into(),
-                arguments,
-            }])
-        };
-        match results.last() {
-            None => call(
-                1,
-                interarec_constraints::from_summary(&input.summary, &input.catalog, input.capacity),
-            ),
-            Some((_, outcome)) if outcome["ok"]["status"] == "invalid" && results.len() == 1 => {
-                call(2, outcome["ok"]["repaired_arguments"].clone())
-            }
-            Some((_, outcome)) => PlannerReply::Final(answer_text(outcome)),
-        }
-    }
+/// Whatever decides the next step of a turn.
+pub trait Planner: Send + Sync {
+    /// Its name in events.
+    fn name(&self) -> String;
+    /// The next step, given the turn so far; an error ends this planner's part of the turn.
+    fn next<'a>(&'a self, context: &'a TurnContext, transcript: &'a [Entry]) -> PlannerFuture<'a>;
 }
 
-fn money(price: f64) -> String {
-    if price >= 10_000.0 {
-        let digits = format!("{price:.0}");
-        let mut out = String::new();
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
-                out.push(',');
-            }
-            out.push(c);
-        }
-        format!("${out}")
-    } else {
-        format!("${price:.2}")
-    }
+/// The planner's view of the tools: the constraint function first, then every registered tool.
+fn tool_specs(registry: &Registry, catalog: &CatalogFacts) -> Vec<ToolSpec> {
+    let function = function_definition(catalog);
+    std::iter::once(ToolSpec {
+        name: FUNCTION_NAME.into(),
+        description: function["description"].as_str().unwrap_or_default().to_owned(),
+        parameters: function["parameters"].clone(),
+    })
+    .chain(registry.list().into_iter().map(|tool| ToolSpec {
+        name: tool.manifest.name,
+        description: tool.manifest.description,
+        parameters: tool.manifest.arguments_schema,
+    }))
+    .collect()
 }
 
-/// The offline answer: a template over the recommendation.
-fn answer_text(outcome: &Value) -> String {
-    if let Some(error) = outcome["error"].as_str() {
-        return format!("I could not pick products this time: {error}");
-    }
-    let recommendation = &outcome["ok"]["recommendation"];
-    let items = recommendation["items"].as_array().cloned().unwrap_or_default();
-    if items.is_empty() {
-        let reason = recommendation["empty_reason"]
-            .as_str()
-            .unwrap_or("nothing matches what you are looking for");
-        return format!("Nothing to show yet: {reason}.");
-    }
-    let listed: Vec<String> = items
-        .iter()
-        .take(3)
-        .map(|item| {
-            format!(
-                "{} ({})",
-                item["title"].as_str().unwrap_or("?"),
-                money(item["price"].as_f64().unwrap_or(0.0))
-            )
-        })
-        .collect();
-    let more = items.len().saturating_sub(3);
-    format!(
-        "Based on what you have been looking at, you might like {}{}.",
-        listed.join(", "),
-        if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
-        }
-    )
-}
-
-/// Runs one turn with the offline planner.
-pub async fn run_turn(registry: &Registry, input: TurnInput) -> TurnOutput {
+/// Runs one turn: `planner` decides, the orchestrator runs the calls; at most
+/// `config.max_steps` steps within `config.turn_timeout`.
+pub async fn run_turn(
+    registry: &Registry,
+    input: TurnInput,
+    planner: &dyn Planner,
+    config: &AgentConfig,
+) -> TurnOutput {
     let started = Instant::now();
-    let planner = OfflinePlanner;
+    let deadline = started + config.turn_timeout;
     let mut output = TurnOutput::default();
-    let function = function_definition(&input.catalog);
-    let tools: Vec<Value> = std::iter::once(function.clone())
-        .chain(
-            registry
-                .list()
-                .into_iter()
-                .map(|tool| json!({ "name": tool.manifest.name, "description": tool.manifest.description })),
-        )
-        .collect();
+    let batch = input.batch;
+    let context = TurnContext {
+        tools: tool_specs(registry, &input.catalog),
+        instruction: INSTRUCTION.into(),
+        input,
+    };
+    let mut planner_name = planner.name();
     output.events.push((
         "planner-context".into(),
         json!({
-            "batch": input.batch,
-            "planner": "offline",
-            "instruction": "Recommend products for the shopper from the batch's summary: call get_user_recommendations with the preferences the summary shows, then answer the shopper.",
-            "summary": input.summary,
-            "current_constraints": input.current,
-            "catalog": { "id": input.catalog.id, "price_min": input.catalog.price_min, "price_max": input.catalog.price_max },
-            "tools": tools,
+            "batch": batch,
+            "planner": planner_name,
+            "instruction": context.instruction,
+            "summary": context.input.summary,
+            "current_constraints": context.input.current,
+            "catalog": { "id": context.input.catalog.id, "price_min": context.input.catalog.price_min, "price_max": context.input.catalog.price_max },
+            "tools": context.tools.iter().map(|t| json!({"name": t.name, "description": t.description, "parameters": t.parameters})).collect::<Vec<_>>(),
+            "limits": { "max_steps": config.max_steps, "turn_timeout_ms": config.turn_timeout.as_millis() as u64 },
         }),
     ));
+    let fallback = OfflinePlanner;
+    let mut active: &dyn Planner = planner;
     let mut transcript: Vec<Entry> = Vec::new();
-    for step in 1..=MAX_STEPS {
-        if started.elapsed() > TURN_DEADLINE {
-            output.events.push(("planner-stopped".into(), json!({ "batch": input.batch, "reason": format!("the turn took longer than {} s", TURN_DEADLINE.as_secs()) })));
-            return output;
-        }
+    let out_of_time = |output: &mut TurnOutput| {
+        output.events.push((
+            "planner-stopped".into(),
+            json!({ "batch": batch, "reason": format!("the turn took longer than {} ms (agent.turn_timeout_ms)", config.turn_timeout.as_millis()) }),
+        ));
+    };
+    let mut step = 0;
+    while step < config.max_steps {
+        step += 1;
         let step_started = Instant::now();
-        let reply = planner.next(&input, &transcript);
-        let action = match &reply {
-            PlannerReply::Calls(calls) => {
-                json!({ "calls": calls.iter().map(|c| json!({"id": c.id, "name": c.name, "arguments": c.arguments})).collect::<Vec<_>>() })
+        let decided = match tokio::time::timeout_at(deadline.into(), active.next(&context, &transcript)).await {
+            Ok(decided) => decided,
+            Err(_) => {
+                out_of_time(&mut output);
+                return output;
             }
+        };
+        let planned = match decided {
+            Ok(planned) => planned,
+            Err(error) => {
+                // The shopper still gets a recommendation: the offline planner finishes the turn.
+                output.events.push((
+                    "planner-error".into(),
+                    json!({ "batch": batch, "step": step, "planner": planner_name, "error": error, "fallback": fallback.name() }),
+                ));
+                active = &fallback;
+                planner_name = fallback.name();
+                step -= 1;
+                continue;
+            }
+        };
+        let action = match &planned.reply {
+            PlannerReply::Calls(calls) => json!({ "calls": calls.iter().map(describe_call).collect::<Vec<_>>() }),
             PlannerReply::Final(text) => json!({ "final": text }),
         };
         output.events.push((
             "planner-step".into(),
-            json!({ "batch": input.batch, "step": step, "planner": "offline", "action": action, "millis": step_started.elapsed().as_secs_f64() * 1e3, "tokens": 0 }),
+            json!({
+                "batch": batch,
+                "step": step,
+                "planner": planner_name,
+                "model": planned.model,
+                "action": action,
+                "millis": step_started.elapsed().as_secs_f64() * 1e3,
+                "prompt_tokens": planned.prompt_tokens,
+                "completion_tokens": planned.completion_tokens,
+            }),
         ));
-        match reply {
+        match planned.reply {
             PlannerReply::Final(text) => {
-                let last = transcript.iter().rev().find_map(|e| match e {
-                    Entry::Result { outcome, .. } => Some(outcome.clone()),
-                    Entry::Calls(_) => None,
-                });
-                let recommendation = last
-                    .as_ref()
-                    .map(|o| o["ok"]["recommendation"].clone())
-                    .unwrap_or(Value::Null);
+                let last = last_recommendation(&transcript);
+                let answer = if text.is_empty() {
+                    last.map(offline::answer_text)
+                        .unwrap_or_else(|| "Nothing to recommend yet.".into())
+                } else {
+                    text
+                };
+                let recommendation = last.map(|o| o["ok"]["recommendation"].clone()).unwrap_or(Value::Null);
                 output.events.push((
                     "recommendation".into(),
                     json!({
-                        "batch": input.batch,
-                        "answer": text,
+                        "batch": batch,
+                        "answer": answer,
                         "items": recommendation["items"],
                         "expected_revenue": recommendation["expected_revenue"],
                         "no_purchase_probability": recommendation["no_purchase_probability"],
@@ -253,7 +337,11 @@ pub async fn run_turn(registry: &Registry, input: TurnInput) -> TurnOutput {
             PlannerReply::Calls(calls) => {
                 transcript.push(Entry::Calls(calls.clone()));
                 for call in calls {
-                    let outcome = execute(registry, &input, &call, &transcript, &mut output).await;
+                    let run = execute(registry, &context.input, &call, &transcript, &mut output);
+                    let Ok(outcome) = tokio::time::timeout_at(deadline.into(), run).await else {
+                        out_of_time(&mut output);
+                        return output;
+                    };
                     transcript.push(Entry::Result { call, outcome });
                 }
             }
@@ -261,9 +349,32 @@ pub async fn run_turn(registry: &Registry, input: TurnInput) -> TurnOutput {
     }
     output.events.push((
         "planner-stopped".into(),
-        json!({ "batch": input.batch, "reason": format!("no final answer within {MAX_STEPS} steps") }),
+        json!({ "batch": batch, "reason": format!("no final answer within {} steps (agent.max_steps)", config.max_steps) }),
     ));
     output
+}
+
+fn describe_call(call: &ToolCall) -> Value {
+    let mut described = json!({ "id": call.id, "name": call.name, "arguments": call.arguments });
+    if !call.repairs.is_empty() {
+        described["repairs"] = json!(call.repairs);
+        described["raw_arguments"] = json!(call.raw_arguments);
+    }
+    if let Some(reason) = &call.malformed {
+        described["malformed"] = json!(reason);
+        described["raw_arguments"] = json!(call.raw_arguments);
+    }
+    described
+}
+
+/// The outcome of the turn's last successful constraint function call.
+fn last_recommendation(transcript: &[Entry]) -> Option<&Value> {
+    transcript.iter().rev().find_map(|entry| match entry {
+        Entry::Result { call, outcome } if call.name == FUNCTION_NAME && outcome["ok"]["status"] == "recommended" => {
+            Some(outcome)
+        }
+        _ => None,
+    })
 }
 
 /// Runs one call: the constraint function through validate, refine and assortment, any other
@@ -275,17 +386,20 @@ async fn execute(
     transcript: &[Entry],
     output: &mut TurnOutput,
 ) -> Value {
+    if let Some(reason) = &call.malformed {
+        return json!({ "error": format!("`{}` was not run: {reason}; call it again with one JSON object that matches its parameters", call.name) });
+    }
     if call.name != FUNCTION_NAME {
         return invoke(registry, input, &call.name, call.arguments.clone(), output).await;
     }
     let asked_before = transcript
         .iter()
-        .filter(|e| matches!(e, Entry::Result { call, .. } if call.name == FUNCTION_NAME))
+        .filter(|e| matches!(e, Entry::Result { call, outcome } if call.name == FUNCTION_NAME && outcome["ok"]["status"] == "invalid"))
         .count();
     let validation = invoke(
         registry,
         input,
-        VALIDATE_TOOL,
+        &input.validate_tool,
         json!({ "catalog_id": input.catalog.id, "arguments": call.arguments }),
         output,
     )
@@ -301,6 +415,7 @@ async fn execute(
         json!({
             "batch": input.batch,
             "attempt": asked_before + 1,
+            "tool": input.validate_tool,
             "valid": valid,
             "violations": validation["violations"],
             "repaired_arguments": repaired,
@@ -371,62 +486,27 @@ async fn invoke(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn input(summary: &str) -> TurnInput {
-        TurnInput {
-            session_id: "s".into(),
-            batch: 1,
-            catalog: CatalogFacts::from_json(
-                r#"{"id": "fashion", "price_min": 10, "price_max": 200, "attributes": [{"name": "colour", "type": "text", "vocabulary": ["green", "red"], "present": 10}]}"#,
-            )
-            .unwrap(),
-            model_id: "m".into(),
-            capacity: 4,
-            summary: interarec_summary::parse_summary(summary).unwrap().summary,
-            current: None,
+    /// A turn's context over a small fashion catalog.
+    pub(crate) fn context(summary: &str) -> TurnContext {
+        TurnContext {
+            input: TurnInput {
+                session_id: "s".into(),
+                batch: 1,
+                catalog: CatalogFacts::from_json(
+                    r#"{"id": "fashion", "price_min": 10, "price_max": 200, "attributes": [{"name": "colour", "type": "text", "vocabulary": ["green", "red"], "present": 10}]}"#,
+                )
+                .unwrap(),
+                model_id: "m".into(),
+                capacity: 4,
+                summary: interarec_summary::parse_summary(summary).unwrap().summary,
+                current: None,
+                validate_tool: VALIDATE_TOOL.into(),
+            },
+            instruction: INSTRUCTION.into(),
+            tools: Vec::new(),
         }
-    }
-
-    #[test]
-    fn the_offline_planner_follows_the_papers_order_and_re_asks_once() {
-        let input = input(
-            r#"{"Lowest Price": "$18", "Highest Price": "$144", "Product Specifications": {"colour": "teal green"}}"#,
-        );
-        let planner = OfflinePlanner;
-        let PlannerReply::Calls(first) = planner.next(&input, &[]) else {
-            panic!("calls first")
-        };
-        assert_eq!(first[0].name, FUNCTION_NAME);
-        assert_eq!(
-            first[0].arguments,
-            json!({"lowest_price": 18.0, "highest_price": 144.0, "colour": ["teal green"], "capacity": 4})
-        );
-        let invalid = Entry::Result {
-            call: first[0].clone(),
-            outcome: json!({"ok": {"status": "invalid", "repaired_arguments": {"colour": ["green"]}}}),
-        };
-        let PlannerReply::Calls(second) = planner.next(&input, &[Entry::Calls(first.clone()), invalid.clone()]) else {
-            panic!("re-asked once")
-        };
-        assert_eq!(second[0].arguments, json!({"colour": ["green"]}));
-        let done = Entry::Result {
-            call: second[0].clone(),
-            outcome: json!({"ok": {"status": "recommended", "recommendation": {"items": [
-                {"title": "Zara Green Midi Dress", "price": 83.99}, {"title": "Mango Green Wrap Dress", "price": 109.99},
-                {"title": "A", "price": 1.0}, {"title": "B", "price": 2.0}
-            ]}}}),
-        };
-        let reply = planner.next(&input, &[Entry::Calls(first), invalid, Entry::Calls(second), done]);
-        assert_eq!(
-            reply,
-            PlannerReply::Final("Based on what you have been looking at, you might like Zara Green Midi Dress ($83.99), Mango Green Wrap Dress ($109.99), A ($1.00) and 1 more.".into())
-        );
-        assert_eq!(
-            answer_text(&json!({"error": "tool `assortment` is not registered"})),
-            "I could not pick products this time: tool `assortment` is not registered"
-        );
-        assert_eq!(money(1_350_000.0), "$1,350,000");
     }
 }

@@ -47,6 +47,10 @@ enum Command {
         /// OCR engine of the offline provider: `paddle` (PP-OCR, default) or `tesseract`.
         #[arg(long)]
         ocr: Option<String>,
+        /// Who plans each turn by default: `offline` (embedded, the default) or `openai` (function
+        /// calling at the OpenAI-compatible endpoint). Sessions may choose their own.
+        #[arg(long)]
+        planner: Option<String>,
         /// Base URL of the OpenAI-compatible endpoint (e.g. http://localhost:11434/v1).
         #[arg(long)]
         openai_base_url: Option<String>,
@@ -90,6 +94,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tls_key,
             model_provider,
             ocr,
+            planner,
             openai_base_url,
             openai_model,
         } => {
@@ -101,6 +106,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 tls_key,
                 model_provider,
                 ocr,
+                planner,
                 openai_base_url,
                 openai_model,
             };

@@ -12,14 +12,22 @@
 //! | `vision.provider` | `INTERAREC_MODEL_PROVIDER` | `--model-provider` | `offline` (or `openai`) |
 //! | `vision.ocr`   | `INTERAREC_OCR`         | `--ocr`      | `paddle` (or `tesseract`) |
 //! | `vision.ocr_on_arrival` | –              | –            | `true` (`false` in tests) |
-//! | `vision.openai_base_url` | `INTERAREC_OPENAI_BASE_URL` | `--openai-base-url` | `https://api.openai.com/v1` |
-//! | `vision.openai_model` | `INTERAREC_OPENAI_MODEL` | `--openai-model` | `gpt-4o-mini` |
+//! | `agent.planner` | `INTERAREC_PLANNER`    | `--planner`  | `offline` (or `openai`) |
+//! | `agent.max_steps` | –                    | –            | 8 (1 to 32)             |
+//! | `agent.turn_timeout_ms` | –              | –            | 30000 (100 to 600000)   |
+//! | `openai.base_url` | `INTERAREC_OPENAI_BASE_URL` | `--openai-base-url` | `https://api.openai.com/v1` |
+//! | `openai.model` | `INTERAREC_OPENAI_MODEL` | `--openai-model` | `gpt-4o-mini` |
+//! | `openai.timeout_ms`, `openai.max_retries` | – | –  | 120000, 3               |
 //! | (API key)      | `INTERAREC_OPENAI_API_KEY` or `OPENAI_API_KEY` | (none) | unset |
+//!
+//! The OpenAI-compatible endpoint exists when a default provider is `openai` or a base URL is
+//! given; sessions may then choose it for their planner or vision provider.
 //!
 //! PP-OCR reads its models from `$INTERAREC_MODELS` (default `~/.cache/interarec/models`,
 //! filled by `just models`).
 
-use crate::vision::{ProviderChoice, VisionConfig};
+use crate::agent::AgentConfig;
+use crate::vision::VisionConfig;
 use interarec_core::LimitsConfig;
 use interarec_vision::ocr::OcrChoice;
 use interarec_vision::openai::OpenAiConfig;
@@ -40,8 +48,43 @@ pub struct ServerConfig {
     pub tls: Option<TlsFiles>,
     /// Tool limits.
     pub limits: LimitsConfig,
-    /// Model provider and OCR.
+    /// Default vision provider and OCR.
     pub vision: VisionConfig,
+    /// Default planner and per-turn limits.
+    pub agent: AgentConfig,
+    /// The OpenAI-compatible endpoint, when one is configured.
+    pub openai: Option<OpenAiConfig>,
+}
+
+/// Who answers a model-backed step (reading screenshots, planning a turn).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Provider {
+    /// Embedded, no network.
+    #[default]
+    Offline,
+    /// The server's OpenAI-compatible endpoint.
+    OpenAi,
+}
+
+impl Provider {
+    /// `offline` or `openai`.
+    pub fn parse(name: &str) -> Result<Provider, String> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "offline" => Ok(Provider::Offline),
+            "openai" => Ok(Provider::OpenAi),
+            other => Err(format!(
+                "unknown provider `{other}`: choose `offline` (embedded, the default) or `openai` (the configured OpenAI-compatible endpoint)"
+            )),
+        }
+    }
+
+    /// Its name in configuration and session records.
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::Offline => "offline",
+            Provider::OpenAi => "openai",
+        }
+    }
 }
 
 /// PEM files of the server's TLS identity.
@@ -66,6 +109,29 @@ struct FileConfig {
     limits: LimitsConfig,
     #[serde(default)]
     vision: VisionFile,
+    #[serde(default)]
+    agent: AgentFile,
+    #[serde(default)]
+    openai: OpenAiFile,
+}
+
+/// The `[agent]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentFile {
+    planner: Option<String>,
+    max_steps: Option<usize>,
+    turn_timeout_ms: Option<u64>,
+}
+
+/// The `[openai]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpenAiFile {
+    base_url: Option<String>,
+    model: Option<String>,
+    timeout_ms: Option<u64>,
+    max_retries: Option<u32>,
 }
 
 /// The `[vision]` table.
@@ -75,10 +141,6 @@ struct VisionFile {
     provider: Option<String>,
     ocr: Option<String>,
     ocr_on_arrival: Option<bool>,
-    openai_base_url: Option<String>,
-    openai_model: Option<String>,
-    openai_timeout_ms: Option<u64>,
-    openai_max_retries: Option<u32>,
 }
 
 /// Values given on the command line.
@@ -98,6 +160,8 @@ pub struct ConfigOverrides {
     pub model_provider: Option<String>,
     /// `--ocr`.
     pub ocr: Option<String>,
+    /// `--planner`.
+    pub planner: Option<String>,
     /// `--openai-base-url`.
     pub openai_base_url: Option<String>,
     /// `--openai-model`.
@@ -121,6 +185,8 @@ impl ServerConfig {
                 ocr_on_arrival: false,
                 ..VisionConfig::default()
             },
+            agent: AgentConfig::default(),
+            openai: None,
         }
     }
 
@@ -173,6 +239,9 @@ impl ServerConfig {
             .validate()
             .map_err(|e| anyhow::anyhow!("invalid [limits]: {e}"))?;
         let vision = vision_config(overrides, env, file.vision)?;
+        let agent = agent_config(overrides, env, file.agent)?;
+        let needed = vision.provider == Provider::OpenAi || agent.planner == Provider::OpenAi;
+        let openai = openai_config(overrides, env, file.openai, needed)?;
         let config = ServerConfig {
             listen,
             data_dir,
@@ -180,6 +249,8 @@ impl ServerConfig {
             tls,
             limits: file.limits,
             vision,
+            agent,
+            openai,
         };
         config.check_exposure()?;
         Ok(config)
@@ -215,40 +286,83 @@ fn vision_config(
         .or_else(|| env("INTERAREC_MODEL_PROVIDER"))
         .or(file.provider)
         .unwrap_or_else(|| "offline".into());
-    let provider = match provider_name.as_str() {
-        "offline" => ProviderChoice::Offline,
-        "openai" => {
-            let base_url = overrides
-                .openai_base_url
-                .clone()
-                .or_else(|| env("INTERAREC_OPENAI_BASE_URL"))
-                .or(file.openai_base_url)
-                .unwrap_or_else(|| "https://api.openai.com/v1".into());
-            let model = overrides
-                .openai_model
-                .clone()
-                .or_else(|| env("INTERAREC_OPENAI_MODEL"))
-                .or(file.openai_model)
-                .unwrap_or_else(|| "gpt-4o-mini".into());
-            let mut openai = OpenAiConfig::new(base_url, model);
-            openai.api_key = env("INTERAREC_OPENAI_API_KEY")
-                .or_else(|| env("OPENAI_API_KEY"))
-                .filter(|k| !k.is_empty());
-            if let Some(ms) = file.openai_timeout_ms {
-                openai.timeout = std::time::Duration::from_millis(ms);
-            }
-            if let Some(retries) = file.openai_max_retries {
-                openai.max_retries = retries;
-            }
-            ProviderChoice::OpenAi(openai)
-        }
-        other => anyhow::bail!("unknown model provider `{other}`: choose `offline` (the default) or `openai`"),
-    };
+    let provider = Provider::parse(&provider_name).map_err(|e| anyhow::anyhow!("vision provider: {e}"))?;
     Ok(VisionConfig {
         provider,
         ocr,
         ocr_on_arrival: file.ocr_on_arrival.unwrap_or(true),
     })
+}
+
+fn agent_config(
+    overrides: &ConfigOverrides,
+    env: &dyn Fn(&str) -> Option<String>,
+    file: AgentFile,
+) -> anyhow::Result<AgentConfig> {
+    let defaults = AgentConfig::default();
+    let planner = match overrides
+        .planner
+        .clone()
+        .or_else(|| env("INTERAREC_PLANNER"))
+        .or(file.planner)
+    {
+        Some(name) => Provider::parse(&name).map_err(|e| anyhow::anyhow!("planner: {e}"))?,
+        None => defaults.planner,
+    };
+    let max_steps = file.max_steps.unwrap_or(defaults.max_steps);
+    if !(1..=crate::agent::MAX_STEPS_LIMIT).contains(&max_steps) {
+        anyhow::bail!(
+            "agent.max_steps = {max_steps} is out of range: use 1 to {}",
+            crate::agent::MAX_STEPS_LIMIT
+        );
+    }
+    let turn_timeout_ms = file.turn_timeout_ms.unwrap_or(defaults.turn_timeout.as_millis() as u64);
+    if !(100..=600_000).contains(&turn_timeout_ms) {
+        anyhow::bail!("agent.turn_timeout_ms = {turn_timeout_ms} is out of range: use 100 to 600000 (10 minutes)");
+    }
+    Ok(AgentConfig {
+        planner,
+        max_steps,
+        turn_timeout: std::time::Duration::from_millis(turn_timeout_ms),
+    })
+}
+
+/// The OpenAI-compatible endpoint: configured when a default provider is `openai` or a base URL
+/// is given (sessions may then choose it).
+fn openai_config(
+    overrides: &ConfigOverrides,
+    env: &dyn Fn(&str) -> Option<String>,
+    file: OpenAiFile,
+    needed: bool,
+) -> anyhow::Result<Option<OpenAiConfig>> {
+    let base_url = overrides
+        .openai_base_url
+        .clone()
+        .or_else(|| env("INTERAREC_OPENAI_BASE_URL"))
+        .or(file.base_url);
+    if base_url.is_none() && !needed {
+        return Ok(None);
+    }
+    let base_url = base_url.unwrap_or_else(|| "https://api.openai.com/v1".into());
+    let model = overrides
+        .openai_model
+        .clone()
+        .or_else(|| env("INTERAREC_OPENAI_MODEL"))
+        .or(file.model)
+        .unwrap_or_else(|| "gpt-4o-mini".into());
+    let mut openai = OpenAiConfig::new(base_url, model);
+    openai.api_key = env("INTERAREC_OPENAI_API_KEY")
+        .or_else(|| env("OPENAI_API_KEY"))
+        .filter(|k| !k.is_empty());
+    if let Some(ms) = file.timeout_ms {
+        openai.timeout = std::time::Duration::from_millis(ms);
+    }
+    if let Some(retries) = file.max_retries {
+        openai.max_retries = retries;
+    }
+    // Fail at start-up, not at the first batch.
+    interarec_vision::openai::OpenAiProvider::new(openai.clone()).map_err(|e| anyhow::anyhow!("[openai]: {e}"))?;
+    Ok(Some(openai))
 }
 
 #[cfg(test)]
@@ -321,6 +435,27 @@ mod tests {
                 &[("INTERAREC_TLS_CERT", "/c.pem")],
                 "TLS needs both a certificate and a key",
             ),
+            (None, &[("INTERAREC_PLANNER", "gpt")], "planner: unknown provider `gpt`"),
+            (
+                Some("[agent]\nmax_steps = 0"),
+                &[],
+                "agent.max_steps = 0 is out of range",
+            ),
+            (
+                Some("[agent]\nturn_timeout_ms = 5"),
+                &[],
+                "agent.turn_timeout_ms = 5 is out of range",
+            ),
+            (
+                Some("[openai]\nbase_url = \"localhost:8080\""),
+                &[],
+                "must start with http:// or https://",
+            ),
+            (
+                Some("[vision]\nopenai_model = \"m\""),
+                &[],
+                "unknown field `openai_model`",
+            ),
         ];
         for (file, env, fragment) in cases {
             let error = load(*file, env, ConfigOverrides::default()).unwrap_err().to_string();
@@ -332,5 +467,23 @@ mod tests {
             ConfigOverrides::default(),
         );
         assert!(exposed.is_ok());
+    }
+
+    #[test]
+    fn the_openai_endpoint_exists_when_a_default_needs_it_or_a_url_is_given() {
+        let config = load(None, &[], ConfigOverrides::default()).unwrap();
+        assert!(config.openai.is_none());
+        assert_eq!(
+            (config.vision.provider, config.agent.planner),
+            (Provider::Offline, Provider::Offline)
+        );
+        let config = load(None, &[("INTERAREC_PLANNER", "openai")], ConfigOverrides::default()).unwrap();
+        assert_eq!(config.openai.unwrap().base_url, "https://api.openai.com/v1");
+        let file = "[agent]\nmax_steps = 4\nturn_timeout_ms = 2000\n[openai]\nbase_url = \"http://127.0.0.1:11434/v1\"\nmodel = \"qwen2.5\"\nmax_retries = 1\n";
+        let config = load(Some(file), &[], ConfigOverrides::default()).unwrap();
+        assert_eq!(config.agent.max_steps, 4);
+        assert_eq!(config.agent.turn_timeout, std::time::Duration::from_secs(2));
+        let openai = config.openai.unwrap();
+        assert_eq!((openai.model.as_str(), openai.max_retries), ("qwen2.5", 1));
     }
 }

@@ -68,7 +68,11 @@ pub async fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create the data dir {}", config.data_dir.display()))?;
     let store = Store::open(&config.data_dir)?;
-    let vision = Arc::new(vision::Vision::new(store.clone(), &config.vision)?);
+    let vision = Arc::new(vision::Vision::new(
+        store.clone(),
+        &config.vision,
+        config.openai.as_ref(),
+    )?);
     let host = PluginHost::new(
         HostConfig {
             limits: config.limits,
@@ -83,9 +87,20 @@ pub async fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
     let catalogs = Catalogs::new(store.clone());
     let models = Models::new(store.clone());
     let registry = Registry::open(store.clone(), host).await?;
-    let ocr_on_arrival =
-        config.vision.ocr_on_arrival && matches!(config.vision.provider, vision::ProviderChoice::Offline);
-    let sessions = Sessions::new(store, registry.clone()).with_ocr(ocr_on_arrival.then(|| vision.pages()));
+    let network_planner = match &config.openai {
+        Some(openai) => {
+            let provider = interarec_vision::openai::OpenAiProvider::new(openai.clone())?;
+            Some(Arc::new(agent::OpenAiPlanner::new(Arc::new(provider))))
+        }
+        None => None,
+    };
+    let sessions = Sessions::new(store, registry.clone())
+        .with_ocr(config.vision.ocr_on_arrival.then(|| vision.pages()))
+        .with_orchestration(sessions::Orchestration {
+            agent: config.agent,
+            vision: config.vision.provider,
+            network_planner,
+        });
     Ok(AppState {
         registry,
         catalogs,

@@ -9,6 +9,7 @@
 //! all of them are acknowledged. An acknowledged frame is on disk; a frame not yet acknowledged
 //! when the server dies may be lost and must be sent again (its sequence makes that safe).
 
+use crate::config::Provider;
 use crate::registry::Registry;
 use interarec_core::session::{FrameMeta, SessionEvent, SessionOptions, SessionRecord};
 use interarec_store::{Store, StoreError};
@@ -167,6 +168,38 @@ struct Live {
     events: broadcast::Sender<SessionEvent>,
 }
 
+/// What `CreateSession` asks for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NewSession<'a> {
+    /// Id (empty: generated).
+    pub id: &'a str,
+    /// Catalog browsed (optional until recommendations are asked for).
+    pub catalog_id: &'a str,
+    /// Batching options.
+    pub options: SessionOptions,
+    /// Choice model (empty: the session only summarises).
+    pub model_id: &'a str,
+    /// Products to recommend (0: the default).
+    pub capacity: u32,
+    /// `offline`, `openai`, or empty for the server's default.
+    pub planner: &'a str,
+    /// `offline`, `openai`, or empty for the server's default.
+    pub vision_provider: &'a str,
+    /// The validating tool (empty: `validate`).
+    pub validate_tool: &'a str,
+}
+
+/// The model-backed choices a server offers its sessions.
+#[derive(Clone, Default)]
+pub struct Orchestration {
+    /// Default planner and per-turn limits.
+    pub agent: crate::agent::AgentConfig,
+    /// Default vision provider.
+    pub vision: Provider,
+    /// The network planner, when an OpenAI-compatible endpoint is configured.
+    pub network_planner: Option<Arc<crate::agent::OpenAiPlanner>>,
+}
+
 /// Session operations. Cheap to clone.
 #[derive(Clone)]
 pub struct Sessions {
@@ -174,6 +207,7 @@ pub struct Sessions {
     registry: Registry,
     live: Arc<Mutex<HashMap<String, Arc<Live>>>>,
     ocr: Option<Arc<crate::vision::OcrPages>>,
+    orchestration: Orchestration,
 }
 
 impl Sessions {
@@ -184,6 +218,56 @@ impl Sessions {
             registry,
             live: Arc::default(),
             ocr: None,
+            orchestration: Orchestration::default(),
+        }
+    }
+
+    /// The planners and providers sessions may choose, and the defaults.
+    pub fn with_orchestration(mut self, orchestration: Orchestration) -> Sessions {
+        self.orchestration = orchestration;
+        self
+    }
+
+    /// A session's provider choice: its own, checked against what this server offers.
+    fn resolve_provider(&self, asked: &str, default: Provider, role: &str) -> Result<Provider, SessionError> {
+        let provider = if asked.trim().is_empty() {
+            default
+        } else {
+            Provider::parse(asked).map_err(|e| SessionError::BadRequest(format!("{role}: {e}")))?
+        };
+        if provider == Provider::OpenAi && self.orchestration.network_planner.is_none() {
+            return Err(SessionError::BadRequest(format!(
+                "{role} `openai` needs an OpenAI-compatible endpoint, and this server has none: start it with --openai-base-url URL (key in INTERAREC_OPENAI_API_KEY), or choose `offline`"
+            )));
+        }
+        Ok(provider)
+    }
+
+    /// Runs a planner turn with the session's planner.
+    async fn run_turn(&self, record_planner: &str, input: crate::agent::TurnInput) -> crate::agent::TurnOutput {
+        let config = &self.orchestration.agent;
+        let provider = Provider::parse(record_planner).unwrap_or(config.planner);
+        match (provider, &self.orchestration.network_planner) {
+            (Provider::OpenAi, Some(network)) => {
+                crate::agent::run_turn(&self.registry, input, network.as_ref(), config).await
+            }
+            (Provider::OpenAi, None) => {
+                // The server was restarted without the endpoint this session chose: say so, and
+                // still recommend.
+                let mut output =
+                    crate::agent::run_turn(&self.registry, input.clone(), &crate::agent::OfflinePlanner, config).await;
+                output.events.insert(
+                    0,
+                    (
+                        "planner-error".into(),
+                        json!({ "batch": input.batch, "planner": "openai", "error": "this server has no OpenAI-compatible endpoint any more (start it with --openai-base-url)", "fallback": "offline" }),
+                    ),
+                );
+                output
+            }
+            (Provider::Offline, _) => {
+                crate::agent::run_turn(&self.registry, input, &crate::agent::OfflinePlanner, config).await
+            }
         }
     }
 
@@ -217,14 +301,26 @@ impl Sessions {
     }
 
     /// Creates a session (a generated id when `id` is empty).
-    pub async fn create(
-        &self,
-        id: &str,
-        catalog_id: &str,
-        options: SessionOptions,
-        model_id: &str,
-        capacity: u32,
-    ) -> Result<SessionRecord, SessionError> {
+    pub async fn create(&self, new: NewSession<'_>) -> Result<SessionRecord, SessionError> {
+        let NewSession {
+            id,
+            catalog_id,
+            options,
+            model_id,
+            capacity,
+            ..
+        } = new;
+        let planner = self.resolve_provider(new.planner, self.orchestration.agent.planner, "planner")?;
+        let vision_provider =
+            self.resolve_provider(new.vision_provider, self.orchestration.vision, "vision provider")?;
+        let validate_tool = if new.validate_tool.trim().is_empty() {
+            crate::agent::VALIDATE_TOOL.to_owned()
+        } else {
+            interarec_core::tool::validate_tool_name(new.validate_tool).map_err(|e| {
+                SessionError::BadRequest(format!("validate_tool `{}` is not a tool name: {e}", new.validate_tool))
+            })?;
+            new.validate_tool.to_owned()
+        };
         let now = crate::unix_millis();
         let id = if id.is_empty() {
             format!("s-{now:x}-{:04x}", rand_suffix())
@@ -251,6 +347,9 @@ impl Sessions {
             model_id: model_id.to_owned(),
             capacity,
             constraints: None,
+            planner: planner.name().to_owned(),
+            vision_provider: vision_provider.name().to_owned(),
+            validate_tool,
         };
         self.store.put_session(&record)?;
         self.flush().await?;
@@ -294,17 +393,17 @@ impl Sessions {
             self.close_batches(id, Closing::Now).await?;
         } else {
             let _batching = live.batching.lock().await;
-            let (input, batch) = {
+            let (input, batch, planner) = {
                 let record = live.record.lock().await;
                 let batch = record.batches;
                 let input = record
                     .latest_summary
                     .clone()
                     .and_then(|summary| self.turn_input(&record, batch, summary));
-                (input, batch)
+                (input, batch, record.planner.clone())
             };
             let turn = match input {
-                Some(Ok(input)) => crate::agent::run_turn(&self.registry, input).await,
+                Some(Ok(input)) => self.run_turn(&planner, input).await,
                 Some(Err(reason)) => crate::agent::TurnOutput {
                     events: vec![("planner-skipped".into(), json!({ "batch": batch, "reason": reason }))],
                     constraints: None,
@@ -422,8 +521,12 @@ impl Sessions {
                     shared_bytes: false,
                 };
                 self.store.put_frame(id, &mut meta, &frame.image)?;
-                // Only the summarising tool reads pages; without it, reading would be wasted work.
+                // Only the summarising tool reads pages, and only for sessions the offline engine
+                // reads; otherwise reading would be wasted work.
+                let offline =
+                    Provider::parse(&record.vision_provider).unwrap_or(self.orchestration.vision) == Provider::Offline;
                 if let Some(pages) = &self.ocr
+                    && offline
                     && self.registry.describe(SUMMARIZE_TOOL).is_ok()
                 {
                     pages.prefetch(&meta.frame_id);
@@ -547,11 +650,12 @@ impl Sessions {
                 self.store.put_session(&record)?;
                 self.flush().await?;
                 let turn_input = typed.and_then(|typed| self.turn_input(&record, batch_number, typed));
+                let planner = record.planner.clone();
                 drop(record);
                 let _ = live.events.send(summary_event);
                 if let Some(input) = turn_input {
                     let turn = match input {
-                        Ok(input) => crate::agent::run_turn(&self.registry, input).await,
+                        Ok(input) => self.run_turn(&planner, input).await,
                         Err(reason) => crate::agent::TurnOutput {
                             events: vec![(
                                 "planner-skipped".into(),
@@ -577,12 +681,25 @@ impl Sessions {
         if record.model_id.is_empty() {
             return None;
         }
+        let validate_tool = if record.validate_tool.is_empty() {
+            crate::agent::VALIDATE_TOOL
+        } else {
+            record.validate_tool.as_str()
+        };
         let input = (|| {
-            for tool in [crate::agent::VALIDATE_TOOL, crate::agent::ASSORTMENT_TOOL] {
+            for tool in [validate_tool, crate::agent::ASSORTMENT_TOOL] {
                 if self.registry.describe(tool).is_err() {
-                    return Err(format!(
-                        "no `{tool}` tool is registered: register plugins/{tool} with --grant catalog to get recommendations"
-                    ));
+                    return Err(
+                        if tool == crate::agent::VALIDATE_TOOL || tool == crate::agent::ASSORTMENT_TOOL {
+                            format!(
+                                "no `{tool}` tool is registered: register plugins/{tool} with --grant catalog to get recommendations"
+                            )
+                        } else {
+                            format!(
+                                "the session validates with `{tool}`, which is not registered: register that plugin with --grant catalog"
+                            )
+                        },
+                    );
                 }
             }
             let catalog = self
@@ -607,6 +724,7 @@ impl Sessions {
                 },
                 summary,
                 current: record.constraints.clone(),
+                validate_tool: validate_tool.to_owned(),
             })
         })();
         Some(input)

@@ -1,9 +1,10 @@
-//! The `models` capability's backend: the configured model provider, with images resolved from
-//! the calling session's frames. Two providers: the embedded offline vision engine (the
-//! default: OCR, page reading and the eight categories, no network) and an OpenAI-compatible
-//! endpoint. OCR runs once per stored frame, cached in the store by engine and content hash; a
+//! The `models` capability's backend: the calling session's model provider, with images
+//! resolved from its frames. Two providers: the embedded offline vision engine (the default:
+//! OCR, page reading and the eight categories, no network) and the server's OpenAI-compatible
+//! endpoint (when one is configured); each session names one, or takes the server's default. OCR runs once per stored frame, cached in the store by engine and content hash; a
 //! background worker reads frames as they arrive so summaries find them ready.
 
+use crate::config::Provider;
 use interarec_plugin_host::{ModelAnswer, ModelFailure, ModelFuture, ModelPart, ModelRequest, ModelsBackend};
 use interarec_store::Store;
 use interarec_vision::chat::{ChatMessage, ChatProvider, ChatRequest, Part};
@@ -16,20 +17,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// Frames waiting for background OCR; beyond this, frames are read when a summary needs them.
 const OCR_QUEUE: usize = 10_000;
 
-/// Which provider answers `models.chat`.
-#[derive(Debug, Clone)]
-pub enum ProviderChoice {
-    /// The embedded offline vision engine.
-    Offline,
-    /// An OpenAI-compatible endpoint.
-    OpenAi(OpenAiConfig),
-}
-
 /// Vision settings of a server.
 #[derive(Debug, Clone)]
 pub struct VisionConfig {
-    /// Who answers `models.chat`.
-    pub provider: ProviderChoice,
+    /// Who answers `models.chat` for sessions that do not choose.
+    pub provider: Provider,
     /// OCR engine of the offline provider.
     pub ocr: OcrChoice,
     /// Read frames as they arrive (offline provider only).
@@ -39,7 +31,7 @@ pub struct VisionConfig {
 impl Default for VisionConfig {
     fn default() -> Self {
         VisionConfig {
-            provider: ProviderChoice::Offline,
+            provider: Provider::Offline,
             ocr: OcrChoice::Paddle {
                 models_dir: interarec_vision::ocr::default_models_dir(),
             },
@@ -145,23 +137,36 @@ impl OcrPages {
 pub struct Vision {
     store: Store,
     pages: Arc<OcrPages>,
+    default: Provider,
     network: Option<Arc<OpenAiProvider>>,
 }
 
 impl Vision {
-    /// The backend for a configuration.
-    pub fn new(store: Store, config: &VisionConfig) -> anyhow::Result<Vision> {
+    /// The backend for a configuration and the server's OpenAI-compatible endpoint (if any).
+    pub fn new(store: Store, config: &VisionConfig, openai: Option<&OpenAiConfig>) -> anyhow::Result<Vision> {
         let pages = OcrPages::new(store.clone(), config.ocr.clone());
-        let network = match &config.provider {
-            ProviderChoice::Offline => {
-                if config.ocr_on_arrival {
-                    pages.start_worker();
-                }
-                None
-            }
-            ProviderChoice::OpenAi(openai) => Some(Arc::new(OpenAiProvider::new(openai.clone())?)),
-        };
-        Ok(Vision { store, pages, network })
+        if config.ocr_on_arrival {
+            pages.start_worker();
+        }
+        let network = openai
+            .map(|openai| OpenAiProvider::new(openai.clone()).map(Arc::new))
+            .transpose()?;
+        Ok(Vision {
+            store,
+            pages,
+            default: config.provider,
+            network,
+        })
+    }
+
+    /// The provider a session uses: its own choice, else the server's default.
+    fn provider_of(&self, session: &str) -> Provider {
+        self.store
+            .get_session(session)
+            .ok()
+            .flatten()
+            .and_then(|record| Provider::parse(&record.vision_provider).ok())
+            .unwrap_or(self.default)
     }
 
     /// The OCR pages (the sessions queue arriving frames here).
@@ -236,8 +241,14 @@ impl ModelsBackend for Vision {
     fn chat(&self, session: &str, request: ModelRequest) -> ModelFuture {
         let store = self.store.clone();
         let session = session.to_owned();
-        match &self.network {
-            None => {
+        let provider = self.provider_of(&session);
+        match (provider, &self.network) {
+            (Provider::OpenAi, None) => Box::pin(async move {
+                Err(ModelFailure::Invalid(format!(
+                    "session `{session}` reads screenshots with the `openai` provider, but this server has no OpenAI-compatible endpoint; start it with --openai-base-url"
+                )))
+            }),
+            (Provider::Offline, _) => {
                 let pages = self.pages.clone();
                 Box::pin(async move {
                     tokio::task::spawn_blocking(move || Self::offline(&store, &pages, &session, &request))
@@ -245,7 +256,7 @@ impl ModelsBackend for Vision {
                         .map_err(|e| ModelFailure::Failed(format!("the offline vision engine stopped: {e}")))?
                 })
             }
-            Some(provider) => {
+            (Provider::OpenAi, Some(provider)) => {
                 let provider = provider.clone();
                 Box::pin(async move {
                     let mut messages = Vec::with_capacity(request.messages.len());
@@ -269,6 +280,7 @@ impl ModelsBackend for Vision {
                         messages.push(ChatMessage {
                             role: message.role,
                             parts,
+                            ..ChatMessage::default()
                         });
                     }
                     let answer = provider
@@ -277,6 +289,7 @@ impl ModelsBackend for Vision {
                             max_tokens: request.max_tokens,
                             temperature: request.temperature,
                             json_response: request.json_response,
+                            tools: Vec::new(),
                         })
                         .await
                         .map_err(|e| ModelFailure::Failed(e.to_string()))?;

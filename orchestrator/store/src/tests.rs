@@ -265,6 +265,9 @@ fn frames_are_stored_once_per_content_in_sequence_order_and_survive_reopen() {
             model_id: String::new(),
             capacity: 0,
             constraints: None,
+            planner: "offline".into(),
+            vision_provider: "offline".into(),
+            validate_tool: "validate".into(),
         };
         store.put_session(&record).unwrap();
         // Sequence 300 sorts after 2 (big-endian keys), and the same bytes are stored once.

@@ -8,7 +8,7 @@
 mod parse;
 mod price;
 
-pub use parse::{ParseError, parse_summary};
+pub use parse::{ParseError, parse_lenient_object, parse_summary};
 pub use price::{parse_price, parse_price_range};
 
 use serde::{Deserialize, Serialize};

@@ -22,8 +22,9 @@ pub enum ParseError {
     NoCategories(String),
 }
 
-/// Reads a model's answer as a summary.
-pub fn parse_summary(raw: &str) -> Result<ParsedSummary, ParseError> {
+/// Reads the JSON object in what a model wrote, the way models write it: smart quotes, prose or
+/// code fences around it, trailing commas. Returns the object and the repairs it needed.
+pub fn parse_lenient_object(raw: &str) -> Result<(serde_json::Map<String, Value>, Vec<String>), ParseError> {
     let mut repairs = Vec::new();
     let straightened: String = raw
         .chars()
@@ -45,10 +46,15 @@ pub fn parse_summary(raw: &str) -> Result<ParsedSummary, ParseError> {
         repairs.push(format!("{removed} trailing comma(s) removed"));
     }
     let value: Value = serde_json::from_str(&cleaned).map_err(|e| ParseError::Invalid(e.to_string()))?;
-    let mut map = match value {
-        Value::Object(map) => map,
-        _ => return Err(ParseError::Invalid("the top level is not an object".into())),
-    };
+    match value {
+        Value::Object(map) => Ok((map, repairs)),
+        _ => Err(ParseError::Invalid("the top level is not an object".into())),
+    }
+}
+
+/// Reads a model's answer as a summary.
+pub fn parse_summary(raw: &str) -> Result<ParsedSummary, ParseError> {
+    let (mut map, mut repairs) = parse_lenient_object(raw)?;
     // Some answers wrap the categories in one outer key ({"summary": {...}}).
     while map.len() == 1 && !map.keys().any(|k| category_of(k).is_some()) {
         let only = map.values().next().cloned();

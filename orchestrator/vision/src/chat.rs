@@ -1,6 +1,7 @@
 //! Chat completion with text and image parts, the one interface behind which both model
 //! providers sit: the OpenAI-compatible network provider ([`crate::openai`]) and, in the server,
-//! the offline vision engine.
+//! the offline vision engine. Function calling (tool definitions in, tool calls out, results
+//! back as `tool` messages) is part of it: the orchestrator's network planner speaks it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -20,12 +21,49 @@ pub enum Part {
 }
 
 /// One message.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ChatMessage {
-    /// `system`, `user` or `assistant`.
+    /// `system`, `user`, `assistant` or `tool`.
     pub role: String,
     /// Its parts, in order.
     pub parts: Vec<Part>,
+    /// The calls an `assistant` message asked for.
+    pub tool_calls: Vec<ToolCallRequest>,
+    /// The call a `tool` message answers.
+    pub tool_call_id: Option<String>,
+}
+
+impl ChatMessage {
+    /// A message of one text part.
+    pub fn text(role: &str, text: impl Into<String>) -> ChatMessage {
+        ChatMessage {
+            role: role.to_owned(),
+            parts: vec![Part::Text(text.into())],
+            ..ChatMessage::default()
+        }
+    }
+}
+
+/// A function the model may call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolDefinition {
+    /// Its name (letters, digits, `_` and `-`).
+    pub name: String,
+    /// What it does, for the model.
+    pub description: String,
+    /// JSON Schema of its arguments.
+    pub parameters: serde_json::Value,
+}
+
+/// A call the model asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolCallRequest {
+    /// The provider's id of the call (results refer to it).
+    pub id: String,
+    /// The function's name.
+    pub name: String,
+    /// Its arguments exactly as the model wrote them (JSON text, possibly malformed).
+    pub arguments: String,
 }
 
 /// A completion request.
@@ -39,6 +77,8 @@ pub struct ChatRequest {
     pub temperature: Option<f32>,
     /// Ask for a JSON object answer.
     pub json_response: bool,
+    /// Functions the model may call (none: a plain completion).
+    pub tools: Vec<ToolDefinition>,
 }
 
 /// A completion.
@@ -52,6 +92,8 @@ pub struct ChatResponse {
     pub prompt_tokens: u32,
     /// Tokens of the answer.
     pub completion_tokens: u32,
+    /// Calls the model asked for instead of (or besides) answering.
+    pub tool_calls: Vec<ToolCallRequest>,
 }
 
 /// Why a completion failed. Every message says what went wrong and what to do.

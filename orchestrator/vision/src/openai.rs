@@ -4,7 +4,7 @@
 //! honouring `Retry-After` (seconds) up to the backoff cap; records token usage. The API key
 //! comes from configuration or the environment and is never logged or shown (`Debug` redacts it).
 
-use crate::chat::{ChatError, ChatFuture, ChatProvider, ChatRequest, ChatResponse, Part};
+use crate::chat::{ChatError, ChatFuture, ChatProvider, ChatRequest, ChatResponse, Part, ToolCallRequest};
 use base64::Engine as _;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -193,10 +193,49 @@ pub fn request_body(model: &str, request: &ChatRequest) -> Value {
                     }),
                 })
                 .collect();
-            json!({ "role": message.role, "content": parts })
+            let text_only = message.parts.iter().all(|p| matches!(p, Part::Text(_)));
+            // Tool results and the assistant's own turns go as plain strings: servers such as
+            // llama.cpp accept content parts only in user messages.
+            let content = if text_only && message.role != "user" && message.role != "system" {
+                let text: String = message
+                    .parts
+                    .iter()
+                    .filter_map(|p| match p {
+                        Part::Text(text) => Some(text.as_str()),
+                        Part::Image { .. } => None,
+                    })
+                    .collect();
+                if text.is_empty() && !message.tool_calls.is_empty() {
+                    Value::Null
+                } else {
+                    json!(text)
+                }
+            } else {
+                json!(parts)
+            };
+            let mut wire = json!({ "role": message.role, "content": content });
+            if !message.tool_calls.is_empty() {
+                wire["tool_calls"] = message
+                    .tool_calls
+                    .iter()
+                    .map(|call| json!({ "id": call.id, "type": "function", "function": { "name": call.name, "arguments": call.arguments } }))
+                    .collect();
+            }
+            if let Some(id) = &message.tool_call_id {
+                wire["tool_call_id"] = json!(id);
+            }
+            wire
         })
         .collect();
     let mut body = json!({ "model": model, "messages": messages });
+    if !request.tools.is_empty() {
+        body["tools"] = request
+            .tools
+            .iter()
+            .map(|tool| json!({ "type": "function", "function": { "name": tool.name, "description": tool.description, "parameters": tool.parameters } }))
+            .collect();
+        body["tool_choice"] = json!("auto");
+    }
     if let Some(max_tokens) = request.max_tokens {
         body["max_tokens"] = json!(max_tokens);
     }
@@ -233,12 +272,34 @@ pub fn parse_response(text: &str) -> Result<ChatResponse, ChatError> {
         Value::Null if message.is_object() => String::new(),
         _ => return Err(malformed("no choices[0].message.content")),
     };
+    let mut tool_calls = Vec::new();
+    if let Some(calls) = message["tool_calls"].as_array() {
+        for (index, call) in calls.iter().enumerate() {
+            let name = call["function"]["name"]
+                .as_str()
+                .ok_or_else(|| malformed(&format!("tool call {index} has no function.name")))?;
+            // The wire format says a JSON string; some servers send the object itself.
+            let arguments = match &call["function"]["arguments"] {
+                Value::String(text) => text.clone(),
+                Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            tool_calls.push(ToolCallRequest {
+                id: call["id"]
+                    .as_str()
+                    .map_or_else(|| format!("call-{index}"), str::to_owned),
+                name: name.to_owned(),
+                arguments,
+            });
+        }
+    }
     let usage = |key: &str| value["usage"][key].as_u64().unwrap_or(0).min(u64::from(u32::MAX)) as u32;
     Ok(ChatResponse {
         text: content,
         model: value["model"].as_str().unwrap_or_default().to_owned(),
         prompt_tokens: usage("prompt_tokens"),
         completion_tokens: usage("completion_tokens"),
+        tool_calls,
     })
 }
 
@@ -280,10 +341,12 @@ mod tests {
                         bytes: vec![1, 2, 3],
                     },
                 ],
+                ..ChatMessage::default()
             }],
             max_tokens: Some(500),
             temperature: Some(0.0),
             json_response: true,
+            tools: Vec::new(),
         };
         let body = request_body("gpt-4o-mini", &request);
         assert_eq!(body["model"], "gpt-4o-mini");
@@ -297,6 +360,64 @@ mod tests {
         );
         assert_eq!(body["response_format"]["type"], "json_object");
         assert_eq!(body["max_tokens"], 500);
+    }
+
+    #[test]
+    fn function_calling_goes_out_and_comes_back_in_the_wire_format() {
+        use crate::chat::ToolDefinition;
+        let call = ToolCallRequest {
+            id: "call_1".into(),
+            name: "get_user_recommendations".into(),
+            arguments: r#"{"colour": ["green"]}"#.into(),
+        };
+        let request = ChatRequest {
+            messages: vec![
+                ChatMessage::text("user", "recommend"),
+                ChatMessage {
+                    role: "assistant".into(),
+                    tool_calls: vec![call.clone()],
+                    ..ChatMessage::default()
+                },
+                ChatMessage {
+                    tool_call_id: Some("call_1".into()),
+                    ..ChatMessage::text("tool", r#"{"ok": true}"#)
+                },
+            ],
+            tools: vec![ToolDefinition {
+                name: "get_user_recommendations".into(),
+                description: "d".into(),
+                parameters: json!({"type": "object"}),
+            }],
+            ..ChatRequest::default()
+        };
+        let body = request_body("m", &request);
+        assert_eq!(body["tools"][0]["type"], "function");
+        assert_eq!(body["tools"][0]["function"]["name"], "get_user_recommendations");
+        assert_eq!(body["tools"][0]["function"]["parameters"], json!({"type": "object"}));
+        assert_eq!(body["messages"][1]["content"], Value::Null);
+        assert_eq!(
+            body["messages"][1]["tool_calls"][0],
+            json!({"id": "call_1", "type": "function", "function": {"name": "get_user_recommendations", "arguments": "{\"colour\": [\"green\"]}"}})
+        );
+        assert_eq!(
+            body["messages"][2],
+            json!({"role": "tool", "content": "{\"ok\": true}", "tool_call_id": "call_1"})
+        );
+        // Parallel calls; one server sends arguments as an object instead of a string.
+        let answer = r#"{"model":"m","choices":[{"message":{"role":"assistant","content":null,"tool_calls":[
+            {"id":"a","type":"function","function":{"name":"f","arguments":"{\"x\":1}"}},
+            {"id":"b","type":"function","function":{"name":"g","arguments":{"y":2}}}]}}]}"#;
+        let response = parse_response(answer).expect("parses");
+        let calls: Vec<(&str, &str, &str)> = response
+            .tool_calls
+            .iter()
+            .map(|c| (c.id.as_str(), c.name.as_str(), c.arguments.as_str()))
+            .collect();
+        assert_eq!(calls, [("a", "f", r#"{"x":1}"#), ("b", "g", r#"{"y":2}"#)]);
+        assert!(matches!(
+            parse_response(r#"{"choices":[{"message":{"content":null,"tool_calls":[{"id":"a","function":{}}]}}]}"#),
+            Err(ChatError::Malformed(_))
+        ));
     }
 
     #[test]

@@ -18,7 +18,10 @@ use pb::tool_registry_client::ToolRegistryClient;
 use std::time::Duration;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
-pub use pb::{BrowseResponse, Frame, FrameResult, SessionEvent, SessionInfo, SessionOptions, browse_response};
+pub use pb::{
+    BrowseResponse, CreateSessionRequest, Frame, FrameResult, SessionEvent, SessionInfo, SessionOptions,
+    browse_response,
+};
 pub use pb::{
     CatalogFormat, CatalogInfo, ChoiceModelInfo, FitHeader, FitProgress, Grant, ImportCatalogResponse, ImportHeader,
     InvokeToolResponse, OptimizeRequest, OptimizeResponse, RegisterToolResponse, ToolInfo, ToolLimits,
@@ -352,7 +355,15 @@ impl Client {
             options: Some(options),
             choice_model_id: choice_model_id.to_owned(),
             capacity,
+            ..pb::CreateSessionRequest::default()
         });
+        Ok(self.sessions.create_session(request).await?.into_inner())
+    }
+
+    /// Creates a session with every field of the request (planner, vision provider, validating
+    /// tool as well).
+    pub async fn create_session_with(&mut self, request: CreateSessionRequest) -> Result<SessionInfo, ClientError> {
+        let request = self.request(request);
         Ok(self.sessions.create_session(request).await?.into_inner())
     }
 

@@ -13,8 +13,9 @@ use interarec_client::{
     TransactionFormat, browse_response,
 };
 use interarec_demo_shop::catalog::{Domain, catalog_csv, generate, transactions_csv};
+use interarec_server::config::Provider;
 use interarec_server::config::ServerConfig;
-use interarec_server::vision::{ProviderChoice, VisionConfig};
+use interarec_server::vision::VisionConfig;
 use interarec_vision::ocr::OcrChoice;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -71,7 +72,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut config = ServerConfig::local(data_dir.path());
     config.listen = "127.0.0.1:0".parse()?;
     config.vision = VisionConfig {
-        provider: ProviderChoice::Offline,
+        provider: Provider::Offline,
         ocr,
         ocr_on_arrival: true,
     };

@@ -50,6 +50,9 @@ fn session_info(record: &SessionRecord) -> pb::SessionInfo {
         events: record.events,
         choice_model_id: record.model_id.clone(),
         capacity: record.capacity,
+        planner: record.planner.clone(),
+        vision_provider: record.vision_provider.clone(),
+        validate_tool: record.validate_tool.clone(),
     }
 }
 
@@ -113,13 +116,16 @@ impl SessionService for SessionServiceImpl {
         .map_err(Status::invalid_argument)?;
         let record = self
             .sessions
-            .create(
-                &request.session_id,
-                &request.catalog_id,
+            .create(crate::sessions::NewSession {
+                id: &request.session_id,
+                catalog_id: &request.catalog_id,
                 options,
-                &request.choice_model_id,
-                request.capacity,
-            )
+                model_id: &request.choice_model_id,
+                capacity: request.capacity,
+                planner: &request.planner,
+                vision_provider: &request.vision_provider,
+                validate_tool: &request.validate_tool,
+            })
             .await?;
         Ok(Response::new(session_info(&record)))
     }
