@@ -20,7 +20,13 @@ pub async fn register_tools(client: &mut Client, tools: &[&str]) -> anyhow::Resu
             _ => vec![crate::grant("catalog")],
         };
         client
-            .register_tool(crate::plugin(tool), grants, crate::limits(60_000, 256), false)
+            // Cargo names a library's artifact with `_` where its package has `-`.
+            .register_tool(
+                crate::plugin(&tool.replace('-', "_")),
+                grants,
+                crate::limits(60_000, 256),
+                false,
+            )
             .await?;
     }
     Ok(())

@@ -334,8 +334,20 @@ fn matches(value: &AttributeValue, wanted: &str) -> bool {
     }
 }
 
+impl Constraints {
+    /// Whether an item passes the price range, every filter and the exclusions (what makes it a
+    /// candidate; capacity and caps are the optimizer's business).
+    pub fn admits(&self, item: &Item) -> bool {
+        self.lowest_price.is_none_or(|low| item.price >= low)
+            && self.highest_price.is_none_or(|high| item.price <= high)
+            && self.filters.iter().all(|filter| filter.accepts(item))
+            && !self.exclude.contains(&item.id)
+    }
+}
+
 impl AttributeFilter {
-    fn accepts(&self, item: &Item) -> bool {
+    /// Whether an item's attribute satisfies the filter.
+    pub fn accepts(&self, item: &Item) -> bool {
         let value = item.attributes.get(&self.attribute);
         if let Some(excluded) = &self.none_of
             && value.is_some_and(|v| excluded.iter().any(|x| matches(v, x)))

@@ -1,13 +1,14 @@
 //! The shopper's constraints as a function a planner model calls: generated from a catalog's
 //! attribute schema (the paper's `get_user_recommendations(lowest_price, highest_price, color)`
 //! for any domain), validated and repaired against the catalog ([`validate`]), filled from a
-//! preference summary by the offline planner ([`fill`]), and merged across batches
-//! ([`refine`]). A plain library, so the `validate` plugin and the orchestrator share it.
+//! preference summary by the offline planner ([`fill`]), merged across batches ([`refine`]), and
+//! relaxed when they leave too few items ([`feasible`]). A plain library, so the `validate` plugin and the orchestrator share it.
 //!
 //! The function's arguments are flat, as models fill them best: `lowest_price`,
 //! `highest_price`, one list of values per categorical attribute (`colour: ["green"]`),
 //! `<attribute>_min` / `<attribute>_max` per number attribute (`bedrooms_min: 3`), `capacity`.
 
+pub mod feasible;
 pub mod fill;
 pub mod refine;
 pub mod validate;

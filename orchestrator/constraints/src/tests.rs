@@ -250,3 +250,88 @@ fn refinement_keeps_unstated_fields_and_names_each_change() {
     let (moved, changes) = merge(&merged, &json!({"lowest_price": 199.0, "highest_price": 199.0}));
     assert_eq!((moved["lowest_price"].as_f64(), changes.len()), (Some(199.0), 2));
 }
+
+#[test]
+fn relaxation_gives_up_preferences_in_order_until_something_matches() {
+    use crate::feasible::{GENERIC_ORDER, relax};
+    use interarec_choice::item::{AttributeValue, Item};
+    // (id, brand, category, colour, rating, price)
+    let rows = [
+        ("d1", "Zara", "dress", "green", 4.5, 90.0),
+        ("d2", "Mango", "dress", "red", 4.0, 60.0),
+        ("t1", "Zara", "top", "black", 3.5, 30.0),
+        ("s1", "Mango", "skirt", "green", 4.0, 45.0),
+    ];
+    let items: Vec<Item> = rows
+        .iter()
+        .map(|(id, brand, category, colour, rating, price)| Item {
+            id: (*id).into(),
+            title: format!("{brand} {colour} {category}"),
+            price: *price,
+            image: None,
+            attributes: [
+                ("brand", AttributeValue::Text((*brand).into())),
+                ("category", AttributeValue::Text((*category).into())),
+                ("colour", AttributeValue::Text((*colour).into())),
+                ("rating", AttributeValue::Number(*rating)),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+        })
+        .collect();
+    // (validated arguments, relaxations as (field, start of the repair), items matching after)
+    let cases: Vec<(Value, Vec<(&str, &str)>, usize)> = vec![
+        (json!({"colour": ["green"]}), vec![], 2),
+        (
+            json!({"brand": ["Mango"], "colour": ["green"], "category": ["dress"]}),
+            vec![("brand", "dropped (1 item(s)")],
+            1,
+        ),
+        (
+            json!({"colour": ["red"], "category": ["dress"], "lowest_price": 80.0, "highest_price": 100.0}),
+            // The price was widened twice before the colour went; neither widening was needed.
+            vec![("colour", "dropped (1")],
+            1,
+        ),
+        (
+            json!({"category": ["skirt"], "rating_min": 4.9}),
+            vec![("rating_min", "dropped (1")],
+            1,
+        ),
+        // The category is never given up: the only skirt is a green Mango one, so both the
+        // brand and the colour go.
+        (
+            json!({"category": ["skirt"], "colour": ["black"], "brand": ["Zara"]}),
+            vec![("brand", "dropped (1"), ("colour", "dropped (1")],
+            1,
+        ),
+        (
+            json!({"category": ["top"], "colour": ["green"]}),
+            vec![("colour", "dropped (1")],
+            1,
+        ),
+        // The brand goes first, but the Zara top is black: the brand comes back, the colour goes.
+        (
+            json!({"category": ["top"], "colour": ["green"], "brand": ["Zara"]}),
+            vec![("colour", "dropped (1")],
+            1,
+        ),
+    ];
+    for (arguments, expected, matching) in cases {
+        let relaxed = relax(&fashion(), &items, &arguments, 1, &GENERIC_ORDER);
+        let got: Vec<(String, String)> = relaxed
+            .violations
+            .iter()
+            .map(|v| (v.field.clone(), v.repair.clone()))
+            .collect();
+        assert_eq!(got.len(), expected.len(), "{arguments}: {got:?}");
+        for ((field, repair), (want_field, want_repair)) in got.iter().zip(&expected) {
+            assert!(
+                field == want_field && repair.starts_with(want_repair),
+                "{arguments}: {got:?}"
+            );
+        }
+        assert_eq!(relaxed.matching, matching, "{arguments}");
+    }
+}

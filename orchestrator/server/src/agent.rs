@@ -415,6 +415,7 @@ async fn execute(
         json!({
             "batch": input.batch,
             "attempt": asked_before + 1,
+            "stage": "arguments",
             "tool": input.validate_tool,
             "valid": valid,
             "violations": validation["violations"],
@@ -426,7 +427,34 @@ async fn execute(
         return json!({ "ok": { "status": "invalid", "violations": validation["violations"], "repaired_arguments": repaired } });
     }
     let current = input.current.clone().unwrap_or_else(|| json!({}));
-    let (merged, changes) = interarec_constraints::merge(&current, &repaired);
+    let (mut merged, changes) = interarec_constraints::merge(&current, &repaired);
+    if merged != repaired {
+        // Together with what the session wanted before, the arguments may exclude every item:
+        // the session's validating tool checks what will actually be used.
+        let check = invoke(
+            registry,
+            input,
+            &input.validate_tool,
+            json!({ "catalog_id": input.catalog.id, "arguments": merged }),
+            output,
+        )
+        .await;
+        if let Some(checked) = check.get("ok") {
+            output.events.push((
+                "validation".into(),
+                json!({
+                    "batch": input.batch,
+                    "stage": "merged",
+                    "tool": input.validate_tool,
+                    "valid": checked["valid"],
+                    "violations": checked["violations"],
+                    "repaired_arguments": checked["arguments"],
+                    "outcome": if checked["valid"] == true { "valid" } else { "repaired: the repaired arguments are used" },
+                }),
+            ));
+            merged = checked["arguments"].clone();
+        }
+    }
     // The merged arguments are valid parts of valid arguments; their constraints come from the
     // same validation rules (no tool call needed to convert).
     let constraints = interarec_constraints::validate(&input.catalog, &merged).constraints;

@@ -54,12 +54,24 @@ pub struct AppState {
     pub models: Models,
     /// Browsing sessions: frames, batches, events.
     pub sessions: Sessions,
+    /// OCR pages (its background reader is stopped at shutdown).
+    pub ocr: Arc<vision::OcrPages>,
 }
 
 impl AppState {
     /// Flushes the store (called at shutdown).
     pub fn flush(&self) -> anyhow::Result<()> {
         Ok(self.registry.flush()?)
+    }
+
+    /// Stops the background OCR reader (waiting for the page it is reading, so nothing holds the
+    /// store afterwards), then flushes the store.
+    pub async fn shut_down(&self) -> anyhow::Result<()> {
+        let ocr = self.ocr.clone();
+        tokio::task::spawn_blocking(move || ocr.stop_worker())
+            .await
+            .context("the OCR reader did not stop")?;
+        self.flush()
     }
 }
 
@@ -106,6 +118,7 @@ pub async fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
         catalogs,
         models,
         sessions,
+        ocr: vision.pages(),
     })
 }
 
@@ -118,7 +131,7 @@ pub async fn serve(
     let tls = load_tls(&config)?;
     let state = open_state(&config).await?;
     serve_state(config, tls, state.clone(), listener, shutdown).await?;
-    state.flush()
+    state.shut_down().await
 }
 
 /// Reads the TLS identity named by the configuration, so that bad files stop start-up at once.
@@ -268,7 +281,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
             let _ = shutdown_rx.await;
         })
         .await;
-        let flushed = state.flush();
+        let flushed = state.shut_down().await;
         served?;
         flushed
     });

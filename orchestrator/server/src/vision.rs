@@ -49,6 +49,8 @@ pub struct OcrPages {
     engine: OnceLock<Result<Arc<dyn OcrEngine>, String>>,
     in_flight: Mutex<HashMap<String, PageSlot>>,
     queue: Mutex<Option<std::sync::mpsc::SyncSender<String>>>,
+    worker: Mutex<Option<std::thread::JoinHandle<()>>>,
+    stopping: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl OcrPages {
@@ -61,6 +63,8 @@ impl OcrPages {
             engine: OnceLock::new(),
             in_flight: Mutex::default(),
             queue: Mutex::new(None),
+            worker: Mutex::new(None),
+            stopping: Arc::default(),
         })
     }
 
@@ -74,8 +78,12 @@ impl OcrPages {
     pub fn start_worker(self: &Arc<Self>) {
         let (sender, receiver) = std::sync::mpsc::sync_channel::<String>(OCR_QUEUE);
         let pages = Arc::downgrade(self);
+        let stopping = self.stopping.clone();
         let spawned = std::thread::Builder::new().name("interarec-ocr".into()).spawn(move || {
             while let Ok(frame_id) = receiver.recv() {
+                if stopping.load(std::sync::atomic::Ordering::Relaxed) {
+                    return;
+                }
                 let Some(pages) = pages.upgrade() else { return };
                 if let Err(error) = pages.page(&frame_id) {
                     tracing::warn!(frame = %frame_id, "OCR on arrival failed: {error}");
@@ -83,8 +91,21 @@ impl OcrPages {
             }
         });
         match spawned {
-            Ok(_) => *self.queue.lock().expect("ocr queue") = Some(sender),
+            Ok(worker) => {
+                *self.queue.lock().expect("ocr queue") = Some(sender);
+                *self.worker.lock().expect("ocr worker") = Some(worker);
+            }
             Err(e) => tracing::warn!("cannot start the OCR worker ({e}); frames will be read when summarised"),
+        }
+    }
+
+    /// Stops the background reader: queued frames are left (they are read when a summary needs
+    /// them), the page being read is finished. Blocking.
+    pub fn stop_worker(&self) {
+        self.stopping.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.queue.lock().expect("ocr queue").take();
+        if let Some(worker) = self.worker.lock().expect("ocr worker").take() {
+            let _ = worker.join();
         }
     }
 

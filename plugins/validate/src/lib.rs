@@ -2,11 +2,21 @@
 //! (`get_user_recommendations`) against the catalog, through the `catalog` capability: numbers
 //! read from text with units, ranges the right way round and inside the catalog's, values that
 //! exist (case, plurals, synonyms, values named inside longer phrases, near spellings), capacity
-//! bounds, unknown arguments dropped. Returns every violation with its repair, the repaired
-//! arguments, and the optimizer's constraints for the `assortment` tool.
+//! bounds, unknown arguments dropped. Then filtering: when the arguments admit no item of the
+//! catalog, preferences are relaxed in the generic order (brand, number bounds, price widened,
+//! colour, other values; never gender, category or city; see
+//! `interarec_constraints::feasible`). Returns every violation with its repair, the repaired
+//! arguments, the optimizer's constraints for the `assortment` tool and how many items match.
+//!
+//! Reads the catalog's items through the `catalog` capability in pages of 1,000.
 
-use interarec_constraints::{CatalogFacts, validate};
-use interarec_plugin::{Capability, Description, Tool, ToolError, Value, catalog, export_tool, json};
+use interarec_choice::item::Item;
+use interarec_constraints::feasible::{GENERIC_ORDER, relax};
+use interarec_constraints::{CatalogFacts, Validation, validate};
+use interarec_plugin::{Capability, Description, HostError, Tool, ToolError, Value, catalog, export_tool, json};
+
+/// Items read per catalog call.
+const PAGE: u32 = 1_000;
 
 /// The tool.
 pub struct Validate;
@@ -16,7 +26,7 @@ impl Tool for Validate {
         Description::new(
             "validate",
             "0.1.0",
-            "Validates the arguments of the catalog's constraint function get_user_recommendations against the catalog: price and number ranges (lowest <= highest, inside the catalog's range), values that exist (synonyms and near matches mapped to the catalog's words), units such as $1.35M or 3+. Returns the violations, the repaired arguments and the optimizer constraints.",
+            "Validates the arguments of the catalog's constraint function get_user_recommendations against the catalog: price and number ranges (lowest <= highest, inside the catalog's range), values that exist (synonyms and near matches mapped to the catalog's words), units such as $1.35M or 3+; when nothing in the catalog matches, preferences are relaxed (brand first; never gender, category or city). Returns the violations, the repaired arguments, the optimizer constraints and how many items match.",
         )
         .arguments_schema(json!({
             "type": "object",
@@ -34,8 +44,36 @@ impl Tool for Validate {
         let catalog_id = arguments["catalog_id"].as_str().unwrap_or_default();
         let description = catalog::describe(catalog_id)?;
         let facts = CatalogFacts::from_json(&description.to_string()).map_err(ToolError::Failed)?;
-        let validation = validate(&facts, &arguments["arguments"]);
-        serde_json::to_value(&validation).map_err(|e| ToolError::Failed(format!("cannot write the validation: {e}")))
+        let mut validation = validate(&facts, &arguments["arguments"]);
+        let items = load_items(catalog_id)?;
+        let relaxed = relax(&facts, &items, &validation.arguments, 1, &GENERIC_ORDER);
+        if !relaxed.violations.is_empty() {
+            validation = Validation {
+                valid: false,
+                violations: [validation.violations, relaxed.violations].concat(),
+                ..validate(&facts, &relaxed.arguments)
+            };
+        }
+        let mut answer = serde_json::to_value(&validation)
+            .map_err(|e| ToolError::Failed(format!("cannot write the validation: {e}")))?;
+        answer["matching_items"] = json!(relaxed.matching);
+        Ok(answer)
+    }
+}
+
+/// Every item, page by page.
+fn load_items(catalog_id: &str) -> Result<Vec<Item>, ToolError> {
+    let mut items: Vec<Item> = Vec::new();
+    loop {
+        let page: Vec<Item> = catalog::items_as(catalog_id, items.len() as u32, PAGE).map_err(|error| match error {
+            HostError::Invalid(message) => ToolError::InvalidArguments(message),
+            other => other.into(),
+        })?;
+        let full = page.len() as u32 == PAGE;
+        items.extend(page);
+        if !full {
+            return Ok(items);
+        }
     }
 }
 

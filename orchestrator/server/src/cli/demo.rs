@@ -9,8 +9,8 @@
 use anyhow::Context;
 use clap::Args;
 use interarec_client::{
-    CatalogFormat, Client, ConnectOptions, FitHeader, Frame, ImportHeader, SessionOptions, ToolLimits,
-    TransactionFormat, browse_response,
+    CatalogFormat, Client, ConnectOptions, CreateSessionRequest, FitHeader, Frame, ImportHeader, SessionOptions,
+    ToolLimits, TransactionFormat, browse_response,
 };
 use interarec_demo_shop::catalog::{Domain, catalog_csv, generate, transactions_csv};
 use interarec_server::config::Provider;
@@ -89,8 +89,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             ("summarize", &["models"][..]),
             ("validate", &["catalog"][..]),
             ("assortment", &["catalog"][..]),
+            // The real-estate domain plugin: registered like any tool, named by the homes
+            // sessions as their validating tool.
+            ("real-estate", &["catalog"][..]),
         ] {
-            let path = args.plugins.join(format!("{tool}.wasm"));
+            // Cargo names a library's artifact with `_` where its package has `-`.
+            let path = args.plugins.join(format!("{}.wasm", tool.replace('-', "_")));
             let component = std::fs::read(&path)
                 .with_context(|| format!("cannot read {} (build the plugins with `just plugins`)", path.display()))?;
             let grants = grants
@@ -182,14 +186,20 @@ async fn replay(client: &mut Client, dir: &Path, args: &DemoArgs) -> anyhow::Res
         max_side: 256,
         static_threshold_bits: 4,
     };
+    let validate_tool = match domain {
+        Domain::RealEstate => "real-estate",
+        Domain::Fashion | Domain::Footwear => "validate",
+    };
     client
-        .create_recommending_session(
-            &manifest.name,
-            domain.slug(),
-            &format!("{}-mnl", domain.slug()),
-            args.capacity,
-            options,
-        )
+        .create_session_with(CreateSessionRequest {
+            session_id: manifest.name.clone(),
+            catalog_id: domain.slug().into(),
+            options: Some(options),
+            choice_model_id: format!("{}-mnl", domain.slug()),
+            capacity: args.capacity,
+            validate_tool: validate_tool.into(),
+            ..CreateSessionRequest::default()
+        })
         .await?;
     let (sender, mut responses) = client.browse(&manifest.name).await?;
     for frame in &frames {
@@ -276,7 +286,13 @@ fn print_event(kind: &str, payload: &Value) {
         "validation" => {
             let violations = payload["violations"].as_array().map_or(0, Vec::len);
             println!(
-                "   validation: {} ({violations} violation(s))",
+                "   validation by {}{}: {} ({violations} violation(s))",
+                short(&payload["tool"]),
+                if payload["stage"] == "merged" {
+                    " (with the session's earlier constraints)"
+                } else {
+                    ""
+                },
                 short(&payload["outcome"])
             );
             for violation in payload["violations"].as_array().into_iter().flatten() {
@@ -318,6 +334,11 @@ fn print_event(kind: &str, payload: &Value) {
             println!("   answer: {}", short(&payload["answer"]));
         }
         "planner-skipped" | "planner-stopped" => println!("   planner: {}", short(&payload["reason"])),
+        "planner-error" => println!(
+            "   planner failed ({}); {} planner finishes the turn",
+            short(&payload["error"]),
+            short(&payload["fallback"])
+        ),
         "frame-rejected" => println!("   frame rejected: {}", payload),
         _ => {}
     }
