@@ -14,7 +14,7 @@ pub mod refine;
 pub mod validate;
 
 pub use fill::from_summary;
-pub use refine::{Change, merge};
+pub use refine::{Change, changes, merge};
 pub use validate::{Validation, Violation, validate};
 
 use serde::Deserialize;

@@ -19,7 +19,7 @@ pub struct Change {
     pub from: Value,
     /// Its value now.
     pub to: Value,
-    /// `added`, `replaced`, `widened`, `narrowed`, `raised`, `lowered`.
+    /// `added`, `replaced`, `widened`, `narrowed`, `raised`, `lowered`, `removed`.
     pub kind: String,
 }
 
@@ -77,4 +77,32 @@ pub fn merge(current: &Value, new: &Value) -> (Value, Vec<Change>) {
         }
     }
     (Value::Object(merged), changes)
+}
+
+/// What differs between two argument sets, field by field (`removed` for a field `after` no
+/// longer has, as when filtering relaxed it away).
+pub fn changes(before: &Value, after: &Value) -> Vec<Change> {
+    let empty = Map::new();
+    let before = before.as_object().unwrap_or(&empty);
+    let after = after.as_object().unwrap_or(&empty);
+    let mut fields: Vec<&String> = before.keys().chain(after.keys()).collect();
+    fields.sort();
+    fields.dedup();
+    fields
+        .into_iter()
+        .filter_map(|field| {
+            let from = before.get(field).cloned().unwrap_or(Value::Null);
+            let to = after.get(field).cloned().unwrap_or(Value::Null);
+            (from != to).then(|| Change {
+                field: field.clone(),
+                kind: if to.is_null() {
+                    "removed".into()
+                } else {
+                    kind_of(field, &from, &to)
+                },
+                from,
+                to,
+            })
+        })
+        .collect()
 }

@@ -252,6 +252,24 @@ fn refinement_keeps_unstated_fields_and_names_each_change() {
 }
 
 #[test]
+fn changes_name_every_field_that_differs() {
+    let before = json!({"colour": ["green"], "lowest_price": 80.0, "highest_price": 130.0, "brand": ["Zara"]});
+    let after = json!({"colour": ["red"], "lowest_price": 70.0, "highest_price": 120.0, "category": ["dress"]});
+    let got: Vec<(String, String)> = crate::changes(&before, &after)
+        .into_iter()
+        .map(|c| (c.field, c.kind))
+        .collect();
+    let expected = [
+        ("brand", "removed"),
+        ("category", "added"),
+        ("colour", "replaced"),
+        ("highest_price", "narrowed"),
+        ("lowest_price", "widened"),
+    ];
+    assert_eq!(got, expected.map(|(f, k)| (f.to_owned(), k.to_owned())).to_vec());
+}
+
+#[test]
 fn relaxation_gives_up_preferences_in_order_until_something_matches() {
     use crate::feasible::{GENERIC_ORDER, relax};
     use interarec_choice::item::{AttributeValue, Item};

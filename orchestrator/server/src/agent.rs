@@ -427,7 +427,7 @@ async fn execute(
         return json!({ "ok": { "status": "invalid", "violations": validation["violations"], "repaired_arguments": repaired } });
     }
     let current = input.current.clone().unwrap_or_else(|| json!({}));
-    let (mut merged, changes) = interarec_constraints::merge(&current, &repaired);
+    let (mut merged, _) = interarec_constraints::merge(&current, &repaired);
     if merged != repaired {
         // Together with what the session wanted before, the arguments may exclude every item:
         // the session's validating tool checks what will actually be used.
@@ -457,6 +457,7 @@ async fn execute(
     }
     // The merged arguments are valid parts of valid arguments; their constraints come from the
     // same validation rules (no tool call needed to convert).
+    let changes = interarec_constraints::changes(&current, &merged);
     let constraints = interarec_constraints::validate(&input.catalog, &merged).constraints;
     output.events.push((
         "constraints".into(),

@@ -4,6 +4,7 @@ mod catalog;
 mod demo;
 mod demo_shop;
 mod demo_tool;
+mod events;
 mod models;
 mod session;
 mod tools;

@@ -550,4 +550,67 @@ fn sessions_replay_from_a_recorded_folder_on_the_command_line() {
         &server.url,
         vec![(None, vec![recorded], false, "say where the frames go: --out DIR")],
     );
+    // The log, over the API while the server runs, and from the data dir once it has stopped.
+    let (ok, watched, stderr) = interarec("session", &server.url, None, &["watch", "green", "--json"]);
+    assert!(ok, "{stderr}");
+    let kinds: Vec<String> = watched
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line).unwrap()["kind"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(kinds, ["batch", "batch", "session-ended"], "{watched}");
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    check_cases(
+        "session",
+        &server.url,
+        vec![(
+            None,
+            vec!["replay", "--from-store", "green", "--data-dir", data],
+            false,
+            "use `interarec session watch green` instead",
+        )],
+    );
+    drop(server);
+    check_cases(
+        "session",
+        "http://127.0.0.1:9",
+        vec![
+            (
+                None,
+                vec!["replay", "--from-store", "green", "--data-dir", data],
+                true,
+                "-- batch: frames [1,2,3,4,5,6,7,8,9,10]",
+            ),
+            (
+                None,
+                vec!["replay", "--from-store", "green", "--data-dir", data],
+                true,
+                "session `green` (ended): catalog ``",
+            ),
+            (
+                None,
+                vec!["replay", "--from-store", "green", "--data-dir", data, "--json"],
+                true,
+                "\"kind\":\"session-ended\"",
+            ),
+            (
+                None,
+                vec!["replay", "--from-store", "nobody", "--data-dir", data],
+                false,
+                "no session `nobody`",
+            ),
+            (
+                None,
+                vec!["replay", "--from-store", "green", "--data-dir", "/nonexistent"],
+                false,
+                "/nonexistent holds no InteraRec database",
+            ),
+            (None, vec!["replay"], false, "--from-store"),
+        ],
+    );
 }

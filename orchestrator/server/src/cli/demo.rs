@@ -38,6 +38,11 @@ pub struct DemoArgs {
     /// Products to recommend.
     #[arg(long, default_value_t = 4)]
     capacity: u32,
+    /// Keep the server's data in this (new or empty) folder, to audit the sessions afterwards
+    /// with `interarec session replay --from-store SESSION --data-dir DIR`; default: a temporary
+    /// folder, removed at the end.
+    #[arg(long)]
+    keep_data: Option<PathBuf>,
 }
 
 fn tesseract_installed() -> bool {
@@ -68,8 +73,17 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         args.sessions.display()
     );
 
-    let data_dir = tempfile::tempdir().context("cannot create a temporary data dir")?;
-    let mut config = ServerConfig::local(data_dir.path());
+    let temporary = tempfile::tempdir().context("cannot create a temporary data dir")?;
+    let data_dir = match &args.keep_data {
+        Some(dir) => {
+            if dir.exists() && std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
+                anyhow::bail!("--keep-data {} is not an empty folder; name a new one", dir.display());
+            }
+            dir.clone()
+        }
+        None => temporary.path().to_owned(),
+    };
+    let mut config = ServerConfig::local(&data_dir);
     config.listen = "127.0.0.1:0".parse()?;
     config.vision = VisionConfig {
         provider: Provider::Offline,
@@ -78,7 +92,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     };
     println!(
         "[1/4] starting a server (offline vision engine, OCR: {ocr_name}) with data in {}",
-        data_dir.path().display()
+        data_dir.display()
     );
     let server = interarec_server::start(config).await?;
     let outcome = async {
@@ -158,6 +172,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     server.stop().await?;
     outcome?;
     println!("done in {:.0} s: server stopped", started.elapsed().as_secs_f64());
+    if let Some(dir) = &args.keep_data {
+        println!(
+            "the data is kept in {0}; audit a session with `interarec session replay --from-store homes-oakland-condo --data-dir {0}`",
+            dir.display()
+        );
+    }
     Ok(())
 }
 
@@ -235,111 +255,10 @@ async fn replay(client: &mut Client, dir: &Path, args: &DemoArgs) -> anyhow::Res
             Some(browse_response::Part::Event(event)) => {
                 let payload: Value = serde_json::from_str(&event.payload_json).unwrap_or(Value::Null);
                 ended = event.kind == "session-ended";
-                print_event(&event.kind, &payload);
+                super::events::print_event(&event.kind, &payload, false);
             }
             None => {}
         }
     }
     Ok(())
-}
-
-fn short(value: &Value) -> String {
-    match value {
-        Value::Null => "not available".into(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn print_event(kind: &str, payload: &Value) {
-    match kind {
-        "batch" => println!(
-            "-- batch: frames {} (kept {}, closed by {})",
-            short(&payload["frames"]),
-            payload["kept"].as_array().map_or(0, Vec::len),
-            short(&payload["closed_by"])
-        ),
-        "summary" => {
-            if let Some(error) = payload["error"].as_str() {
-                println!("   summary failed: {error}");
-                return;
-            }
-            let summary = &payload["summary"];
-            println!(
-                "   summary ({}, {:.0} ms):",
-                short(&payload["model"]),
-                payload["millis"].as_f64().unwrap_or(0.0)
-            );
-            println!("     characteristics: {}", short(&summary["product_characteristics"]));
-            println!(
-                "     price: {} to {}",
-                short(&summary["lowest_price"]),
-                short(&summary["highest_price"])
-            );
-            println!(
-                "     brands: {}; specifications: {}",
-                short(&summary["brand_preference"]),
-                short(&summary["product_specifications"])
-            );
-            println!("     promotions: {}", short(&summary["promotions"]));
-        }
-        "validation" => {
-            let violations = payload["violations"].as_array().map_or(0, Vec::len);
-            println!(
-                "   validation by {}{}: {} ({violations} violation(s))",
-                short(&payload["tool"]),
-                if payload["stage"] == "merged" {
-                    " (with the session's earlier constraints)"
-                } else {
-                    ""
-                },
-                short(&payload["outcome"])
-            );
-            for violation in payload["violations"].as_array().into_iter().flatten() {
-                println!(
-                    "     {}: {} -> {}",
-                    short(&violation["field"]),
-                    short(&violation["problem"]),
-                    short(&violation["repair"])
-                );
-            }
-        }
-        "constraints" => {
-            println!("   constraints: {}", payload["arguments"]);
-            for change in payload["changes"].as_array().into_iter().flatten() {
-                if !change["from"].is_null() {
-                    println!(
-                        "     {} {}: {} -> {}",
-                        short(&change["field"]),
-                        short(&change["kind"]),
-                        change["from"],
-                        change["to"]
-                    );
-                }
-            }
-        }
-        "recommendation" => {
-            println!(
-                "   recommended (expected revenue per shopper {:.2}):",
-                payload["expected_revenue"].as_f64().unwrap_or(0.0)
-            );
-            for item in payload["items"].as_array().into_iter().flatten() {
-                println!(
-                    "     {:<40} {:>12}  p = {:.3}",
-                    short(&item["title"]),
-                    short(&item["price"]),
-                    item["probability"].as_f64().unwrap_or(0.0)
-                );
-            }
-            println!("   answer: {}", short(&payload["answer"]));
-        }
-        "planner-skipped" | "planner-stopped" => println!("   planner: {}", short(&payload["reason"])),
-        "planner-error" => println!(
-            "   planner failed ({}); {} planner finishes the turn",
-            short(&payload["error"]),
-            short(&payload["fallback"])
-        ),
-        "frame-rejected" => println!("   frame rejected: {}", payload),
-        _ => {}
-    }
 }

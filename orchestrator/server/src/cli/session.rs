@@ -1,6 +1,7 @@
 //! `interarec capture` (drive Chromium through a browsing script, streaming frames live to a
-//! session and/or writing a session folder) and `interarec session …` (list, show, end, and
-//! replay a recorded folder at recorded or accelerated speed).
+//! session and/or writing a session folder) and `interarec session …` (list, show, end, watch a
+//! session's events, replay a recorded folder at recorded or accelerated speed, and replay a
+//! stored session's log offline from the data dir for an audit).
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -71,10 +72,35 @@ enum SessionCommand {
         /// Session id.
         id: String,
     },
-    /// Streams a recorded session folder into a session, at recorded or accelerated speed.
+    /// Prints a session's events from a sequence on (the log, then live ones) until it ends.
+    Watch {
+        /// Session id.
+        id: String,
+        /// First event to print.
+        #[arg(long, default_value_t = 1)]
+        from: u64,
+        /// One JSON object per event instead of the readable view.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Streams a recorded session folder into a session, at recorded or accelerated speed; or,
+    /// with --from-store, prints a stored session's whole log (every batch, summary, planner step,
+    /// tool call with arguments, result and duration, validation, constraints and
+    /// recommendation) from the data dir, with no server (stop the server first: the database
+    /// has one owner; `session watch` reads a running server's log).
     Replay {
         /// The session folder (from `interarec capture --out`).
-        dir: PathBuf,
+        #[arg(conflicts_with = "from_store")]
+        dir: Option<PathBuf>,
+        /// Replay this stored session's log instead.
+        #[arg(long, value_name = "SESSION")]
+        from_store: Option<String>,
+        /// The server's data dir (with --from-store).
+        #[arg(long, env = "INTERAREC_DATA_DIR", default_value = "./interarec-data")]
+        data_dir: PathBuf,
+        /// One JSON object per event (with --from-store).
+        #[arg(long)]
+        json: bool,
         /// Session to stream into (created if missing; default: the folder's name).
         #[arg(long)]
         session: Option<String>,
@@ -301,6 +327,18 @@ pub async fn capture_command(args: CaptureArgs) -> anyhow::Result<()> {
 }
 
 pub async fn session_command(args: SessionArgs) -> anyhow::Result<()> {
+    if let SessionCommand::Replay {
+        from_store: Some(id),
+        data_dir,
+        json,
+        ..
+    } = &args.command
+    {
+        return replay_from_store(data_dir, id, *json);
+    }
+    if let SessionCommand::Replay { dir: None, .. } = &args.command {
+        anyhow::bail!("say what to replay: a session folder (from `interarec capture --out`), or --from-store SESSION");
+    }
     let mut client = args.server.connect().await?;
     match args.command {
         SessionCommand::List => {
@@ -322,13 +360,22 @@ pub async fn session_command(args: SessionArgs) -> anyhow::Result<()> {
         }
         SessionCommand::Show { id } => print_session(&client.get_session(&id).await?),
         SessionCommand::End { id } => print_session(&client.end_session(&id).await?),
+        SessionCommand::Watch { id, from, json } => {
+            let mut events = client.watch_session(&id, from).await?;
+            while let Some(event) = events.message().await? {
+                let payload: serde_json::Value = serde_json::from_str(&event.payload_json).unwrap_or_default();
+                print_audited(event.event_sequence, &event.kind, &payload, json);
+            }
+        }
         SessionCommand::Replay {
             dir,
             session,
             catalog,
             speed,
             end,
+            ..
         } => {
+            let dir = dir.context("say what to replay: a session folder, or --from-store SESSION")?;
             let (manifest, frames) = folder::read(&dir).map_err(|e| anyhow::anyhow!(e))?;
             let id = session.unwrap_or_else(|| {
                 dir.file_name()
@@ -384,6 +431,70 @@ pub async fn session_command(args: SessionArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// One event of an audit: readable, or one JSON object per line.
+fn print_audited(sequence: u64, kind: &str, payload: &serde_json::Value, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "sequence": sequence, "kind": kind, "payload": payload })
+        );
+    } else {
+        super::events::print_event(kind, payload, true);
+    }
+}
+
+/// `session replay --from-store`: the stored log of a session, read from the data dir.
+fn replay_from_store(data_dir: &std::path::Path, id: &str, json: bool) -> anyhow::Result<()> {
+    if !data_dir.join("db").exists() {
+        anyhow::bail!(
+            "{} holds no InteraRec database; pass the server's --data-dir (or set INTERAREC_DATA_DIR)",
+            data_dir.display()
+        );
+    }
+    let store = interarec_store::Store::open(data_dir).map_err(|e| {
+        anyhow::anyhow!("{e}; to read a running server's log use `interarec session watch {id}` instead")
+    })?;
+    let Some(record) = store.get_session(id)? else {
+        let known: Vec<String> = store.list_sessions()?.into_iter().map(|s| s.id).collect();
+        anyhow::bail!(
+            "no session `{id}` in {}; stored sessions: {}",
+            data_dir.display(),
+            if known.is_empty() {
+                "none".into()
+            } else {
+                known.join(", ")
+            }
+        );
+    };
+    let events = store.events(id, 1)?;
+    if !json {
+        println!(
+            "session `{id}` ({}): catalog `{}`, model `{}`, planner {}, vision {}, validated by {}; {} frames, {} batches, {} events",
+            if record.ended { "ended" } else { "open" },
+            record.catalog_id,
+            record.model_id,
+            or_default(&record.planner),
+            or_default(&record.vision_provider),
+            if record.validate_tool.is_empty() {
+                "validate"
+            } else {
+                &record.validate_tool
+            },
+            record.frames_accepted,
+            record.batches,
+            events.len()
+        );
+    }
+    for event in &events {
+        print_audited(event.sequence, &event.kind, &event.payload, json);
+    }
+    Ok(())
+}
+
+fn or_default(name: &str) -> &str {
+    if name.is_empty() { "(server default)" } else { name }
 }
 
 fn print_session(s: &SessionInfo) {
