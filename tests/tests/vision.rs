@@ -221,6 +221,17 @@ fn both_ocr_engines_read_a_recorded_listing() {
 
 /// Replays a recorded session through Browse and returns the summary events.
 async fn summaries_of(server: &TestServer, recording: &str, domain: Domain, batch_size: u32) -> Vec<Value> {
+    summaries_with(server, recording, domain, batch_size, "").await
+}
+
+/// [`summaries_of`] with the session's vision provider named.
+async fn summaries_with(
+    server: &TestServer,
+    recording: &str,
+    domain: Domain,
+    batch_size: u32,
+    vision_provider: &str,
+) -> Vec<Value> {
     let mut client = server.client().await;
     pipeline::register_tools(&mut client, &["capture", "summarize"])
         .await
@@ -232,7 +243,16 @@ async fn summaries_of(server: &TestServer, recording: &str, domain: Domain, batc
         max_side: 256,
         static_threshold_bits: 4,
     };
-    client.create_session(recording, domain.slug(), options).await.unwrap();
+    client
+        .create_session_with(interarec_client::CreateSessionRequest {
+            session_id: recording.into(),
+            catalog_id: domain.slug().into(),
+            options: Some(options),
+            vision_provider: vision_provider.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     let (_, _, frames) = pipeline::fixture_recording(recording).unwrap();
     pipeline::replay(&mut client, recording, frames)
         .await
@@ -289,15 +309,16 @@ async fn a_network_provider_summarises_through_the_plugin_with_images_by_frame()
         let mut openai = OpenAiConfig::new(base_url, "fake-vision-1");
         openai.api_key = Some(KEY.into());
         openai.initial_backoff = Duration::from_millis(10);
+        // The server reads screenshots offline by default; this session chooses the endpoint.
         config.vision = VisionConfig {
-            provider: Provider::OpenAi,
+            provider: Provider::Offline,
             ocr: OcrChoice::Tesseract,
             ocr_on_arrival: false,
         };
         config.openai = Some(openai);
     })
     .await;
-    let summaries = summaries_of(&server, "fashion-green-dresses", Domain::Fashion, 16).await;
+    let summaries = summaries_with(&server, "fashion-green-dresses", Domain::Fashion, 16, "openai").await;
     assert_eq!(summaries.len(), 1, "{summaries:#?}");
     let summary = &summaries[0];
     assert_eq!(summary["model"], "fake-vision-1");
