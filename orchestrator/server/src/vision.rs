@@ -16,6 +16,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 /// Frames waiting for background OCR; beyond this, frames are read when a summary needs them.
 const OCR_QUEUE: usize = 10_000;
+/// Most threads reading the pages of one summary at once.
+const MAX_OCR_THREADS: usize = 4;
 
 /// Vision settings of a server.
 #[derive(Debug, Clone)]
@@ -232,17 +234,45 @@ impl Vision {
             .and_then(|record| store.get_catalog(&record.catalog_id).ok().flatten())
             .map(|catalog| Vocabulary::from_schema(&catalog.attributes))
             .unwrap_or_default();
-        let mut seen = Vec::with_capacity(frames.len());
-        for frame in frames {
-            let meta = Self::frame_of(store, session, frame)?;
-            let page = pages.page(&meta.frame_id).map_err(ModelFailure::Failed)?;
-            let image = store
-                .frame_bytes(&meta.frame_id)
-                .ok()
-                .flatten()
-                .and_then(|bytes| image::load_from_memory(&bytes).ok())
-                .map(|image| image.to_rgb8());
-            seen.push(SeenFrame { page, image });
+        let metas = frames
+            .iter()
+            .map(|frame| Self::frame_of(store, session, frame))
+            .collect::<Result<Vec<_>, _>>()?;
+        // Pages not read yet (OCR on arrival is off, or behind) are read on several cores: a
+        // batch's summary waits for its slowest page, not for their sum.
+        let workers = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(MAX_OCR_THREADS)
+            .min(metas.len());
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let slots: Vec<Mutex<Option<Result<SeenFrame, String>>>> = metas.iter().map(|_| Mutex::new(None)).collect();
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| {
+                    loop {
+                        let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(meta) = metas.get(index) else { return };
+                        let seen = pages.page(&meta.frame_id).map(|page| SeenFrame {
+                            page,
+                            image: store
+                                .frame_bytes(&meta.frame_id)
+                                .ok()
+                                .flatten()
+                                .and_then(|bytes| image::load_from_memory(&bytes).ok())
+                                .map(|image| image.to_rgb8()),
+                        });
+                        *slots[index].lock().expect("page slot") = Some(seen);
+                    }
+                });
+            }
+        });
+        let mut seen = Vec::with_capacity(slots.len());
+        for slot in slots {
+            let read = slot
+                .into_inner()
+                .expect("page slot")
+                .unwrap_or_else(|| Err("a page reader stopped".into()));
+            seen.push(read.map_err(ModelFailure::Failed)?);
         }
         let summary = summarize(&seen, &vocabulary);
         Ok(ModelAnswer {

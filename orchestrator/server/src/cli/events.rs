@@ -55,12 +55,19 @@ pub fn print_event(kind: &str, payload: &Value, detail: bool) {
                 .unwrap_or_default()
         ),
         "session-ended" if detail => println!("== session ended: {payload}"),
-        "batch" => println!(
-            "-- batch: frames {} (kept {}, closed by {})",
-            short(&payload["frames"]),
-            payload["kept"].as_array().map_or(0, Vec::len),
-            short(&payload["closed_by"])
-        ),
+        "batch" => {
+            let kept = payload["kept"].as_array().map_or(0, Vec::len);
+            println!(
+                "-- batch: frames {} (kept {kept}, closed by {})",
+                short(&payload["frames"]),
+                short(&payload["closed_by"])
+            );
+            if kept == 0 {
+                println!(
+                    "   nothing new on screen since the last kept frame: no summary, the last recommendation stands"
+                );
+            }
+        }
         "summary" => {
             if let Some(error) = payload["error"].as_str() {
                 println!("   summary failed: {error}");
