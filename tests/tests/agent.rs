@@ -255,6 +255,65 @@ async fn the_network_planner_calls_tools_in_parallel_and_is_told_what_to_fix() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turn_stops_at_its_configured_steps_and_time() {
+    let calls = [(
+        "call_1",
+        "get_user_recommendations",
+        r#"{"colour": ["green"], "category": ["dress"]}"#,
+    )];
+    // The first planner call answers after the turn's time is up; every later one asks for more
+    // calls and never answers.
+    let fake = FakeOpenAi::start(
+        vec![Reply::tool_calls(&calls, 10, 10).delayed(Duration::from_secs(3))],
+        Reply::tool_calls(&calls, 10, 10),
+    )
+    .await;
+    let base_url = fake.base_url.clone();
+    let server = TestServer::start_with(move |config| {
+        server_with_endpoint(base_url)(config);
+        config.agent.max_steps = 2;
+        config.agent.turn_timeout = Duration::from_millis(1_500);
+    })
+    .await;
+    let mut client = server.client().await;
+    prepare(
+        &mut client,
+        Domain::Fashion,
+        &["capture", "summarize", "validate", "assortment"],
+    )
+    .await;
+    // (recording, why the turn stopped, planner steps taken)
+    let cases = [
+        (
+            "fashion-green-dresses",
+            "the turn took longer than 1500 ms (agent.turn_timeout_ms)",
+            0,
+        ),
+        (
+            "fashion-red-dresses-mango-zara",
+            "no final answer within 2 steps (agent.max_steps)",
+            2,
+        ),
+    ];
+    for (recording, reason, steps) in cases {
+        let events = replay_with(&server, recording, Domain::Fashion, 16, "openai").await;
+        let stopped = &events
+            .iter()
+            .find(|(k, _)| k == "planner-stopped")
+            .expect("planner-stopped")
+            .1;
+        assert_eq!(stopped["reason"], reason, "{recording}");
+        assert_eq!(
+            events.iter().filter(|(k, _)| k == "planner-step").count(),
+            steps,
+            "{recording}"
+        );
+        assert!(!events.iter().any(|(k, _)| k == "recommendation"), "{recording}");
+        assert_eq!(events.last().unwrap().0, "session-ended");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_network_planner_hands_the_turn_to_the_offline_planner() {
     let fake = FakeOpenAi::start(Vec::new(), Reply::error(503, "the model is overloaded")).await;
     let server = TestServer::start_with(server_with_endpoint(fake.base_url.clone())).await;

@@ -87,6 +87,12 @@ impl OcrPages {
                     return;
                 }
                 let Some(pages) = pages.upgrade() else { return };
+                // An engine that cannot load fails every frame the same way: say it once.
+                if let Err(error) = pages.engine() {
+                    tracing::warn!("OCR on arrival is off: {error}");
+                    pages.queue.lock().expect("ocr queue").take();
+                    return;
+                }
                 if let Err(error) = pages.page(&frame_id) {
                     tracing::warn!(frame = %frame_id, "OCR on arrival failed: {error}");
                 }
