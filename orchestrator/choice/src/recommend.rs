@@ -21,27 +21,28 @@ use std::hash::{BuildHasherDefault, Hasher};
 /// Items shown when the constraints do not say.
 pub const DEFAULT_CAPACITY: usize = 8;
 
-/// What the shopper's constraints allow.
+/// What the shopper's constraints allow. Unset bounds are left out when written (schemas that
+/// validate them take absent, not null).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Constraints {
     /// Lowest acceptable price.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lowest_price: Option<f64>,
     /// Highest acceptable price.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub highest_price: Option<f64>,
     /// Attribute filters, all of which must hold.
     #[serde(default)]
     pub filters: Vec<AttributeFilter>,
     /// How many items to show.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<usize>,
     /// Show exactly `capacity` items instead of at most.
     #[serde(default)]
     pub exactly: bool,
     /// At most this many items per value of one attribute.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_per_value: Option<ValueCap>,
     /// Item ids that must be shown.
     #[serde(default)]

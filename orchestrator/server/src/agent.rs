@@ -464,10 +464,8 @@ async fn execute(
         json!({ "batch": input.batch, "arguments": merged, "changes": changes, "policy": "recent evidence wins field by field; unstated fields are kept" }),
     ));
     output.constraints = Some(merged.clone());
-    // Unset fields are left out: the tool's schema takes absent, not null.
     let mut constraints = serde_json::to_value(&constraints).unwrap_or_else(|_| json!({}));
     if let Some(fields) = constraints.as_object_mut() {
-        fields.retain(|_, value| !value.is_null());
         fields.entry("capacity").or_insert(json!(input.capacity));
     }
     let arguments = json!({ "catalog_id": input.catalog.id, "model_id": input.model_id, "constraints": constraints });
