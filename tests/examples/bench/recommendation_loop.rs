@@ -6,7 +6,7 @@
 //! more times into fresh sessions, which are measured. Prints a table, then one JSON object as
 //! the last line.
 //!
-//! Usage: `bench_loop [--rounds N] [--ocr tesseract|paddle] [--sessions DIR]`.
+//! Usage: `bench loop [--rounds N] [--ocr tesseract|paddle] [--sessions DIR]`.
 
 use interarec_client::{Client, SessionOptions};
 use interarec_demo_shop::catalog::Domain;
@@ -17,11 +17,12 @@ use interarec_vision::ocr::OcrChoice;
 use serde_json::json;
 use std::path::PathBuf;
 
-fn main() -> anyhow::Result<()> {
+/// Runs the benchmark (arguments after the benchmark's name).
+pub fn main() -> anyhow::Result<()> {
     let mut rounds = 5usize;
     let mut ocr = "tesseract".to_owned();
     let mut sessions_dir = PathBuf::from("fixtures/sessions");
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(2);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--rounds" => rounds = args.next().and_then(|v| v.parse().ok()).unwrap_or(rounds),

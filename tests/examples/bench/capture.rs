@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 /// Frames each session sends in the ingest measurement.
 const FRAMES_PER_SESSION: usize = 120;
 
-fn main() -> anyhow::Result<()> {
+/// Runs the benchmark (arguments after the benchmark's name).
+pub fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -9,7 +9,7 @@
 //! WASI monotonic clock). The plugin's whole call also reads the catalog page by page and the
 //! model through the `catalog` capability; that time is shown beside it.
 //!
-//! Usage: bench_assortment_plugin [NATIVE_JSON] — the native benchmark's JSON line (a file),
+//! Usage: `bench assortment-plugin [NATIVE_JSON]` — the native benchmark's JSON line (a file),
 //! merged into the one JSON object printed last. `BENCH_PLUGIN_MAX_N` caps n (default 1e5).
 
 use interarec_choice::model::{ChoiceModel, ItemUtility, Provenance, Segment};
@@ -127,9 +127,10 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
-fn main() -> anyhow::Result<()> {
+/// Runs the benchmark (arguments after the benchmark's name).
+pub fn main() -> anyhow::Result<()> {
     let native_json = std::env::args()
-        .nth(1)
+        .nth(2)
         .map(|path| -> anyhow::Result<String> {
             let text = std::fs::read_to_string(&path)?;
             let line = text

@@ -32,7 +32,8 @@ fn summarize(mut samples: Vec<Duration>, wall: Duration) -> Summary {
     }
 }
 
-fn main() -> anyhow::Result<()> {
+/// Runs the benchmark (arguments after the benchmark's name).
+pub fn main() -> anyhow::Result<()> {
     // One worker thread: the in-process figure is "on one core".
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let arguments = r#"{"message":"hello"}"#;
