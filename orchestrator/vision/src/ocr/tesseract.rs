@@ -64,12 +64,36 @@ impl OcrEngine for Tesseract {
             .map_err(|e| OcrError::Engine(format!("cannot start `{}`: {e}", self.program)))?;
         let mut stdin = child.stdin.take().expect("stdin is piped");
         let writer = std::thread::spawn(move || stdin.write_all(&png));
+        // Drain both pipes while waiting: a page's TSV can outgrow the pipe's buffer, and a
+        // child blocked on a full pipe never exits.
+        let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                if let Some(mut pipe) = pipe {
+                    let _ = pipe.read_to_end(&mut bytes);
+                }
+                bytes
+            })
+        };
+        let stdout = drain(
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+        );
+        let stderr = drain(
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+        );
         let deadline = Instant::now() + TIMEOUT;
         loop {
             match child.try_wait() {
                 Ok(Some(_)) => break,
                 Ok(None) if Instant::now() > deadline => {
                     let _ = child.kill();
+                    let _ = child.wait();
                     return Err(OcrError::Engine(format!(
                         "tesseract took longer than {} s on one image and was stopped",
                         TIMEOUT.as_secs()
@@ -80,17 +104,18 @@ impl OcrEngine for Tesseract {
             }
         }
         let _ = writer.join();
-        let output = child
-            .wait_with_output()
-            .map_err(|e| OcrError::Engine(format!("reading tesseract's output: {e}")))?;
-        if !output.status.success() {
+        let status = child
+            .wait()
+            .map_err(|e| OcrError::Engine(format!("waiting for tesseract: {e}")))?;
+        let stdout = stdout.join().unwrap_or_default();
+        let stderr = stderr.join().unwrap_or_default();
+        if !status.success() {
             return Err(OcrError::Engine(format!(
-                "tesseract failed ({}): {}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr).trim()
+                "tesseract failed ({status}): {}",
+                String::from_utf8_lossy(&stderr).trim()
             )));
         }
-        let mut lines = parse_tsv(&String::from_utf8_lossy(&output.stdout));
+        let mut lines = parse_tsv(&String::from_utf8_lossy(&stdout));
         sort_reading_order(&mut lines);
         Ok(OcrPage {
             engine: self.name.clone(),
