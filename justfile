@@ -37,7 +37,9 @@ demo-tool: plugins build
 
 # Run every test: unit, end-to-end (real server, real components), SDK, plugins, invariants.
 test: plugins data models check-architecture
-    cargo test
+    # One test at a time per binary: sled 0.34's transactions share one process-wide lock, and
+    # one end-to-end test's store dropped while another test's transaction waits can deadlock.
+    cargo test -- --test-threads=1
     cargo test -p interarec-plugin {{ prepend("-p ", own_plugins) }}
     just check-new-plugin
 
