@@ -13,9 +13,6 @@ use interarec_plugin::{Capability, Description, HostError, Tool, ToolError, Valu
 use serde::Deserialize;
 use std::time::Instant;
 
-/// Items asked for per `catalog.items` call (the host's page limit).
-const PAGE: u32 = 1_000;
-
 /// The tool's arguments.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -46,7 +43,7 @@ impl Tool for Assortment {
         let arguments: Arguments = serde_json::from_value(arguments)
             .map_err(|e| ToolError::InvalidArguments(format!("the arguments are not valid: {e}")))?;
         let started = Instant::now();
-        let items = load_items(&arguments.catalog_id)?;
+        let items: Vec<Item> = catalog::all_items_as(&arguments.catalog_id).map_err(named_by_caller)?;
         let model: ChoiceModel = catalog::choice_model_as(&arguments.model_id).map_err(named_by_caller)?;
         let load_ms = started.elapsed().as_secs_f64() * 1e3;
         let started = Instant::now();
@@ -55,19 +52,6 @@ impl Tool for Assortment {
         let mut result = serde_json::to_value(answer).map_err(|e| ToolError::Failed(e.to_string()))?;
         result["timings"] = json!({ "load_ms": load_ms, "compute_ms": compute_ms });
         Ok(result)
-    }
-}
-
-/// Every item of the catalog, page by page.
-fn load_items(catalog_id: &str) -> Result<Vec<Item>, ToolError> {
-    let mut items: Vec<Item> = Vec::new();
-    loop {
-        let page: Vec<Item> = catalog::items_as(catalog_id, items.len() as u32, PAGE).map_err(named_by_caller)?;
-        let full = page.len() as u32 == PAGE;
-        items.extend(page);
-        if !full {
-            return Ok(items);
-        }
     }
 }
 

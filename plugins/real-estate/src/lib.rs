@@ -25,8 +25,6 @@ use serde_json::Map;
 
 /// Fewest listings a recommendation should be able to choose from before constraints relax.
 pub const MIN_LISTINGS: usize = 3;
-/// Listings read per catalog call.
-const PAGE: u32 = 1_000;
 /// The order home shoppers give constraints up in; the location is never relaxed.
 const HOME_SHOPPERS_ORDER: [Relaxation; 6] = [
     Relaxation::Drop("sqft_min"),
@@ -92,25 +90,12 @@ impl Tool for RealEstate {
                 )));
             }
         }
-        let items = load_items(catalog_id)?;
+        let items: Vec<Item> = catalog::all_items_as(catalog_id).map_err(named_by_caller)?;
         Ok(review(&facts, &items, &arguments["arguments"]))
     }
 }
 
 export_tool!(RealEstate);
-
-/// Every listing, page by page.
-fn load_items(catalog_id: &str) -> Result<Vec<Item>, ToolError> {
-    let mut items: Vec<Item> = Vec::new();
-    loop {
-        let page: Vec<Item> = catalog::items_as(catalog_id, items.len() as u32, PAGE).map_err(named_by_caller)?;
-        let full = page.len() as u32 == PAGE;
-        items.extend(page);
-        if !full {
-            return Ok(items);
-        }
-    }
-}
 
 fn named_by_caller(error: HostError) -> ToolError {
     match error {

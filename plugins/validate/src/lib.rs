@@ -15,9 +15,6 @@ use interarec_constraints::feasible::{GENERIC_ORDER, relax};
 use interarec_constraints::{CatalogFacts, Validation, validate};
 use interarec_plugin::{Capability, Description, HostError, Tool, ToolError, Value, catalog, export_tool, json};
 
-/// Items read per catalog call.
-const PAGE: u32 = 1_000;
-
 /// The tool.
 pub struct Validate;
 
@@ -45,7 +42,10 @@ impl Tool for Validate {
         let description = catalog::describe(catalog_id)?;
         let facts = CatalogFacts::from_json(&description.to_string()).map_err(ToolError::Failed)?;
         let mut validation = validate(&facts, &arguments["arguments"]);
-        let items = load_items(catalog_id)?;
+        let items: Vec<Item> = catalog::all_items_as(catalog_id).map_err(|error| match error {
+            HostError::Invalid(message) => ToolError::InvalidArguments(message),
+            other => other.into(),
+        })?;
         let relaxed = relax(&facts, &items, &validation.arguments, 1, &GENERIC_ORDER);
         if !relaxed.violations.is_empty() {
             validation = Validation {
@@ -58,22 +58,6 @@ impl Tool for Validate {
             .map_err(|e| ToolError::Failed(format!("cannot write the validation: {e}")))?;
         answer["matching_items"] = json!(relaxed.matching);
         Ok(answer)
-    }
-}
-
-/// Every item, page by page.
-fn load_items(catalog_id: &str) -> Result<Vec<Item>, ToolError> {
-    let mut items: Vec<Item> = Vec::new();
-    loop {
-        let page: Vec<Item> = catalog::items_as(catalog_id, items.len() as u32, PAGE).map_err(|error| match error {
-            HostError::Invalid(message) => ToolError::InvalidArguments(message),
-            other => other.into(),
-        })?;
-        let full = page.len() as u32 == PAGE;
-        items.extend(page);
-        if !full {
-            return Ok(items);
-        }
     }
 }
 

@@ -285,6 +285,20 @@ pub mod catalog {
         parse_as(wit::items(catalog_id, offset, limit).map_err(HostError::from)?)
     }
 
+    /// Every item of the catalog, read page by page (1,000 per call, the host's largest page).
+    pub fn all_items_as<T: serde::de::DeserializeOwned>(catalog_id: &str) -> Result<Vec<T>, HostError> {
+        const PAGE: u32 = 1_000;
+        let mut items: Vec<T> = Vec::new();
+        loop {
+            let page: Vec<T> = items_as(catalog_id, items.len() as u32, PAGE)?;
+            let full = page.len() as u32 == PAGE;
+            items.extend(page);
+            if !full {
+                return Ok(items);
+            }
+        }
+    }
+
     /// A fitted choice model decoded straight into `T` (e.g. `interarec_choice::model::ChoiceModel`).
     pub fn choice_model_as<T: serde::de::DeserializeOwned>(model_id: &str) -> Result<T, HostError> {
         parse_as(wit::choice_model(model_id).map_err(HostError::from)?)
