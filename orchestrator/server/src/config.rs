@@ -10,8 +10,9 @@
 //! | `tls.key`      | `INTERAREC_TLS_KEY`     | `--tls-key`  | unset                   |
 //! | `[limits]`     | –                       | –            | see [`LimitsConfig`]    |
 //! | `vision.provider` | `INTERAREC_MODEL_PROVIDER` | `--model-provider` | `offline` (or `openai`) |
-//! | `vision.ocr`   | `INTERAREC_OCR`         | `--ocr`      | `paddle` (or `tesseract`) |
+//! | `vision.ocr`   | `INTERAREC_OCR`         | `--ocr`      | `paddle` (or `paddle-tiny`, `tesseract`) |
 //! | `vision.ocr_on_arrival` | –              | –            | `true` (`false` in tests) |
+//! | `vision.ocr_incremental` | –             | –            | `true` |
 //! | `agent.planner` | `INTERAREC_PLANNER`    | `--planner`  | `offline` (or `openai`) |
 //! | `agent.max_steps` | –                    | –            | 8 (1 to 32)             |
 //! | `agent.turn_timeout_ms` | –              | –            | 30000 (100 to 600000)   |
@@ -141,6 +142,7 @@ struct VisionFile {
     provider: Option<String>,
     ocr: Option<String>,
     ocr_on_arrival: Option<bool>,
+    ocr_incremental: Option<bool>,
 }
 
 /// Values given on the command line.
@@ -291,6 +293,7 @@ fn vision_config(
         provider,
         ocr,
         ocr_on_arrival: file.ocr_on_arrival.unwrap_or(true),
+        ocr_incremental: file.ocr_incremental.unwrap_or(true),
     })
 }
 
@@ -408,6 +411,46 @@ mod tests {
         };
         let config = load(Some(file), &[("INTERAREC_LISTEN", "127.0.0.1:7001")], flags).unwrap();
         assert_eq!(config.listen.port(), 7002);
+    }
+
+    #[test]
+    fn the_vision_table_chooses_the_engine_and_how_frames_are_read() {
+        use interarec_vision::ocr::{OcrChoice, PaddleSize};
+        let size = |config: &ServerConfig| match &config.vision.ocr {
+            OcrChoice::Paddle { size, .. } => Some(*size),
+            OcrChoice::Tesseract => None,
+        };
+        // (file, environment, expected engine size (None: Tesseract), on arrival, incremental)
+        let cases: &[(Option<&str>, &[(&str, &str)], Option<PaddleSize>, bool, bool)] = &[
+            (None, &[], Some(PaddleSize::Small), true, true),
+            (
+                Some("[vision]\nocr = \"paddle-tiny\""),
+                &[],
+                Some(PaddleSize::Tiny),
+                true,
+                true,
+            ),
+            (
+                Some("[vision]\nocr_incremental = false\nocr_on_arrival = false"),
+                &[],
+                Some(PaddleSize::Small),
+                false,
+                false,
+            ),
+            (
+                Some("[vision]\nocr = \"paddle-tiny\""),
+                &[("INTERAREC_OCR", "tesseract")],
+                None,
+                true,
+                true,
+            ),
+        ];
+        for (file, env, expected_size, on_arrival, incremental) in cases {
+            let config = load(*file, env, ConfigOverrides::default()).unwrap();
+            assert_eq!(size(&config), *expected_size, "{file:?} {env:?}");
+            assert_eq!(config.vision.ocr_on_arrival, *on_arrival, "{file:?}");
+            assert_eq!(config.vision.ocr_incremental, *incremental, "{file:?}");
+        }
     }
 
     #[test]

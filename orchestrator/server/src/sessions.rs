@@ -529,7 +529,11 @@ impl Sessions {
                     && offline
                     && self.registry.describe(SUMMARIZE_TOOL).is_ok()
                 {
-                    pages.prefetch(&meta.frame_id);
+                    let previous = self
+                        .store
+                        .frame(id, record.last_sequence)?
+                        .map(|before| before.frame_id);
+                    pages.prefetch(&meta.frame_id, previous.as_deref());
                 }
                 record.frames_accepted += 1;
                 record.last_sequence = sequence;

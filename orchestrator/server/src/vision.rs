@@ -5,10 +5,11 @@
 //! background worker reads frames as they arrive so summaries find them ready.
 
 use crate::config::Provider;
+use image::GrayImage;
 use interarec_plugin_host::{ModelAnswer, ModelFailure, ModelFuture, ModelPart, ModelRequest, ModelsBackend};
 use interarec_store::Store;
 use interarec_vision::chat::{ChatMessage, ChatProvider, ChatRequest, Part};
-use interarec_vision::ocr::{OcrChoice, OcrEngine, OcrPage};
+use interarec_vision::ocr::{OcrChoice, OcrEngine, OcrPage, PreviousFrame, read_after};
 use interarec_vision::openai::{OpenAiConfig, OpenAiProvider};
 use interarec_vision::{SeenFrame, Vocabulary, summarize};
 use std::collections::HashMap;
@@ -28,6 +29,9 @@ pub struct VisionConfig {
     pub ocr: OcrChoice,
     /// Read frames as they arrive (offline provider only).
     pub ocr_on_arrival: bool,
+    /// Read a frame against the one before it in its session: only what changed or scrolled
+    /// into view is read again ([`interarec_vision::ocr::read_after`]).
+    pub ocr_incremental: bool,
 }
 
 impl Default for VisionConfig {
@@ -36,8 +40,10 @@ impl Default for VisionConfig {
             provider: Provider::Offline,
             ocr: OcrChoice::Paddle {
                 models_dir: interarec_vision::ocr::default_models_dir(),
+                size: interarec_vision::ocr::PaddleSize::Small,
             },
             ocr_on_arrival: true,
+            ocr_incremental: true,
         }
     }
 }
@@ -48,20 +54,23 @@ type PageSlot = Arc<OnceLock<Result<OcrPage, String>>>;
 pub struct OcrPages {
     store: Store,
     choice: OcrChoice,
+    incremental: bool,
     engine: OnceLock<Result<Arc<dyn OcrEngine>, String>>,
     in_flight: Mutex<HashMap<String, PageSlot>>,
-    queue: Mutex<Option<std::sync::mpsc::SyncSender<String>>>,
+    queue: Mutex<Option<std::sync::mpsc::SyncSender<(String, Option<String>)>>>,
     worker: Mutex<Option<std::thread::JoinHandle<()>>>,
     stopping: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl OcrPages {
     /// Pages over the store, read by the chosen engine (loaded on first use, so a server whose
-    /// models are missing still starts and says why when OCR is needed).
-    pub fn new(store: Store, choice: OcrChoice) -> Arc<OcrPages> {
+    /// models are missing still starts and says why when OCR is needed); `incremental` reads a
+    /// frame against the one before it when that one's page is known.
+    pub fn new(store: Store, choice: OcrChoice, incremental: bool) -> Arc<OcrPages> {
         Arc::new(OcrPages {
             store,
             choice,
+            incremental,
             engine: OnceLock::new(),
             in_flight: Mutex::default(),
             queue: Mutex::new(None),
@@ -78,11 +87,11 @@ impl OcrPages {
 
     /// Starts the background reader (one thread: OCR is CPU-bound and the server has other work).
     pub fn start_worker(self: &Arc<Self>) {
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<String>(OCR_QUEUE);
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<(String, Option<String>)>(OCR_QUEUE);
         let pages = Arc::downgrade(self);
         let stopping = self.stopping.clone();
         let spawned = std::thread::Builder::new().name("interarec-ocr".into()).spawn(move || {
-            while let Ok(frame_id) = receiver.recv() {
+            while let Ok((frame_id, previous)) = receiver.recv() {
                 if stopping.load(std::sync::atomic::Ordering::Relaxed) {
                     return;
                 }
@@ -93,7 +102,7 @@ impl OcrPages {
                     pages.queue.lock().expect("ocr queue").take();
                     return;
                 }
-                if let Err(error) = pages.page(&frame_id) {
+                if let Err(error) = pages.page_after(&frame_id, previous.as_deref()) {
                     tracing::warn!(frame = %frame_id, "OCR on arrival failed: {error}");
                 }
             }
@@ -117,20 +126,37 @@ impl OcrPages {
         }
     }
 
-    /// Queues a stored frame for reading; never blocks (a full queue leaves it for later).
-    pub fn prefetch(&self, frame_id: &str) {
+    /// Queues a stored frame for reading, with the frame before it in its session (if any);
+    /// never blocks (a full queue leaves it for later).
+    pub fn prefetch(&self, frame_id: &str, previous: Option<&str>) {
         if let Some(queue) = self.queue.lock().expect("ocr queue").as_ref() {
-            let _ = queue.try_send(frame_id.to_owned());
+            let _ = queue.try_send((frame_id.to_owned(), previous.map(str::to_owned)));
+        }
+    }
+
+    /// The cached page of a frame, if it was read.
+    fn cached(&self, key: &str) -> Result<Option<OcrPage>, String> {
+        match self.store.ocr_page(key).map_err(|e| e.to_string())? {
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| format!("the cached OCR page {key} is corrupt: {e}")),
+            None => Ok(None),
         }
     }
 
     /// The OCR page of a stored frame (by content hash): from the store, or read now (once,
     /// however many callers ask at the same time). Blocking.
     pub fn page(&self, frame_id: &str) -> Result<OcrPage, String> {
+        self.page_after(frame_id, None)
+    }
+
+    /// Like [`OcrPages::page`], reading the frame against `previous` (the frame before it in its
+    /// session) when incremental reading is on and that frame's page is already known.
+    pub fn page_after(&self, frame_id: &str, previous: Option<&str>) -> Result<OcrPage, String> {
         let engine = self.engine()?;
         let key = format!("{}/{frame_id}", engine.name());
-        if let Some(bytes) = self.store.ocr_page(&key).map_err(|e| e.to_string())? {
-            return serde_json::from_slice(&bytes).map_err(|e| format!("the cached OCR page {key} is corrupt: {e}"));
+        if let Some(page) = self.cached(&key)? {
+            return Ok(page);
         }
         let slot = self
             .in_flight
@@ -146,7 +172,15 @@ impl OcrPages {
                     .frame_bytes(frame_id)
                     .map_err(|e| e.to_string())?
                     .ok_or_else(|| format!("no stored frame with content {frame_id}"))?;
-                let page = engine.read_bytes(&bytes).map_err(|e| e.to_string())?;
+                let image =
+                    image::load_from_memory(&bytes).map_err(|e| format!("frame {frame_id} cannot be decoded: {e}"))?;
+                let before = self.previous_frame(engine.name(), frame_id, previous);
+                let page = read_after(
+                    engine.as_ref(),
+                    &image,
+                    before.as_ref().map(|(grey, page)| PreviousFrame { image: grey, page }),
+                )
+                .map_err(|e| e.to_string())?;
                 let json = serde_json::to_vec(&page).map_err(|e| e.to_string())?;
                 self.store.put_ocr_page(&key, &json).map_err(|e| e.to_string())?;
                 Ok(page)
@@ -154,6 +188,16 @@ impl OcrPages {
             .clone();
         self.in_flight.lock().expect("ocr in flight").remove(&key);
         result
+    }
+
+    /// The previous frame's pixels and page, when incremental reading is on and it was read;
+    /// anything missing means a full read.
+    fn previous_frame(&self, engine: &str, frame_id: &str, previous: Option<&str>) -> Option<(GrayImage, OcrPage)> {
+        let previous = previous.filter(|p| self.incremental && *p != frame_id)?;
+        let page = self.cached(&format!("{engine}/{previous}")).ok().flatten()?;
+        let bytes = self.store.frame_bytes(previous).ok().flatten()?;
+        let grey = image::load_from_memory(&bytes).ok()?.to_luma8();
+        Some((grey, page))
     }
 
     /// The engine's name, or why it cannot load.
@@ -173,7 +217,7 @@ pub struct Vision {
 impl Vision {
     /// The backend for a configuration and the server's OpenAI-compatible endpoint (if any).
     pub fn new(store: Store, config: &VisionConfig, openai: Option<&OpenAiConfig>) -> anyhow::Result<Vision> {
-        let pages = OcrPages::new(store.clone(), config.ocr.clone());
+        let pages = OcrPages::new(store.clone(), config.ocr.clone(), config.ocr_incremental);
         if config.ocr_on_arrival {
             pages.start_worker();
         }
@@ -245,20 +289,30 @@ impl Vision {
             .map(|frame| Self::frame_of(store, session, frame))
             .collect::<Result<Vec<_>, _>>()?;
         // Pages not read yet (OCR on arrival is off, or behind) are read on several cores: a
-        // batch's summary waits for its slowest page, not for their sum.
+        // batch's summary waits for its slowest page, not for their sum. Each thread reads a run
+        // of consecutive frames in order, so each frame can be read against the one before it.
         let workers = std::thread::available_parallelism()
             .map_or(1, usize::from)
             .min(MAX_OCR_THREADS)
             .min(metas.len());
-        let next = std::sync::atomic::AtomicUsize::new(0);
+        let before_batch = metas
+            .first()
+            .and_then(|first| first.sequence.checked_sub(1))
+            .and_then(|sequence| store.frame(session, sequence).ok().flatten())
+            .map(|meta| meta.frame_id);
+        let run_length = metas.len().div_ceil(workers.max(1));
         let slots: Vec<Mutex<Option<Result<SeenFrame, String>>>> = metas.iter().map(|_| Mutex::new(None)).collect();
         std::thread::scope(|scope| {
-            for _ in 0..workers {
-                scope.spawn(|| {
-                    loop {
-                        let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(meta) = metas.get(index) else { return };
-                        let seen = pages.page(&meta.frame_id).map(|page| SeenFrame {
+            for run in 0..workers {
+                let (metas, slots, before_batch) = (&metas, &slots, &before_batch);
+                scope.spawn(move || {
+                    for index in run * run_length..((run + 1) * run_length).min(metas.len()) {
+                        let meta = &metas[index];
+                        let previous = match index {
+                            0 => before_batch.as_deref(),
+                            _ => Some(metas[index - 1].frame_id.as_str()),
+                        };
+                        let seen = pages.page_after(&meta.frame_id, previous).map(|page| SeenFrame {
                             page,
                             image: store
                                 .frame_bytes(&meta.frame_id)

@@ -3,11 +3,13 @@
 //! recognition networks run by tract, pure Rust, the default) and Tesseract (Debian's CLI, TSV
 //! output), chosen by [`OcrChoice`].
 
+mod incremental;
 mod onnx_metadata;
 mod paddle;
 mod tesseract;
 
-pub use paddle::{PaddleModelFiles, PaddleOcr};
+pub use incremental::{PreviousFrame, read_after};
+pub use paddle::{PaddleModelFiles, PaddleOcr, PaddleSize};
 pub use tesseract::Tesseract;
 
 use serde::{Deserialize, Serialize};
@@ -93,6 +95,10 @@ pub struct OcrPage {
     pub lines: Vec<OcrLine>,
     /// Time the engine took, in milliseconds.
     pub millis: u64,
+    /// Lines taken from the previous frame of the same stream rather than read again
+    /// ([`read_after`]); 0 for a full read.
+    #[serde(default)]
+    pub reused_lines: u32,
 }
 
 impl OcrPage {
@@ -147,6 +153,9 @@ pub enum OcrChoice {
     Paddle {
         /// Folder holding the files `just models` fetches.
         models_dir: PathBuf,
+        /// Which models.
+        #[serde(default)]
+        size: PaddleSize,
     },
     /// The `tesseract` program (Debian package `tesseract-ocr`).
     Tesseract,
@@ -157,12 +166,17 @@ impl OcrChoice {
     /// models from [`default_models_dir`].
     pub fn parse(name: &str) -> Result<OcrChoice, String> {
         match name {
-            "paddle" | "pp-ocr" | "ppocr" => Ok(OcrChoice::Paddle {
+            "paddle" | "pp-ocr" | "ppocr" | "paddle-small" => Ok(OcrChoice::Paddle {
                 models_dir: default_models_dir(),
+                size: PaddleSize::Small,
+            }),
+            "paddle-tiny" => Ok(OcrChoice::Paddle {
+                models_dir: default_models_dir(),
+                size: PaddleSize::Tiny,
             }),
             "tesseract" => Ok(OcrChoice::Tesseract),
             other => Err(format!(
-                "unknown OCR engine `{other}`: choose `paddle` (PP-OCR, the default) or `tesseract`"
+                "unknown OCR engine `{other}`: choose `paddle` (PP-OCRv6 small, the default), `paddle-tiny` (PP-OCRv6 tiny, faster, less accurate) or `tesseract`"
             )),
         }
     }
@@ -170,8 +184,8 @@ impl OcrChoice {
     /// Loads the engine.
     pub fn load(&self) -> Result<std::sync::Arc<dyn OcrEngine>, OcrError> {
         Ok(match self {
-            OcrChoice::Paddle { models_dir } => {
-                std::sync::Arc::new(PaddleOcr::load(&PaddleModelFiles::in_dir(models_dir))?)
+            OcrChoice::Paddle { models_dir, size } => {
+                std::sync::Arc::new(PaddleOcr::load(&PaddleModelFiles::of_size(models_dir, *size))?)
             }
             OcrChoice::Tesseract => std::sync::Arc::new(Tesseract::detect()?),
         })

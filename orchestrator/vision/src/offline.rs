@@ -380,6 +380,7 @@ mod tests {
                 height: 800,
                 lines,
                 millis: 0,
+                reused_lines: 0,
             },
             image: None,
         }

@@ -45,6 +45,7 @@ async fn run(rounds: usize, ocr: &str, sessions_dir: &std::path::Path) -> anyhow
             provider: Provider::Offline,
             ocr: ocr_choice,
             ocr_on_arrival: true,
+            ..VisionConfig::default()
         };
     })
     .await;

@@ -82,6 +82,7 @@ fn server_with_tesseract() -> impl FnOnce(&mut interarec_server::config::ServerC
             provider: Provider::Offline,
             ocr: OcrChoice::Tesseract,
             ocr_on_arrival: true,
+            ..VisionConfig::default()
         };
     }
 }

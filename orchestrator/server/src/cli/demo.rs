@@ -93,6 +93,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         provider: Provider::Offline,
         ocr,
         ocr_on_arrival,
+        ..VisionConfig::default()
     };
     println!(
         "[1/4] starting a server (offline vision engine, OCR: {ocr_name}) with data in {}",

@@ -123,6 +123,7 @@ impl OcrEngine for Tesseract {
             height: image.height(),
             lines,
             millis: started.elapsed().as_millis() as u64,
+            reused_lines: 0,
         })
     }
 }
