@@ -21,6 +21,10 @@ const NOISE_PIXEL: u8 = 80;
 const NOISE_MEAN: u32 = 12;
 /// When more than this share of the tiles changed, one full read is cheaper than many crops.
 const FULL_READ_SHARE: f32 = 0.55;
+/// Likewise when the bands to read cover more than this share of the frame.
+const FULL_READ_AREA: f64 = 0.6;
+/// A line cut by the frame's edge is read again when at least this share of it is visible.
+const LEGIBLE_SHARE: f32 = 0.6;
 /// Rows of matching content a vertical shift needs before the tiles are asked about it.
 const MIN_SCROLL_ROWS: usize = 12;
 /// Shifts (the best by matching rows) whose tiles are compared.
@@ -33,8 +37,8 @@ const BAND: u32 = 64;
 const MARGIN: u32 = 8;
 /// Changed regions closer than this are read as one.
 const MERGE_GAP: u32 = 24;
-/// At most this many separate reads per frame; beyond it regions are merged by rows.
-const MAX_REGIONS: usize = 6;
+/// Bands are read on canvases of a multiple of this height (see [`padded_band`]).
+const BAND_HEIGHT: u32 = 80;
 
 /// The previous frame of the same stream and what was read on it.
 pub struct PreviousFrame<'a> {
@@ -62,14 +66,21 @@ pub fn read_after(
     };
     let current = image.to_luma8();
     let plan = plan(&current, previous.image, &previous.page.lines);
-    if plan.changed_share > FULL_READ_SHARE {
+    let frame_area = f64::from(image.width()) * f64::from(image.height());
+    let region_area: f64 = plan
+        .regions
+        .iter()
+        .map(|r| f64::from(r.width) * f64::from(r.height))
+        .sum();
+    // Reading crops costs per crop too (detection at full scale, a process per crop for
+    // Tesseract): past 0.6 of the frame, one whole read is as fast and sees the whole layout.
+    if plan.changed_share > FULL_READ_SHARE || region_area > FULL_READ_AREA * frame_area {
         return engine.read(image);
     }
     let mut lines = plan.kept;
     let reused_lines = lines.len() as u32;
     for region in &plan.regions {
-        let crop = image.crop_imm(region.x, region.y, region.width, region.height);
-        let page = engine.read(&crop)?;
+        let page = engine.read(&padded_band(image, region))?;
         lines.extend(
             page.lines
                 .into_iter()
@@ -85,6 +96,22 @@ pub fn read_after(
         millis: started.elapsed().as_millis() as u64,
         reused_lines,
     })
+}
+
+/// The band's pixels on a white canvas whose height is a multiple of [`BAND_HEIGHT`]: an engine
+/// compiles its detection network once per input size, so a handful of sizes keeps every read on
+/// a compiled plan (a new size costs more than reading the band).
+fn padded_band(image: &DynamicImage, band: &Region) -> DynamicImage {
+    let height = band
+        .height
+        .div_ceil(BAND_HEIGHT)
+        .saturating_mul(BAND_HEIGHT)
+        .min(image.height())
+        .max(band.height);
+    let crop = image.crop_imm(band.x, band.y, band.width, band.height).to_rgb8();
+    let mut canvas = image::RgbImage::from_pixel(band.width, height, image::Rgb([255, 255, 255]));
+    image::imageops::replace(&mut canvas, &crop, 0, 0);
+    DynamicImage::ImageRgb8(canvas)
 }
 
 /// A rectangle in pixels.
@@ -195,6 +222,23 @@ impl TileMap {
     fn changed(&self, column: u32, row: u32) -> bool {
         let index = self.index(column, row);
         !self.unchanged[index] && !self.scrolled[index]
+    }
+
+    /// Whether some tile under `bbox` matches the previous frame in place and not under the
+    /// scroll (a tile that matches both is blank or repeats itself).
+    fn any_in_place_only(&self, bbox: &BoundingBox) -> bool {
+        let (x0, y0) = (
+            (bbox.x.max(0.0) as u32 / TILE).min(self.columns - 1),
+            (bbox.y.max(0.0) as u32 / TILE).min(self.rows - 1),
+        );
+        let x1 = ((bbox.right().ceil().max(1.0) as u32 - 1) / TILE).min(self.columns - 1);
+        let y1 = ((bbox.bottom().ceil().max(1.0) as u32 - 1) / TILE).min(self.rows - 1);
+        (y0..=y1).any(|row| {
+            (x0..=x1).any(|column| {
+                let index = self.index(column, row);
+                self.unchanged[index] && !self.scrolled[index]
+            })
+        })
     }
 
     /// Whether every tile under `bbox` (current-frame pixels) satisfies `test`; boxes off the
@@ -352,7 +396,13 @@ fn plan(current: &GrayImage, previous: &GrayImage, previous_lines: &[OcrLine]) -
 
     // New text can begin with the same pixels as what was there before: regions grow over the
     // previous lines where they were too.
-    let in_place_boxes: Vec<BoundingBox> = previous_lines.iter().map(|l| l.bbox).collect();
+    // (Only where some of their pixels stayed in place: after a scroll, what was there before
+    // elsewhere has moved away.)
+    let in_place_boxes: Vec<BoundingBox> = previous_lines
+        .iter()
+        .map(|l| l.bbox)
+        .filter(|bbox| tiles.any_in_place_only(bbox))
+        .collect();
     // Changed tiles grouped into padded rectangles.
     let mut regions: Vec<Region> = Vec::new();
     for row in 0..tiles.rows {
@@ -369,13 +419,13 @@ fn plan(current: &GrayImage, previous: &GrayImage, previous_lines: &[OcrLine]) -
             }
         }
     }
-    // A previous line moved partly off the frame matches nothing whole: read what is left of it.
+    // A previous line moved partly off the frame matches nothing whole: read what is left of it
+    // when enough is left to be legible (a sliver is noise to a full read too).
     for bbox in &dropped_boxes {
-        if bbox.bottom() > 0.0 && bbox.y < height as f32 && !tiles.all_under(bbox, &tiles.unchanged) {
-            let visible = clamp(bbox, width, height);
-            if !regions.iter().any(|r| r.touches(bbox)) && (bbox.y < 0.0 || bbox.bottom() > height as f32) {
-                regions.push(visible);
-            }
+        let visible = bbox.bottom().min(height as f32) - bbox.y.max(0.0);
+        let cut = bbox.y < 0.0 || bbox.bottom() > height as f32;
+        if cut && visible >= LEGIBLE_SHARE * bbox.height && !regions.iter().any(|r| r.touches(bbox)) {
+            regions.push(clamp(bbox, width, height));
         }
     }
     // Grow regions over any line they cut (kept or dropped) so it is read whole, merge regions
@@ -405,8 +455,23 @@ fn plan(current: &GrayImage, previous: &GrayImage, previous_lines: &[OcrLine]) -
             break;
         }
     }
-    if regions.len() > MAX_REGIONS {
-        regions = merge_rows(regions);
+    // Bands, grown over the kept lines their edges would cut, until none is cut (what else a
+    // band's edge could cut is unchanged pixels no line was read on).
+    let mut regions = bands(regions, width);
+    loop {
+        let grown: Vec<Region> = regions
+            .iter()
+            .map(|band| {
+                kept.iter()
+                    .map(|l| &l.bbox)
+                    .filter(|bbox| band.touches(bbox))
+                    .fold(*band, |band, bbox| band.union(&clamp(bbox, width, height)))
+            })
+            .collect();
+        if grown == regions {
+            break;
+        }
+        regions = bands(grown, width);
     }
     kept.retain(|line| !regions.iter().any(|r| r.touches(&line.bbox)));
     Plan {
@@ -439,18 +504,14 @@ fn merge(mut regions: Vec<Region>, gap: u32) -> Vec<Region> {
     merged
 }
 
-/// Merges regions that share rows into full bands (fewer, larger reads).
-fn merge_rows(regions: Vec<Region>) -> Vec<Region> {
+/// The regions as full-width bands (a band reads the whole row: fewer, larger reads, and no
+/// line left of or right of a region is cut), overlapping bands merged.
+fn bands(regions: Vec<Region>, width: u32) -> Vec<Region> {
     let bands = regions
-        .iter()
-        .map(|r| Region {
-            x: regions.iter().map(|r| r.x).min().unwrap_or(0),
-            width: regions.iter().map(Region::right).max().unwrap_or(0)
-                - regions.iter().map(|r| r.x).min().unwrap_or(0),
-            ..*r
-        })
+        .into_iter()
+        .map(|region| Region { x: 0, width, ..region })
         .collect();
-    merge(bands, MERGE_GAP)
+    merge(bands, 0)
 }
 
 /// The box as a region inside the frame.

@@ -39,6 +39,9 @@ pub const TINY_RECOGNITION_CONFIG: (&str, &str) = (
 
 /// Recognition plans kept compiled (one per crop width).
 const RECOGNITION_PLANS: usize = 64;
+/// Detection plans kept compiled (one per input size: whole frames and the ten band heights of
+/// incremental reads).
+const DETECTION_PLANS: usize = 12;
 
 /// Which PP-OCRv6 models: `small` (more accurate) or `tiny` (about 4x faster).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -137,8 +140,9 @@ impl PaddleOcr {
         };
         let engine = builder
             // One compiled recognition plan per crop width; screens repeat a few dozen widths,
-            // and recompiling one costs about as much as reading ten lines.
-            .plan_cache_capacity(4, RECOGNITION_PLANS)
+            // and recompiling one costs about as much as reading ten lines. Detection sees whole
+            // frames and the band heights of incremental reads.
+            .plan_cache_capacity(DETECTION_PLANS, RECOGNITION_PLANS)
             .rec_use_space_char(true)
             .inference_threads(1)
             .build()
