@@ -238,6 +238,9 @@ pub async fn run_turn(
 ) -> TurnOutput {
     let started = Instant::now();
     let deadline = started + config.turn_timeout;
+    // A planner other than the offline one must answer before the last fifth of the turn (at
+    // most 2 s of it), which is kept for the offline planner to finish the turn if it does not.
+    let reserve = (config.turn_timeout / 5).min(Duration::from_secs(2));
     let mut output = TurnOutput::default();
     let batch = input.batch;
     let context = TurnContext {
@@ -272,8 +275,15 @@ pub async fn run_turn(
     while step < config.max_steps {
         step += 1;
         let step_started = Instant::now();
-        let decided = match tokio::time::timeout_at(deadline.into(), active.next(&context, &transcript)).await {
+        let offline = planner_name == fallback.name();
+        let step_deadline = if offline { deadline } else { deadline - reserve };
+        let decided = match tokio::time::timeout_at(step_deadline.into(), active.next(&context, &transcript)).await {
             Ok(decided) => decided,
+            Err(_) if !offline => Err(format!(
+                "no answer within the turn's time ({} ms, agent.turn_timeout_ms, less {} ms kept for the offline planner)",
+                config.turn_timeout.as_millis(),
+                reserve.as_millis()
+            )),
             Err(_) => {
                 out_of_time(&mut output);
                 return output;
@@ -319,19 +329,8 @@ pub async fn run_turn(
                 } else {
                     text
                 };
-                let recommendation = last.map(|o| o["ok"]["recommendation"].clone()).unwrap_or(Value::Null);
-                output.events.push((
-                    "recommendation".into(),
-                    json!({
-                        "batch": batch,
-                        "answer": answer,
-                        "items": recommendation["items"],
-                        "expected_revenue": recommendation["expected_revenue"],
-                        "no_purchase_probability": recommendation["no_purchase_probability"],
-                        "constraints": output.constraints,
-                        "millis": started.elapsed().as_secs_f64() * 1e3,
-                    }),
-                ));
+                let event = recommendation_event(batch, answer, last, &output.constraints, started);
+                output.events.push(event);
                 return output;
             }
             PlannerReply::Calls(calls) => {
@@ -351,7 +350,43 @@ pub async fn run_turn(
         "planner-stopped".into(),
         json!({ "batch": batch, "reason": format!("no final answer within {} steps (agent.max_steps)", config.max_steps) }),
     ));
+    // The products the last successful constraint call chose are still the best answer there is.
+    if let Some(last) = last_recommendation(&transcript) {
+        let event = recommendation_event(
+            batch,
+            offline::answer_text(last),
+            Some(last),
+            &output.constraints,
+            started,
+        );
+        output.events.push(event);
+    }
     output
+}
+
+/// The `recommendation` event: the answer, and the products of the constraint call's outcome.
+fn recommendation_event(
+    batch: u64,
+    answer: String,
+    outcome: Option<&Value>,
+    constraints: &Option<Value>,
+    started: Instant,
+) -> (String, Value) {
+    let recommendation = outcome
+        .map(|o| o["ok"]["recommendation"].clone())
+        .unwrap_or(Value::Null);
+    (
+        "recommendation".into(),
+        json!({
+            "batch": batch,
+            "answer": answer,
+            "items": recommendation["items"],
+            "expected_revenue": recommendation["expected_revenue"],
+            "no_purchase_probability": recommendation["no_purchase_probability"],
+            "constraints": constraints,
+            "millis": started.elapsed().as_secs_f64() * 1e3,
+        }),
+    )
 }
 
 fn describe_call(call: &ToolCall) -> Value {

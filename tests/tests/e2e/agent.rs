@@ -262,8 +262,8 @@ async fn a_turn_stops_at_its_configured_steps_and_time() {
         "get_user_recommendations",
         r#"{"colour": ["green"], "category": ["dress"]}"#,
     )];
-    // The first planner call answers after the turn's time is up; every later one asks for more
-    // calls and never answers.
+    // The first planner call answers after the turn's time is up; every later one asks for the
+    // constraint function again and never answers.
     let fake = FakeOpenAi::start(
         vec![Reply::tool_calls(&calls, 10, 10).delayed(Duration::from_secs(3))],
         Reply::tool_calls(&calls, 10, 10),
@@ -283,33 +283,53 @@ async fn a_turn_stops_at_its_configured_steps_and_time() {
         &["capture", "summarize", "validate", "assortment"],
     )
     .await;
-    // (recording, why the turn stopped, planner steps taken)
+    // (recording, the event that ends the network planner's part and its reason, planner steps
+    // taken in all)
     let cases = [
+        // Too slow: the offline planner finishes in the fifth of the turn kept for it (two steps).
         (
             "fashion-green-dresses",
-            "the turn took longer than 1500 ms (agent.turn_timeout_ms)",
-            0,
+            ("planner-error", "error"),
+            "no answer within the turn's time (1500 ms, agent.turn_timeout_ms, less 300 ms kept for the offline planner)",
+            2,
         ),
+        // Never answers: stopped after two steps; the last call's products are recommended.
         (
             "fashion-red-dresses-mango-zara",
+            ("planner-stopped", "reason"),
             "no final answer within 2 steps (agent.max_steps)",
             2,
         ),
     ];
-    for (recording, reason, steps) in cases {
+    for (recording, (kind, field), reason, steps) in cases {
         let events = replay_with(&server, recording, Domain::Fashion, 16, "openai").await;
-        let stopped = &events
+        let ended = &events
             .iter()
-            .find(|(k, _)| k == "planner-stopped")
-            .expect("planner-stopped")
+            .find(|(k, _)| k == kind)
+            .unwrap_or_else(|| panic!("{recording}: no {kind} in {events:#?}"))
             .1;
-        assert_eq!(stopped["reason"], reason, "{recording}");
+        assert_eq!(ended[field], reason, "{recording}");
         assert_eq!(
             events.iter().filter(|(k, _)| k == "planner-step").count(),
             steps,
             "{recording}"
         );
-        assert!(!events.iter().any(|(k, _)| k == "recommendation"), "{recording}");
+        let recommendation = &events
+            .iter()
+            .find(|(k, _)| k == "recommendation")
+            .expect("a recommendation")
+            .1;
+        assert!(
+            !recommendation["items"].as_array().unwrap().is_empty(),
+            "{recording}: {recommendation:#}"
+        );
+        assert!(
+            recommendation["answer"]
+                .as_str()
+                .unwrap()
+                .starts_with("Based on what you have been looking at"),
+            "{recording}"
+        );
         assert_eq!(events.last().unwrap().0, "session-ended");
     }
 }
