@@ -53,9 +53,10 @@ lint: wasm-target
 check-architecture:
     ./scripts/check-architecture.sh
 
-# The offline vision engine on the recorded sessions, with PP-OCR and Tesseract: intent facts
-# recovered per category, OCR word recall and precision against the DOM text, OCR seconds per
-# frame on one thread, summary time per batch; last line is JSON.
+# The offline vision engine on the recorded sessions, with PP-OCR small and tiny and Tesseract,
+# each new frame read whole and against the previous frame: intent facts recovered per category,
+# OCR word recall and precision against the DOM text, OCR seconds per frame on one thread,
+# summary time per batch; last line is JSON.
 bench-summarize: models
     cargo run -q -p interarec-tests --example bench -- summarize
 
