@@ -2,9 +2,9 @@
 //! stays put or scrolls between two screenshots, so most of a new frame was already read: this
 //! finds which 16-pixel tiles are unchanged (same place) or scrolled (the previous frame's pixels
 //! shifted vertically), keeps the previous page's lines that lie wholly on such tiles, and runs
-//! the engine only on rectangles around the changed tiles. Reuse is decided on pixels, never on
-//! text: a line is kept only when every tile under it matches the previous frame up to JPEG
-//! noise, so what it says is what the engine read there before.
+//! the engine only on full-width bands around the changed tiles. Reuse is decided on pixels,
+//! never on text: a line is kept only when every tile under it matches the previous frame up to
+//! JPEG noise, so what it says is what the engine read there before.
 
 use super::{BoundingBox, OcrEngine, OcrError, OcrLine, OcrPage, sort_reading_order};
 use image::{DynamicImage, GrayImage};
