@@ -43,8 +43,8 @@ impl Tool for Assortment {
         let arguments: Arguments = serde_json::from_value(arguments)
             .map_err(|e| ToolError::InvalidArguments(format!("the arguments are not valid: {e}")))?;
         let started = Instant::now();
-        let items: Vec<Item> = catalog::all_items_as(&arguments.catalog_id).map_err(named_by_caller)?;
-        let model: ChoiceModel = catalog::choice_model_as(&arguments.model_id).map_err(named_by_caller)?;
+        let items: Vec<Item> = catalog::all_items_as(&arguments.catalog_id).map_err(HostError::named_by_caller)?;
+        let model: ChoiceModel = catalog::choice_model_as(&arguments.model_id).map_err(HostError::named_by_caller)?;
         let load_ms = started.elapsed().as_secs_f64() * 1e3;
         let started = Instant::now();
         let answer = run(&items, &model, &arguments)?;
@@ -52,15 +52,6 @@ impl Tool for Assortment {
         let mut result = serde_json::to_value(answer).map_err(|e| ToolError::Failed(e.to_string()))?;
         result["timings"] = json!({ "load_ms": load_ms, "compute_ms": compute_ms });
         Ok(result)
-    }
-}
-
-/// The catalog and model ids come from the caller, so the host's "no such id" is the caller's
-/// mistake (invalid arguments), not the tool's failure.
-fn named_by_caller(error: HostError) -> ToolError {
-    match error {
-        HostError::Invalid(message) => ToolError::InvalidArguments(message),
-        other => other.into(),
     }
 }
 

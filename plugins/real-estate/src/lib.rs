@@ -81,7 +81,7 @@ impl Tool for RealEstate {
 
     fn invoke(arguments: Value) -> Result<Value, ToolError> {
         let catalog_id = arguments["catalog_id"].as_str().unwrap_or_default();
-        let description = catalog::describe(catalog_id).map_err(named_by_caller)?;
+        let description = catalog::describe(catalog_id).map_err(HostError::named_by_caller)?;
         let facts = CatalogFacts::from_json(&description.to_string()).map_err(ToolError::Failed)?;
         for attribute in REQUIRED_ATTRIBUTES {
             if !facts.attributes.iter().any(|a| a.name == attribute) {
@@ -90,19 +90,12 @@ impl Tool for RealEstate {
                 )));
             }
         }
-        let items: Vec<Item> = catalog::all_items_as(catalog_id).map_err(named_by_caller)?;
+        let items: Vec<Item> = catalog::all_items_as(catalog_id).map_err(HostError::named_by_caller)?;
         Ok(review(&facts, &items, &arguments["arguments"]))
     }
 }
 
 export_tool!(RealEstate);
-
-fn named_by_caller(error: HostError) -> ToolError {
-    match error {
-        HostError::Invalid(message) => ToolError::InvalidArguments(message),
-        other => other.into(),
-    }
-}
 
 fn violation(field: &str, value: &Value, problem: String, repair: String) -> Violation {
     Violation {

@@ -42,10 +42,7 @@ impl Tool for Validate {
         let description = catalog::describe(catalog_id)?;
         let facts = CatalogFacts::from_json(&description.to_string()).map_err(ToolError::Failed)?;
         let mut validation = validate(&facts, &arguments["arguments"]);
-        let items: Vec<Item> = catalog::all_items_as(catalog_id).map_err(|error| match error {
-            HostError::Invalid(message) => ToolError::InvalidArguments(message),
-            other => other.into(),
-        })?;
+        let items: Vec<Item> = catalog::all_items_as(catalog_id).map_err(HostError::named_by_caller)?;
         let relaxed = relax(&facts, &items, &validation.arguments, 1, &GENERIC_ORDER);
         if !relaxed.violations.is_empty() {
             validation = Validation {

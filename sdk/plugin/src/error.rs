@@ -64,6 +64,19 @@ impl From<wit::HostError> for HostError {
     }
 }
 
+impl HostError {
+    /// The tool's error for a host call whose ids came from the caller: the host's "invalid"
+    /// (no such catalog or model, a request over a limit) is then the caller's mistake
+    /// ([`ToolError::InvalidArguments`]), not the tool's failure; the rest map as
+    /// `From<HostError>` does.
+    pub fn named_by_caller(self) -> ToolError {
+        match self {
+            HostError::Invalid(message) => ToolError::InvalidArguments(message),
+            other => other.into(),
+        }
+    }
+}
+
 impl From<HostError> for ToolError {
     fn from(error: HostError) -> Self {
         match error {
@@ -86,3 +99,39 @@ impl fmt::Display for HostError {
 }
 
 impl std::error::Error for HostError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_errors_become_tool_errors() {
+        // (host error, as the tool's own failure, when the caller named what was missing)
+        let cases = [
+            (
+                HostError::Denied("d".into()),
+                ToolError::Denied("d".into()),
+                ToolError::Denied("d".into()),
+            ),
+            (
+                HostError::NotAvailable("n".into()),
+                ToolError::Unavailable("n".into()),
+                ToolError::Unavailable("n".into()),
+            ),
+            (
+                HostError::Invalid("i".into()),
+                ToolError::Failed("i".into()),
+                ToolError::InvalidArguments("i".into()),
+            ),
+            (
+                HostError::Failed("f".into()),
+                ToolError::Failed("f".into()),
+                ToolError::Failed("f".into()),
+            ),
+        ];
+        for (host, own, by_caller) in cases {
+            assert_eq!(ToolError::from(host.clone()), own, "{host:?}");
+            assert_eq!(host.clone().named_by_caller(), by_caller, "{host:?}");
+        }
+    }
+}
