@@ -224,15 +224,20 @@ impl TileMap {
         !self.unchanged[index] && !self.scrolled[index]
     }
 
+    /// The tile columns and rows `bbox` covers (first and last), from its left/top edge clamped to
+    /// the frame; the last ones may lie past the frame.
+    fn span(bbox: &BoundingBox) -> (u32, u32, u32, u32) {
+        let first = |at: f32| at.max(0.0) as u32 / TILE;
+        let last = |end: f32| (end.ceil().max(1.0) as u32 - 1) / TILE;
+        (first(bbox.x), first(bbox.y), last(bbox.right()), last(bbox.bottom()))
+    }
+
     /// Whether some tile under `bbox` matches the previous frame in place and not under the
     /// scroll (a tile that matches both is blank or repeats itself).
     fn any_in_place_only(&self, bbox: &BoundingBox) -> bool {
-        let (x0, y0) = (
-            (bbox.x.max(0.0) as u32 / TILE).min(self.columns - 1),
-            (bbox.y.max(0.0) as u32 / TILE).min(self.rows - 1),
-        );
-        let x1 = ((bbox.right().ceil().max(1.0) as u32 - 1) / TILE).min(self.columns - 1);
-        let y1 = ((bbox.bottom().ceil().max(1.0) as u32 - 1) / TILE).min(self.rows - 1);
+        let (x0, y0, x1, y1) = Self::span(bbox);
+        let (x0, x1) = (x0.min(self.columns - 1), x1.min(self.columns - 1));
+        let (y0, y1) = (y0.min(self.rows - 1), y1.min(self.rows - 1));
         (y0..=y1).any(|row| {
             (x0..=x1).any(|column| {
                 let index = self.index(column, row);
@@ -247,9 +252,7 @@ impl TileMap {
         if bbox.x < 0.0 || bbox.y < 0.0 || bbox.width <= 0.0 || bbox.height <= 0.0 {
             return false;
         }
-        let (x0, y0) = (bbox.x as u32 / TILE, bbox.y as u32 / TILE);
-        let x1 = ((bbox.right().ceil() as u32).saturating_sub(1)) / TILE;
-        let y1 = ((bbox.bottom().ceil() as u32).saturating_sub(1)) / TILE;
+        let (x0, y0, x1, y1) = Self::span(bbox);
         if x1 >= self.columns || y1 >= self.rows {
             return false;
         }

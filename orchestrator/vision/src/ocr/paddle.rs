@@ -6,36 +6,20 @@ use super::{BoundingBox, OcrEngine, OcrError, OcrPage, onnx_metadata, sort_readi
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// File names of the models `just models` fetches, with their sha256.
-pub const DETECTION_MODEL: (&str, &str) = (
-    "PP-OCRv6_det_small.onnx",
-    "090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f",
-);
-/// The recognition model (its dictionary is in its ONNX metadata).
-pub const RECOGNITION_MODEL: (&str, &str) = (
-    "PP-OCRv6_rec_small.onnx",
-    "6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884",
-);
-/// The tiny detection model and its PaddleX configuration (post-processing thresholds).
-pub const TINY_DETECTION_MODEL: (&str, &str) = (
-    "PP-OCRv6_det_tiny.onnx",
-    "193bab7a04fca699a6c82e6abb5b81bdb28177f0abd4062552b04908dafb19f8",
-);
-/// The tiny detection model's configuration.
-pub const TINY_DETECTION_CONFIG: (&str, &str) = (
-    "PP-OCRv6_det_tiny.yml",
-    "62fced883591bcf2334c9b2587148d3d7db2dce14ed9790f6930842baa815f8c",
-);
+// File names of the model files under the models folder. `just models` fetches them and holds
+// their sha256 (the one place they are written); the engine only reads them.
+/// The small detection model.
+pub const DETECTION_MODEL: &str = "PP-OCRv6_det_small.onnx";
+/// The small recognition model (its dictionary is in its ONNX metadata).
+pub const RECOGNITION_MODEL: &str = "PP-OCRv6_rec_small.onnx";
+/// The tiny detection model.
+pub const TINY_DETECTION_MODEL: &str = "PP-OCRv6_det_tiny.onnx";
+/// The tiny detection model's PaddleX configuration (post-processing thresholds).
+pub const TINY_DETECTION_CONFIG: &str = "PP-OCRv6_det_tiny.yml";
 /// The tiny recognition model (no metadata: its dictionary is in its configuration).
-pub const TINY_RECOGNITION_MODEL: (&str, &str) = (
-    "PP-OCRv6_rec_tiny.onnx",
-    "9ef676d6ed3c88256a2d92c640c44f25b0c40947e111b14b8be8f594091563e6",
-);
-/// The tiny recognition model's configuration, holding its character dictionary.
-pub const TINY_RECOGNITION_CONFIG: (&str, &str) = (
-    "PP-OCRv6_rec_tiny.yml",
-    "32c85d25fe160a0326dafc932332bb15c20df4cff0b5b814b7676ec7bb5abb5b",
-);
+pub const TINY_RECOGNITION_MODEL: &str = "PP-OCRv6_rec_tiny.onnx";
+/// The tiny recognition model's PaddleX configuration, holding its character dictionary.
+pub const TINY_RECOGNITION_CONFIG: &str = "PP-OCRv6_rec_tiny.yml";
 
 /// Recognition plans kept compiled (one per crop width).
 const RECOGNITION_PLANS: usize = 64;
@@ -78,16 +62,16 @@ impl PaddleModelFiles {
     pub fn of_size(dir: &Path, size: PaddleSize) -> PaddleModelFiles {
         match size {
             PaddleSize::Small => PaddleModelFiles {
-                detection: dir.join(DETECTION_MODEL.0),
-                recognition: dir.join(RECOGNITION_MODEL.0),
+                detection: dir.join(DETECTION_MODEL),
+                recognition: dir.join(RECOGNITION_MODEL),
                 detection_config: None,
                 recognition_config: None,
             },
             PaddleSize::Tiny => PaddleModelFiles {
-                detection: dir.join(TINY_DETECTION_MODEL.0),
-                recognition: dir.join(TINY_RECOGNITION_MODEL.0),
-                detection_config: Some(dir.join(TINY_DETECTION_CONFIG.0)),
-                recognition_config: Some(dir.join(TINY_RECOGNITION_CONFIG.0)),
+                detection: dir.join(TINY_DETECTION_MODEL),
+                recognition: dir.join(TINY_RECOGNITION_MODEL),
+                detection_config: Some(dir.join(TINY_DETECTION_CONFIG)),
+                recognition_config: Some(dir.join(TINY_RECOGNITION_CONFIG)),
             },
         }
     }
