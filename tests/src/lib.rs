@@ -4,6 +4,7 @@
 
 pub mod fake_openai;
 pub mod fixtures;
+pub mod intent;
 pub mod pipeline;
 
 use interarec_client::{Client, ConnectOptions, Grant, ToolLimits};

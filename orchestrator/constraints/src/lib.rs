@@ -8,6 +8,7 @@
 //! `highest_price`, one list of values per categorical attribute (`colour: ["green"]`),
 //! `<attribute>_min` / `<attribute>_max` per number attribute (`bedrooms_min: 3`), `capacity`.
 
+pub mod consistency;
 pub mod feasible;
 pub mod fill;
 pub mod refine;

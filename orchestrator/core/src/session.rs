@@ -127,6 +127,16 @@ pub struct SessionRecord {
     /// domain plugin registered at run time can take its place for one session.
     #[serde(default)]
     pub validate_tool: String,
+    /// Registered tools the session's planner is offered besides the constraint function and
+    /// the validating tool (empty: none; the pipeline's own tools only when named here).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub planner_tools: Vec<String>,
+    /// Planner turns run.
+    #[serde(default)]
+    pub planner_turns: u64,
+    /// Turns the offline planner finished because the session's planner failed.
+    #[serde(default)]
+    pub fallback_turns: u64,
 }
 
 /// An accepted frame's metadata (its bytes are stored under `frame_id`).

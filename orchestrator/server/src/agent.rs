@@ -90,6 +90,9 @@ pub struct TurnInput {
     pub current: Option<Value>,
     /// The tool that validates the constraint function's arguments.
     pub validate_tool: String,
+    /// Registered tools offered to the planner besides the constraint function and the
+    /// validating tool (the session's domain tools; the pipeline's own tools only if named).
+    pub planner_tools: Vec<String>,
 }
 
 /// A tool as the planner sees it.
@@ -121,6 +124,10 @@ pub struct TurnOutput {
     pub events: Vec<(String, Value)>,
     /// The merged constraint arguments, when the function ran.
     pub constraints: Option<Value>,
+    /// Why the offline planner finished the turn in place of the session's planner, when it did.
+    pub fallback: Option<Value>,
+    /// Whether a planner ran (false when the turn was skipped).
+    pub ran_planner: bool,
 }
 
 /// A tool call a planner asks for.
@@ -174,6 +181,8 @@ pub struct PlannerStep {
     pub prompt_tokens: u32,
     /// Answer tokens.
     pub completion_tokens: u32,
+    /// What the planner did to the request to make it fit (context budget), for the event.
+    pub notes: Vec<String>,
 }
 
 impl Default for PlannerStep {
@@ -183,8 +192,19 @@ impl Default for PlannerStep {
             model: String::new(),
             prompt_tokens: 0,
             completion_tokens: 0,
+            notes: Vec::new(),
         }
     }
+}
+
+/// Why a planner could not take its step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannerError {
+    /// The likely cause in a word (`message-shape`, `context-length`, `unknown-model`,
+    /// `unavailable`, `timeout`, ...), for events and counts.
+    pub cause: String,
+    /// What went wrong and what to do.
+    pub message: String,
 }
 
 /// One entry of a turn's transcript.
@@ -199,10 +219,13 @@ pub enum Entry {
         /// `{"ok": ...}` or `{"error": ...}`.
         outcome: Value,
     },
+    /// What the orchestrator told the planner between steps (network planners see it as a user
+    /// message), e.g. to call the constraint function before answering.
+    Reminder(String),
 }
 
 /// A boxed planner step.
-pub type PlannerFuture<'a> = Pin<Box<dyn Future<Output = Result<PlannerStep, String>> + Send + 'a>>;
+pub type PlannerFuture<'a> = Pin<Box<dyn Future<Output = Result<PlannerStep, PlannerError>> + Send + 'a>>;
 
 /// Whatever decides the next step of a turn.
 pub trait Planner: Send + Sync {
@@ -212,19 +235,29 @@ pub trait Planner: Send + Sync {
     fn next<'a>(&'a self, context: &'a TurnContext, transcript: &'a [Entry]) -> PlannerFuture<'a>;
 }
 
-/// The planner's view of the tools: the constraint function first, then every registered tool.
-fn tool_specs(registry: &Registry, catalog: &CatalogFacts) -> Vec<ToolSpec> {
-    let function = function_definition(catalog);
+/// The planner's view of the tools: the constraint function first, then the session's
+/// validating tool and the tools it names, as registered. The pipeline's internal tools
+/// (`capture`, `summarize`, `assortment`) are not offered unless a session names them: a model
+/// that sees them calls them with made-up arguments.
+fn tool_specs(registry: &Registry, input: &TurnInput) -> Vec<ToolSpec> {
+    let function = function_definition(&input.catalog);
+    let offered = |name: &str| name == input.validate_tool || input.planner_tools.iter().any(|t| t == name);
     std::iter::once(ToolSpec {
         name: FUNCTION_NAME.into(),
         description: function["description"].as_str().unwrap_or_default().to_owned(),
         parameters: function["parameters"].clone(),
     })
-    .chain(registry.list().into_iter().map(|tool| ToolSpec {
-        name: tool.manifest.name,
-        description: tool.manifest.description,
-        parameters: tool.manifest.arguments_schema,
-    }))
+    .chain(
+        registry
+            .list()
+            .into_iter()
+            .filter(|tool| offered(&tool.manifest.name))
+            .map(|tool| ToolSpec {
+                name: tool.manifest.name,
+                description: tool.manifest.description,
+                parameters: tool.manifest.arguments_schema,
+            }),
+    )
     .collect()
 }
 
@@ -241,10 +274,13 @@ pub async fn run_turn(
     // A planner other than the offline one must answer before the last fifth of the turn (at
     // most 2 s of it), which is kept for the offline planner to finish the turn if it does not.
     let reserve = (config.turn_timeout / 5).min(Duration::from_secs(2));
-    let mut output = TurnOutput::default();
+    let mut output = TurnOutput {
+        ran_planner: true,
+        ..TurnOutput::default()
+    };
     let batch = input.batch;
     let context = TurnContext {
-        tools: tool_specs(registry, &input.catalog),
+        tools: tool_specs(registry, &input),
         instruction: INSTRUCTION.into(),
         input,
     };
@@ -279,11 +315,14 @@ pub async fn run_turn(
         let step_deadline = if offline { deadline } else { deadline - reserve };
         let decided = match tokio::time::timeout_at(step_deadline.into(), active.next(&context, &transcript)).await {
             Ok(decided) => decided,
-            Err(_) if !offline => Err(format!(
-                "no answer within the turn's time ({} ms, agent.turn_timeout_ms, less {} ms kept for the offline planner)",
-                config.turn_timeout.as_millis(),
-                reserve.as_millis()
-            )),
+            Err(_) if !offline => Err(PlannerError {
+                cause: "timeout".into(),
+                message: format!(
+                    "no answer within the turn's time ({} ms, the turn timeout, less {} ms kept for the offline planner)",
+                    config.turn_timeout.as_millis(),
+                    reserve.as_millis()
+                ),
+            }),
             Err(_) => {
                 out_of_time(&mut output);
                 return output;
@@ -292,11 +331,14 @@ pub async fn run_turn(
         let planned = match decided {
             Ok(planned) => planned,
             Err(error) => {
-                // The shopper still gets a recommendation: the offline planner finishes the turn.
+                // The shopper still gets a recommendation: the offline planner finishes the turn,
+                // and the recommendation says so.
+                tracing::warn!(batch, step, planner = %planner_name, cause = %error.cause, "planner failed; the offline planner finishes the turn: {}", error.message);
                 output.events.push((
                     "planner-error".into(),
-                    json!({ "batch": batch, "step": step, "planner": planner_name, "error": error, "fallback": fallback.name() }),
+                    json!({ "batch": batch, "step": step, "planner": planner_name, "cause": error.cause, "error": error.message, "fallback": fallback.name() }),
                 ));
+                output.fallback = Some(json!({ "from": planner_name, "step": step, "cause": error.cause, "error": error.message }));
                 active = &fallback;
                 planner_name = fallback.name();
                 step -= 1;
@@ -318,9 +360,30 @@ pub async fn run_turn(
                 "millis": step_started.elapsed().as_secs_f64() * 1e3,
                 "prompt_tokens": planned.prompt_tokens,
                 "completion_tokens": planned.completion_tokens,
+                "request_trimmed": planned.notes,
             }),
         ));
         match planned.reply {
+            PlannerReply::Final(_) if !offline && last_recommendation(&transcript).is_none() => {
+                // A model that answers before the constraint function ran leaves the shopper
+                // with nothing: it is reminded once, then the offline planner finishes the turn.
+                let reminded = transcript.iter().any(|e| matches!(e, Entry::Reminder(_)));
+                if !reminded {
+                    transcript.push(Entry::Reminder(format!(
+                        "You answered without calling {FUNCTION_NAME}, so nothing was recommended. Call {FUNCTION_NAME} now with the preferences the summary states, then answer."
+                    )));
+                    continue;
+                }
+                let error = format!("the model answered twice without a successful {FUNCTION_NAME} call");
+                tracing::warn!(batch, step, planner = %planner_name, "{error}; the offline planner finishes the turn");
+                output.events.push((
+                    "planner-error".into(),
+                    json!({ "batch": batch, "step": step, "planner": planner_name, "cause": "no-call", "error": error, "fallback": fallback.name() }),
+                ));
+                output.fallback = Some(json!({ "from": planner_name, "step": step, "cause": "no-call", "error": error }));
+                active = &fallback;
+                planner_name = fallback.name();
+            }
             PlannerReply::Final(text) => {
                 let last = last_recommendation(&transcript);
                 let answer = if text.is_empty() {
@@ -329,14 +392,15 @@ pub async fn run_turn(
                 } else {
                     text
                 };
-                let event = recommendation_event(batch, answer, last, &output.constraints, started);
+                let event = recommendation_event(batch, answer, last, &output, &planner_name, started);
                 output.events.push(event);
                 return output;
             }
             PlannerReply::Calls(calls) => {
                 transcript.push(Entry::Calls(calls.clone()));
+                let check_consistency = !offline;
                 for call in calls {
-                    let run = execute(registry, &context.input, &call, &transcript, &mut output);
+                    let run = execute(registry, &context, &call, &transcript, check_consistency, &mut output);
                     let Ok(outcome) = tokio::time::timeout_at(deadline.into(), run).await else {
                         out_of_time(&mut output);
                         return output;
@@ -356,7 +420,8 @@ pub async fn run_turn(
             batch,
             offline::answer_text(last),
             Some(last),
-            &output.constraints,
+            &output,
+            &planner_name,
             started,
         );
         output.events.push(event);
@@ -364,12 +429,14 @@ pub async fn run_turn(
     output
 }
 
-/// The `recommendation` event: the answer, and the products of the constraint call's outcome.
+/// The `recommendation` event: the answer, the products of the constraint call's outcome, who
+/// answered and, when the offline planner finished the turn, why.
 fn recommendation_event(
     batch: u64,
     answer: String,
     outcome: Option<&Value>,
-    constraints: &Option<Value>,
+    output: &TurnOutput,
+    planner: &str,
     started: Instant,
 ) -> (String, Value) {
     let recommendation = outcome
@@ -383,7 +450,9 @@ fn recommendation_event(
             "items": recommendation["items"],
             "expected_revenue": recommendation["expected_revenue"],
             "no_purchase_probability": recommendation["no_purchase_probability"],
-            "constraints": constraints,
+            "constraints": output.constraints,
+            "planner": planner,
+            "fallback": output.fallback,
             "millis": started.elapsed().as_secs_f64() * 1e3,
         }),
     )
@@ -416,13 +485,19 @@ fn last_recommendation(transcript: &[Entry]) -> Option<&Value> {
 /// name as a registered tool. Errors come back as `{"error": ...}`.
 async fn execute(
     registry: &Registry,
-    input: &TurnInput,
+    context: &TurnContext,
     call: &ToolCall,
     transcript: &[Entry],
+    check_consistency: bool,
     output: &mut TurnOutput,
 ) -> Value {
+    let input = &context.input;
     if let Some(reason) = &call.malformed {
         return json!({ "error": format!("`{}` was not run: {reason}; call it again with one JSON object that matches its parameters", call.name) });
+    }
+    if !context.tools.iter().any(|tool| tool.name == call.name) {
+        let offered: Vec<&str> = context.tools.iter().map(|tool| tool.name.as_str()).collect();
+        return json!({ "error": format!("`{}` was not run: it is not one of this session's tools; call one of: {}", call.name, offered.join(", ")) });
     }
     if call.name != FUNCTION_NAME {
         return invoke(registry, input, &call.name, call.arguments.clone(), output).await;
@@ -461,6 +536,14 @@ async fn execute(
     if !final_attempt {
         return json!({ "ok": { "status": "invalid", "violations": validation["violations"], "repaired_arguments": repaired } });
     }
+    let repaired = if check_consistency {
+        match hold_to_summary(input, repaired, transcript, output) {
+            Ok(held) => held,
+            Err(sent_back) => return sent_back,
+        }
+    } else {
+        repaired
+    };
     let current = input.current.clone().unwrap_or_else(|| json!({}));
     let (mut merged, _) = interarec_constraints::merge(&current, &repaired);
     if merged != repaired {
@@ -517,6 +600,42 @@ async fn execute(
     }
 }
 
+/// A network planner's validated arguments held to the summary: facts the summary states that
+/// the call omits or contradicts are sent back once (`Err`: the call's result), and completed
+/// from the summary field by field if the next call still has them. Either way a `consistency`
+/// event says what was found and done.
+fn hold_to_summary(
+    input: &TurnInput,
+    arguments: Value,
+    transcript: &[Entry],
+    output: &mut TurnOutput,
+) -> Result<Value, Value> {
+    use interarec_constraints::consistency;
+    let stated = interarec_constraints::from_summary(&input.summary, &input.catalog, input.capacity);
+    // Only what the catalog can honour counts: the summary's facts in the catalog's spelling.
+    let stated = interarec_constraints::validate(&input.catalog, &stated).arguments;
+    let gaps = consistency::gaps(&stated, &arguments);
+    if gaps.is_empty() {
+        return Ok(arguments);
+    }
+    let asked_before = transcript.iter().any(|entry| {
+        matches!(entry, Entry::Result { call, outcome } if call.name == FUNCTION_NAME && outcome["ok"]["status"] == "inconsistent")
+    });
+    if !asked_before {
+        output.events.push((
+            "consistency".into(),
+            json!({ "batch": input.batch, "gaps": gaps, "outcome": "sent back to the planner once" }),
+        ));
+        return Err(json!({ "ok": { "status": "inconsistent", "message": consistency::message(&gaps), "gaps": gaps, "summary_arguments": stated } }));
+    }
+    let completed = consistency::complete(&arguments, &gaps);
+    output.events.push((
+        "consistency".into(),
+        json!({ "batch": input.batch, "gaps": gaps, "filled": gaps.iter().map(|g| &g.field).collect::<Vec<_>>(), "arguments": completed, "outcome": "completed from the summary" }),
+    ));
+    Ok(completed)
+}
+
 /// Invokes a registered tool, recording the call as an event.
 async fn invoke(
     registry: &Registry,
@@ -566,6 +685,7 @@ pub(crate) mod tests {
                 summary: interarec_summary::parse_summary(summary).unwrap().summary,
                 current: None,
                 validate_tool: VALIDATE_TOOL.into(),
+                planner_tools: Vec::new(),
             },
             instruction: INSTRUCTION.into(),
             tools: Vec::new(),

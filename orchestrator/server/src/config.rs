@@ -19,15 +19,21 @@
 //! | `openai.base_url` | `INTERAREC_OPENAI_BASE_URL` | `--openai-base-url` | `https://api.openai.com/v1` |
 //! | `openai.model` | `INTERAREC_OPENAI_MODEL` | `--openai-model` | `gpt-4o-mini` |
 //! | `openai.timeout_ms`, `openai.max_retries` | – | –  | 120000, 3               |
+//! | `openai.context_tokens` | –               | –            | unset (256 to 10000000)   |
+//! | `openai.turn_timeout_ms` | –              | –            | 180000 for a loopback endpoint, else `agent.turn_timeout_ms` |
 //! | (API key)      | `INTERAREC_OPENAI_API_KEY` or `OPENAI_API_KEY` | (none) | unset |
 //!
 //! The OpenAI-compatible endpoint exists when a default provider is `openai` or a base URL is
-//! given; sessions may then choose it for their planner or vision provider.
+//! given; sessions may then choose it for their planner or vision provider. `context_tokens`
+//! is the served model's context window: the network planner trims each request to fit it.
+//! `turn_timeout_ms` bounds turns planned at the endpoint: a server on this machine is usually a
+//! small model on CPU, whose turns take minutes, so loopback endpoints get 3 minutes by default.
 //!
 //! PP-OCR reads its models from `$INTERAREC_MODELS` (default `~/.cache/interarec/models`,
 //! filled by `just models`).
 
 use crate::agent::AgentConfig;
+use crate::agent::openai::NetworkPlannerSettings;
 use crate::vision::VisionConfig;
 use interarec_core::LimitsConfig;
 use interarec_vision::ocr::OcrChoice;
@@ -55,6 +61,8 @@ pub struct ServerConfig {
     pub agent: AgentConfig,
     /// The OpenAI-compatible endpoint, when one is configured.
     pub openai: Option<OpenAiConfig>,
+    /// How the network planner uses that endpoint (context budget, turn time).
+    pub network_planner: NetworkPlannerSettings,
 }
 
 /// Who answers a model-backed step (reading screenshots, planning a turn).
@@ -133,6 +141,8 @@ struct OpenAiFile {
     model: Option<String>,
     timeout_ms: Option<u64>,
     max_retries: Option<u32>,
+    context_tokens: Option<u32>,
+    turn_timeout_ms: Option<u64>,
 }
 
 /// The `[vision]` table.
@@ -189,6 +199,7 @@ impl ServerConfig {
             },
             agent: AgentConfig::default(),
             openai: None,
+            network_planner: NetworkPlannerSettings::default(),
         }
     }
 
@@ -243,7 +254,17 @@ impl ServerConfig {
         let vision = vision_config(overrides, env, file.vision)?;
         let agent = agent_config(overrides, env, file.agent)?;
         let needed = vision.provider == Provider::OpenAi || agent.planner == Provider::OpenAi;
+        let network_planner = network_planner_settings(&file.openai)?;
         let openai = openai_config(overrides, env, file.openai, needed)?;
+        let network_planner = NetworkPlannerSettings {
+            turn_timeout: network_planner.turn_timeout.or_else(|| {
+                openai
+                    .as_ref()
+                    .filter(|o| is_loopback_url(&o.base_url))
+                    .map(|_| LOCAL_TURN_TIMEOUT)
+            }),
+            ..network_planner
+        };
         let config = ServerConfig {
             listen,
             data_dir,
@@ -253,6 +274,7 @@ impl ServerConfig {
             vision,
             agent,
             openai,
+            network_planner,
         };
         config.check_exposure()?;
         Ok(config)
@@ -328,6 +350,42 @@ fn agent_config(
         max_steps,
         turn_timeout: std::time::Duration::from_millis(turn_timeout_ms),
     })
+}
+
+/// Default turn time at an endpoint on this machine (`openai.turn_timeout_ms`).
+pub const LOCAL_TURN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(180);
+
+/// `openai.context_tokens` and `openai.turn_timeout_ms`, checked.
+fn network_planner_settings(file: &OpenAiFile) -> anyhow::Result<NetworkPlannerSettings> {
+    if let Some(tokens) = file.context_tokens
+        && !(256..=10_000_000).contains(&tokens)
+    {
+        anyhow::bail!(
+            "openai.context_tokens = {tokens} is out of range: use the served model's context window in tokens (256 to 10000000), e.g. 4096"
+        );
+    }
+    if let Some(ms) = file.turn_timeout_ms
+        && !(100..=3_600_000).contains(&ms)
+    {
+        anyhow::bail!("openai.turn_timeout_ms = {ms} is out of range: use 100 to 3600000 (one hour)");
+    }
+    Ok(NetworkPlannerSettings {
+        context_tokens: file.context_tokens,
+        turn_timeout: file.turn_timeout_ms.map(std::time::Duration::from_millis),
+    })
+}
+
+/// Whether a base URL names this machine (`localhost`, 127.0.0.0/8, `[::1]`).
+fn is_loopback_url(url: &str) -> bool {
+    let rest = url.split("://").nth(1).unwrap_or(url);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let host = if let Some(bracketed) = authority.strip_prefix('[') {
+        bracketed.split(']').next().unwrap_or_default()
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(host, _)| host)
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The OpenAI-compatible endpoint: configured when a default provider is `openai` or a base URL
@@ -495,6 +553,16 @@ mod tests {
                 "must start with http:// or https://",
             ),
             (
+                Some("[openai]\ncontext_tokens = 12"),
+                &[],
+                "openai.context_tokens = 12 is out of range",
+            ),
+            (
+                Some("[openai]\nturn_timeout_ms = 0"),
+                &[],
+                "openai.turn_timeout_ms = 0 is out of range",
+            ),
+            (
                 Some("[vision]\nopenai_model = \"m\""),
                 &[],
                 "unknown field `openai_model`",
@@ -526,7 +594,36 @@ mod tests {
         let config = load(Some(file), &[], ConfigOverrides::default()).unwrap();
         assert_eq!(config.agent.max_steps, 4);
         assert_eq!(config.agent.turn_timeout, std::time::Duration::from_secs(2));
+        // A loopback endpoint gets the local turn time unless one is set.
+        assert_eq!(
+            config.network_planner,
+            NetworkPlannerSettings {
+                context_tokens: None,
+                turn_timeout: Some(LOCAL_TURN_TIMEOUT)
+            }
+        );
         let openai = config.openai.unwrap();
         assert_eq!((openai.model.as_str(), openai.max_retries), ("qwen2.5", 1));
+        // Set in the file, both apply; a hosted endpoint keeps the agent's turn time.
+        let file = "[openai]\nbase_url = \"http://localhost:8080/v1\"\ncontext_tokens = 4096\nturn_timeout_ms = 240000\n";
+        let config = load(Some(file), &[], ConfigOverrides::default()).unwrap();
+        assert_eq!(
+            config.network_planner,
+            NetworkPlannerSettings {
+                context_tokens: Some(4096),
+                turn_timeout: Some(std::time::Duration::from_secs(240))
+            }
+        );
+        let hosted = load(None, &[("INTERAREC_OPENAI_BASE_URL", "https://api.example.com/v1")], ConfigOverrides::default()).unwrap();
+        assert_eq!(hosted.network_planner.turn_timeout, None);
+        for (url, loopback) in [
+            ("http://127.0.0.1:8080/v1", true),
+            ("http://[::1]:8080/v1", true),
+            ("http://LOCALHOST/v1", true),
+            ("https://api.openai.com/v1", false),
+            ("http://10.0.0.5:8000/v1", false),
+        ] {
+            assert_eq!(is_loopback_url(url), loopback, "{url}");
+        }
     }
 }

@@ -102,7 +102,9 @@ pub async fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
     let network_planner = match &config.openai {
         Some(openai) => {
             let provider = interarec_vision::openai::OpenAiProvider::new(openai.clone())?;
-            Some(Arc::new(agent::OpenAiPlanner::new(Arc::new(provider))))
+            Some(Arc::new(
+                agent::OpenAiPlanner::new(Arc::new(provider)).with_settings(config.network_planner),
+            ))
         }
         None => None,
     };

@@ -37,6 +37,8 @@ pub const CAPTURE_TOOL: &str = "capture";
 /// Name under which the summarizing tool is registered (`plugins/summarize`); when present,
 /// every batch is summarised after it closes.
 pub const SUMMARIZE_TOOL: &str = "summarize";
+/// Most tools a session may offer its planner besides the constraint function and validator.
+pub const MAX_PLANNER_TOOLS: usize = 16;
 
 /// Why a session operation failed (a single frame's problem is a rejection, not an error).
 #[derive(Debug, thiserror::Error)]
@@ -187,6 +189,8 @@ pub struct NewSession<'a> {
     pub vision_provider: &'a str,
     /// The validating tool (empty: `validate`).
     pub validate_tool: &'a str,
+    /// Tools offered to the planner besides the constraint function and the validating tool.
+    pub planner_tools: &'a [String],
 }
 
 /// The model-backed choices a server offers its sessions.
@@ -249,20 +253,32 @@ impl Sessions {
         let provider = Provider::parse(record_planner).unwrap_or(config.planner);
         match (provider, &self.orchestration.network_planner) {
             (Provider::OpenAi, Some(network)) => {
-                crate::agent::run_turn(&self.registry, input, network.as_ref(), config).await
+                let config = crate::agent::AgentConfig {
+                    turn_timeout: network.settings().turn_timeout.unwrap_or(config.turn_timeout),
+                    ..*config
+                };
+                crate::agent::run_turn(&self.registry, input, network.as_ref(), &config).await
             }
             (Provider::OpenAi, None) => {
                 // The server was restarted without the endpoint this session chose: say so, and
                 // still recommend.
                 let mut output =
                     crate::agent::run_turn(&self.registry, input.clone(), &crate::agent::OfflinePlanner, config).await;
+                let error = "this server has no OpenAI-compatible endpoint any more (start it with --openai-base-url)";
                 output.events.insert(
                     0,
                     (
                         "planner-error".into(),
-                        json!({ "batch": input.batch, "planner": "openai", "error": "this server has no OpenAI-compatible endpoint any more (start it with --openai-base-url)", "fallback": "offline" }),
+                        json!({ "batch": input.batch, "planner": "openai", "cause": "no-endpoint", "error": error, "fallback": "offline" }),
                     ),
                 );
+                let fallback = json!({ "from": "openai", "step": 0, "cause": "no-endpoint", "error": error });
+                for (kind, payload) in &mut output.events {
+                    if kind == "recommendation" {
+                        payload["fallback"] = fallback.clone();
+                    }
+                }
+                output.fallback = Some(fallback);
                 output
             }
             (Provider::Offline, _) => {
@@ -321,6 +337,17 @@ impl Sessions {
             })?;
             new.validate_tool.to_owned()
         };
+        if new.planner_tools.len() > MAX_PLANNER_TOOLS {
+            return Err(SessionError::BadRequest(format!(
+                "planner_tools names {} tools; at most {MAX_PLANNER_TOOLS} may be offered to a planner",
+                new.planner_tools.len()
+            )));
+        }
+        for tool in new.planner_tools {
+            interarec_core::tool::validate_tool_name(tool).map_err(|e| {
+                SessionError::BadRequest(format!("planner_tools: `{tool}` is not a tool name: {e}"))
+            })?;
+        }
         let now = crate::unix_millis();
         let id = if id.is_empty() {
             format!("s-{now:x}-{:04x}", rand_suffix())
@@ -350,6 +377,9 @@ impl Sessions {
             planner: planner.name().to_owned(),
             vision_provider: vision_provider.name().to_owned(),
             validate_tool,
+            planner_tools: new.planner_tools.to_vec(),
+            planner_turns: 0,
+            fallback_turns: 0,
         };
         self.store.put_session(&record)?;
         self.flush().await?;
@@ -406,14 +436,14 @@ impl Sessions {
                 Some(Ok(input)) => self.run_turn(&planner, input).await,
                 Some(Err(reason)) => crate::agent::TurnOutput {
                     events: vec![("planner-skipped".into(), json!({ "batch": batch, "reason": reason }))],
-                    constraints: None,
+                    ..crate::agent::TurnOutput::default()
                 },
                 None => crate::agent::TurnOutput {
                     events: vec![(
                         "planner-skipped".into(),
                         json!({ "batch": batch, "reason": "nothing to recommend from yet: no frames are pending and no batch has been summarised (or the session has no choice model)" }),
                     )],
-                    constraints: None,
+                    ..crate::agent::TurnOutput::default()
                 },
             };
             self.record_turn(id, &live, turn).await?;
@@ -433,6 +463,12 @@ impl Sessions {
         }
         if turn.constraints.is_some() {
             record.constraints = turn.constraints;
+        }
+        if turn.ran_planner {
+            record.planner_turns += 1;
+        }
+        if turn.fallback.is_some() {
+            record.fallback_turns += 1;
         }
         self.store.put_session(&record)?;
         self.flush().await?;
@@ -665,7 +701,7 @@ impl Sessions {
                                 "planner-skipped".into(),
                                 json!({ "batch": batch_number, "reason": reason }),
                             )],
-                            constraints: None,
+                            ..crate::agent::TurnOutput::default()
                         },
                     };
                     self.record_turn(id, &live, turn).await?;
@@ -729,6 +765,7 @@ impl Sessions {
                 summary,
                 current: record.constraints.clone(),
                 validate_tool: validate_tool.to_owned(),
+                planner_tools: record.planner_tools.clone(),
             })
         })();
         Some(input)

@@ -268,6 +268,9 @@ fn frames_are_stored_once_per_content_in_sequence_order_and_survive_reopen() {
             planner: "offline".into(),
             vision_provider: "offline".into(),
             validate_tool: "validate".into(),
+            planner_tools: vec!["real-estate-helper".into()],
+            planner_turns: 2,
+            fallback_turns: 1,
         };
         store.put_session(&record).unwrap();
         // Sequence 300 sorts after 2 (big-endian keys), and the same bytes are stored once.

@@ -99,15 +99,135 @@ pub struct ChatResponse {
 /// Why a completion failed. Every message says what went wrong and what to do.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ChatError {
-    /// The request itself is wrong (HTTP 400, 401, 403, 404, 422, or a bad request here).
-    #[error("{0}")]
-    Rejected(String),
+    /// The request itself is wrong (HTTP 400, 401, 403, 404, 422, a 5xx whose body names the
+    /// request schema, or a bad request here): retrying the same request cannot help.
+    #[error("{message}")]
+    Rejected {
+        /// What the provider's answer points at.
+        cause: RefusalCause,
+        /// What went wrong and what to do.
+        message: String,
+    },
     /// The provider stayed busy or failing after every retry.
     #[error("{0}")]
     Unavailable(String),
     /// The provider answered something that is not a chat completion.
     #[error("{0}")]
     Malformed(String),
+}
+
+impl ChatError {
+    /// A refusal whose cause is not known.
+    pub fn rejected(message: impl Into<String>) -> ChatError {
+        ChatError::Rejected {
+            cause: RefusalCause::Other,
+            message: message.into(),
+        }
+    }
+
+    /// The likely cause, in a word for events and logs.
+    pub fn cause(&self) -> &'static str {
+        match self {
+            ChatError::Rejected { cause, .. } => cause.name(),
+            ChatError::Unavailable(_) => "unavailable",
+            ChatError::Malformed(_) => "malformed-answer",
+        }
+    }
+}
+
+/// What a refused request most likely got wrong, read from the provider's status and body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalCause {
+    /// The server's request schema refused the messages' shape (e.g. content parts where it
+    /// wants a string, or `null` content).
+    MessageShape,
+    /// The prompt and the answer do not fit the model's context window.
+    ContextLength,
+    /// The server does not serve the model named.
+    UnknownModel,
+    /// The API key is missing or wrong.
+    Authentication,
+    /// Anything else the server refused.
+    Other,
+}
+
+impl RefusalCause {
+    /// Its name in events.
+    pub fn name(self) -> &'static str {
+        match self {
+            RefusalCause::MessageShape => "message-shape",
+            RefusalCause::ContextLength => "context-length",
+            RefusalCause::UnknownModel => "unknown-model",
+            RefusalCause::Authentication => "authentication",
+            RefusalCause::Other => "rejected",
+        }
+    }
+
+    /// Reads an error answer. `None`: nothing says the request itself is wrong (a 429 or a 5xx
+    /// without such words is worth retrying).
+    pub fn classify(status: u16, body: &str) -> Option<RefusalCause> {
+        let text = body.to_lowercase();
+        let any = |words: &[&str]| words.iter().any(|w| text.contains(w));
+        if any(&[
+            "context length",
+            "context window",
+            "context_length",
+            "maximum context",
+            "too many tokens",
+            "exceeds the context",
+            "prompt is too long",
+        ]) || (text.contains("requested tokens") && text.contains("exceed"))
+        {
+            return Some(RefusalCause::ContextLength);
+        }
+        // Pydantic / FastAPI (llama-cpp-python, vLLM) and serde (llama.cpp's own server) name
+        // the offending field of the request body.
+        if any(&[
+            "'loc'",
+            "\"loc\"",
+            "validation error",
+            "input should be",
+            "field required",
+            "extra inputs are not permitted",
+            "unknown variant",
+            "invalid type: null",
+            "missing field",
+        ]) {
+            return Some(RefusalCause::MessageShape);
+        }
+        if (400..500).contains(&status)
+            && text.contains("model")
+            && any(&["not found", "does not exist", "unknown model", "no such model"])
+        {
+            return Some(RefusalCause::UnknownModel);
+        }
+        match status {
+            401 | 403 => Some(RefusalCause::Authentication),
+            404 => Some(RefusalCause::UnknownModel),
+            429 => None,
+            400..=499 => Some(RefusalCause::Other),
+            _ => None,
+        }
+    }
+
+    /// What to do about it, appended to the message.
+    pub fn hint(self) -> &'static str {
+        match self {
+            RefusalCause::MessageShape => {
+                " (likely cause: the server's request schema refuses the message shape; please report it with the server's name and version)"
+            }
+            RefusalCause::ContextLength => {
+                " (likely cause: the request does not fit the model's context window; set openai.context_tokens to the server's context size, or start the server with a larger one)"
+            }
+            RefusalCause::UnknownModel => {
+                " (likely cause: the server does not serve this model; check the base URL, which should end in /v1, and openai.model)"
+            }
+            RefusalCause::Authentication => {
+                " (likely cause: the API key; set INTERAREC_OPENAI_API_KEY or OPENAI_API_KEY)"
+            }
+            RefusalCause::Other => "",
+        }
+    }
 }
 
 /// A boxed future of a completion.
@@ -119,4 +239,38 @@ pub trait ChatProvider: Send + Sync {
     fn describe(&self) -> String;
     /// Completes a conversation.
     fn chat(&self, request: ChatRequest) -> ChatFuture<'_>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RefusalCause::{self, *};
+
+    #[test]
+    fn refusals_are_read_from_the_status_and_the_body() {
+        // (status, body as real servers word it, cause; None = worth retrying)
+        let cases: &[(u16, &str, Option<RefusalCause>)] = &[
+            (
+                500,
+                r#"{"error":{"message":"[{'type': 'string_type', 'loc': ('body', 'messages', 0, 'ChatCompletionRequestSystemMessage', 'content'), 'msg': 'Input should be a valid string'}]","type":"internal_server_error"}}"#,
+                Some(MessageShape),
+            ),
+            (422, r#"{"detail":[{"loc":["body","messages",2,"content"],"msg":"field required"}]}"#, Some(MessageShape)),
+            (
+                400,
+                r#"{"error":{"message":"This model's maximum context length is 4096 tokens. However, you requested 5371 tokens","code":"context_length_exceeded"}}"#,
+                Some(ContextLength),
+            ),
+            (500, r#"{"error":{"message":"Requested tokens (5371) exceed context window of 4096"}}"#, Some(ContextLength)),
+            (404, r#"{"error":{"message":"model \"qwen9\" not found, try pulling it first"}}"#, Some(UnknownModel)),
+            (400, r#"{"error":{"message":"The model `gpt-9` does not exist"}}"#, Some(UnknownModel)),
+            (401, r#"{"error":{"message":"Incorrect API key provided"}}"#, Some(Authentication)),
+            (400, r#"{"error":{"message":"temperature must be at most 2"}}"#, Some(Other)),
+            (429, r#"{"error":{"message":"Rate limit reached"}}"#, None),
+            (503, r#"{"error":{"message":"the model is overloaded"}}"#, None),
+            (500, "", None),
+        ];
+        for (status, body, cause) in cases {
+            assert_eq!(RefusalCause::classify(*status, body), *cause, "{status} {body}");
+        }
+    }
 }

@@ -4,7 +4,7 @@
 //! honouring `Retry-After` (seconds) up to the backoff cap; records token usage. The API key
 //! comes from configuration or the environment and is never logged or shown (`Debug` redacts it).
 
-use crate::chat::{ChatError, ChatFuture, ChatProvider, ChatRequest, ChatResponse, Part, ToolCallRequest};
+use crate::chat::{ChatError, ChatFuture, ChatProvider, ChatRequest, ChatResponse, Part, RefusalCause, ToolCallRequest};
 use base64::Engine as _;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -71,7 +71,7 @@ impl OpenAiProvider {
     /// A provider for the endpoint.
     pub fn new(config: OpenAiConfig) -> Result<OpenAiProvider, ChatError> {
         if !(config.base_url.starts_with("http://") || config.base_url.starts_with("https://")) {
-            return Err(ChatError::Rejected(format!(
+            return Err(ChatError::rejected(format!(
                 "the model provider's base URL `{}` must start with http:// or https:// (e.g. https://api.openai.com/v1)",
                 config.base_url
             )));
@@ -122,12 +122,17 @@ impl OpenAiProvider {
                         return parse_response(&text);
                     }
                     let message = error_message(&text);
-                    let retryable = status.as_u16() == 429 || status.is_server_error();
-                    if !retryable {
-                        return Err(ChatError::Rejected(format!(
-                            "the model provider at {endpoint} refused the request (HTTP {status}): {message}{}",
-                            hint_for(status.as_u16())
-                        )));
+                    // A 5xx can still be the request's fault: llama-cpp-python answers a body its
+                    // schema refuses with HTTP 500. Those are not retried.
+                    if let Some(cause) = RefusalCause::classify(status.as_u16(), &text) {
+                        tracing::warn!(%endpoint, %status, cause = cause.name(), "model provider refused the request: {message}");
+                        return Err(ChatError::Rejected {
+                            cause,
+                            message: format!(
+                                "the model provider at {endpoint} refused the request (HTTP {status}): {message}{}",
+                                cause.hint()
+                            ),
+                        });
                     }
                     (retry_after, format!("HTTP {status}: {message}"))
                 }
@@ -166,38 +171,32 @@ fn describe_transport_error(error: &reqwest::Error) -> String {
     }
 }
 
-fn hint_for(status: u16) -> &'static str {
-    match status {
-        401 | 403 => " (check the API key: INTERAREC_OPENAI_API_KEY or OPENAI_API_KEY)",
-        404 => " (check the base URL, which should end in /v1, and the model name)",
-        _ => "",
-    }
-}
-
-/// The wire request.
+/// The wire request. Text-only content goes as one plain string in every role (several
+/// servers, llama-cpp-python's among them, accept content parts only where images are), an
+/// assistant message that only calls tools carries `""` (not `null`), and content parts are sent
+/// only in messages that carry an image.
 pub fn request_body(model: &str, request: &ChatRequest) -> Value {
     let messages: Vec<Value> = request
         .messages
         .iter()
         .map(|message| {
-            let parts: Vec<Value> = message
-                .parts
-                .iter()
-                .map(|part| match part {
-                    Part::Text(text) => json!({ "type": "text", "text": text }),
-                    Part::Image { mime, bytes } => json!({
-                        "type": "image_url",
-                        "image_url": {
-                            "url": format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes))
-                        }
-                    }),
-                })
-                .collect();
-            let text_only = message.parts.iter().all(|p| matches!(p, Part::Text(_)));
-            // Tool results and the assistant's own turns go as plain strings: servers such as
-            // llama.cpp accept content parts only in user messages.
-            let content = if text_only && message.role != "user" && message.role != "system" {
-                let text: String = message
+            let has_image = message.parts.iter().any(|p| matches!(p, Part::Image { .. }));
+            let content = if has_image {
+                message
+                    .parts
+                    .iter()
+                    .map(|part| match part {
+                        Part::Text(text) => json!({ "type": "text", "text": text }),
+                        Part::Image { mime, bytes } => json!({
+                            "type": "image_url",
+                            "image_url": {
+                                "url": format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+                            }
+                        }),
+                    })
+                    .collect()
+            } else {
+                let texts: Vec<&str> = message
                     .parts
                     .iter()
                     .filter_map(|p| match p {
@@ -205,13 +204,7 @@ pub fn request_body(model: &str, request: &ChatRequest) -> Value {
                         Part::Image { .. } => None,
                     })
                     .collect();
-                if text.is_empty() && !message.tool_calls.is_empty() {
-                    Value::Null
-                } else {
-                    json!(text)
-                }
-            } else {
-                json!(parts)
+                json!(texts.join("\n\n"))
             };
             let mut wire = json!({ "role": message.role, "content": content });
             if !message.tool_calls.is_empty() {
@@ -394,7 +387,9 @@ mod tests {
         assert_eq!(body["tools"][0]["type"], "function");
         assert_eq!(body["tools"][0]["function"]["name"], "get_user_recommendations");
         assert_eq!(body["tools"][0]["function"]["parameters"], json!({"type": "object"}));
-        assert_eq!(body["messages"][1]["content"], Value::Null);
+        // Text-only content is a plain string in every role; a calls-only assistant turn is "".
+        assert_eq!(body["messages"][0]["content"], "recommend");
+        assert_eq!(body["messages"][1]["content"], "");
         assert_eq!(
             body["messages"][1]["tool_calls"][0],
             json!({"id": "call_1", "type": "function", "function": {"name": "get_user_recommendations", "arguments": "{\"colour\": [\"green\"]}"}})

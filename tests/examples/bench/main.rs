@@ -5,6 +5,7 @@
 
 mod assortment_plugin;
 mod capture;
+mod llm;
 mod recommendation_loop;
 mod summarize;
 mod tools;
@@ -17,8 +18,9 @@ fn main() -> anyhow::Result<()> {
         "loop" => recommendation_loop::main(),
         "summarize" => summarize::main(),
         "capture" => capture::main(),
+        "llm" => llm::main(),
         _ => anyhow::bail!(
-            "unknown benchmark `{name}`: choose tools, assortment-plugin, loop, summarize or capture (the `just bench-*` recipes run them)"
+            "unknown benchmark `{name}`: choose tools, assortment-plugin, loop, summarize, capture or llm (the `just bench-*` recipes run them)"
         ),
     }
 }

@@ -7,6 +7,7 @@ mod agent;
 mod capture;
 mod catalogs;
 mod hosting;
+mod llm;
 mod models;
 mod registry;
 mod sandbox;

@@ -110,6 +110,15 @@ async fn provider_failures_say_what_went_wrong_and_never_show_the_key() {
             1,
         ),
         (vec![Reply::raw(400, "")], 3, 5_000, "rejected", "(empty body)", 1),
+        // llama-cpp-python answers a body its request schema refuses with HTTP 500: not retried.
+        (
+            vec![Reply::error(500, "[{'type': 'string_type', 'loc': ('body', 'messages', 0, 'content'), 'msg': 'Input should be a valid string'}]"); 3],
+            3,
+            5_000,
+            "rejected",
+            "likely cause: the server's request schema refuses the message shape",
+            1,
+        ),
         (
             vec![Reply::raw(200, "this is not json")],
             3,
@@ -158,7 +167,7 @@ async fn provider_failures_say_what_went_wrong_and_never_show_the_key() {
         let started = std::time::Instant::now();
         let error = provider.chat(request()).await.expect_err("fails");
         let (got_kind, message) = match &error {
-            ChatError::Rejected(m) => ("rejected", m),
+            ChatError::Rejected { message: m, .. } => ("rejected", m),
             ChatError::Malformed(m) => ("malformed", m),
             ChatError::Unavailable(m) => ("unavailable", m),
         };

@@ -22,7 +22,7 @@ impl OfflinePlanner {
             .iter()
             .filter_map(|e| match e {
                 Entry::Result { call, outcome } => Some((call, outcome)),
-                Entry::Calls(_) => None,
+                Entry::Calls(_) | Entry::Reminder(_) => None,
             })
             .filter(|(call, _)| call.name == FUNCTION_NAME)
             .collect();
@@ -37,6 +37,12 @@ impl OfflinePlanner {
             Some((_, outcome)) if outcome["ok"]["status"] == "invalid" && results.len() == 1 => {
                 call(2, outcome["ok"]["repaired_arguments"].clone())
             }
+            // Taking over from a network planner whose call was sent back for leaving out what
+            // the summary states: call with the summary's own arguments.
+            Some((_, outcome)) if outcome["ok"]["status"] == "inconsistent" => call(
+                results.len() + 1,
+                interarec_constraints::from_summary(&input.summary, &input.catalog, input.capacity),
+            ),
             Some((_, outcome)) => PlannerReply::Final(answer_text(outcome)),
         }
     }

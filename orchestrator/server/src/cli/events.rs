@@ -141,10 +141,27 @@ pub fn print_event(kind: &str, payload: &Value, detail: bool) {
                 );
             }
             println!("   answer: {}", short(&payload["answer"]));
+            if !payload["fallback"].is_null() {
+                println!(
+                    "   (finished by the offline planner: {} failed, {})",
+                    short(&payload["fallback"]["from"]),
+                    short(&payload["fallback"]["cause"])
+                );
+            }
+        }
+        "consistency" => {
+            let gaps: Vec<String> = payload["gaps"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|gap| format!("{} {}", short(&gap["field"]), short(&gap["kind"])))
+                .collect();
+            println!("   held to the summary: {}; {}", gaps.join(", "), short(&payload["outcome"]));
         }
         "planner-skipped" | "planner-stopped" => println!("   planner: {}", short(&payload["reason"])),
         "planner-error" => println!(
-            "   planner failed ({}); {} planner finishes the turn",
+            "   planner failed, likely cause {} ({}); {} planner finishes the turn",
+            short(&payload["cause"]),
             short(&payload["error"]),
             short(&payload["fallback"])
         ),

@@ -471,7 +471,7 @@ fn replay_from_store(data_dir: &std::path::Path, id: &str, json: bool) -> anyhow
     let events = store.events(id, 1)?;
     if !json {
         println!(
-            "session `{id}` ({}): catalog `{}`, model `{}`, planner {}, vision {}, validated by {}; {} frames, {} batches, {} events",
+            "session `{id}` ({}): catalog `{}`, model `{}`, planner {}, vision {}, validated by {}; {} frames, {} batches, {} events; {} planner turns, {} finished by the offline fallback",
             if record.ended { "ended" } else { "open" },
             record.catalog_id,
             record.model_id,
@@ -484,7 +484,9 @@ fn replay_from_store(data_dir: &std::path::Path, id: &str, json: bool) -> anyhow
             },
             record.frames_accepted,
             record.batches,
-            events.len()
+            events.len(),
+            record.planner_turns,
+            record.fallback_turns
         );
     }
     for event in &events {
@@ -513,4 +515,18 @@ fn print_session(s: &SessionInfo) {
         );
     }
     println!("batches:   {}; events: {}", s.batches, s.events);
+    if !s.choice_model_id.is_empty() {
+        println!(
+            "planning:  {} planner, validated by {}; {} turn(s), {} finished by the offline fallback{}",
+            or_default(&s.planner),
+            if s.validate_tool.is_empty() { "validate" } else { &s.validate_tool },
+            s.planner_turns,
+            s.fallback_turns,
+            if s.planner_tools.is_empty() {
+                String::new()
+            } else {
+                format!("; tools offered: {}", s.planner_tools.join(", "))
+            }
+        );
+    }
 }

@@ -53,6 +53,9 @@ fn session_info(record: &SessionRecord) -> pb::SessionInfo {
         planner: record.planner.clone(),
         vision_provider: record.vision_provider.clone(),
         validate_tool: record.validate_tool.clone(),
+        planner_tools: record.planner_tools.clone(),
+        planner_turns: record.planner_turns,
+        fallback_turns: record.fallback_turns,
     }
 }
 
@@ -125,6 +128,7 @@ impl SessionService for SessionServiceImpl {
                 planner: &request.planner,
                 vision_provider: &request.vision_provider,
                 validate_tool: &request.validate_tool,
+                planner_tools: &request.planner_tools,
             })
             .await?;
         Ok(Response::new(session_info(&record)))

@@ -1,0 +1,197 @@
+//! The network planner against a real OpenAI-compatible server: llama.cpp's, through
+//! llama-cpp-python, serving a small instruct model on this machine's CPU. `just test-llm`
+//! starts that server and runs these tests with `--ignored`; `just test` leaves them out (they
+//! need the server), and run without one they fail and say how to start it.
+//!
+//! What is checked: the server accepts every request (no refusal of the message shape, the
+//! context length or the model), the model really plans (steps with its tokens), every batch
+//! ends in a recommendation, and the session's final constraints hold at least the intent
+//! facts the offline planner's hold on the same recording: whatever the small model does, the
+//! consistency check keeps the summary's facts.
+
+use interarec_client::{CreateSessionRequest, SessionOptions};
+use interarec_demo_shop::catalog::Domain;
+use interarec_server::agent::openai::NetworkPlannerSettings;
+use interarec_server::config::Provider;
+use interarec_server::vision::VisionConfig;
+use interarec_tests::{TestServer, intent, pipeline};
+use interarec_vision::ocr::OcrChoice;
+use interarec_vision::openai::OpenAiConfig;
+use serde_json::Value;
+use std::time::Duration;
+
+/// Causes of a refused request (as opposed to a slow or failing server).
+const REFUSALS: [&str; 5] = ["message-shape", "context-length", "unknown-model", "authentication", "rejected"];
+
+/// The server `just test-llm` started: base URL, model name, context window.
+fn endpoint() -> (String, String, u32) {
+    let url = std::env::var("INTERAREC_TEST_LLM_URL").unwrap_or_else(|_| {
+        panic!("INTERAREC_TEST_LLM_URL is not set: these tests need a llama.cpp server; run `just test-llm`, which starts one and sets it")
+    });
+    let model = std::env::var("INTERAREC_TEST_LLM_MODEL").unwrap_or_else(|_| "qwen2.5-coder-0.5b-instruct".into());
+    let context = std::env::var("INTERAREC_TEST_LLM_CONTEXT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4096);
+    (url, model, context)
+}
+
+async fn replay(server: &TestServer, id: &str, recording: &str, domain: Domain, planner: &str, validate_tool: &str) -> Vec<(String, Value)> {
+    let mut client = server.client().await;
+    client
+        .create_session_with(CreateSessionRequest {
+            session_id: id.into(),
+            catalog_id: domain.slug().into(),
+            options: Some(SessionOptions {
+                batch_size: 16,
+                batch_interval_ms: 600_000,
+                max_side: 256,
+                static_threshold_bits: 4,
+            }),
+            choice_model_id: pipeline::demo_model_id(domain),
+            capacity: 4,
+            planner: planner.into(),
+            validate_tool: validate_tool.into(),
+            ..CreateSessionRequest::default()
+        })
+        .await
+        .unwrap();
+    let (_, _, frames) = pipeline::fixture_recording(recording).unwrap();
+    pipeline::replay(&mut client, id, frames)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|event| (event.kind, serde_json::from_str(&event.payload_json).unwrap()))
+        .collect()
+}
+
+fn final_constraints(events: &[(String, Value)]) -> Option<&Value> {
+    events.iter().rev().find(|(k, _)| k == "constraints").map(|(_, p)| &p["arguments"])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a llama.cpp server: `just test-llm` starts one and runs this"]
+async fn a_real_llama_cpp_server_plans_recommending_sessions() {
+    let (url, model, context) = endpoint();
+    let server = TestServer::start_with(move |config| {
+        config.vision = VisionConfig {
+            provider: Provider::Offline,
+            ocr: OcrChoice::Tesseract,
+            ocr_on_arrival: true,
+            ..VisionConfig::default()
+        };
+        let mut openai = OpenAiConfig::new(url, model);
+        openai.max_retries = 1;
+        openai.timeout = Duration::from_secs(300);
+        config.openai = Some(openai);
+        config.network_planner = NetworkPlannerSettings {
+            context_tokens: Some(context),
+            turn_timeout: Some(Duration::from_secs(300)),
+        };
+    })
+    .await;
+    let mut client = server.client().await;
+    pipeline::register_tools(
+        &mut client,
+        &["capture", "summarize", "validate", "assortment", "real-estate"],
+    )
+    .await
+    .unwrap();
+    // (recording, domain, validating tool): a fashion listing, and a homes session whose
+    // catalog's enums made a 4,096-token context overflow before requests were trimmed.
+    let cases = [
+        ("fashion-green-dresses", Domain::Fashion, "validate"),
+        ("homes-oakland-condo", Domain::RealEstate, "real-estate"),
+    ];
+    for (recording, domain, validate_tool) in cases {
+        pipeline::import_demo_shop(&mut client, domain, true).await.unwrap();
+        let offline = replay(&server, &format!("{recording}-offline"), recording, domain, "offline", validate_tool).await;
+        let events = replay(&server, recording, recording, domain, "openai", validate_tool).await;
+        let refused: Vec<&Value> = events
+            .iter()
+            .filter(|(k, p)| k == "planner-error" && REFUSALS.contains(&p["cause"].as_str().unwrap_or_default()))
+            .map(|(_, p)| p)
+            .collect();
+        assert!(refused.is_empty(), "{recording}: the server refused requests: {refused:#?}");
+        let steps: Vec<&Value> = events
+            .iter()
+            .filter(|(k, p)| k == "planner-step" && p["planner"].as_str().unwrap_or_default().starts_with("openai"))
+            .map(|(_, p)| p)
+            .collect();
+        assert!(
+            steps.iter().any(|s| s["prompt_tokens"].as_u64().unwrap_or(0) > 0),
+            "{recording}: the model never took a step: {events:#?}"
+        );
+        let batches = events.iter().filter(|(k, _)| k == "summary").count();
+        let recommendations = events.iter().filter(|(k, _)| k == "recommendation").count();
+        assert!(batches > 0 && recommendations == batches, "{recording}: {batches} summaries, {recommendations} recommendations");
+        let (manifest, _, _) = pipeline::fixture_recording(recording).unwrap();
+        let held = |events: &[(String, Value)]| -> Vec<String> {
+            intent::facts(&manifest.expect, final_constraints(events))
+                .into_iter()
+                .filter(|f| f.held)
+                .map(|f| f.field)
+                .collect()
+        };
+        let (network, baseline) = (held(&events), held(&offline));
+        for fact in &baseline {
+            assert!(
+                network.contains(fact),
+                "{recording}: the network planner's final constraints lost `{fact}`, which the offline planner's hold: {:#} (offline: {:#})",
+                final_constraints(&events).unwrap_or(&Value::Null),
+                final_constraints(&offline).unwrap_or(&Value::Null)
+            );
+        }
+        let info = client.get_session(recording).await.unwrap();
+        eprintln!(
+            "{recording}: {} model steps, {} turn(s), {} finished by the fallback; facts held {network:?} (offline {baseline:?})",
+            steps.len(),
+            info.planner_turns,
+            info.fallback_turns
+        );
+        assert_eq!(info.planner_turns as usize, batches, "{recording}");
+    }
+}
+
+/// The vision provider's request shape against the same server: a system message, a user
+/// message with text and an image part, `response_format: json_object`. The text model stands
+/// in for a vision model (it cannot see; the image is tiny so its data URL fits the context):
+/// what is checked is that the server takes the request and answers a chat completion.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a llama.cpp server: `just test-llm` starts one and runs this"]
+async fn a_real_llama_cpp_server_accepts_the_vision_providers_requests() {
+    use interarec_vision::chat::{ChatMessage, ChatProvider, ChatRequest, Part};
+    let (url, model, _) = endpoint();
+    let mut config = OpenAiConfig::new(url, model);
+    config.max_retries = 0;
+    config.timeout = Duration::from_secs(300);
+    let provider = interarec_vision::openai::OpenAiProvider::new(config).unwrap();
+    let mut png = Vec::new();
+    image::RgbImage::from_pixel(2, 2, image::Rgb([40, 160, 60]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let answer = provider
+        .chat(ChatRequest {
+            messages: vec![
+                ChatMessage::text("system", "Summarise what the shopper sees as one JSON object with the key \"Product Characteristics\"."),
+                ChatMessage {
+                    role: "user".into(),
+                    parts: vec![
+                        Part::Text("The screenshot shows green dresses from $84 to $123.".into()),
+                        Part::Image {
+                            mime: "image/png".into(),
+                            bytes: png,
+                        },
+                    ],
+                    ..ChatMessage::default()
+                },
+            ],
+            max_tokens: Some(48),
+            temperature: Some(0.0),
+            json_response: true,
+            tools: Vec::new(),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("the server refused the vision provider's request ({}): {e}", e.cause()));
+    assert!(answer.prompt_tokens > 0 && !answer.text.is_empty(), "{answer:?}");
+}
