@@ -318,7 +318,7 @@ pub async fn run_turn(
             Err(_) if !offline => Err(PlannerError {
                 cause: "timeout".into(),
                 message: format!(
-                    "no answer within the turn's time ({} ms, the turn timeout, less {} ms kept for the offline planner)",
+                    "no answer within the turn's time ({} ms, agent.turn_timeout_ms or openai.turn_timeout_ms, less {} ms kept for the offline planner)",
                     config.turn_timeout.as_millis(),
                     reserve.as_millis()
                 ),
@@ -396,6 +396,19 @@ pub async fn run_turn(
                 output.events.push(event);
                 return output;
             }
+            PlannerReply::Calls(calls) if !offline && repeats_a_recommended_call(&calls, &transcript) => {
+                // Small models call the function again and again with the same arguments once
+                // it has answered; running it again changes nothing, so the turn ends here.
+                output.events.push((
+                    "planner-stopped".into(),
+                    json!({ "batch": batch, "step": step, "reason": format!("the model called {FUNCTION_NAME} again with the arguments of a call that already recommended; the turn ends with that recommendation") }),
+                ));
+                let last = last_recommendation(&transcript);
+                let answer = last.map(offline::answer_text).unwrap_or_default();
+                let event = recommendation_event(batch, answer, last, &output, &planner_name, started);
+                output.events.push(event);
+                return output;
+            }
             PlannerReply::Calls(calls) => {
                 transcript.push(Entry::Calls(calls.clone()));
                 let check_consistency = !offline;
@@ -469,6 +482,19 @@ fn describe_call(call: &ToolCall) -> Value {
         described["raw_arguments"] = json!(call.raw_arguments);
     }
     described
+}
+
+/// Whether every call of a step is the constraint function with the arguments of an earlier call
+/// of the turn that already recommended.
+fn repeats_a_recommended_call(calls: &[ToolCall], transcript: &[Entry]) -> bool {
+    !calls.is_empty()
+        && calls.iter().all(|asked| {
+            asked.name == FUNCTION_NAME
+                && transcript.iter().any(|entry| {
+                    matches!(entry, Entry::Result { call, outcome }
+                        if call.name == FUNCTION_NAME && call.arguments == asked.arguments && outcome["ok"]["status"] == "recommended")
+                })
+        })
 }
 
 /// The outcome of the turn's last successful constraint function call.

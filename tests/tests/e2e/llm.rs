@@ -142,6 +142,16 @@ async fn a_real_llama_cpp_server_plans_recommending_sessions() {
                 final_constraints(&offline).unwrap_or(&Value::Null)
             );
         }
+        // What the model did, for whoever runs this: each step's calls or answer, and what the
+        // orchestrator made of them.
+        for (kind, payload) in &events {
+            match kind.as_str() {
+                "planner-step" => eprintln!("  step {}: {} {}", payload["step"], payload["action"], payload["request_trimmed"]),
+                "consistency" | "planner-error" | "planner-stopped" => eprintln!("  {kind}: {payload}"),
+                "constraints" => eprintln!("  constraints: {}", payload["arguments"]),
+                _ => {}
+            }
+        }
         let info = client.get_session(recording).await.unwrap();
         eprintln!(
             "{recording}: {} model steps, {} turn(s), {} finished by the fallback; facts held {network:?} (offline {baseline:?})",
