@@ -62,21 +62,23 @@ pub fn gaps(summary_arguments: &Value, call: &Value) -> Vec<Gap> {
     expected
         .iter()
         .filter(|(field, value)| field.as_str() != "capacity" && !value.is_null())
-        .filter_map(|(field, value)| match given.and_then(|g| g.get(field)).filter(|v| !v.is_null()) {
-            None => Some(Gap {
-                field: field.clone(),
-                summary: value.clone(),
-                call: None,
-                kind: "omitted",
-            }),
-            Some(stated) if !agrees(value, stated) => Some(Gap {
-                field: field.clone(),
-                summary: value.clone(),
-                call: Some(stated.clone()),
-                kind: "contradicted",
-            }),
-            Some(_) => None,
-        })
+        .filter_map(
+            |(field, value)| match given.and_then(|g| g.get(field)).filter(|v| !v.is_null()) {
+                None => Some(Gap {
+                    field: field.clone(),
+                    summary: value.clone(),
+                    call: None,
+                    kind: "omitted",
+                }),
+                Some(stated) if !agrees(value, stated) => Some(Gap {
+                    field: field.clone(),
+                    summary: value.clone(),
+                    call: Some(stated.clone()),
+                    kind: "contradicted",
+                }),
+                Some(_) => None,
+            },
+        )
         .collect()
 }
 
@@ -116,7 +118,13 @@ mod tests {
         let cases: Vec<(Value, Vec<(&str, &str)>, Value)> = vec![
             (
                 json!({}),
-                vec![("bedrooms_min", "omitted"), ("category", "omitted"), ("colour", "omitted"), ("highest_price", "omitted"), ("lowest_price", "omitted")],
+                vec![
+                    ("bedrooms_min", "omitted"),
+                    ("category", "omitted"),
+                    ("colour", "omitted"),
+                    ("highest_price", "omitted"),
+                    ("lowest_price", "omitted"),
+                ],
                 json!({"category": ["dress"], "colour": ["green"], "lowest_price": 84.0, "highest_price": 123.0, "bedrooms_min": 3}),
             ),
             (
@@ -126,7 +134,11 @@ mod tests {
             ),
             (
                 json!({"category": ["shoe"], "colour": ["green"], "lowest_price": 65, "highest_price": 1245, "bedrooms_min": 3, "brand": ["Acme"]}),
-                vec![("category", "contradicted"), ("highest_price", "contradicted"), ("lowest_price", "contradicted")],
+                vec![
+                    ("category", "contradicted"),
+                    ("highest_price", "contradicted"),
+                    ("lowest_price", "contradicted"),
+                ],
                 json!({"category": ["dress"], "colour": ["green"], "lowest_price": 84.0, "highest_price": 123.0, "bedrooms_min": 3, "brand": ["Acme"]}),
             ),
             (
@@ -141,9 +153,15 @@ mod tests {
             assert_eq!(described, expected, "{call}");
             assert_eq!(complete(&call, &found), completed, "{call}");
         }
-        assert!(gaps(&json!({}), &json!({})).is_empty(), "a summary without facts asks for nothing");
+        assert!(
+            gaps(&json!({}), &json!({})).is_empty(),
+            "a summary without facts asks for nothing"
+        );
         let told = message(&gaps(&summary, &json!({"lowest_price": 10})));
-        assert!(told.contains("lowest_price is 10 but the summary supports 84.0"), "{told}");
+        assert!(
+            told.contains("lowest_price is 10 but the summary supports 84.0"),
+            "{told}"
+        );
         assert!(told.contains("colour (the summary supports [\"green\"])"), "{told}");
     }
 }

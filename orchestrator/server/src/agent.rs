@@ -338,7 +338,8 @@ pub async fn run_turn(
                     "planner-error".into(),
                     json!({ "batch": batch, "step": step, "planner": planner_name, "cause": error.cause, "error": error.message, "fallback": fallback.name() }),
                 ));
-                output.fallback = Some(json!({ "from": planner_name, "step": step, "cause": error.cause, "error": error.message }));
+                output.fallback =
+                    Some(json!({ "from": planner_name, "step": step, "cause": error.cause, "error": error.message }));
                 active = &fallback;
                 planner_name = fallback.name();
                 step -= 1;
@@ -380,7 +381,8 @@ pub async fn run_turn(
                     "planner-error".into(),
                     json!({ "batch": batch, "step": step, "planner": planner_name, "cause": "no-call", "error": error, "fallback": fallback.name() }),
                 ));
-                output.fallback = Some(json!({ "from": planner_name, "step": step, "cause": "no-call", "error": error }));
+                output.fallback =
+                    Some(json!({ "from": planner_name, "step": step, "cause": "no-call", "error": error }));
                 active = &fallback;
                 planner_name = fallback.name();
             }
@@ -652,7 +654,9 @@ fn hold_to_summary(
             "consistency".into(),
             json!({ "batch": input.batch, "gaps": gaps, "outcome": "sent back to the planner once" }),
         ));
-        return Err(json!({ "ok": { "status": "inconsistent", "message": consistency::message(&gaps), "gaps": gaps, "summary_arguments": stated } }));
+        return Err(
+            json!({ "ok": { "status": "inconsistent", "message": consistency::message(&gaps), "gaps": gaps, "summary_arguments": stated } }),
+        );
     }
     let completed = consistency::complete(&arguments, &gaps);
     output.events.push((

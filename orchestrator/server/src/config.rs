@@ -384,8 +384,7 @@ fn is_loopback_url(url: &str) -> bool {
     } else {
         authority.rsplit_once(':').map_or(authority, |(host, _)| host)
     };
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The OpenAI-compatible endpoint: configured when a default provider is `openai` or a base URL
@@ -605,7 +604,8 @@ mod tests {
         let openai = config.openai.unwrap();
         assert_eq!((openai.model.as_str(), openai.max_retries), ("qwen2.5", 1));
         // Set in the file, both apply; a hosted endpoint keeps the agent's turn time.
-        let file = "[openai]\nbase_url = \"http://localhost:8080/v1\"\ncontext_tokens = 4096\nturn_timeout_ms = 240000\n";
+        let file =
+            "[openai]\nbase_url = \"http://localhost:8080/v1\"\ncontext_tokens = 4096\nturn_timeout_ms = 240000\n";
         let config = load(Some(file), &[], ConfigOverrides::default()).unwrap();
         assert_eq!(
             config.network_planner,
@@ -614,7 +614,12 @@ mod tests {
                 turn_timeout: Some(std::time::Duration::from_secs(240))
             }
         );
-        let hosted = load(None, &[("INTERAREC_OPENAI_BASE_URL", "https://api.example.com/v1")], ConfigOverrides::default()).unwrap();
+        let hosted = load(
+            None,
+            &[("INTERAREC_OPENAI_BASE_URL", "https://api.example.com/v1")],
+            ConfigOverrides::default(),
+        )
+        .unwrap();
         assert_eq!(hosted.network_planner.turn_timeout, None);
         for (url, loopback) in [
             ("http://127.0.0.1:8080/v1", true),

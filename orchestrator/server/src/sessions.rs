@@ -344,9 +344,8 @@ impl Sessions {
             )));
         }
         for tool in new.planner_tools {
-            interarec_core::tool::validate_tool_name(tool).map_err(|e| {
-                SessionError::BadRequest(format!("planner_tools: `{tool}` is not a tool name: {e}"))
-            })?;
+            interarec_core::tool::validate_tool_name(tool)
+                .map_err(|e| SessionError::BadRequest(format!("planner_tools: `{tool}` is not a tool name: {e}")))?;
         }
         let now = crate::unix_millis();
         let id = if id.is_empty() {

@@ -4,7 +4,9 @@
 //! honouring `Retry-After` (seconds) up to the backoff cap; records token usage. The API key
 //! comes from configuration or the environment and is never logged or shown (`Debug` redacts it).
 
-use crate::chat::{ChatError, ChatFuture, ChatProvider, ChatRequest, ChatResponse, Part, RefusalCause, ToolCallRequest};
+use crate::chat::{
+    ChatError, ChatFuture, ChatProvider, ChatRequest, ChatResponse, Part, RefusalCause, ToolCallRequest,
+};
 use base64::Engine as _;
 use serde_json::{Value, json};
 use std::time::Duration;

@@ -22,7 +22,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Causes of a refused request.
-const REFUSALS: [&str; 5] = ["message-shape", "context-length", "unknown-model", "authentication", "rejected"];
+const REFUSALS: [&str; 5] = [
+    "message-shape",
+    "context-length",
+    "unknown-model",
+    "authentication",
+    "rejected",
+];
 
 /// Runs the benchmark (arguments after the benchmark's name).
 pub fn main() -> anyhow::Result<()> {
@@ -37,7 +43,9 @@ pub fn main() -> anyhow::Result<()> {
         }
     }
     let url = std::env::var("INTERAREC_TEST_LLM_URL").map_err(|_| {
-        anyhow::anyhow!("INTERAREC_TEST_LLM_URL is not set: run `just bench-llm`, which starts a llama.cpp server and sets it")
+        anyhow::anyhow!(
+            "INTERAREC_TEST_LLM_URL is not set: run `just bench-llm`, which starts a llama.cpp server and sets it"
+        )
     })?;
     let model = std::env::var("INTERAREC_TEST_LLM_MODEL").unwrap_or_else(|_| "qwen2.5-coder-0.5b-instruct".into());
     let context: u32 = std::env::var("INTERAREC_TEST_LLM_CONTEXT")
@@ -71,7 +79,9 @@ fn read(events: &[(String, Value)], expect: &std::collections::BTreeMap<String, 
             "planner-step" if payload["planner"].as_str().is_some_and(|p| p.starts_with("openai")) => {
                 outcome.model_steps += 1
             }
-            "planner-error" if REFUSALS.contains(&payload["cause"].as_str().unwrap_or_default()) => outcome.refused += 1,
+            "planner-error" if REFUSALS.contains(&payload["cause"].as_str().unwrap_or_default()) => {
+                outcome.refused += 1
+            }
             "recommendation" => {
                 outcome.turns += 1;
                 outcome.turn_ms.push(payload["millis"].as_f64().unwrap_or(0.0));
@@ -82,7 +92,11 @@ fn read(events: &[(String, Value)], expect: &std::collections::BTreeMap<String, 
             _ => {}
         }
     }
-    let constraints = events.iter().rev().find(|(k, _)| k == "constraints").map(|(_, p)| &p["arguments"]);
+    let constraints = events
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "constraints")
+        .map(|(_, p)| &p["arguments"]);
     let facts = intent::facts(expect, constraints);
     outcome.facts = facts.len();
     outcome.facts_held = facts.iter().filter(|f| f.held).count();
@@ -90,7 +104,13 @@ fn read(events: &[(String, Value)], expect: &std::collections::BTreeMap<String, 
     outcome
 }
 
-async fn replay(client: &mut Client, dir: &Path, id: &str, planner: &str, batch_size: u32) -> anyhow::Result<(Outcome, Domain)> {
+async fn replay(
+    client: &mut Client,
+    dir: &Path,
+    id: &str,
+    planner: &str,
+    batch_size: u32,
+) -> anyhow::Result<(Outcome, Domain)> {
     let (manifest, domain, frames) = pipeline::recording(dir)?;
     client
         .create_session_with(CreateSessionRequest {
@@ -105,14 +125,24 @@ async fn replay(client: &mut Client, dir: &Path, id: &str, planner: &str, batch_
             choice_model_id: pipeline::demo_model_id(domain),
             capacity: 4,
             planner: planner.into(),
-            validate_tool: if domain == Domain::RealEstate { "real-estate" } else { "validate" }.into(),
+            validate_tool: if domain == Domain::RealEstate {
+                "real-estate"
+            } else {
+                "validate"
+            }
+            .into(),
             ..CreateSessionRequest::default()
         })
         .await?;
     let events: Vec<(String, Value)> = pipeline::replay(client, id, frames)
         .await?
         .into_iter()
-        .map(|event| (event.kind, serde_json::from_str(&event.payload_json).unwrap_or(Value::Null)))
+        .map(|event| {
+            (
+                event.kind,
+                serde_json::from_str(&event.payload_json).unwrap_or(Value::Null),
+            )
+        })
         .collect();
     Ok((read(&events, &manifest.expect), domain))
 }
@@ -137,7 +167,11 @@ async fn run(sessions_dir: &Path, batch_size: u32, url: String, model: String, c
     })
     .await;
     let mut client = server.client().await;
-    pipeline::register_tools(&mut client, &["capture", "summarize", "validate", "assortment", "real-estate"]).await?;
+    pipeline::register_tools(
+        &mut client,
+        &["capture", "summarize", "validate", "assortment", "real-estate"],
+    )
+    .await?;
     for domain in Domain::ALL {
         pipeline::import_demo_shop(&mut client, domain, true).await?;
     }
@@ -146,13 +180,26 @@ async fn run(sessions_dir: &Path, batch_size: u32, url: String, model: String, c
         .filter(|p| p.join("manifest.json").is_file())
         .collect();
     recordings.sort();
-    println!("| session | turns | model steps per turn | refused | finished by fallback | turn p50 | facts, network | facts, offline |");
+    println!(
+        "| session | turns | model steps per turn | refused | finished by fallback | turn p50 | facts, network | facts, offline |"
+    );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     let (mut all_turn_ms, mut totals, mut never_fewer) = (Vec::new(), [0usize; 7], true);
     for (index, recording) in recordings.iter().enumerate() {
         let name = recording.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        eprintln!("[{}/{}] {name}: offline, then the network planner", index + 1, recordings.len());
-        let (offline, _) = replay(&mut client, recording, &format!("{name}-offline"), "offline", batch_size).await?;
+        eprintln!(
+            "[{}/{}] {name}: offline, then the network planner",
+            index + 1,
+            recordings.len()
+        );
+        let (offline, _) = replay(
+            &mut client,
+            recording,
+            &format!("{name}-offline"),
+            "offline",
+            batch_size,
+        )
+        .await?;
         let (network, _) = replay(&mut client, recording, &format!("{name}-network"), "openai", batch_size).await?;
         let mut sorted = network.turn_ms.clone();
         sorted.sort_by(f64::total_cmp);
@@ -165,7 +212,11 @@ async fn run(sessions_dir: &Path, batch_size: u32, url: String, model: String, c
             sorted.get(sorted.len() / 2).copied().unwrap_or(0.0) / 1e3,
             network.facts_held,
             network.facts,
-            if network.missing.is_empty() { String::new() } else { format!(" (missed {})", network.missing.join(", ")) },
+            if network.missing.is_empty() {
+                String::new()
+            } else {
+                format!(" (missed {})", network.missing.join(", "))
+            },
             offline.facts_held,
             offline.facts,
         );

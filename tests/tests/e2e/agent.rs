@@ -383,7 +383,14 @@ async fn a_misbehaving_model_still_ends_with_the_summarys_facts() {
             "text calls",
             vec![text_call.clone(), text_call.clone()],
             text_call,
-            &["planner-step", "consistency", "planner-step", "consistency", "constraints", "recommendation"],
+            &[
+                "planner-step",
+                "consistency",
+                "planner-step",
+                "consistency",
+                "constraints",
+                "recommendation",
+            ],
             None,
             3,
         ),
@@ -401,7 +408,13 @@ async fn a_misbehaving_model_still_ends_with_the_summarys_facts() {
             "answers without calling",
             Vec::new(),
             Reply::completion("You might like our dresses!", 300, 7),
-            &["planner-step", "planner-step", "planner-error", "constraints", "recommendation"],
+            &[
+                "planner-step",
+                "planner-step",
+                "planner-error",
+                "constraints",
+                "recommendation",
+            ],
             Some("no-call"),
             2,
         ),
@@ -417,7 +430,10 @@ async fn a_misbehaving_model_still_ends_with_the_summarys_facts() {
         (
             // A context-length refusal: trimmed and retried once, then the model plans.
             "context refusal",
-            vec![Reply::error(400, "Requested tokens (5371) exceed context window of 4096")],
+            vec![Reply::error(
+                400,
+                "Requested tokens (5371) exceed context window of 4096",
+            )],
             Reply::tool_calls(
                 &[(
                     "call_1",
@@ -445,7 +461,12 @@ async fn a_misbehaving_model_still_ends_with_the_summarys_facts() {
         })
         .await;
         let mut client = server.client().await;
-        prepare(&mut client, Domain::Fashion, &["capture", "summarize", "validate", "assortment"]).await;
+        prepare(
+            &mut client,
+            Domain::Fashion,
+            &["capture", "summarize", "validate", "assortment"],
+        )
+        .await;
         let events = replay_with(&server, "fashion-green-dresses", Domain::Fashion, 16, "openai").await;
         let kinds = kinds(&events);
         let mut rest = kinds.iter();
@@ -453,7 +474,11 @@ async fn a_misbehaving_model_still_ends_with_the_summarys_facts() {
             assert!(rest.any(|k| k == kind), "{name}: no {kind} in order in {kinds:?}");
         }
         let recommendation = &events.iter().find(|(k, _)| k == "recommendation").unwrap().1;
-        assert_eq!(recommendation["fallback"]["cause"].as_str(), fallback, "{name}: {recommendation:#}");
+        assert_eq!(
+            recommendation["fallback"]["cause"].as_str(),
+            fallback,
+            "{name}: {recommendation:#}"
+        );
         let constraints = &recommendation["constraints"];
         // The summary's facts, whatever the model did: green dresses at about $84–$123.
         assert_eq!(
@@ -478,7 +503,9 @@ async fn a_misbehaving_model_still_ends_with_the_summarys_facts() {
         if name == "context refusal" {
             let step = &events.iter().find(|(k, _)| k == "planner-step").unwrap().1;
             assert!(
-                step["request_trimmed"].to_string().contains("retried once after a context-length refusal"),
+                step["request_trimmed"]
+                    .to_string()
+                    .contains("retried once after a context-length refusal"),
                 "{step:#}"
             );
         }

@@ -21,7 +21,13 @@ use serde_json::Value;
 use std::time::Duration;
 
 /// Causes of a refused request (as opposed to a slow or failing server).
-const REFUSALS: [&str; 5] = ["message-shape", "context-length", "unknown-model", "authentication", "rejected"];
+const REFUSALS: [&str; 5] = [
+    "message-shape",
+    "context-length",
+    "unknown-model",
+    "authentication",
+    "rejected",
+];
 
 /// The server `just test-llm` started: base URL, model name, context window.
 fn endpoint() -> (String, String, u32) {
@@ -36,7 +42,14 @@ fn endpoint() -> (String, String, u32) {
     (url, model, context)
 }
 
-async fn replay(server: &TestServer, id: &str, recording: &str, domain: Domain, planner: &str, validate_tool: &str) -> Vec<(String, Value)> {
+async fn replay(
+    server: &TestServer,
+    id: &str,
+    recording: &str,
+    domain: Domain,
+    planner: &str,
+    validate_tool: &str,
+) -> Vec<(String, Value)> {
     let mut client = server.client().await;
     client
         .create_session_with(CreateSessionRequest {
@@ -66,7 +79,11 @@ async fn replay(server: &TestServer, id: &str, recording: &str, domain: Domain, 
 }
 
 fn final_constraints(events: &[(String, Value)]) -> Option<&Value> {
-    events.iter().rev().find(|(k, _)| k == "constraints").map(|(_, p)| &p["arguments"])
+    events
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "constraints")
+        .map(|(_, p)| &p["arguments"])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -105,14 +122,25 @@ async fn a_real_llama_cpp_server_plans_recommending_sessions() {
     ];
     for (recording, domain, validate_tool) in cases {
         pipeline::import_demo_shop(&mut client, domain, true).await.unwrap();
-        let offline = replay(&server, &format!("{recording}-offline"), recording, domain, "offline", validate_tool).await;
+        let offline = replay(
+            &server,
+            &format!("{recording}-offline"),
+            recording,
+            domain,
+            "offline",
+            validate_tool,
+        )
+        .await;
         let events = replay(&server, recording, recording, domain, "openai", validate_tool).await;
         let refused: Vec<&Value> = events
             .iter()
             .filter(|(k, p)| k == "planner-error" && REFUSALS.contains(&p["cause"].as_str().unwrap_or_default()))
             .map(|(_, p)| p)
             .collect();
-        assert!(refused.is_empty(), "{recording}: the server refused requests: {refused:#?}");
+        assert!(
+            refused.is_empty(),
+            "{recording}: the server refused requests: {refused:#?}"
+        );
         let steps: Vec<&Value> = events
             .iter()
             .filter(|(k, p)| k == "planner-step" && p["planner"].as_str().unwrap_or_default().starts_with("openai"))
@@ -124,7 +152,10 @@ async fn a_real_llama_cpp_server_plans_recommending_sessions() {
         );
         let batches = events.iter().filter(|(k, _)| k == "summary").count();
         let recommendations = events.iter().filter(|(k, _)| k == "recommendation").count();
-        assert!(batches > 0 && recommendations == batches, "{recording}: {batches} summaries, {recommendations} recommendations");
+        assert!(
+            batches > 0 && recommendations == batches,
+            "{recording}: {batches} summaries, {recommendations} recommendations"
+        );
         let (manifest, _, _) = pipeline::fixture_recording(recording).unwrap();
         let held = |events: &[(String, Value)]| -> Vec<String> {
             intent::facts(&manifest.expect, final_constraints(events))
@@ -146,7 +177,10 @@ async fn a_real_llama_cpp_server_plans_recommending_sessions() {
         // orchestrator made of them.
         for (kind, payload) in &events {
             match kind.as_str() {
-                "planner-step" => eprintln!("  step {}: {} {}", payload["step"], payload["action"], payload["request_trimmed"]),
+                "planner-step" => eprintln!(
+                    "  step {}: {} {}",
+                    payload["step"], payload["action"], payload["request_trimmed"]
+                ),
                 "consistency" | "planner-error" | "planner-stopped" => eprintln!("  {kind}: {payload}"),
                 "constraints" => eprintln!("  constraints: {}", payload["arguments"]),
                 _ => {}
@@ -183,7 +217,10 @@ async fn a_real_llama_cpp_server_accepts_the_vision_providers_requests() {
     let answer = provider
         .chat(ChatRequest {
             messages: vec![
-                ChatMessage::text("system", "Summarise what the shopper sees as one JSON object with the key \"Product Characteristics\"."),
+                ChatMessage::text(
+                    "system",
+                    "Summarise what the shopper sees as one JSON object with the key \"Product Characteristics\".",
+                ),
                 ChatMessage {
                     role: "user".into(),
                     parts: vec![

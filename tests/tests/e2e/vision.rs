@@ -112,7 +112,13 @@ async fn provider_failures_say_what_went_wrong_and_never_show_the_key() {
         (vec![Reply::raw(400, "")], 3, 5_000, "rejected", "(empty body)", 1),
         // llama-cpp-python answers a body its request schema refuses with HTTP 500: not retried.
         (
-            vec![Reply::error(500, "[{'type': 'string_type', 'loc': ('body', 'messages', 0, 'content'), 'msg': 'Input should be a valid string'}]"); 3],
+            vec![
+                Reply::error(
+                    500,
+                    "[{'type': 'string_type', 'loc': ('body', 'messages', 0, 'content'), 'msg': 'Input should be a valid string'}]"
+                );
+                3
+            ],
             3,
             5_000,
             "rejected",

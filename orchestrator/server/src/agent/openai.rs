@@ -113,7 +113,11 @@ impl OpenAiPlanner {
     /// The conversation for the next step, trimmed to fit `budget` tokens of prompt (`None`:
     /// untrimmed), with what was trimmed. When even the hardest trim does not fit, that is sent
     /// and the server has the last word.
-    pub fn fitted_request(context: &TurnContext, transcript: &[Entry], budget: Option<usize>) -> (ChatRequest, Vec<String>) {
+    pub fn fitted_request(
+        context: &TurnContext,
+        transcript: &[Entry],
+        budget: Option<usize>,
+    ) -> (ChatRequest, Vec<String>) {
         let Some(budget) = budget else {
             return (build(context, transcript, Trim::None), Vec::new());
         };
@@ -175,7 +179,9 @@ fn shorten_enums(schema: &Value, used: &[String], keep_first: usize) -> Value {
                     let kept: Vec<Value> = values
                         .iter()
                         .enumerate()
-                        .filter(|(i, v)| *i < keep_first || v.as_str().is_some_and(|s| used.contains(&s.to_lowercase())))
+                        .filter(|(i, v)| {
+                            *i < keep_first || v.as_str().is_some_and(|s| used.contains(&s.to_lowercase()))
+                        })
                         .map(|(_, v)| v.clone())
                         .collect();
                     if !kept.is_empty() {
@@ -235,10 +241,20 @@ fn build(context: &TurnContext, transcript: &[Entry], trim: Trim) -> ChatRequest
         ChatMessage::text("user", format!("The shopper's session so far, as JSON:\n{session}")),
     ];
     // The turn so far; trimmed, only its latest step (the calls and their results).
-    let latest_step = transcript.iter().rposition(|e| matches!(e, Entry::Calls(_))).unwrap_or(0);
-    let kept = if trim >= Trim::OlderSteps { &transcript[latest_step..] } else { transcript };
+    let latest_step = transcript
+        .iter()
+        .rposition(|e| matches!(e, Entry::Calls(_)))
+        .unwrap_or(0);
+    let kept = if trim >= Trim::OlderSteps {
+        &transcript[latest_step..]
+    } else {
+        transcript
+    };
     if kept.len() < transcript.len() {
-        let left_out = transcript[..latest_step].iter().filter(|e| matches!(e, Entry::Calls(_))).count();
+        let left_out = transcript[..latest_step]
+            .iter()
+            .filter(|e| matches!(e, Entry::Calls(_)))
+            .count();
         messages.push(ChatMessage::text(
             "user",
             format!("({left_out} earlier step(s) of this turn are left out to fit the model's context.)"),
@@ -265,7 +281,11 @@ fn build(context: &TurnContext, transcript: &[Entry], trim: Trim) -> ChatRequest
             Entry::Reminder(text) => messages.push(ChatMessage::text("user", text.clone())),
         }
     }
-    let used = if trim >= Trim::ShortEnums { values_in_use(context) } else { Vec::new() };
+    let used = if trim >= Trim::ShortEnums {
+        values_in_use(context)
+    } else {
+        Vec::new()
+    };
     let tools = context
         .tools
         .iter()
@@ -301,7 +321,12 @@ fn build(context: &TurnContext, transcript: &[Entry], trim: Trim) -> ChatRequest
 /// context length is 4096 tokens"), if it names one.
 fn named_context_size(message: &str) -> Option<usize> {
     let lower = message.to_lowercase();
-    for marker in ["context window of", "maximum context length is", "context length of", "n_ctx"] {
+    for marker in [
+        "context window of",
+        "maximum context length is",
+        "context length of",
+        "n_ctx",
+    ] {
         if let Some(at) = lower.find(marker) {
             let digits: String = lower[at + marker.len()..]
                 .trim_start_matches(|c: char| !c.is_ascii_digit())
@@ -333,7 +358,9 @@ pub fn calls_in_text(text: &str, offered: &[&str]) -> Vec<ToolCallRequest> {
         .match_indices("functions.")
         .filter_map(|(at, _)| {
             let rest = &text[at + "functions.".len()..];
-            let name = rest.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-')).next()?;
+            let name = rest
+                .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+                .next()?;
             (offered.contains(&name) && rest[name.len()..].trim_start().starts_with(':')).then_some((at, name))
         })
         .collect();
@@ -431,9 +458,14 @@ impl Planner for OpenAiPlanner {
                         .unwrap_or(usize::MAX)
                         .min(estimate_tokens(&request) * 3 / 5);
                     let (retry, retry_notes) = Self::fitted_request(context, transcript, Some(smaller));
-                    tracing::warn!(budget = smaller, "the model's context was exceeded; trimming the request and retrying once: {message}");
+                    tracing::warn!(
+                        budget = smaller,
+                        "the model's context was exceeded; trimming the request and retrying once: {message}"
+                    );
                     notes = retry_notes;
-                    notes.push(format!("retried once after a context-length refusal, within {smaller} tokens"));
+                    notes.push(format!(
+                        "retried once after a context-length refusal, within {smaller} tokens"
+                    ));
                     self.provider.chat(retry).await
                 }
                 other => other,
@@ -484,10 +516,16 @@ mod tests {
         let offered = ["get_user_recommendations", "validate"];
         // (answer text, calls read as (name, arguments))
         let cases: &[(&str, &[(&str, &str)])] = &[
-            ("functions.get_user_recommendations:", &[("get_user_recommendations", "")]),
+            (
+                "functions.get_user_recommendations:",
+                &[("get_user_recommendations", "")],
+            ),
             (
                 "functions.get_user_recommendations:\n{\"colour\": [\"green\"]}\nfunctions.validate:\n{}",
-                &[("get_user_recommendations", "{\"colour\": [\"green\"]}"), ("validate", "{}")],
+                &[
+                    ("get_user_recommendations", "{\"colour\": [\"green\"]}"),
+                    ("validate", "{}"),
+                ],
             ),
             (
                 "<tool_call>\n{\"name\": \"get_user_recommendations\", \"arguments\": {\"lowest_price\": 84}}\n</tool_call>",
@@ -576,7 +614,11 @@ mod budget_tests {
         }];
         let mut transcript = Vec::new();
         for step in 0..3 {
-            let call = ToolCall::new(format!("call-{step}"), "get_user_recommendations", json!({"colour": ["green"]}));
+            let call = ToolCall::new(
+                format!("call-{step}"),
+                "get_user_recommendations",
+                json!({"colour": ["green"]}),
+            );
             transcript.push(Entry::Calls(vec![call.clone()]));
             transcript.push(Entry::Result {
                 call,
@@ -598,7 +640,11 @@ mod budget_tests {
             let budget = (full as f64 * share) as usize;
             let (request, trimmed) = OpenAiPlanner::fitted_request(&context, &transcript, Some(budget));
             let size = estimate_tokens(&request);
-            assert_eq!(trimmed.len(), *notes, "budget {budget} of {full}: {trimmed:?} ({size} tokens)");
+            assert_eq!(
+                trimmed.len(),
+                *notes,
+                "budget {budget} of {full}: {trimmed:?} ({size} tokens)"
+            );
             assert!(size <= previous, "each harder trim is smaller");
             if *share >= 0.5 {
                 assert!(size <= budget, "budget {budget}: {size} tokens after {trimmed:?}");
@@ -606,7 +652,10 @@ mod budget_tests {
             previous = size;
             // The colour the summary states survives every trim; the calls and results stay paired.
             let colours = &request.tools[0].parameters["properties"]["colour"]["items"]["enum"];
-            assert!(colours.as_array().is_some_and(|c| c.contains(&json!("green"))), "{colours}");
+            assert!(
+                colours.as_array().is_some_and(|c| c.contains(&json!("green"))),
+                "{colours}"
+            );
             let calls = request.messages.iter().filter(|m| !m.tool_calls.is_empty()).count();
             let results = request.messages.iter().filter(|m| m.role == "tool").count();
             assert_eq!(calls, results, "{trimmed:?}");
@@ -614,16 +663,25 @@ mod budget_tests {
         let (hardest, trimmed) = OpenAiPlanner::fitted_request(&context, &transcript, Some(1));
         assert_eq!(trimmed.len(), 5, "the hardest trim is sent when nothing fits");
         let text = format!("{:?}", hardest.messages);
-        assert!(!text.contains("SPRING") && !text.contains("zip is stiff"), "summary prose left out");
+        assert!(
+            !text.contains("SPRING") && !text.contains("zip is stiff"),
+            "summary prose left out"
+        );
         assert!(text.contains("2 earlier step(s) of this turn are left out"), "{text}");
-        assert_eq!(OpenAiPlanner::fitted_request(&context, &transcript, None).1, Vec::<String>::new());
+        assert_eq!(
+            OpenAiPlanner::fitted_request(&context, &transcript, None).1,
+            Vec::<String>::new()
+        );
     }
 
     #[test]
     fn a_context_refusal_names_the_size_to_trim_to() {
         let cases = [
             ("Requested tokens (5371) exceed context window of 4096", Some(4096)),
-            ("This model's maximum context length is 8192 tokens. However, you requested 9000", Some(8192)),
+            (
+                "This model's maximum context length is 8192 tokens. However, you requested 9000",
+                Some(8192),
+            ),
             ("the prompt is too long", None),
         ];
         for (message, size) in cases {

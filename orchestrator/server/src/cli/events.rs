@@ -156,7 +156,11 @@ pub fn print_event(kind: &str, payload: &Value, detail: bool) {
                 .flatten()
                 .map(|gap| format!("{} {}", short(&gap["field"]), short(&gap["kind"])))
                 .collect();
-            println!("   held to the summary: {}; {}", gaps.join(", "), short(&payload["outcome"]));
+            println!(
+                "   held to the summary: {}; {}",
+                gaps.join(", "),
+                short(&payload["outcome"])
+            );
         }
         "planner-skipped" | "planner-stopped" => println!("   planner: {}", short(&payload["reason"])),
         "planner-error" => println!(

@@ -519,7 +519,11 @@ fn print_session(s: &SessionInfo) {
         println!(
             "planning:  {} planner, validated by {}; {} turn(s), {} finished by the offline fallback{}",
             or_default(&s.planner),
-            if s.validate_tool.is_empty() { "validate" } else { &s.validate_tool },
+            if s.validate_tool.is_empty() {
+                "validate"
+            } else {
+                &s.validate_tool
+            },
             s.planner_turns,
             s.fallback_turns,
             if s.planner_tools.is_empty() {
