@@ -1,13 +1,20 @@
 //! Holding a planner's call to the summary it was given. A small model may call the constraint
-//! function with nothing (`{}`), or with a price range the summary never stated; before such a
-//! call is executed, every fact the summary supports (its arguments as the offline planner fills
-//! them, validated) is compared field by field with the call: a field the call leaves out, or
-//! contradicts, is a [`Gap`]. The orchestrator points the gaps out once; a call that still has
-//! them is [`complete`]d from the summary, field by field.
+//! function with nothing (`{}`), with every value of every list (which constrains nothing), or
+//! with a price range the summary never stated; before such a call is executed it is compared
+//! field by field with what the summary supports, and each disagreement is a [`Gap`]:
 //!
-//! What counts as a contradiction: for a list of categorical values, no value in common; for a
-//! number (prices, `_min` / `_max` bounds), a difference of more than [`NUMBER_TOLERANCE`] of
-//! the summary's value. `capacity` is the session's, not the summary's, and is never compared.
+//! - `omitted`: a fact the summary states (its arguments as the offline planner fills them,
+//!   validated) that the call leaves out;
+//! - `contradicted`: such a fact the call states otherwise (a list with no value in common, a
+//!   number more than [`NUMBER_TOLERANCE`] away);
+//! - `broadened`: a list holding values besides the summary's that the summary never names;
+//! - `unsupported`: a field the summary's arguments do not have, whose values (or number) the
+//!   summary's text never names.
+//!
+//! The orchestrator points the gaps out once; a call that still has them is [`complete`]d: each
+//! gap's field set to what the summary supports (or left out when it supports nothing).
+//! A model can still add what the summary names and the offline filling missed. `capacity` is
+//! the session's, not the summary's, and is never compared.
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -15,21 +22,21 @@ use serde_json::{Map, Value};
 /// Relative difference above which two numbers disagree (prices within 10% agree).
 pub const NUMBER_TOLERANCE: f64 = 0.10;
 
-/// A fact of the summary that a call leaves out or contradicts.
+/// A difference between a call and what the summary supports.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Gap {
     /// The function's argument.
     pub field: String,
-    /// What the summary supports.
+    /// What the summary supports (`null`: nothing; the field is left out on completion).
     pub summary: Value,
     /// What the call says (absent: left out).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub call: Option<Value>,
-    /// `omitted` or `contradicted`.
+    /// `omitted`, `contradicted`, `broadened` or `unsupported`.
     pub kind: &'static str,
 }
 
-fn lowercase_set(value: &Value) -> Vec<String> {
+fn lowercase(value: &Value) -> Vec<String> {
     match value {
         Value::Array(items) => items
             .iter()
@@ -40,53 +47,126 @@ fn lowercase_set(value: &Value) -> Vec<String> {
     }
 }
 
-fn agrees(summary: &Value, call: &Value) -> bool {
-    match (summary.as_f64(), call.as_f64()) {
-        (Some(expected), Some(given)) => (given - expected).abs() <= NUMBER_TOLERANCE * expected.abs().max(1.0),
-        (Some(_), None) => false,
-        _ => {
-            let expected = lowercase_set(summary);
-            let given = lowercase_set(call);
-            expected.is_empty() || given.iter().any(|g| expected.contains(g))
+/// Whether `needle` occurs in `text` (both lowercase) as whole words.
+fn names(text: &str, needle: &str) -> bool {
+    !needle.is_empty()
+        && text.match_indices(needle).any(|(at, _)| {
+            let before = text[..at].chars().next_back();
+            let after = text[at + needle.len()..].chars().next();
+            !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+        })
+}
+
+/// A number as a shopper or model writes it: `3`, `1.5`, `1500000`.
+fn number_words(number: f64) -> Vec<String> {
+    let mut words = vec![format!("{number}")];
+    if number.fract() == 0.0 {
+        let whole = format!("{number:.0}");
+        // With thousands separators too: 1,500,000.
+        let mut grouped = String::new();
+        for (i, c) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(c);
+        }
+        words.extend([whole, grouped]);
+    }
+    words
+}
+
+/// The summary's facts that `call` leaves out, contradicts, broadens or adds without support.
+/// `summary_arguments` and `call` are the function's arguments after validation (catalog
+/// spellings, numbers as numbers); `summary_text` is the summary itself, as text, where added
+/// values are looked for.
+pub fn gaps(summary_arguments: &Value, summary_text: &str, call: &Value) -> Vec<Gap> {
+    let empty = Map::new();
+    let expected = summary_arguments.as_object().unwrap_or(&empty);
+    let given = call.as_object().unwrap_or(&empty);
+    let text = summary_text.to_lowercase();
+    let mut found = Vec::new();
+    let gap = |field: &str, summary: Value, call: Option<&Value>, kind| Gap {
+        field: field.to_owned(),
+        summary,
+        call: call.cloned(),
+        kind,
+    };
+    for (field, wanted) in expected
+        .iter()
+        .filter(|(f, v)| f.as_str() != "capacity" && !v.is_null())
+    {
+        let Some(stated) = given.get(field).filter(|v| !v.is_null()) else {
+            found.push(gap(field, wanted.clone(), None, "omitted"));
+            continue;
+        };
+        match wanted.as_f64() {
+            Some(number) => {
+                let agrees = stated
+                    .as_f64()
+                    .is_some_and(|s| (s - number).abs() <= NUMBER_TOLERANCE * number.abs().max(1.0));
+                if !agrees {
+                    found.push(gap(field, wanted.clone(), Some(stated), "contradicted"));
+                }
+            }
+            None => {
+                let summary_values = lowercase(wanted);
+                let call_values = lowercase(stated);
+                if !call_values.iter().any(|v| summary_values.contains(v)) {
+                    found.push(gap(field, wanted.clone(), Some(stated), "contradicted"));
+                } else if call_values
+                    .iter()
+                    .any(|v| !summary_values.contains(v) && !names(&text, v))
+                {
+                    found.push(gap(field, wanted.clone(), Some(stated), "broadened"));
+                }
+            }
         }
     }
+    for (field, stated) in given.iter().filter(|(f, v)| f.as_str() != "capacity" && !v.is_null()) {
+        if expected.contains_key(field) {
+            continue;
+        }
+        let supported = match stated {
+            Value::Number(n) => n
+                .as_f64()
+                .is_some_and(|n| number_words(n).iter().any(|w| names(&text, w))),
+            Value::Array(_) | Value::String(_) => {
+                let values = lowercase(stated);
+                !values.is_empty() && values.iter().all(|v| names(&text, v))
+            }
+            _ => false,
+        };
+        if !supported {
+            // The values the summary does name, if any, are what it supports.
+            let named: Vec<Value> = match stated {
+                Value::Array(items) => items
+                    .iter()
+                    .filter(|v| v.as_str().is_some_and(|s| names(&text, &s.to_lowercase())))
+                    .cloned()
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let support = if named.is_empty() {
+                Value::Null
+            } else {
+                Value::Array(named)
+            };
+            found.push(gap(field, support, Some(stated), "unsupported"));
+        }
+    }
+    found
 }
 
-/// The summary's facts that `call` leaves out or contradicts. Both are the function's
-/// arguments after validation (catalog spellings, numbers as numbers).
-pub fn gaps(summary_arguments: &Value, call: &Value) -> Vec<Gap> {
-    let Some(expected) = summary_arguments.as_object() else {
-        return Vec::new();
-    };
-    let given = call.as_object();
-    expected
-        .iter()
-        .filter(|(field, value)| field.as_str() != "capacity" && !value.is_null())
-        .filter_map(
-            |(field, value)| match given.and_then(|g| g.get(field)).filter(|v| !v.is_null()) {
-                None => Some(Gap {
-                    field: field.clone(),
-                    summary: value.clone(),
-                    call: None,
-                    kind: "omitted",
-                }),
-                Some(stated) if !agrees(value, stated) => Some(Gap {
-                    field: field.clone(),
-                    summary: value.clone(),
-                    call: Some(stated.clone()),
-                    kind: "contradicted",
-                }),
-                Some(_) => None,
-            },
-        )
-        .collect()
-}
-
-/// `call` with each gap's field set to the summary's value; everything else as the call said.
+/// `call` with each gap's field set to what the summary supports (left out when nothing);
+/// everything else as the call said.
 pub fn complete(call: &Value, gaps: &[Gap]) -> Value {
-    let mut completed = call.as_object().cloned().unwrap_or_else(Map::new);
+    let mut completed = call.as_object().cloned().unwrap_or_default();
     for gap in gaps {
-        completed.insert(gap.field.clone(), gap.summary.clone());
+        if gap.summary.is_null() {
+            completed.remove(&gap.field);
+        } else {
+            completed.insert(gap.field.clone(), gap.summary.clone());
+        }
     }
     Value::Object(completed)
 }
@@ -95,13 +175,14 @@ pub fn complete(call: &Value, gaps: &[Gap]) -> Value {
 pub fn message(gaps: &[Gap]) -> String {
     let listed: Vec<String> = gaps
         .iter()
-        .map(|gap| match &gap.call {
-            None => format!("{} (the summary supports {})", gap.field, gap.summary),
-            Some(said) => format!("{} is {said} but the summary supports {}", gap.field, gap.summary),
+        .map(|gap| match (gap.kind, &gap.call) {
+            ("omitted", _) | (_, None) => format!("{} is missing (the summary supports {})", gap.field, gap.summary),
+            ("unsupported", Some(said)) => format!("{} = {said} is not in the summary; leave it out", gap.field),
+            (_, Some(said)) => format!("{} is {said} but the summary supports {}", gap.field, gap.summary),
         })
         .collect();
     format!(
-        "not run: the call leaves out or contradicts what the summary states: {}. Call get_user_recommendations again with these fields (or say why the summary is wrong in your answer); a call that still leaves them out is completed from the summary.",
+        "not run: the call does not match what the summary states: {}. Call get_user_recommendations again with the summary's values (leave out what it does not say); a call that still differs is completed from the summary.",
         listed.join("; ")
     )
 }
@@ -112,8 +193,9 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn gaps_are_what_the_call_omits_or_contradicts_and_completion_fills_them() {
+    fn gaps_are_what_the_call_omits_contradicts_broadens_or_adds_and_completion_fixes_them() {
         let summary = json!({"category": ["dress"], "colour": ["green"], "lowest_price": 84.0, "highest_price": 123.0, "bedrooms_min": 3, "capacity": 4});
+        let text = r#"{"product_characteristics": "Green wrap and shirt dresses by Mango; one skirt", "lowest_price": 84, "highest_price": 123, "product_specifications": {"bedrooms": "3+"}, "promotions": "20% off"}"#;
         // (the call, the gaps as (field, kind), the completed call)
         let cases: Vec<(Value, Vec<(&str, &str)>, Value)> = vec![
             (
@@ -128,40 +210,52 @@ mod tests {
                 json!({"category": ["dress"], "colour": ["green"], "lowest_price": 84.0, "highest_price": 123.0, "bedrooms_min": 3}),
             ),
             (
-                json!({"category": ["Dress", "skirt"], "colour": ["green"], "lowest_price": 80, "highest_price": 130, "bedrooms_min": 3, "capacity": 8}),
+                // Within 10%, a value the summary names (skirt), an added brand it names, capacity.
+                json!({"category": ["Dress", "skirt"], "colour": ["green"], "lowest_price": 80, "highest_price": 130, "bedrooms_min": 3, "brand": ["Mango"], "capacity": 8}),
                 vec![],
-                json!({"category": ["Dress", "skirt"], "colour": ["green"], "lowest_price": 80, "highest_price": 130, "bedrooms_min": 3, "capacity": 8}),
+                json!({"category": ["Dress", "skirt"], "colour": ["green"], "lowest_price": 80, "highest_price": 130, "bedrooms_min": 3, "brand": ["Mango"], "capacity": 8}),
             ),
             (
-                json!({"category": ["shoe"], "colour": ["green"], "lowest_price": 65, "highest_price": 1245, "bedrooms_min": 3, "brand": ["Acme"]}),
+                // The wrong category, a wide price range, every colour, a brand never named.
+                json!({"category": ["shoe"], "colour": ["green", "red", "blue"], "lowest_price": 65, "highest_price": 1245, "bedrooms_min": 3, "brand": ["Acme", "Mango"], "discount_min": 9}),
                 vec![
                     ("category", "contradicted"),
+                    ("colour", "broadened"),
                     ("highest_price", "contradicted"),
                     ("lowest_price", "contradicted"),
+                    ("brand", "unsupported"),
+                    ("discount_min", "unsupported"),
                 ],
-                json!({"category": ["dress"], "colour": ["green"], "lowest_price": 84.0, "highest_price": 123.0, "bedrooms_min": 3, "brand": ["Acme"]}),
+                json!({"category": ["dress"], "colour": ["green"], "lowest_price": 84.0, "highest_price": 123.0, "bedrooms_min": 3, "brand": ["Mango"]}),
             ),
             (
-                json!({"category": ["dress"], "colour": null, "lowest_price": "cheap", "highest_price": 123, "bedrooms_min": 3}),
+                json!({"category": ["dress"], "colour": null, "lowest_price": "cheap", "highest_price": 123, "bedrooms_min": 3, "discount_min": 20}),
                 vec![("colour", "omitted"), ("lowest_price", "contradicted")],
-                json!({"category": ["dress"], "colour": ["green"], "lowest_price": 84.0, "highest_price": 123, "bedrooms_min": 3}),
+                json!({"category": ["dress"], "colour": ["green"], "lowest_price": 84.0, "highest_price": 123, "bedrooms_min": 3, "discount_min": 20}),
             ),
         ];
         for (call, expected, completed) in cases {
-            let found = gaps(&summary, &call);
+            let found = gaps(&summary, text, &call);
             let described: Vec<(&str, &str)> = found.iter().map(|g| (g.field.as_str(), g.kind)).collect();
             assert_eq!(described, expected, "{call}");
             assert_eq!(complete(&call, &found), completed, "{call}");
         }
         assert!(
-            gaps(&json!({}), &json!({})).is_empty(),
+            gaps(&json!({}), "{}", &json!({})).is_empty(),
             "a summary without facts asks for nothing"
         );
-        let told = message(&gaps(&summary, &json!({"lowest_price": 10})));
+        let told = message(&gaps(&summary, text, &json!({"lowest_price": 10, "size": ["XL"]})));
         assert!(
             told.contains("lowest_price is 10 but the summary supports 84.0"),
             "{told}"
         );
-        assert!(told.contains("colour (the summary supports [\"green\"])"), "{told}");
+        assert!(
+            told.contains("colour is missing (the summary supports [\"green\"])"),
+            "{told}"
+        );
+        assert!(
+            told.contains("size = [\"XL\"] is not in the summary; leave it out"),
+            "{told}"
+        );
     }
 }

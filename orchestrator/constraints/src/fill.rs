@@ -56,7 +56,17 @@ pub fn from_summary(summary: &Summary, catalog: &CatalogFacts, capacity: u64) ->
     for attribute in &catalog.attributes {
         if let Some(vocabulary) = attribute.categorical() {
             let stated = if attribute.name == "brand" {
-                summary.brand_preference.as_ref().map(strings).unwrap_or_default()
+                // "A variety of brands, no clear preference" names brands without preferring
+                // one; names inside a negation ("not Nike") are not preferences either.
+                summary
+                    .brand_preference
+                    .as_ref()
+                    .map(strings)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|text| interarec_summary::affirmed_text(text))
+                    .filter(|text| !text.is_empty())
+                    .collect()
             } else {
                 strings(&specifications[attribute.name.as_str()])
             };

@@ -629,8 +629,9 @@ async fn execute(
 }
 
 /// A network planner's validated arguments held to the summary: facts the summary states that
-/// the call omits or contradicts are sent back once (`Err`: the call's result), and completed
-/// from the summary field by field if the next call still has them. Either way a `consistency`
+/// the call omits, contradicts or broadens, and values the summary never names, are sent back
+/// once (`Err`: the call's result), and completed from the summary field by field if the next
+/// call still has them. Either way a `consistency`
 /// event says what was found and done.
 fn hold_to_summary(
     input: &TurnInput,
@@ -642,7 +643,17 @@ fn hold_to_summary(
     let stated = interarec_constraints::from_summary(&input.summary, &input.catalog, input.capacity);
     // Only what the catalog can honour counts: the summary's facts in the catalog's spelling.
     let stated = interarec_constraints::validate(&input.catalog, &stated).arguments;
-    let gaps = consistency::gaps(&stated, &arguments);
+    // Evidence for values the offline filling did not take: the categories that state
+    // preferences. Reviews, comparisons and promotions name every product on the page, and a
+    // brand preference counts only where it is affirmed ("no clear preference" is not one).
+    let summary = &input.summary;
+    let brand = summary
+        .brand_preference
+        .as_ref()
+        .map(|b| interarec_summary::affirmed_text(&b.to_string()))
+        .unwrap_or_default();
+    let summary_text = json!([summary.product_characteristics, summary.product_specifications, brand]).to_string();
+    let gaps = consistency::gaps(&stated, &summary_text, &arguments);
     if gaps.is_empty() {
         return Ok(arguments);
     }

@@ -688,7 +688,21 @@ impl Sessions {
                 self.store.append_event(&summary_event)?;
                 self.store.put_session(&record)?;
                 self.flush().await?;
-                let turn_input = typed.and_then(|typed| self.turn_input(&record, batch_number, typed));
+                let unreadable = match &typed {
+                    // A recommending session whose summary could not be read is told so; the
+                    // previous recommendation stands.
+                    None if !record.model_id.is_empty() => Some(format!(
+                        "the batch's summary could not be read ({}); the previous recommendation stands",
+                        summary_event.payload["error"]
+                            .as_str()
+                            .unwrap_or("the summarize tool returned no summary")
+                    )),
+                    _ => None,
+                };
+                let turn_input = match unreadable {
+                    Some(reason) => Some(Err(reason)),
+                    None => typed.and_then(|typed| self.turn_input(&record, batch_number, typed)),
+                };
                 let planner = record.planner.clone();
                 drop(record);
                 let _ = live.events.send(summary_event);

@@ -5,9 +5,11 @@
 //! always kept beside the typed summary. A plain library, so the `summarize` plugin and the
 //! server share it.
 
+mod negation;
 mod parse;
 mod price;
 
+pub use negation::{affirmed_text, states_no_preference};
 pub use parse::{ParseError, parse_lenient_object, parse_summary};
 pub use price::{parse_price, parse_price_range};
 

@@ -23,7 +23,10 @@ pub enum ParseError {
 }
 
 /// Reads the JSON object in what a model wrote, the way models write it: smart quotes, prose or
-/// code fences around it, trailing commas. Returns the object and the repairs it needed.
+/// code fences around it, trailing commas, escapes JSON does not have (`\$`, `\_`, `\'`, read
+/// as the character), and key–value sequences whose braces were lost (`"Lowest Price": "$84",
+/// "Brand Preference": …` with no `{`, nested keys included). Returns the object and the repairs
+/// it needed.
 pub fn parse_lenient_object(raw: &str) -> Result<(serde_json::Map<String, Value>, Vec<String>), ParseError> {
     let mut repairs = Vec::new();
     let straightened: String = raw
@@ -37,8 +40,23 @@ pub fn parse_lenient_object(raw: &str) -> Result<(serde_json::Map<String, Value>
     if straightened != raw {
         repairs.push("smart quotes straightened".to_owned());
     }
-    let object = extract_object(&straightened)?;
-    if object.len() + 2 < straightened.trim().len() {
+    let (escaped, fixed) = drop_invalid_escapes(&straightened);
+    if fixed > 0 {
+        repairs.push(format!("{fixed} escape(s) JSON does not have read as the character"));
+    }
+    // A key before the first brace means the outer braces were lost (the first `{` would be a
+    // nested value's).
+    let braces_lost = match (first_key(&escaped), escaped.find('{')) {
+        (Some(key), Some(brace)) => key < brace,
+        (Some(_), None) => true,
+        _ => false,
+    };
+    if braces_lost && let Some(map) = key_value_sequence(&escaped) {
+        repairs.push("key-value sequence without braces read as an object".to_owned());
+        return Ok((map, repairs));
+    }
+    let object = extract_object(&escaped)?;
+    if object.len() + 2 < escaped.trim().len() {
         repairs.push("text around the JSON object ignored".to_owned());
     }
     let (cleaned, removed) = drop_trailing_commas(object);
@@ -50,6 +68,120 @@ pub fn parse_lenient_object(raw: &str) -> Result<(serde_json::Map<String, Value>
         Value::Object(map) => Ok((map, repairs)),
         _ => Err(ParseError::Invalid("the top level is not an object".into())),
     }
+}
+
+/// Removes the backslash of escapes JSON does not have (`\$`, `\_`, `\'`, …) inside strings,
+/// so `"18.00\$"` reads as `18.00$`; returns the text and how many were fixed.
+fn drop_invalid_escapes(text: &str) -> (String, usize) {
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut fixed) = (false, 0);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if !in_string {
+            in_string = c == '"';
+            out.push(c);
+            continue;
+        }
+        match c {
+            '\\' => match chars.peek() {
+                Some('"' | '\\' | '/' | 'b' | 'f' | 'n' | 'r' | 't' | 'u') => {
+                    out.push(c);
+                    out.extend(chars.next());
+                }
+                Some(_) => fixed += 1,
+                None => out.push(c),
+            },
+            '"' => {
+                in_string = false;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    (out, fixed)
+}
+
+/// Where the first `"key":` of the text starts (a JSON string followed by a colon).
+fn first_key(text: &str) -> Option<usize> {
+    let mut search = 0;
+    while let Some(found) = text[search..].find('"') {
+        let at = search + found;
+        if let Some((_, end)) = json_string_at(text, at)
+            && text[end..].trim_start().starts_with(':')
+        {
+            return Some(at);
+        }
+        search = at + 1;
+    }
+    None
+}
+
+/// The JSON string starting at `at` (a `"`), with the offset just after it.
+fn json_string_at(text: &str, at: usize) -> Option<(String, usize)> {
+    let mut stream = serde_json::Deserializer::from_str(&text[at..]).into_iter::<String>();
+    match stream.next() {
+        Some(Ok(string)) => Some((string, at + stream.byte_offset())),
+        _ => None,
+    }
+}
+
+/// One JSON value (string, number, object, array, literal) starting at `at`, with the offset
+/// just after it.
+fn json_value_at(text: &str, at: usize) -> Option<(Value, usize)> {
+    let mut stream = serde_json::Deserializer::from_str(&text[at..]).into_iter::<Value>();
+    match stream.next() {
+        Some(Ok(value)) => Some((value, at + stream.byte_offset())),
+        _ => None,
+    }
+}
+
+/// Reads `"A": "x", "B": "C": "y", "D": "z"` (braces lost, nested keys without braces) as an
+/// object. A key followed directly by another key opens a nested object, which takes the
+/// following pairs until a key that names one of the eight categories. `None` when fewer than
+/// one pair can be read.
+fn key_value_sequence(text: &str) -> Option<serde_json::Map<String, Value>> {
+    let mut at = first_key(text)?;
+    let mut map = serde_json::Map::new();
+    let mut open: Option<(String, serde_json::Map<String, Value>)> = None;
+    let close = |map: &mut serde_json::Map<String, Value>,
+                 open: &mut Option<(String, serde_json::Map<String, Value>)>| {
+        if let Some((key, nested)) = open.take() {
+            map.insert(key, Value::Object(nested));
+        }
+    };
+    loop {
+        let Some((key, after_key)) = json_string_at(text, at) else {
+            break;
+        };
+        let rest = text[after_key..].trim_start();
+        let Some(rest) = rest.strip_prefix(':') else { break };
+        let value_at = text.len() - rest.trim_start().len();
+        let Some((value, after_value)) = json_value_at(text, value_at) else {
+            break;
+        };
+        let next = text[after_value..].trim_start();
+        if value.is_string() && next.starts_with(':') {
+            // `"A": "B": …`: A opens a nested object and B is its first key.
+            close(&mut map, &mut open);
+            open = Some((key, serde_json::Map::new()));
+            at = value_at;
+            continue;
+        }
+        match open.as_mut() {
+            Some((_, nested)) if category_of(&key).is_none() => {
+                nested.insert(key, value);
+            }
+            _ => {
+                close(&mut map, &mut open);
+                map.insert(key, value);
+            }
+        }
+        let Some(rest) = next.strip_prefix(',') else { break };
+        let Some(next_key) = rest.find('"') else { break };
+        at = text.len() - rest.len() + next_key;
+    }
+    close(&mut map, &mut open);
+    (!map.is_empty()).then_some(map)
 }
 
 /// Reads a model's answer as a summary.

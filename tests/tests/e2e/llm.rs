@@ -56,7 +56,7 @@ async fn replay(
             session_id: id.into(),
             catalog_id: domain.slug().into(),
             options: Some(SessionOptions {
-                batch_size: 16,
+                batch_size: 10,
                 batch_interval_ms: 600_000,
                 max_side: 256,
                 static_threshold_bits: 4,
@@ -132,6 +132,20 @@ async fn a_real_llama_cpp_server_plans_recommending_sessions() {
         )
         .await;
         let events = replay(&server, recording, recording, domain, "openai", validate_tool).await;
+        // What the model did, for whoever runs this: each step's calls or answer, and what the
+        // orchestrator made of them.
+        for (kind, payload) in &events {
+            match kind.as_str() {
+                "planner-step" => eprintln!(
+                    "  step {}: {} {}",
+                    payload["step"], payload["action"], payload["request_trimmed"]
+                ),
+                "consistency" | "planner-error" | "planner-stopped" => eprintln!("  {kind}: {payload}"),
+                "constraints" => eprintln!("  constraints: {}", payload["arguments"]),
+                "summary" => eprintln!("  summary: {}", payload["summary"]),
+                _ => {}
+            }
+        }
         let refused: Vec<&Value> = events
             .iter()
             .filter(|(k, p)| k == "planner-error" && REFUSALS.contains(&p["cause"].as_str().unwrap_or_default()))
@@ -172,19 +186,6 @@ async fn a_real_llama_cpp_server_plans_recommending_sessions() {
                 final_constraints(&events).unwrap_or(&Value::Null),
                 final_constraints(&offline).unwrap_or(&Value::Null)
             );
-        }
-        // What the model did, for whoever runs this: each step's calls or answer, and what the
-        // orchestrator made of them.
-        for (kind, payload) in &events {
-            match kind.as_str() {
-                "planner-step" => eprintln!(
-                    "  step {}: {} {}",
-                    payload["step"], payload["action"], payload["request_trimmed"]
-                ),
-                "consistency" | "planner-error" | "planner-stopped" => eprintln!("  {kind}: {payload}"),
-                "constraints" => eprintln!("  constraints: {}", payload["arguments"]),
-                _ => {}
-            }
         }
         let info = client.get_session(recording).await.unwrap();
         eprintln!(

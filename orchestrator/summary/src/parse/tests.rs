@@ -80,7 +80,66 @@ fn cases() -> Vec<Case> {
             specification: None,
             promotions_available: false,
         },
+        Case {
+            name: "escapes JSON does not have, prices inside sentences",
+            raw: "{\"Product Characteristics\": \"Green wrap dresses, 20\\% off\", \"Lowest Price\": \"18.00\\$ for the cheapest\", \"Highest Price\": \"$63.97, as seen on the third card\", \"Brand Preference\": \"Nobody\\'s Child\", \"Promotions\": \"code SPRING\\_20\"}",
+            lowest: Some(18.0),
+            highest: Some(63.97),
+            brand: Some(json!("Nobody's Child")),
+            specification: None,
+            promotions_available: true,
+        },
+        Case {
+            name: "braces lost, a leading quote and a bare json word",
+            raw: "\"json \"Product Characteristics\": \"Trail running shoes for women\", \"Lowest Price\": \"$84\", \"Highest Price\": \"$123\", \"Brand Preference\": \"Salomon\", \"Promotions\": \"not available\"",
+            lowest: Some(84.0),
+            highest: Some(123.0),
+            brand: Some(json!("Salomon")),
+            specification: None,
+            promotions_available: false,
+        },
+        Case {
+            name: "braces lost with nested keys without braces",
+            raw: "Here is the summary: \"Product Characteristics\": \"Location\": \"Oakland\", \"Bedrooms\": \"3+\", \"Lowest Price\": \"$1.2M\", \"Highest Price\": \"$1.5M\", \"Product Specifications\": \"Property Type\": \"condo\", \"Bathrooms\": \"2+\", \"Promotions\": \"Price cut on one listing\" Let me know!",
+            lowest: Some(1_200_000.0),
+            highest: Some(1_500_000.0),
+            brand: None,
+            specification: Some(("/Property Type", json!("condo"))),
+            promotions_available: true,
+        },
     ]
+}
+
+#[test]
+fn nested_keys_without_braces_stay_with_their_category() {
+    let raw = cases()
+        .into_iter()
+        .find(|c| c.name == "braces lost with nested keys without braces")
+        .unwrap()
+        .raw;
+    let parsed = parse_summary(raw).unwrap();
+    assert_eq!(
+        parsed.summary.product_characteristics,
+        Some(json!({"Location": "Oakland", "Bedrooms": "3+"}))
+    );
+    assert_eq!(
+        parsed.summary.product_specifications,
+        Some(json!({"Property Type": "condo", "Bathrooms": "2+"}))
+    );
+    assert!(
+        parsed
+            .repairs
+            .contains(&"key-value sequence without braces read as an object".to_owned()),
+        "{:?}",
+        parsed.repairs
+    );
+    let escaped = cases().into_iter().find(|c| c.name.starts_with("escapes")).unwrap().raw;
+    assert!(
+        parse_summary(escaped)
+            .unwrap()
+            .repairs
+            .contains(&"4 escape(s) JSON does not have read as the character".to_owned())
+    );
 }
 
 #[test]
