@@ -530,6 +530,22 @@ async fn execute(
     if call.name != FUNCTION_NAME {
         return invoke(registry, input, &call.name, call.arguments.clone(), output).await;
     }
+    // A network planner's call is held to the summary before the session's validating tool
+    // sees it, so the validator (a domain plugin's relaxations included) has the last word.
+    let arguments = if check_consistency {
+        match hold_to_summary(input, &call.arguments, transcript, output) {
+            // How many products to show is the session's choice, not the model's.
+            Ok(mut held) => {
+                if let Some(fields) = held.as_object_mut() {
+                    fields.insert("capacity".into(), json!(input.capacity));
+                }
+                held
+            }
+            Err(sent_back) => return sent_back,
+        }
+    } else {
+        call.arguments.clone()
+    };
     let asked_before = transcript
         .iter()
         .filter(|e| matches!(e, Entry::Result { call, outcome } if call.name == FUNCTION_NAME && outcome["ok"]["status"] == "invalid"))
@@ -538,7 +554,7 @@ async fn execute(
         registry,
         input,
         &input.validate_tool,
-        json!({ "catalog_id": input.catalog.id, "arguments": call.arguments }),
+        json!({ "catalog_id": input.catalog.id, "arguments": arguments }),
         output,
     )
     .await;
@@ -564,14 +580,6 @@ async fn execute(
     if !final_attempt {
         return json!({ "ok": { "status": "invalid", "violations": validation["violations"], "repaired_arguments": repaired } });
     }
-    let repaired = if check_consistency {
-        match hold_to_summary(input, repaired, transcript, output) {
-            Ok(held) => held,
-            Err(sent_back) => return sent_back,
-        }
-    } else {
-        repaired
-    };
     let current = input.current.clone().unwrap_or_else(|| json!({}));
     let (mut merged, _) = interarec_constraints::merge(&current, &repaired);
     if merged != repaired {
@@ -628,14 +636,14 @@ async fn execute(
     }
 }
 
-/// A network planner's validated arguments held to the summary: facts the summary states that
+/// A network planner's arguments held to the summary (before validation): facts the summary states that
 /// the call omits, contradicts or broadens, and values the summary never names, are sent back
 /// once (`Err`: the call's result), and completed from the summary field by field if the next
 /// call still has them. Either way a `consistency`
 /// event says what was found and done.
 fn hold_to_summary(
     input: &TurnInput,
-    arguments: Value,
+    arguments: &Value,
     transcript: &[Entry],
     output: &mut TurnOutput,
 ) -> Result<Value, Value> {
@@ -653,9 +661,11 @@ fn hold_to_summary(
         .map(|b| interarec_summary::affirmed_text(&b.to_string()))
         .unwrap_or_default();
     let summary_text = json!([summary.product_characteristics, summary.product_specifications, brand]).to_string();
-    let gaps = consistency::gaps(&stated, &summary_text, &arguments);
+    // Compared in the catalog's spelling (the call's own validation comes after).
+    let normalized = interarec_constraints::validate(&input.catalog, arguments).arguments;
+    let gaps = consistency::gaps(&stated, &summary_text, &normalized);
     if gaps.is_empty() {
-        return Ok(arguments);
+        return Ok(arguments.clone());
     }
     let asked_before = transcript.iter().any(|entry| {
         matches!(entry, Entry::Result { call, outcome } if call.name == FUNCTION_NAME && outcome["ok"]["status"] == "inconsistent")
@@ -669,7 +679,7 @@ fn hold_to_summary(
             json!({ "ok": { "status": "inconsistent", "message": consistency::message(&gaps), "gaps": gaps, "summary_arguments": stated } }),
         );
     }
-    let completed = consistency::complete(&arguments, &gaps);
+    let completed = consistency::complete(&normalized, &gaps);
     output.events.push((
         "consistency".into(),
         json!({ "batch": input.batch, "gaps": gaps, "filled": gaps.iter().map(|g| &g.field).collect::<Vec<_>>(), "arguments": completed, "outcome": "completed from the summary" }),

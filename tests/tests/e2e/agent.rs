@@ -903,3 +903,105 @@ async fn recommend_now_and_watch_session_from_any_sequence() {
     assert_eq!(replayed.len(), 3, "{replayed:?}");
     assert_eq!(replayed.last().map(|(_, k)| k.as_str()), Some("session-ended"));
 }
+
+/// Vision answers in the shapes real multimodal models print, fed through a fake endpoint into a
+/// recommending session: each is read into constraints and a recommendation, and an answer that
+/// cannot be read at all gets an event saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vision_answers_as_models_print_them_reach_the_recommendation() {
+    // (case, the model's answer, constraints the recommendation must hold (field, value); or
+    // the planner-skipped reason fragment when nothing can be read)
+    let cases: [(&str, &str, &[(&str, Value)], Option<&str>); 4] = [
+        (
+            "escapes JSON lacks",
+            r#"{"Product Characteristics": "green dresses", "Lowest Price": "18.00\$ for the slip dress", "Highest Price": "$144, as seen on the last card", "Brand Preference": "not available", "Product Specifications": {"colour": "green", "category": "dress"}, "Promotions": "code SPRING\_20"}"#,
+            &[
+                ("colour", serde_json::json!(["green"])),
+                ("lowest_price", serde_json::json!(18.0)),
+            ],
+            None,
+        ),
+        (
+            "braces lost behind a bare json word",
+            r#""json "Product Characteristics": "green dresses", "Lowest Price": "$18", "Highest Price": "$144", "Product Specifications": "colour": "green", "category": "dress", "Promotions": "not available""#,
+            &[
+                ("colour", serde_json::json!(["green"])),
+                ("highest_price", serde_json::json!(144.0)),
+            ],
+            None,
+        ),
+        (
+            "no single brand preferred",
+            r#"Sure! {"Product Characteristics": "green dresses", "Lowest Price": "$18", "Highest Price": "$144", "Brand Preference": "Variety of brands shown, such as Mango, Zara, Monki, suggesting no clear preference for a single brand", "Product Specifications": {"colour": "green"}}"#,
+            &[("colour", serde_json::json!(["green"])), ("brand", Value::Null)],
+            None,
+        ),
+        (
+            "unreadable",
+            "I could not see any products in these screenshots.",
+            &[],
+            Some("could not be read"),
+        ),
+    ];
+    for (name, answer, holds, skipped) in cases {
+        let fake = FakeOpenAi::start(Vec::new(), Reply::completion(answer, 900, 80)).await;
+        let base_url = fake.base_url.clone();
+        let server = TestServer::start_with(move |config| server_with_endpoint(base_url)(config)).await;
+        let mut client = server.client().await;
+        prepare(
+            &mut client,
+            Domain::Fashion,
+            &["capture", "summarize", "validate", "assortment"],
+        )
+        .await;
+        client
+            .create_session_with(CreateSessionRequest {
+                session_id: "answers".into(),
+                catalog_id: "fashion".into(),
+                options: Some(SessionOptions {
+                    batch_size: 16,
+                    batch_interval_ms: 600_000,
+                    max_side: 256,
+                    static_threshold_bits: 4,
+                }),
+                choice_model_id: pipeline::demo_model_id(Domain::Fashion),
+                capacity: 4,
+                vision_provider: "openai".into(),
+                ..CreateSessionRequest::default()
+            })
+            .await
+            .unwrap();
+        let (_, _, frames) = pipeline::fixture_recording("fashion-green-dresses").unwrap();
+        let events: Vec<(String, Value)> = pipeline::replay(&mut client, "answers", frames)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|event| (event.kind, serde_json::from_str(&event.payload_json).unwrap()))
+            .collect();
+        match skipped {
+            Some(reason) => {
+                let skip = &events
+                    .iter()
+                    .find(|(k, _)| k == "planner-skipped")
+                    .unwrap_or_else(|| panic!("{name}: {events:#?}"))
+                    .1;
+                assert!(skip["reason"].as_str().unwrap().contains(reason), "{name}: {skip:#}");
+                assert!(!events.iter().any(|(k, _)| k == "recommendation"), "{name}");
+            }
+            None => {
+                let recommendation = &events
+                    .iter()
+                    .find(|(k, _)| k == "recommendation")
+                    .unwrap_or_else(|| panic!("{name}: no recommendation in {:?}", kinds(&events)))
+                    .1;
+                for (field, value) in holds {
+                    assert_eq!(
+                        &recommendation["constraints"][*field], value,
+                        "{name}: {field} in {recommendation:#}"
+                    );
+                }
+                assert!(!recommendation["items"].as_array().unwrap().is_empty(), "{name}");
+            }
+        }
+    }
+}

@@ -119,6 +119,7 @@ async fn a_real_llama_cpp_server_plans_recommending_sessions() {
     let cases = [
         ("fashion-green-dresses", Domain::Fashion, "validate"),
         ("homes-oakland-condo", Domain::RealEstate, "real-estate"),
+        ("homes-pacifica-san-jose", Domain::RealEstate, "real-estate"),
     ];
     for (recording, domain, validate_tool) in cases {
         pipeline::import_demo_shop(&mut client, domain, true).await.unwrap();
