@@ -24,9 +24,8 @@ pub struct CaptureArgs {
     /// Stream the frames live into this session (created if it does not exist).
     #[arg(long)]
     session: Option<String>,
-    /// Catalog of a session created here.
-    #[arg(long, default_value = "")]
-    catalog: String,
+    #[command(flatten)]
+    new_session: NewSessionFlags,
     /// Milliseconds between screenshots (at least 100).
     #[arg(long, default_value_t = 2_000)]
     interval_ms: u64,
@@ -50,6 +49,61 @@ pub struct CaptureArgs {
     chromium: Option<PathBuf>,
 }
 
+/// How a session created from the command line is set up: everything `CreateSession` takes.
+#[derive(Debug, Clone, Default, Args)]
+pub struct NewSessionFlags {
+    /// Catalog the shopper browses (needed to recommend).
+    #[arg(long, default_value = "")]
+    catalog: String,
+    /// Fitted choice model to recommend with; with it, every summarised batch gets a
+    /// recommendation (the `summarize`, validating and `assortment` tools must be registered).
+    #[arg(long, default_value = "")]
+    model: String,
+    /// Products to recommend (0: the server's default, 8).
+    #[arg(long, default_value_t = 0)]
+    capacity: u32,
+    /// Frames per batch (0: 10).
+    #[arg(long, default_value_t = 0)]
+    batch_size: u32,
+    /// A batch also closes when its first frame is this old, in ms (0: 20000).
+    #[arg(long, default_value_t = 0)]
+    batch_interval_ms: u64,
+    /// Who plans each turn: `offline` or `openai` (empty: the server's default).
+    #[arg(long, default_value = "")]
+    planner: String,
+    /// Who reads the screenshots: `offline` or `openai` (empty: the server's default).
+    #[arg(long, default_value = "")]
+    vision: String,
+    /// The tool that validates the constraint function's arguments (empty: `validate`), e.g.
+    /// `real-estate`.
+    #[arg(long, default_value = "")]
+    validate_tool: String,
+    /// A registered tool the network planner is offered besides the constraint function and
+    /// the validating tool (repeat for several).
+    #[arg(long = "planner-tool", value_name = "TOOL")]
+    planner_tools: Vec<String>,
+}
+
+impl NewSessionFlags {
+    fn request(&self, id: &str) -> interarec_client::CreateSessionRequest {
+        interarec_client::CreateSessionRequest {
+            session_id: id.to_owned(),
+            catalog_id: self.catalog.clone(),
+            options: Some(SessionOptions {
+                batch_size: self.batch_size,
+                batch_interval_ms: self.batch_interval_ms,
+                ..SessionOptions::default()
+            }),
+            choice_model_id: self.model.clone(),
+            capacity: self.capacity,
+            planner: self.planner.clone(),
+            vision_provider: self.vision.clone(),
+            validate_tool: self.validate_tool.clone(),
+            planner_tools: self.planner_tools.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct SessionArgs {
     #[command(flatten)]
@@ -60,6 +114,14 @@ pub struct SessionArgs {
 
 #[derive(Debug, Subcommand)]
 enum SessionCommand {
+    /// Creates a session (a recommending one with --model), and prints it.
+    Create {
+        /// Session id (lowercase letters, digits and `-`; empty: generated).
+        #[arg(default_value = "")]
+        id: String,
+        #[command(flatten)]
+        new_session: NewSessionFlags,
+    },
     /// Lists the sessions.
     List,
     /// Shows a session's counters.
@@ -104,9 +166,8 @@ enum SessionCommand {
         /// Session to stream into (created if missing; default: the folder's name).
         #[arg(long)]
         session: Option<String>,
-        /// Catalog of a session created here.
-        #[arg(long, default_value = "")]
-        catalog: String,
+        #[command(flatten)]
+        new_session: NewSessionFlags,
         /// Speed-up over the recorded timing; 0 sends as fast as the server takes them.
         #[arg(long, default_value_t = 1.0)]
         speed: f64,
@@ -209,12 +270,12 @@ fn wire_frame(frame: &CapturedFrame) -> Frame {
     }
 }
 
-async fn ensure_session(client: &mut Client, id: &str, catalog: &str) -> anyhow::Result<SessionInfo> {
+async fn ensure_session(client: &mut Client, id: &str, new_session: &NewSessionFlags) -> anyhow::Result<SessionInfo> {
     match client.get_session(id).await {
         Ok(info) => Ok(info),
         Err(error) if error.code() == Some(tonic::Code::NotFound) => {
             eprintln!("creating session `{id}`");
-            Ok(client.create_session(id, catalog, SessionOptions::default()).await?)
+            Ok(client.create_session_with(new_session.request(id)).await?)
         }
         Err(error) => Err(error.into()),
     }
@@ -276,7 +337,7 @@ pub async fn capture_command(args: CaptureArgs) -> anyhow::Result<()> {
     let forwarder = match &args.session {
         Some(id) => {
             let mut client = args.server.connect().await?;
-            ensure_session(&mut client, id, &args.catalog).await?;
+            ensure_session(&mut client, id, &args.new_session).await?;
             Some(Forwarder::open(&mut client, id).await?)
         }
         None => None,
@@ -358,6 +419,9 @@ pub async fn session_command(args: SessionArgs) -> anyhow::Result<()> {
                 );
             }
         }
+        SessionCommand::Create { id, new_session } => {
+            print_session(&client.create_session_with(new_session.request(&id)).await?)
+        }
         SessionCommand::Show { id } => print_session(&client.get_session(&id).await?),
         SessionCommand::End { id } => print_session(&client.end_session(&id).await?),
         SessionCommand::Watch { id, from, json } => {
@@ -370,7 +434,7 @@ pub async fn session_command(args: SessionArgs) -> anyhow::Result<()> {
         SessionCommand::Replay {
             dir,
             session,
-            catalog,
+            new_session,
             speed,
             end,
             ..
@@ -386,7 +450,7 @@ pub async fn session_command(args: SessionArgs) -> anyhow::Result<()> {
                     })
                     .unwrap_or_else(|| "replay".into())
             });
-            ensure_session(&mut client, &id, &catalog).await?;
+            ensure_session(&mut client, &id, &new_session).await?;
             eprintln!(
                 "replaying {} frames of `{}` ({}) into session `{id}` at {}",
                 frames.len(),
