@@ -149,10 +149,7 @@ fn key_value_sequence(text: &str) -> Option<serde_json::Map<String, Value>> {
             map.insert(key, Value::Object(nested));
         }
     };
-    loop {
-        let Some((key, after_key)) = json_string_at(text, at) else {
-            break;
-        };
+    while let Some((key, after_key)) = json_string_at(text, at) {
         let rest = text[after_key..].trim_start();
         let Some(rest) = rest.strip_prefix(':') else { break };
         let value_at = text.len() - rest.trim_start().len();
