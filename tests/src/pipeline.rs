@@ -104,11 +104,7 @@ pub fn recording(dir: &Path) -> anyhow::Result<(Manifest, Domain, Vec<Frame>)> {
 
 /// A committed recording (`fixtures/sessions/NAME`), as [`recording`] reads it.
 pub fn fixture_recording(name: &str) -> anyhow::Result<(Manifest, Domain, Vec<Frame>)> {
-    recording(
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../fixtures/sessions")
-            .join(name),
-    )
+    recording(&fixture_dir(name))
 }
 
 /// Sends `frames` into an existing session through `Browse`, ends the session once every frame
@@ -149,4 +145,58 @@ pub async fn replay(client: &mut Client, session: &str, frames: Vec<Frame>) -> a
             None => {}
         }
     }
+}
+
+/// A session that recommends from a demo shop the way the tests replay recordings: batches of
+/// `batch_size` closed by size (the interval is 10 minutes), frames hashed at 256 px, four
+/// products, the named planner and validating tool (empty: the server's defaults).
+pub fn recommending_session(
+    id: &str,
+    domain: Domain,
+    batch_size: u32,
+    planner: &str,
+    validate_tool: &str,
+) -> interarec_client::CreateSessionRequest {
+    interarec_client::CreateSessionRequest {
+        session_id: id.into(),
+        catalog_id: domain.slug().into(),
+        options: Some(interarec_client::SessionOptions {
+            batch_size,
+            batch_interval_ms: 600_000,
+            max_side: 256,
+            static_threshold_bits: 4,
+        }),
+        choice_model_id: demo_model_id(domain),
+        capacity: 4,
+        planner: planner.into(),
+        validate_tool: validate_tool.into(),
+        ..interarec_client::CreateSessionRequest::default()
+    }
+}
+
+/// Creates the session `request` asks for, replays the recording in `dir` into it through
+/// `Browse` to the end, and returns every event as (kind, payload).
+pub async fn replay_into(
+    client: &mut Client,
+    request: interarec_client::CreateSessionRequest,
+    dir: &Path,
+) -> anyhow::Result<Vec<(String, serde_json::Value)>> {
+    let id = request.session_id.clone();
+    client.create_session_with(request).await?;
+    let (_, _, frames) = recording(dir)?;
+    Ok(replay(client, &id, frames)
+        .await?
+        .into_iter()
+        .map(|event| {
+            let payload = serde_json::from_str(&event.payload_json).unwrap_or(serde_json::Value::Null);
+            (event.kind, payload)
+        })
+        .collect())
+}
+
+/// Where a committed recording (`fixtures/sessions/NAME`) lives.
+pub fn fixture_dir(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/sessions")
+        .join(name)
 }

@@ -57,22 +57,28 @@ fn names(text: &str, needle: &str) -> bool {
         })
 }
 
-/// A number as a shopper or model writes it: `3`, `1.5`, `1500000`.
+/// A number as a summary writes it once thousands separators are gone: `3`, `1.5`, `1500000`.
 fn number_words(number: f64) -> Vec<String> {
     let mut words = vec![format!("{number}")];
     if number.fract() == 0.0 {
-        let whole = format!("{number:.0}");
-        // With thousands separators too: 1,500,000.
-        let mut grouped = String::new();
-        for (i, c) in whole.chars().enumerate() {
-            if i > 0 && (whole.len() - i) % 3 == 0 {
-                grouped.push(',');
-            }
-            grouped.push(c);
-        }
-        words.extend([whole, grouped]);
+        words.push(format!("{number:.0}"));
     }
     words
+}
+
+/// The text with the commas between digits removed (`1,500,000` → `1500000`).
+fn without_digit_commas(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    chars
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| {
+            !(**c == ','
+                && i.checked_sub(1).is_some_and(|p| chars[p].is_ascii_digit())
+                && chars.get(i + 1).is_some_and(char::is_ascii_digit))
+        })
+        .map(|(_, c)| *c)
+        .collect()
 }
 
 /// The summary's facts that `call` leaves out, contradicts, broadens or adds without support.
@@ -83,7 +89,7 @@ pub fn gaps(summary_arguments: &Value, summary_text: &str, call: &Value) -> Vec<
     let empty = Map::new();
     let expected = summary_arguments.as_object().unwrap_or(&empty);
     let given = call.as_object().unwrap_or(&empty);
-    let text = summary_text.to_lowercase();
+    let text = without_digit_commas(&summary_text.to_lowercase());
     let mut found = Vec::new();
     let gap = |field: &str, summary: Value, call: Option<&Value>, kind| Gap {
         field: field.to_owned(),
@@ -243,6 +249,11 @@ mod tests {
         assert!(
             gaps(&json!({}), "{}", &json!({})).is_empty(),
             "a summary without facts asks for nothing"
+        );
+        let priced = r#"{"product_characteristics": "condos from $1,500,000"}"#;
+        assert!(
+            gaps(&json!({}), priced, &json!({"highest_price": 1500000})).is_empty(),
+            "1,500,000 names 1500000"
         );
         let told = message(&gaps(&summary, text, &json!({"lowest_price": 10, "size": ["XL"]})));
         assert!(

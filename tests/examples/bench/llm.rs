@@ -9,26 +9,12 @@
 //!
 //! Usage: `bench llm [--sessions DIR] [--batch-size N]`.
 
-use interarec_client::{Client, CreateSessionRequest, SessionOptions};
+use interarec_client::Client;
 use interarec_demo_shop::catalog::Domain;
-use interarec_server::agent::openai::NetworkPlannerSettings;
-use interarec_server::config::Provider;
-use interarec_server::vision::VisionConfig;
+use interarec_tests::llm::{LlmServer, REFUSALS};
 use interarec_tests::{TestServer, intent, pipeline};
-use interarec_vision::ocr::OcrChoice;
-use interarec_vision::openai::OpenAiConfig;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-/// Causes of a refused request.
-const REFUSALS: [&str; 5] = [
-    "message-shape",
-    "context-length",
-    "unknown-model",
-    "authentication",
-    "rejected",
-];
 
 /// Runs the benchmark (arguments after the benchmark's name).
 pub fn main() -> anyhow::Result<()> {
@@ -42,21 +28,12 @@ pub fn main() -> anyhow::Result<()> {
             other => anyhow::bail!("unknown argument `{other}`; use --sessions DIR, --batch-size N"),
         }
     }
-    let url = std::env::var("INTERAREC_TEST_LLM_URL").map_err(|_| {
-        anyhow::anyhow!(
-            "INTERAREC_TEST_LLM_URL is not set: run `just bench-llm`, which starts a llama.cpp server and sets it"
-        )
-    })?;
-    let model = std::env::var("INTERAREC_TEST_LLM_MODEL").unwrap_or_else(|_| "qwen2.5-coder-0.5b-instruct".into());
-    let context: u32 = std::env::var("INTERAREC_TEST_LLM_CONTEXT")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(4096);
+    let llm = LlmServer::from_env().map_err(anyhow::Error::msg)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(run(&sessions_dir, batch_size, url, model, context))
+    runtime.block_on(run(&sessions_dir, batch_size, llm))
 }
 
 /// What one replay produced.
@@ -104,68 +81,21 @@ fn read(events: &[(String, Value)], expect: &std::collections::BTreeMap<String, 
     outcome
 }
 
-async fn replay(
-    client: &mut Client,
-    dir: &Path,
-    id: &str,
-    planner: &str,
-    batch_size: u32,
-) -> anyhow::Result<(Outcome, Domain)> {
-    let (manifest, domain, frames) = pipeline::recording(dir)?;
-    client
-        .create_session_with(CreateSessionRequest {
-            session_id: id.into(),
-            catalog_id: domain.slug().into(),
-            options: Some(SessionOptions {
-                batch_size,
-                batch_interval_ms: 600_000,
-                max_side: 256,
-                static_threshold_bits: 4,
-            }),
-            choice_model_id: pipeline::demo_model_id(domain),
-            capacity: 4,
-            planner: planner.into(),
-            validate_tool: if domain == Domain::RealEstate {
-                "real-estate"
-            } else {
-                "validate"
-            }
-            .into(),
-            ..CreateSessionRequest::default()
-        })
-        .await?;
-    let events: Vec<(String, Value)> = pipeline::replay(client, id, frames)
-        .await?
-        .into_iter()
-        .map(|event| {
-            (
-                event.kind,
-                serde_json::from_str(&event.payload_json).unwrap_or(Value::Null),
-            )
-        })
-        .collect();
-    Ok((read(&events, &manifest.expect), domain))
+async fn replay(client: &mut Client, dir: &Path, id: &str, planner: &str, batch_size: u32) -> anyhow::Result<Outcome> {
+    let (manifest, domain, _) = pipeline::recording(dir)?;
+    let validate_tool = if domain == Domain::RealEstate {
+        "real-estate"
+    } else {
+        "validate"
+    };
+    let request = pipeline::recommending_session(id, domain, batch_size, planner, validate_tool);
+    let events = pipeline::replay_into(client, request, dir).await?;
+    Ok(read(&events, &manifest.expect))
 }
 
-async fn run(sessions_dir: &Path, batch_size: u32, url: String, model: String, context: u32) -> anyhow::Result<()> {
-    let model_name = model.clone();
-    let server = TestServer::start_with(move |config| {
-        config.vision = VisionConfig {
-            provider: Provider::Offline,
-            ocr: OcrChoice::Tesseract,
-            ocr_on_arrival: true,
-            ..VisionConfig::default()
-        };
-        let mut openai = OpenAiConfig::new(url, model);
-        openai.max_retries = 1;
-        openai.timeout = Duration::from_secs(300);
-        config.openai = Some(openai);
-        config.network_planner = NetworkPlannerSettings {
-            context_tokens: Some(context),
-            turn_timeout: Some(Duration::from_secs(300)),
-        };
-    })
-    .await;
+async fn run(sessions_dir: &Path, batch_size: u32, llm: LlmServer) -> anyhow::Result<()> {
+    let (model_name, context) = (llm.model.clone(), llm.context_tokens);
+    let server = TestServer::start_with(move |config| llm.configure(config)).await;
     let mut client = server.client().await;
     pipeline::register_tools(
         &mut client,
@@ -192,7 +122,7 @@ async fn run(sessions_dir: &Path, batch_size: u32, url: String, model: String, c
             index + 1,
             recordings.len()
         );
-        let (offline, _) = replay(
+        let offline = replay(
             &mut client,
             recording,
             &format!("{name}-offline"),
@@ -200,7 +130,7 @@ async fn run(sessions_dir: &Path, batch_size: u32, url: String, model: String, c
             batch_size,
         )
         .await?;
-        let (network, _) = replay(&mut client, recording, &format!("{name}-network"), "openai", batch_size).await?;
+        let network = replay(&mut client, recording, &format!("{name}-network"), "openai", batch_size).await?;
         let mut sorted = network.turn_ms.clone();
         sorted.sort_by(f64::total_cmp);
         println!(

@@ -48,32 +48,10 @@ async fn replay_session(
     validate_tool: &str,
 ) -> Vec<(String, Value)> {
     let mut client = server.client().await;
-    let options = SessionOptions {
-        batch_size,
-        batch_interval_ms: 600_000,
-        max_side: 256,
-        static_threshold_bits: 4,
-    };
-    client
-        .create_session_with(CreateSessionRequest {
-            session_id: recording.into(),
-            catalog_id: domain.slug().into(),
-            options: Some(options),
-            choice_model_id: pipeline::demo_model_id(domain),
-            capacity: 4,
-            planner: planner.into(),
-            validate_tool: validate_tool.into(),
-            ..CreateSessionRequest::default()
-        })
-        .await
-        .unwrap();
-    let (_, _, frames) = pipeline::fixture_recording(recording).unwrap();
-    pipeline::replay(&mut client, recording, frames)
+    let request = pipeline::recommending_session(recording, domain, batch_size, planner, validate_tool);
+    pipeline::replay_into(&mut client, request, &pipeline::fixture_dir(recording))
         .await
         .unwrap()
-        .into_iter()
-        .map(|event| (event.kind, serde_json::from_str(&event.payload_json).unwrap()))
-        .collect()
 }
 
 fn server_with_tesseract() -> impl FnOnce(&mut interarec_server::config::ServerConfig) {
@@ -954,30 +932,13 @@ async fn vision_answers_as_models_print_them_reach_the_recommendation() {
             &["capture", "summarize", "validate", "assortment"],
         )
         .await;
-        client
-            .create_session_with(CreateSessionRequest {
-                session_id: "answers".into(),
-                catalog_id: "fashion".into(),
-                options: Some(SessionOptions {
-                    batch_size: 16,
-                    batch_interval_ms: 600_000,
-                    max_side: 256,
-                    static_threshold_bits: 4,
-                }),
-                choice_model_id: pipeline::demo_model_id(Domain::Fashion),
-                capacity: 4,
-                vision_provider: "openai".into(),
-                ..CreateSessionRequest::default()
-            })
+        let request = CreateSessionRequest {
+            vision_provider: "openai".into(),
+            ..pipeline::recommending_session("answers", Domain::Fashion, 16, "", "")
+        };
+        let events = pipeline::replay_into(&mut client, request, &pipeline::fixture_dir("fashion-green-dresses"))
             .await
             .unwrap();
-        let (_, _, frames) = pipeline::fixture_recording("fashion-green-dresses").unwrap();
-        let events: Vec<(String, Value)> = pipeline::replay(&mut client, "answers", frames)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|event| (event.kind, serde_json::from_str(&event.payload_json).unwrap()))
-            .collect();
         match skipped {
             Some(reason) => {
                 let skip = &events

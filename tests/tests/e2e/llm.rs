@@ -9,37 +9,13 @@
 //! facts the offline planner's hold on the same recording: whatever the small model does, the
 //! consistency check keeps the summary's facts.
 
-use interarec_client::{CreateSessionRequest, SessionOptions};
 use interarec_demo_shop::catalog::Domain;
-use interarec_server::agent::openai::NetworkPlannerSettings;
-use interarec_server::config::Provider;
-use interarec_server::vision::VisionConfig;
+use interarec_tests::llm::{LlmServer, REFUSALS};
 use interarec_tests::{TestServer, intent, pipeline};
-use interarec_vision::ocr::OcrChoice;
-use interarec_vision::openai::OpenAiConfig;
 use serde_json::Value;
-use std::time::Duration;
 
-/// Causes of a refused request (as opposed to a slow or failing server).
-const REFUSALS: [&str; 5] = [
-    "message-shape",
-    "context-length",
-    "unknown-model",
-    "authentication",
-    "rejected",
-];
-
-/// The server `just test-llm` started: base URL, model name, context window.
-fn endpoint() -> (String, String, u32) {
-    let url = std::env::var("INTERAREC_TEST_LLM_URL").unwrap_or_else(|_| {
-        panic!("INTERAREC_TEST_LLM_URL is not set: these tests need a llama.cpp server; run `just test-llm`, which starts one and sets it")
-    });
-    let model = std::env::var("INTERAREC_TEST_LLM_MODEL").unwrap_or_else(|_| "qwen2.5-coder-0.5b-instruct".into());
-    let context = std::env::var("INTERAREC_TEST_LLM_CONTEXT")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(4096);
-    (url, model, context)
+fn endpoint() -> LlmServer {
+    LlmServer::from_env().unwrap_or_else(|e| panic!("{e}"))
 }
 
 async fn replay(
@@ -51,31 +27,10 @@ async fn replay(
     validate_tool: &str,
 ) -> Vec<(String, Value)> {
     let mut client = server.client().await;
-    client
-        .create_session_with(CreateSessionRequest {
-            session_id: id.into(),
-            catalog_id: domain.slug().into(),
-            options: Some(SessionOptions {
-                batch_size: 10,
-                batch_interval_ms: 600_000,
-                max_side: 256,
-                static_threshold_bits: 4,
-            }),
-            choice_model_id: pipeline::demo_model_id(domain),
-            capacity: 4,
-            planner: planner.into(),
-            validate_tool: validate_tool.into(),
-            ..CreateSessionRequest::default()
-        })
-        .await
-        .unwrap();
-    let (_, _, frames) = pipeline::fixture_recording(recording).unwrap();
-    pipeline::replay(&mut client, id, frames)
+    let request = pipeline::recommending_session(id, domain, 10, planner, validate_tool);
+    pipeline::replay_into(&mut client, request, &pipeline::fixture_dir(recording))
         .await
         .unwrap()
-        .into_iter()
-        .map(|event| (event.kind, serde_json::from_str(&event.payload_json).unwrap()))
-        .collect()
 }
 
 fn final_constraints(events: &[(String, Value)]) -> Option<&Value> {
@@ -89,24 +44,8 @@ fn final_constraints(events: &[(String, Value)]) -> Option<&Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a llama.cpp server: `just test-llm` starts one and runs this"]
 async fn a_real_llama_cpp_server_plans_recommending_sessions() {
-    let (url, model, context) = endpoint();
-    let server = TestServer::start_with(move |config| {
-        config.vision = VisionConfig {
-            provider: Provider::Offline,
-            ocr: OcrChoice::Tesseract,
-            ocr_on_arrival: true,
-            ..VisionConfig::default()
-        };
-        let mut openai = OpenAiConfig::new(url, model);
-        openai.max_retries = 1;
-        openai.timeout = Duration::from_secs(300);
-        config.openai = Some(openai);
-        config.network_planner = NetworkPlannerSettings {
-            context_tokens: Some(context),
-            turn_timeout: Some(Duration::from_secs(300)),
-        };
-    })
-    .await;
+    let llm = endpoint();
+    let server = TestServer::start_with(move |config| llm.configure(config)).await;
     let mut client = server.client().await;
     pipeline::register_tools(
         &mut client,
@@ -207,10 +146,8 @@ async fn a_real_llama_cpp_server_plans_recommending_sessions() {
 #[ignore = "needs a llama.cpp server: `just test-llm` starts one and runs this"]
 async fn a_real_llama_cpp_server_accepts_the_vision_providers_requests() {
     use interarec_vision::chat::{ChatMessage, ChatProvider, ChatRequest, Part};
-    let (url, model, _) = endpoint();
-    let mut config = OpenAiConfig::new(url, model);
+    let mut config = endpoint().openai_config();
     config.max_retries = 0;
-    config.timeout = Duration::from_secs(300);
     let provider = interarec_vision::openai::OpenAiProvider::new(config).unwrap();
     let mut png = Vec::new();
     image::RgbImage::from_pixel(2, 2, image::Rgb([40, 160, 60]))
