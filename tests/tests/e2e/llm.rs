@@ -60,8 +60,10 @@ async fn a_real_llama_cpp_server_plans_recommending_sessions() {
         ("homes-oakland-condo", Domain::RealEstate, "real-estate"),
         ("homes-pacifica-san-jose", Domain::RealEstate, "real-estate"),
     ];
-    for (recording, domain, validate_tool) in cases {
+    for domain in [Domain::Fashion, Domain::RealEstate] {
         pipeline::import_demo_shop(&mut client, domain, true).await.unwrap();
+    }
+    for (recording, domain, validate_tool) in cases {
         let offline = replay(
             &server,
             &format!("{recording}-offline"),
