@@ -194,6 +194,16 @@ pub async fn replay_into(
         .collect())
 }
 
+/// The recorded session folders (those with a manifest) in `dir`, by name.
+pub fn recordings_in(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut found: Vec<std::path::PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("manifest.json").is_file())
+        .collect();
+    found.sort();
+    Ok(found)
+}
+
 /// Where a committed recording (`fixtures/sessions/NAME`) lives.
 pub fn fixture_dir(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -105,11 +105,7 @@ async fn run(sessions_dir: &Path, batch_size: u32, llm: LlmServer) -> anyhow::Re
     for domain in Domain::ALL {
         pipeline::import_demo_shop(&mut client, domain, true).await?;
     }
-    let mut recordings: Vec<PathBuf> = std::fs::read_dir(sessions_dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("manifest.json").is_file())
-        .collect();
-    recordings.sort();
+    let recordings = pipeline::recordings_in(sessions_dir)?;
     println!(
         "| session | turns | model steps per turn | refused | finished by fallback | turn p50 | facts, network | facts, offline |"
     );

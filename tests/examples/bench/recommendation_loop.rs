@@ -54,11 +54,7 @@ async fn run(rounds: usize, ocr: &str, sessions_dir: &std::path::Path) -> anyhow
     for domain in Domain::ALL {
         pipeline::import_demo_shop(&mut client, domain, true).await?;
     }
-    let mut recordings: Vec<PathBuf> = std::fs::read_dir(sessions_dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("manifest.json").is_file())
-        .collect();
-    recordings.sort();
+    let recordings = pipeline::recordings_in(sessions_dir)?;
     let mut latencies = Vec::new();
     for round in 0..=rounds {
         for recording in &recordings {

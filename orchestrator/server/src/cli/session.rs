@@ -541,11 +541,7 @@ fn replay_from_store(data_dir: &std::path::Path, id: &str, json: bool) -> anyhow
             record.model_id,
             or_default(&record.planner),
             or_default(&record.vision_provider),
-            if record.validate_tool.is_empty() {
-                "validate"
-            } else {
-                &record.validate_tool
-            },
+            validating_tool(&record.validate_tool),
             record.frames_accepted,
             record.batches,
             events.len(),
@@ -561,6 +557,15 @@ fn replay_from_store(data_dir: &std::path::Path, id: &str, json: bool) -> anyhow
 
 fn or_default(name: &str) -> &str {
     if name.is_empty() { "(server default)" } else { name }
+}
+
+/// A session's validating tool as stored (empty: the default one).
+fn validating_tool(name: &str) -> &str {
+    if name.is_empty() {
+        interarec_server::agent::VALIDATE_TOOL
+    } else {
+        name
+    }
 }
 
 fn print_session(s: &SessionInfo) {
@@ -583,11 +588,7 @@ fn print_session(s: &SessionInfo) {
         println!(
             "planning:  {} planner, validated by {}; {} turn(s), {} finished by the offline fallback{}",
             or_default(&s.planner),
-            if s.validate_tool.is_empty() {
-                "validate"
-            } else {
-                &s.validate_tool
-            },
+            validating_tool(&s.validate_tool),
             s.planner_turns,
             s.fallback_turns,
             if s.planner_tools.is_empty() {
