@@ -60,6 +60,12 @@ check-architecture:
 bench-summarize: models
     cargo run -q -p interarec-tests --example bench -- summarize
 
+# Every recorded session replayed into a recommending session (offline), with PP-OCR small and
+# tiny and Tesseract: intent facts in the final merged constraints and recommendation precision,
+# per layout family, tuned vs held-out; last line is JSON.
+bench-recovery: plugins models
+    cargo run -q -p interarec-tests --example bench -- recovery
+
 # Batch closed → recommendation event latency, offline, OCR cached (Tesseract); last line is JSON.
 bench-loop: plugins
     cargo run -q -p interarec-tests --example bench -- loop
@@ -174,8 +180,8 @@ fit-ta-feng: data
 
 # Record the committed browsing sessions again: serve the demo shops, run every script in
 # fixtures/scripts with headless Chromium, write fixtures/sessions/NAME (JPEG frames, DOM text,
-# manifest with the intent).
-record-sessions: build
+# manifest with the intent). `just record-sessions "storefront-*"` records only the scripts matching.
+record-sessions pattern="*": build
     #!/usr/bin/env bash
     set -euo pipefail
     port=18080
@@ -183,7 +189,7 @@ record-sessions: build
     shop=$!
     trap 'kill $shop 2>/dev/null || true' EXIT
     sleep 1
-    for script in fixtures/scripts/*.yaml; do
+    for script in fixtures/scripts/{{ pattern }}.yaml; do
         name=$(basename "$script" .yaml)
         rm -rf "fixtures/sessions/$name"
         echo "recording $name"

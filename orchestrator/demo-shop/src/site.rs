@@ -1,6 +1,9 @@
 //! The shops' web pages, served by axum on localhost: `/` (the three shops), `/{shop}` (a
 //! listing with filters, search and sorting), `/{shop}/item/{id}` (the product page),
-//! `/{shop}/image/{id}.svg` (the product picture) and `/{shop}/catalog.csv` (the catalog).
+//! `/{shop}/image/{id}.svg` (the product picture) and `/{shop}/catalog.csv` (the catalog): the
+//! classic layout family. `/storefront/...` serves the same shops in the storefront family
+//! ([`crate::storefront`]), `/catalogue/...` and `/mapview/homes` in the two held-out families
+//! ([`crate::catalogue`]).
 //!
 //! Listing filters (query parameters): `colour`, `brand`, `category`, `gender`, `best_for`,
 //! `city`, `property_type` (exact, without case), `min_price`, `max_price`, `min_beds`,
@@ -22,7 +25,7 @@ use std::sync::Arc;
 /// Products listed per page.
 const PAGE_SIZE: usize = 24;
 
-struct Shops {
+pub(crate) struct Shops {
     products: HashMap<Domain, Vec<Product>>,
 }
 
@@ -35,6 +38,13 @@ pub fn router(seed: u64) -> Router {
         .route("/{shop}/item/{id}", get(product_page))
         .route("/{shop}/image/{file}", get(picture))
         .route("/{shop}/catalog.csv", get(csv))
+        .route("/storefront/{shop}", get(crate::storefront::listing))
+        .route("/storefront/{shop}/item/{id}", get(crate::storefront::product_page))
+        .route("/storefront/{shop}/image/{file}", get(crate::storefront::picture))
+        .route("/catalogue/{shop}", get(crate::catalogue::catalogue_listing))
+        .route("/catalogue/{shop}/item/{id}", get(crate::catalogue::catalogue_product))
+        .route("/mapview/homes", get(crate::catalogue::map_listing))
+        .route("/mapview/homes/item/{id}", get(crate::catalogue::map_home))
         .with_state(Arc::new(Shops { products }))
 }
 
@@ -49,7 +59,7 @@ pub async fn serve(
         .await
 }
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -79,7 +89,7 @@ fn stars(rating: f64) -> String {
     format!("{}{}", "★".repeat(full.min(5)), "☆".repeat(5 - full.min(5)))
 }
 
-fn text_of(product: &Product, name: &str) -> Option<String> {
+pub(crate) fn text_of(product: &Product, name: &str) -> Option<String> {
     match product.item.attributes.get(name)? {
         AttributeValue::Text(text) => Some(text.clone()),
         AttributeValue::Number(number) => Some(number.to_string()),
@@ -87,7 +97,7 @@ fn text_of(product: &Product, name: &str) -> Option<String> {
     }
 }
 
-fn number_of(product: &Product, name: &str) -> Option<f64> {
+pub(crate) fn number_of(product: &Product, name: &str) -> Option<f64> {
     match product.item.attributes.get(name)? {
         AttributeValue::Number(number) => Some(*number),
         _ => None,
@@ -161,7 +171,7 @@ fn not_found(what: &str) -> Response {
         .into_response()
 }
 
-fn shop<'a>(shops: &'a Shops, slug: &str) -> Option<(Domain, &'a [Product])> {
+pub(crate) fn shop<'a>(shops: &'a Shops, slug: &str) -> Option<(Domain, &'a [Product])> {
     let domain = Domain::from_slug(slug)?;
     Some((domain, shops.products.get(&domain)?.as_slice()))
 }
@@ -209,7 +219,7 @@ fn active_filters(domain: Domain, query: &HashMap<String, String>) -> String {
     )
 }
 
-fn matches(product: &Product, query: &HashMap<String, String>) -> bool {
+pub(crate) fn matches(product: &Product, query: &HashMap<String, String>) -> bool {
     for (name, wanted) in query {
         let wanted = wanted.trim();
         if wanted.is_empty() {
@@ -238,7 +248,17 @@ fn matches(product: &Product, query: &HashMap<String, String>) -> bool {
     true
 }
 
-fn link_with(slug: &str, query: &HashMap<String, String>, set: &str, value: Option<&str>) -> String {
+/// Sorts a listing: `price_asc`, `price_desc`, `rating`; anything else keeps the shop's order.
+pub(crate) fn sort_products(shown: &mut [&Product], sort: Option<&str>) {
+    match sort {
+        Some("price_asc") => shown.sort_by(|a, b| a.item.price.total_cmp(&b.item.price)),
+        Some("price_desc") => shown.sort_by(|a, b| b.item.price.total_cmp(&a.item.price)),
+        Some("rating") => shown.sort_by(|a, b| b.rating.total_cmp(&a.rating)),
+        _ => {}
+    }
+}
+
+pub(crate) fn link_with(slug: &str, query: &HashMap<String, String>, set: &str, value: Option<&str>) -> String {
     let mut pairs: Vec<(String, String)> = query
         .iter()
         .filter(|(k, _)| k.as_str() != set && k.as_str() != "page")
@@ -304,7 +324,7 @@ fn card(domain: Domain, product: &Product) -> String {
     )
 }
 
-fn capital(word: &str) -> String {
+pub(crate) fn capital(word: &str) -> String {
     let mut chars = word.chars();
     chars
         .next()
@@ -323,12 +343,7 @@ async fn listing(
         ));
     };
     let mut shown: Vec<&Product> = products.iter().filter(|p| matches(p, &query)).collect();
-    match query.get("sort").map(String::as_str) {
-        Some("price_asc") => shown.sort_by(|a, b| a.item.price.total_cmp(&b.item.price)),
-        Some("price_desc") => shown.sort_by(|a, b| b.item.price.total_cmp(&a.item.price)),
-        Some("rating") => shown.sort_by(|a, b| b.rating.total_cmp(&a.rating)),
-        _ => {}
-    }
+    sort_products(&mut shown, query.get("sort").map(String::as_str));
     let page_number: usize = query.get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
     let total = shown.len();
     let mut aside = String::new();

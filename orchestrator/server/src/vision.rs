@@ -11,7 +11,7 @@ use interarec_store::Store;
 use interarec_vision::chat::{ChatMessage, ChatProvider, ChatRequest, Part};
 use interarec_vision::ocr::{OcrChoice, OcrEngine, OcrPage, PreviousFrame, read_after};
 use interarec_vision::openai::{OpenAiConfig, OpenAiProvider};
-use interarec_vision::{SeenFrame, Vocabulary, summarize};
+use interarec_vision::{ItemIndex, SeenFrame, Vocabulary, summarize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -212,6 +212,65 @@ pub struct Vision {
     pages: Arc<OcrPages>,
     default: Provider,
     network: Option<Arc<OpenAiProvider>>,
+    readers: Arc<CatalogReaders>,
+}
+
+/// The offline engine's view of a catalog: its words and its items indexed by title.
+struct CatalogReader {
+    imported_at_unix_ms: u64,
+    vocabulary: Vocabulary,
+    items: ItemIndex,
+}
+
+/// Catalog readers by catalog id, built once per import (a replaced catalog has a new import
+/// time) so a summary does not re-read and re-index the catalog.
+#[derive(Default)]
+struct CatalogReaders {
+    by_catalog: Mutex<HashMap<String, Arc<CatalogReader>>>,
+}
+
+/// Most catalogs whose readers are kept.
+const CATALOG_READERS: usize = 16;
+
+impl CatalogReaders {
+    fn reader_of(&self, store: &Store, session: &str) -> Result<Arc<CatalogReader>, ModelFailure> {
+        let empty = || {
+            Arc::new(CatalogReader {
+                imported_at_unix_ms: 0,
+                vocabulary: Vocabulary::default(),
+                items: ItemIndex::default(),
+            })
+        };
+        let Some(record) = store
+            .get_session(session)
+            .map_err(|e| ModelFailure::Failed(e.to_string()))?
+        else {
+            return Ok(empty());
+        };
+        let Some(catalog) = store.get_catalog(&record.catalog_id).ok().flatten() else {
+            return Ok(empty());
+        };
+        if let Some(reader) = self.by_catalog.lock().expect("catalog readers").get(&catalog.id)
+            && reader.imported_at_unix_ms == catalog.imported_at_unix_ms
+        {
+            return Ok(reader.clone());
+        }
+        let vocabulary = Vocabulary::from_schema(&catalog.attributes);
+        let items = store
+            .all_catalog_items(&catalog.id)
+            .map_err(|e| ModelFailure::Failed(format!("the catalog `{}` cannot be read: {e}", catalog.id)))?;
+        let reader = Arc::new(CatalogReader {
+            imported_at_unix_ms: catalog.imported_at_unix_ms,
+            items: ItemIndex::new(&items, &vocabulary.attributes()),
+            vocabulary,
+        });
+        let mut readers = self.by_catalog.lock().expect("catalog readers");
+        if readers.len() >= CATALOG_READERS && !readers.contains_key(&catalog.id) {
+            readers.clear();
+        }
+        readers.insert(catalog.id.clone(), reader.clone());
+        Ok(reader)
+    }
 }
 
 impl Vision {
@@ -229,6 +288,7 @@ impl Vision {
             pages,
             default: config.provider,
             network,
+            readers: Arc::default(),
         })
     }
 
@@ -261,6 +321,7 @@ impl Vision {
     fn offline(
         store: &Store,
         pages: &OcrPages,
+        readers: &CatalogReaders,
         session: &str,
         request: &ModelRequest,
     ) -> Result<ModelAnswer, ModelFailure> {
@@ -278,12 +339,7 @@ impl Vision {
                 "the offline vision engine reads screenshots and answers with the eight-category summary; send at least one frame, or configure a network model provider for other requests".into(),
             ));
         }
-        let vocabulary = store
-            .get_session(session)
-            .map_err(|e| ModelFailure::Failed(e.to_string()))?
-            .and_then(|record| store.get_catalog(&record.catalog_id).ok().flatten())
-            .map(|catalog| Vocabulary::from_schema(&catalog.attributes))
-            .unwrap_or_default();
+        let reader = readers.reader_of(store, session)?;
         let metas = frames
             .iter()
             .map(|frame| Self::frame_of(store, session, frame))
@@ -314,6 +370,7 @@ impl Vision {
                         };
                         let seen = pages.page_after(&meta.frame_id, previous).map(|page| SeenFrame {
                             page,
+                            url: Some(meta.url.clone()).filter(|url| !url.is_empty()),
                             image: store
                                 .frame_bytes(&meta.frame_id)
                                 .ok()
@@ -334,7 +391,14 @@ impl Vision {
                 .unwrap_or_else(|| Err("a page reader stopped".into()));
             seen.push(read.map_err(ModelFailure::Failed)?);
         }
-        let summary = summarize(&seen, &vocabulary);
+        let summary = summarize(&seen, &reader.vocabulary, &reader.items);
+        tracing::debug!(
+            session,
+            cards = summary.cards_seen,
+            recognised = summary.cards_recognised,
+            evidence = ?summary.evidence,
+            "offline summary"
+        );
         Ok(ModelAnswer {
             text: summary.json.to_string(),
             model: format!(
@@ -361,8 +425,9 @@ impl ModelsBackend for Vision {
             }),
             (Provider::Offline, _) => {
                 let pages = self.pages.clone();
+                let readers = self.readers.clone();
                 Box::pin(async move {
-                    tokio::task::spawn_blocking(move || Self::offline(&store, &pages, &session, &request))
+                    tokio::task::spawn_blocking(move || Self::offline(&store, &pages, &readers, &session, &request))
                         .await
                         .map_err(|e| ModelFailure::Failed(format!("the offline vision engine stopped: {e}")))?
                 })

@@ -97,10 +97,16 @@ pub fn kmeans(points: &[[f32; 3]], k: usize, iterations: usize) -> Vec<([f32; 3]
 /// The dominant colour of `region`, named from `names` (the catalog's colour vocabulary; names
 /// it does not know are skipped). `None` when the region is all background or nothing matches.
 pub fn dominant_colour(image: &image::RgbImage, region: BoundingBox, names: &[&str]) -> Option<String> {
+    // The catalog's own spelling is returned (`gray` for a catalog that writes it so).
+    let spelled = |name: &str| {
+        names
+            .iter()
+            .copied()
+            .find(|n| n.eq_ignore_ascii_case(name) || (name == "grey" && n.eq_ignore_ascii_case("gray")))
+    };
     let candidates: Vec<(&str, [f32; 3])> = NAMED_COLOURS
         .iter()
-        .filter(|(name, _)| names.iter().any(|n| n.eq_ignore_ascii_case(name)))
-        .map(|(name, rgb)| (*name, to_lab(*rgb)))
+        .filter_map(|(name, rgb)| spelled(name).map(|catalog_name| (catalog_name, to_lab(*rgb))))
         .collect();
     if candidates.is_empty() {
         return None;
@@ -121,8 +127,27 @@ pub fn dominant_colour(image: &image::RgbImage, region: BoundingBox, names: &[&s
         }
     }
     let clusters = kmeans(&points, 3, 12);
+    // The backdrop: what the region's edges show (a photo's studio backdrop, a gradient, the
+    // page), as the colours holding at least a quarter of the edge samples.
+    let mut edge = Vec::new();
+    let (margin_x, margin_y) = (((x1 - x0) / 20).max(1), ((y1 - y0) / 20).max(1));
+    for y in (y0..y1).step_by(step) {
+        for x in (x0..x1).step_by(step) {
+            if x < x0 + margin_x || x >= x1 - margin_x || y < y0 + margin_y || y >= y1 - margin_y {
+                edge.push(to_lab(image.get_pixel(x, y).0));
+            }
+        }
+    }
+    let backdrop: Vec<[f32; 3]> = kmeans(&edge, 2, 8)
+        .into_iter()
+        .filter(|(_, size)| *size * 4 >= edge.len())
+        .map(|(centre, _)| centre)
+        .collect();
     // Page background is near-white and unsaturated; text and outlines are small clusters.
-    let background = |c: &[f32; 3]| c[0] > 90.0 && (c[1].powi(2) + c[2].powi(2)).sqrt() < 8.0;
+    let background = |c: &[f32; 3]| {
+        (c[0] > 90.0 && (c[1].powi(2) + c[2].powi(2)).sqrt() < 8.0)
+            || backdrop.iter().any(|b| distance(b, c) < BACKDROP_DISTANCE)
+    };
     let (centre, size) = clusters
         .into_iter()
         .filter(|(c, _)| !background(c))
@@ -135,6 +160,9 @@ pub fn dominant_colour(image: &image::RgbImage, region: BoundingBox, names: &[&s
         .min_by(|a, b| distance(&a.1, &centre).total_cmp(&distance(&b.1, &centre)))
         .map(|(name, _)| name.to_owned())
 }
+
+/// Lab distance within which a cluster is the backdrop seen at the region's edges.
+const BACKDROP_DISTANCE: f32 = 12.0;
 
 #[cfg(test)]
 mod tests {
@@ -169,5 +197,43 @@ mod tests {
             };
             assert_eq!(dominant_colour(&image, region, &names).as_deref(), expected, "{fill:?}");
         }
+    }
+
+    #[test]
+    fn a_shaded_product_on_a_tinted_backdrop() {
+        let names = ["gray", "blue", "white", "beige", "black"];
+        // A warm grey-beige gradient backdrop (a studio photo's), a blue product lit from the
+        // top left and shaded to the bottom right, a soft shadow under it.
+        let image = image::RgbImage::from_fn(200, 200, |x, y| {
+            let t = y as f32 / 200.0;
+            let backdrop = [
+                (239.0 - 22.0 * t) as u8,
+                (234.0 - 24.0 * t) as u8,
+                (226.0 - 29.0 * t) as u8,
+            ];
+            if (60..140).contains(&x) && (30..180).contains(&y) {
+                let light = 1.25 - 0.5 * ((x - 60) as f32 / 80.0 + (y - 30) as f32 / 150.0) / 2.0;
+                image::Rgb([
+                    (47.0 * light) as u8,
+                    (95.0 * light) as u8,
+                    (179.0 * light).min(255.0) as u8,
+                ])
+            } else if (40..160).contains(&x) && (182..192).contains(&y) {
+                image::Rgb([170, 165, 158])
+            } else {
+                image::Rgb(backdrop)
+            }
+        });
+        let region = BoundingBox {
+            x: 0.0,
+            y: 0.0,
+            width: 200.0,
+            height: 200.0,
+        };
+        assert_eq!(dominant_colour(&image, region, &names).as_deref(), Some("blue"));
+        assert_eq!(
+            dominant_colour(&image, region, &["gray", "white"]).as_deref(),
+            Some("gray")
+        );
     }
 }

@@ -7,8 +7,11 @@ pub mod ocr;
 pub mod offline;
 pub mod openai;
 pub mod reading;
+pub mod recognise;
+pub mod structure;
 pub mod vocabulary;
 
 pub use ocr::{OcrChoice, OcrEngine, OcrError, OcrPage};
 pub use offline::{OfflineSummary, SeenFrame, summarize};
+pub use recognise::ItemIndex;
 pub use vocabulary::Vocabulary;

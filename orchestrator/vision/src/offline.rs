@@ -2,24 +2,36 @@
 //! to the paper's eight categories, as the same JSON a multimodal model is asked for.
 //!
 //! How it reads a batch:
-//! - each page is read into cards, promotions, reviews and comparison rows ([`crate::reading`]);
-//!   a card whose text names no colour gets the dominant colour of its picture;
+//! - each page is read into its structure ([`crate::structure`]: breadcrumb, heading, result
+//!   count, chips, facets, sort, `Key: value` rows, purchase controls, recommendation rows) and
+//!   its cards, promotions, reviews and comparison rows ([`crate::reading`]);
+//! - each card and product page is recognised against the session catalog's items by title,
+//!   brand and price ([`crate::recognise`]), so its catalog attributes are known however the
+//!   shop shows them; a card still without a colour gets the dominant colour of its picture;
+//! - what a page says is in force states preferences outright: a `Filtered by:` line, chips,
+//!   ticked facets (the box's pixels), the breadcrumb below `Home`, a listing's heading, the
+//!   search query, the frame's URL query; the price bounds and minimums of the last frame that
+//!   states any are the shopper's;
 //! - a listing frame *focuses* a value when at least four in five of the cards that name the
-//!   attribute (two or more, and at least half the cards) share it, which is what a filter or a targeted search looks like; the values focused in any
-//!   frame are the shopper's preferences (so `Mango`, then `Zara` gives both). A product page
-//!   alone does not make a preference: looking at one product is weaker evidence than filtering;
-//! - a `Filtered by:` line, where the shop shows one, states preferences outright: its values
-//!   join the focused ones, and the price bounds and minimums (`Up to $140`, `2+ bd`) of the last
-//!   frame showing one are the shopper's;
-//! - other prices, bedrooms and the like come from the most refined view: the last listing frame
-//!   and the frames before it with the same focus, plus the product pages opened, keeping only
-//!   cards that match the preferences.
+//!   attribute (two or more, and at least half the cards) share it, which is what a filter or a
+//!   targeted search looks like; the values focused or stated in any frame are preferences (so
+//!   `Mango`, then `Zara` gives both);
+//! - the view log weighs what was looked at: a product page more than a card of a filtered
+//!   listing, that more than a card of an unfiltered one, recommendation rows hardly at all; a
+//!   value three or more different items share, with three quarters of the weight, is a
+//!   preference too (one product looked at long is not);
+//! - prices and numbers come from the most refined view: the last listing with a focus or stated
+//!   filters (an unfiltered one only when no product page was opened) and the frames before it
+//!   with the same focus, plus the product pages opened, keeping only cards that match the
+//!   preferences and never recommendation rows.
 //!
 //! Anything it cannot tell is "not available", as the prompt asks.
 
 use crate::colour::dominant_colour;
 use crate::ocr::OcrPage;
 use crate::reading::{ActiveFilters, Card, PageReading, read_page};
+use crate::recognise::ItemIndex;
+use crate::structure::Facet;
 use crate::vocabulary::Vocabulary;
 use interarec_summary::NOT_AVAILABLE;
 use serde_json::{Map, Value, json};
@@ -29,6 +41,19 @@ use std::collections::{BTreeMap, BTreeSet};
 /// focus it (three of four cards agreeing happens by chance on unfiltered pages).
 const FOCUS_SHARE: f64 = 0.8;
 
+/// Weights of a view in the view log: what the shopper opened counts more than what a filtered
+/// listing showed, which counts more than an unfiltered listing; recommendation rows barely count.
+const PRODUCT_PAGE_WEIGHT: f64 = 3.0;
+const FILTERED_CARD_WEIGHT: f64 = 1.0;
+const UNFILTERED_CARD_WEIGHT: f64 = 0.25;
+const RELATED_CARD_WEIGHT: f64 = 0.05;
+/// A value the view log prefers: this share of the attribute's weight, and at least this weight
+/// (one opened product page and some agreeing cards, or several filtered cards).
+const VIEW_SHARE: f64 = 0.75;
+const VIEW_WEIGHT: f64 = 5.0;
+/// Different items (not related-row cards) a viewed value needs behind it.
+const VIEW_ITEMS: usize = 3;
+
 /// One screenshot of the batch: what OCR read, and the pixels for colour reading.
 #[derive(Debug, Clone)]
 pub struct SeenFrame {
@@ -36,6 +61,8 @@ pub struct SeenFrame {
     pub page: OcrPage,
     /// The decoded image (`None`: colours come from text only).
     pub image: Option<image::RgbImage>,
+    /// The page's URL when the client sent one (its query names filters on many shops).
+    pub url: Option<String>,
 }
 
 /// The offline engine's answer: the summary JSON and how it was reached.
@@ -47,40 +74,78 @@ pub struct OfflineSummary {
     pub preferences: BTreeMap<String, BTreeSet<String>>,
     /// Cards read over the batch.
     pub cards_seen: usize,
+    /// Cards recognised as catalog items.
+    pub cards_recognised: usize,
+    /// Where each preferred value came from (`attribute=value` → evidence such as `chip`,
+    /// `breadcrumb`, `focus`, `views 7.5 of 8.0`).
+    pub evidence: BTreeMap<String, BTreeSet<String>>,
 }
 
-/// Summarises a batch.
-pub fn summarize(frames: &[SeenFrame], vocabulary: &Vocabulary) -> OfflineSummary {
+/// Summarises a batch: `vocabulary` holds the catalog's words, `items` its items (empty when
+/// the catalog is unknown; cards are then read by their words alone).
+pub fn summarize(frames: &[SeenFrame], vocabulary: &Vocabulary, items: &ItemIndex) -> OfflineSummary {
     let colour_names: Vec<String> = vocabulary.values_of("colour").into_iter().map(str::to_owned).collect();
     let colour_names: Vec<&str> = colour_names.iter().map(String::as_str).collect();
+    let mut cards_recognised = 0;
     let readings: Vec<PageReading> = frames
         .iter()
         .map(|frame| {
             let mut reading = read_page(&frame.page, vocabulary);
-            if let Some(image) = &frame.image
-                && !colour_names.is_empty()
-            {
-                for card in &mut reading.cards {
-                    if !card.values.contains_key("colour")
-                        && let Some(region) = card.picture
-                        && let Some(colour) = dominant_colour(image, region, &colour_names)
-                    {
-                        card.values.insert("colour".into(), colour);
+            for card in &mut reading.cards {
+                // The catalog's own values for the item the card shows; words the card prints
+                // (and `Colour: Gray` on its page) come first.
+                if let Some(found) = items.recognise(&card.text, Some(card.price), card.was_price) {
+                    cards_recognised += 1;
+                    for (attribute, value) in found.values {
+                        card.values.entry(attribute).or_insert(value);
+                    }
+                    for (attribute, value) in found.numbers {
+                        card.numbers.entry(attribute).or_insert(value);
+                    }
+                    card.item_ids = found.ids;
+                }
+            }
+            if let Some(image) = &frame.image {
+                if !colour_names.is_empty() {
+                    for card in &mut reading.cards {
+                        if !card.values.contains_key("colour")
+                            && let Some(region) = card.picture
+                            && let Some(colour) = dominant_colour(image, region, &colour_names)
+                        {
+                            card.values.insert("colour".into(), colour);
+                        }
                     }
                 }
+                mark_ticked_facets(image, &mut reading.signals.facets);
             }
             reading
         })
         .collect();
 
+    let mut evidence: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut note = |attribute: &str, value: &str, why: &str| {
+        evidence
+            .entry(format!("{attribute}={value}"))
+            .or_default()
+            .insert(why.to_owned());
+    };
     // A frame's focus: the values its cards share, and the filters it says are in force.
+    let mut filters: Vec<Option<ActiveFilters>> = Vec::with_capacity(readings.len());
     let focus: Vec<BTreeSet<(String, String)>> = readings
         .iter()
-        .map(|reading| {
+        .zip(frames)
+        .map(|(reading, frame)| {
             let mut focus = focused_values(reading);
-            if let Some(filters) = &reading.filters {
-                focus.extend(filters.values.iter().map(|(a, v)| (a.clone(), v.clone())));
+            for (attribute, value) in &focus {
+                note(attribute, value, "focus");
             }
+            let stated = stated_filters(reading, frame.url.as_deref(), vocabulary, &mut note);
+            focus.extend(stated.values.iter().map(|(a, v)| (a.clone(), v.clone())));
+            let shows_filters = !stated.values.is_empty()
+                || stated.lowest_price.is_some()
+                || stated.highest_price.is_some()
+                || !stated.minimums.is_empty();
+            filters.push(shows_filters.then_some(stated));
             focus
         })
         .collect();
@@ -88,17 +153,37 @@ pub fn summarize(frames: &[SeenFrame], vocabulary: &Vocabulary) -> OfflineSummar
     for (attribute, value) in focus.iter().flatten() {
         preferences.entry(attribute.clone()).or_default().insert(value.clone());
     }
-    // Price bounds and minimums the shopper set: those of the last frame that shows filters.
-    let stated = readings
+    // The view log: values the items the shopper looked at share, weighted by how they looked.
+    for (attribute, value, why) in viewed_values(&readings, &focus) {
+        if !preferences.contains_key(&attribute) {
+            note(&attribute, &value, &why);
+            preferences.entry(attribute).or_default().insert(value);
+        }
+    }
+    // Price bounds and minimums the shopper set: those of the last listing that shows filters
+    // (a product page's breadcrumb names the category, not the filters in force).
+    let stated = filters
         .iter()
+        .zip(&readings)
         .rev()
-        .find_map(|r| r.filters.clone())
+        .find_map(|(filters, reading)| filters.clone().filter(|_| !reading.product_page))
         .unwrap_or_default();
 
-    // The most refined view: the last listing frame, the earlier ones with its focus, and
-    // product pages.
-    let last_listing = readings.iter().rposition(|r| !r.product_page && !r.cards.is_empty());
-    let evidence: Vec<&Card> = readings
+    // The most refined view: the last refined listing (one with a focus or filters in force; an
+    // unfiltered one when there is none) and the earlier ones with its focus, plus the product
+    // pages opened; recommendation rows never count.
+    let is_listing = |r: &PageReading| !r.product_page && r.cards.iter().any(|c| !c.related);
+    let last_refined = (0..readings.len())
+        .rev()
+        .find(|&i| is_listing(&readings[i]) && !focus[i].is_empty());
+    let any_product_page = readings.iter().any(|r| r.product_page && !r.cards.is_empty());
+    let last_listing = last_refined.or_else(|| {
+        // An unfiltered listing says little about price when the shopper opened products.
+        (!any_product_page)
+            .then(|| (0..readings.len()).rev().find(|&i| is_listing(&readings[i])))
+            .flatten()
+    });
+    let price_evidence: Vec<&Card> = readings
         .iter()
         .enumerate()
         .filter(|(i, r)| match last_listing {
@@ -106,18 +191,276 @@ pub fn summarize(frames: &[SeenFrame], vocabulary: &Vocabulary) -> OfflineSummar
             Some(last) => {
                 *i == last || (*i < last && focus[*i] == focus[last] && consecutive_same_focus(&focus, *i, last))
             }
-            None => true,
+            None => false,
         })
         .flat_map(|(_, r)| r.cards.iter())
-        .filter(|card| matches_preferences(card, &preferences))
+        .filter(|card| !card.related && matches_preferences(card, &preferences))
         .collect();
 
     let cards_seen = readings.iter().map(|r| r.cards.len()).sum();
-    let json = write_categories(&readings, &evidence, &preferences, &stated);
+    let json = write_categories(&readings, &price_evidence, &preferences, &stated);
     OfflineSummary {
         json,
         preferences,
         cards_seen,
+        cards_recognised,
+        evidence,
+    }
+}
+
+/// What a page says is in force: a `Filtered by:` line, chips, ticked facets, the breadcrumb
+/// below `Home`, the heading of a listing, the search query it repeats, and the URL's query.
+fn stated_filters(
+    reading: &PageReading,
+    url: Option<&str>,
+    vocabulary: &Vocabulary,
+    note: &mut impl FnMut(&str, &str, &str),
+) -> ActiveFilters {
+    let mut stated = reading.filters.clone().unwrap_or_default();
+    for (attribute, value) in &stated.values {
+        note(attribute, value, "filter line");
+    }
+    let signals = &reading.signals;
+    let mut add = |stated: &mut ActiveFilters, found: BTreeMap<String, String>, why: &str| {
+        for (attribute, value) in found {
+            if !stated.values.contains_key(&attribute) {
+                note(&attribute, &value, why);
+                stated.values.insert(attribute, value);
+            }
+        }
+    };
+    for chip in &signals.chips {
+        let chip_filters = crate::reading::filter_chip(chip);
+        merge_prices(&mut stated, &chip_filters);
+        add(&mut stated, vocabulary.values_in(chip), "chip");
+    }
+    for facet in signals.facets.iter().filter(|f| f.checked == Some(true)) {
+        add(&mut stated, vocabulary.values_in(&facet.label), "ticked facet");
+    }
+    // The breadcrumb's trail below `Home`; on a product page its last part is the product.
+    let trail_end = if reading.product_page {
+        signals.breadcrumb.len().saturating_sub(1)
+    } else {
+        signals.breadcrumb.len()
+    };
+    for part in signals.breadcrumb.iter().take(trail_end).skip(1) {
+        add(&mut stated, vocabulary.values_in(part), "breadcrumb");
+    }
+    if !reading.product_page
+        && let Some(heading) = &signals.heading
+    {
+        add(&mut stated, vocabulary.values_in(heading), "heading");
+    }
+    if let Some(query) = &signals.search_query {
+        add(&mut stated, vocabulary.values_in(query), "search");
+    }
+    if let Some(url) = url {
+        let url_filters = url_filters(url, vocabulary);
+        merge_prices(&mut stated, &url_filters);
+        add(&mut stated, url_filters.values, "url");
+    }
+    stated
+}
+
+fn merge_prices(into: &mut ActiveFilters, from: &ActiveFilters) {
+    into.lowest_price = into.lowest_price.or(from.lowest_price);
+    into.highest_price = into.highest_price.or(from.highest_price);
+    for (attribute, minimum) in &from.minimums {
+        into.minimums.entry(attribute.clone()).or_insert(*minimum);
+    }
+}
+
+/// Filters in a URL's query (`?colour=black&max_price=140`, `?price=0-140`, `?q=trail`) and
+/// path (`/shoes/running`): values through the vocabulary, price bounds by parameter name.
+pub fn url_filters(url: &str, vocabulary: &Vocabulary) -> ActiveFilters {
+    let mut filters = ActiveFilters::default();
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let path = path
+        .split_once("://")
+        .map_or(path, |(_, rest)| rest.split_once('/').map_or("", |(_, p)| p));
+    let decode = |text: &str| {
+        let text = text.replace('+', " ");
+        let mut out = Vec::new();
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%'
+                && i + 2 < bytes.len()
+                && let Ok(byte) = u8::from_str_radix(&text[i + 1..i + 3], 16)
+            {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+            out.push(bytes[i]);
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    // Product pages' paths name the product, not a filter: only listing-like paths count.
+    if !path.contains("item") && !path.contains("product") && !path.contains("/p/") {
+        for part in path.split('/').filter(|p| !p.is_empty()) {
+            for (attribute, value) in vocabulary.values_in(&decode(part).replace('-', " ")) {
+                filters.values.entry(attribute).or_insert(value);
+            }
+        }
+    }
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let key = decode(key).to_lowercase();
+        let value = decode(value);
+        let number = value.trim().replace(',', "").parse::<f64>().ok();
+        if key.contains("price") {
+            let bounds: Vec<f64> = value
+                .split(['-', '_', ':', ','])
+                .filter_map(|p| p.trim().parse().ok())
+                .collect();
+            if key.contains("max") || key.contains("to") || key.contains("lte") || key.contains("under") {
+                filters.highest_price = number.or(filters.highest_price);
+            } else if key.contains("min") || key.contains("from") || key.contains("gte") {
+                filters.lowest_price = number.or(filters.lowest_price);
+            } else if bounds.len() == 2 {
+                filters.lowest_price = Some(bounds[0].min(bounds[1]));
+                filters.highest_price = Some(bounds[0].max(bounds[1]));
+            }
+            continue;
+        }
+        if let Some(n) = number {
+            let attribute = if key.contains("bed") {
+                "bedrooms"
+            } else if key.contains("bath") {
+                "bathrooms"
+            } else {
+                continue;
+            };
+            if key.contains("min") || !key.contains("max") {
+                filters.minimums.insert(attribute.to_owned(), n);
+            }
+            continue;
+        }
+        if matches!(key.as_str(), "sort" | "page" | "order" | "view") {
+            continue;
+        }
+        let found = match vocabulary.attribute_named(&key) {
+            Some(attribute) => vocabulary
+                .values_in(&value)
+                .into_iter()
+                .filter(|(a, _)| *a == attribute)
+                .collect(),
+            None => vocabulary.values_in(&value),
+        };
+        for (attribute, value) in found {
+            filters.values.entry(attribute).or_insert(value);
+        }
+    }
+    filters
+}
+
+/// Values the items looked at share, weighted by how they were looked at: product pages most,
+/// filtered listings' cards less, unfiltered listings' little, recommendation rows least. Each
+/// frame counts (a product page looked at over three frames weighs three times), but a value
+/// needs several different items behind it: one product looked at long is not a preference.
+fn viewed_values(readings: &[PageReading], focus: &[BTreeSet<(String, String)>]) -> Vec<(String, String, String)> {
+    let mut weights: BTreeMap<&str, BTreeMap<&str, (f64, BTreeSet<String>)>> = BTreeMap::new();
+    for (reading, focus) in readings.iter().zip(focus) {
+        for card in &reading.cards {
+            let weight = if card.related {
+                RELATED_CARD_WEIGHT
+            } else if reading.product_page {
+                PRODUCT_PAGE_WEIGHT
+            } else if !focus.is_empty() {
+                FILTERED_CARD_WEIGHT
+            } else {
+                UNFILTERED_CARD_WEIGHT
+            };
+            let item = card
+                .item_ids
+                .first()
+                .cloned()
+                .unwrap_or_else(|| format!("{} {}", card.title, card.price));
+            for (attribute, value) in &card.values {
+                let entry = weights.entry(attribute).or_default().entry(value).or_default();
+                entry.0 += weight;
+                if !card.related {
+                    entry.1.insert(item.clone());
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (attribute, values) in weights {
+        let total: f64 = values.values().map(|(w, _)| w).sum();
+        if let Some((value, (weight, items))) = values.iter().max_by(|a, b| a.1.0.total_cmp(&b.1.0))
+            && *weight >= VIEW_WEIGHT
+            && *weight >= VIEW_SHARE * total
+            && items.len() >= VIEW_ITEMS
+        {
+            out.push((
+                attribute.to_owned(),
+                (*value).to_owned(),
+                format!("views {weight:.2} of {total:.2} over {} items", items.len()),
+            ));
+        }
+    }
+    out
+}
+
+/// Share of a tick box's pixels that are dark or saturated when it is ticked (an empty box is
+/// an outline: a fifth of its pixels or fewer).
+const TICKED_INK: f64 = 0.35;
+
+/// Decides from the pixels which facets are ticked: the box left of a ticked label is filled,
+/// an unticked one is an outline. Only a minority of a panel can be ticked (colour swatches
+/// beside every label are not ticks).
+fn mark_ticked_facets(image: &image::RgbImage, facets: &mut [Facet]) {
+    let ink: Vec<Option<f64>> = facets
+        .iter()
+        .map(|facet| {
+            if facet.checked.is_some() {
+                return None;
+            }
+            let size = facet.bbox.height.max(8.0);
+            // The box: the stray characters OCR made of it, else left of the label.
+            let (x0, x1) = if facet.box_width > 0.0 {
+                (facet.bbox.x, facet.bbox.x + facet.box_width.min(1.5 * size))
+            } else {
+                (facet.bbox.x - 1.9 * size, facet.bbox.x - 0.15 * size)
+            };
+            if x0 < 0.0 {
+                return None;
+            }
+            let (x0, x1) = (x0 as u32, (x1 as u32).min(image.width()));
+            let (y0, y1) = (
+                facet.bbox.y.max(0.0) as u32,
+                (facet.bbox.bottom() as u32).min(image.height()),
+            );
+            if x1 <= x0 + 3 || y1 <= y0 + 3 {
+                return None;
+            }
+            let mut inked = 0u32;
+            let mut all = 0u32;
+            for y in y0..y1 {
+                for x in x0..x1 {
+                    let [r, g, b] = image.get_pixel(x, y).0;
+                    let (max, min) = (r.max(g).max(b), r.min(g).min(b));
+                    // Dark, or saturated (an accent-coloured tick box).
+                    if max < 150 || max - min > 90 {
+                        inked += 1;
+                    }
+                    all += 1;
+                }
+            }
+            Some(f64::from(inked) / f64::from(all))
+        })
+        .collect();
+    let filled: Vec<usize> = (0..facets.len())
+        .filter(|&i| ink[i].is_some_and(|share| share >= TICKED_INK))
+        .collect();
+    let measured = ink.iter().filter(|i| i.is_some()).count();
+    if !filled.is_empty() && 2 * filled.len() <= measured {
+        for i in filled {
+            facets[i].checked = Some(true);
+        }
     }
 }
 
@@ -383,6 +726,7 @@ mod tests {
                 reused_lines: 0,
             },
             image: None,
+            url: None,
         }
     }
 
@@ -415,7 +759,7 @@ mod tests {
                 ("Zara Red Midi Dress", "$73.99", "red · Zara"),
             ]),
         ];
-        let summary = summarize(&frames, &vocabulary());
+        let summary = summarize(&frames, &vocabulary(), &ItemIndex::default());
         let expected: BTreeMap<String, BTreeSet<String>> = [
             ("brand", &["Mango", "Zara"][..]),
             ("category", &["dress"][..]),
@@ -438,9 +782,150 @@ mod tests {
         assert_eq!(summary.json["Comparisons"], json!(NOT_AVAILABLE));
     }
 
+    /// A frame from positioned lines: (text, x, y, height).
+    fn frame(lines: &[(&str, f32, f32, f32)], url: &str) -> SeenFrame {
+        SeenFrame {
+            page: OcrPage {
+                engine: "test".into(),
+                width: 1280,
+                height: 800,
+                lines: lines
+                    .iter()
+                    .map(|(text, x, y, height)| {
+                        split_line(
+                            text,
+                            0.99,
+                            BoundingBox {
+                                x: *x,
+                                y: *y,
+                                width: 0.55 * height * text.chars().count() as f32,
+                                height: *height,
+                            },
+                        )
+                    })
+                    .collect(),
+                millis: 0,
+                reused_lines: 0,
+            },
+            image: None,
+            url: (!url.is_empty()).then(|| url.to_owned()),
+        }
+    }
+
+    fn furniture() -> (Vocabulary, ItemIndex) {
+        use interarec_core::catalog::{AttributeValue, Item};
+        let mut attributes = BTreeMap::new();
+        attributes.insert(
+            "brand".to_owned(),
+            vec!["Harbor".into(), "Oslo".into(), "Aurora".into()],
+        );
+        attributes.insert("colour".to_owned(), vec!["gray".into(), "blue".into(), "black".into()]);
+        attributes.insert(
+            "category".to_owned(),
+            vec!["chair".into(), "camera".into(), "sofa".into()],
+        );
+        let vocabulary = Vocabulary::new(&attributes);
+        let item = |id: &str, title: &str, price: f64, brand: &str, colour: &str, category: &str| {
+            let mut attributes = BTreeMap::new();
+            for (name, value) in [("brand", brand), ("colour", colour), ("category", category)] {
+                attributes.insert(name.to_owned(), AttributeValue::Text(value.into()));
+            }
+            Item {
+                id: id.into(),
+                title: title.into(),
+                price,
+                image: None,
+                attributes,
+            }
+        };
+        let items = [
+            item("c1", "Harbor Gray Lounge Chair", 349.0, "Harbor", "gray", "chair"),
+            item("c2", "Oslo Gray Dining Chair", 129.0, "Oslo", "gray", "chair"),
+            item("c3", "Harbor Gray Accent Chair", 289.0, "Harbor", "gray", "chair"),
+            item("c4", "Oslo Blue Dining Chair", 139.0, "Oslo", "blue", "chair"),
+            item(
+                "k1",
+                "Aurora Black Mirrorless Camera",
+                1245.0,
+                "Aurora",
+                "black",
+                "camera",
+            ),
+            item("s1", "Oslo Blue Sofa", 65.0, "Oslo", "blue", "sofa"),
+        ];
+        let index = ItemIndex::new(&items, &vocabulary.attributes());
+        (vocabulary, index)
+    }
+
+    #[test]
+    fn a_storefront_without_filter_lines_or_colour_words() {
+        let (vocabulary, items) = furniture();
+        let listing = frame(
+            &[
+                ("NORTHWIND", 36.0, 16.0, 26.0),
+                ("Home › Furniture › Chairs", 36.0, 110.0, 14.0),
+                ("Chairs", 36.0, 140.0, 30.0),
+                ("3 products", 36.0, 180.0, 14.0),
+                ("Gray ✕", 290.0, 215.0, 14.0),
+                ("Clear all", 380.0, 215.0, 14.0),
+                ("Gray (3)", 60.0, 260.0, 14.0),
+                ("Blue (1)", 60.0, 284.0, 14.0),
+                // Cards: brand in small capitals, the name without its colour, the price.
+                ("HARBOR", 290.0, 450.0, 12.0),
+                ("Lounge Chair", 290.0, 466.0, 15.0),
+                ("$349.00", 290.0, 492.0, 17.0),
+                ("OSLO", 540.0, 450.0, 12.0),
+                ("Dining Chair", 540.0, 466.0, 15.0),
+                ("$129.00", 540.0, 492.0, 17.0),
+                ("HARBOR", 790.0, 450.0, 12.0),
+                ("Accent Chair", 790.0, 466.0, 15.0),
+                ("$289.00", 790.0, 492.0, 17.0),
+            ],
+            "https://shop.example/furniture/chairs",
+        );
+        let product = frame(
+            &[
+                ("Home › Furniture › Chairs › Lounge Chair", 36.0, 110.0, 14.0),
+                ("HARBOR", 560.0, 140.0, 12.0),
+                ("Lounge Chair", 560.0, 160.0, 30.0),
+                ("$349.00", 560.0, 205.0, 26.0),
+                ("Colour: Gray", 560.0, 250.0, 15.0),
+                ("Add to cart", 560.0, 300.0, 17.0),
+                ("You may also like", 36.0, 560.0, 22.0),
+                ("AURORA", 36.0, 740.0, 12.0),
+                ("Mirrorless Camera", 36.0, 756.0, 15.0),
+                ("$1,245.00", 36.0, 776.0, 17.0),
+                ("OSLO", 290.0, 740.0, 12.0),
+                ("Sofa", 290.0, 756.0, 15.0),
+                ("$65.00", 290.0, 776.0, 17.0),
+            ],
+            "https://shop.example/product/harbor-lounge-chair",
+        );
+        let summary = summarize(&[listing, product.clone(), product], &vocabulary, &items);
+        assert_eq!(
+            summary
+                .preferences
+                .get("category")
+                .map(|v| v.iter().collect::<Vec<_>>()),
+            Some(vec![&"chair".to_owned()])
+        );
+        assert_eq!(
+            summary.preferences.get("colour").map(|v| v.iter().collect::<Vec<_>>()),
+            Some(vec![&"gray".to_owned()])
+        );
+        assert!(!summary.preferences.contains_key("brand"), "{:?}", summary.preferences);
+        assert!(summary.cards_recognised >= 5, "{}", summary.cards_recognised);
+        let parsed = interarec_summary::parse_summary(&summary.json.to_string()).expect("parses");
+        // The related row's sofa and camera never set the range.
+        assert_eq!(parsed.summary.lowest_price, Some(129.0));
+        assert_eq!(parsed.summary.highest_price, Some(349.0));
+        let chip = summary.evidence.get("colour=gray").expect("evidence for gray");
+        assert!(chip.contains("chip"), "{chip:?}");
+    }
+
     #[test]
     fn an_empty_batch_is_not_available_everywhere() {
-        let summary = summarize(&[], &vocabulary());
+        let summary = summarize(&[], &vocabulary(), &ItemIndex::default());
         for category in interarec_summary::CATEGORIES {
             assert_eq!(summary.json[category], json!(NOT_AVAILABLE), "{category}");
         }

@@ -4,8 +4,8 @@
 //! so Tesseract's lines that span several grid columns and PP-OCR's per-column lines read alike.
 
 use crate::ocr::{BoundingBox, OcrPage};
+use crate::structure::{PageSignals, page_signals};
 use crate::vocabulary::Vocabulary;
-use interarec_summary::parse_price;
 use std::collections::BTreeMap;
 
 /// A run of words on one line with no gap wider than about two character heights.
@@ -40,6 +40,12 @@ pub struct Card {
     pub picture: Option<BoundingBox>,
     /// Where its text is.
     pub bbox: BoundingBox,
+    /// All its text (title, the lines above and below it), for recognising the item.
+    pub text: String,
+    /// It sits in a recommendation row (`You may also like`), not in what the shopper chose.
+    pub related: bool,
+    /// The catalog item(s) it was recognised as, by id.
+    pub item_ids: Vec<String>,
 }
 
 /// The filters a listing says are in force (`Filtered by: Men · Black · Up to $140 · 2+ bd`).
@@ -70,6 +76,8 @@ pub struct PageReading {
     pub reviews: Vec<String>,
     /// Rows of comparison widgets (`item · price · rating`).
     pub comparisons: Vec<String>,
+    /// The page's structure: breadcrumb, heading, chips, facets, `Key: value` rows.
+    pub signals: PageSignals,
 }
 
 /// Splits every OCR line into segments at gaps wider than twice the line height.
@@ -101,46 +109,142 @@ fn segment_of(words: &[&crate::ocr::OcrWord]) -> Segment {
     }
 }
 
-/// Prices at the start of a segment: `$83.99`, `$83.99$119.99`, `$1,438,988 $1,585,000`.
-/// Returns nothing when the segment does not begin with a price.
-pub fn leading_prices(text: &str) -> Vec<f64> {
-    let trimmed = text.trim_start_matches(['|', ' ']);
-    let starts_with_currency = trimmed.starts_with(['$', '€', '£']);
-    if !starts_with_currency {
-        return Vec::new();
-    }
-    let mut prices = Vec::new();
-    for piece in trimmed.split(['$', '€', '£']).filter(|p| !p.trim().is_empty()) {
-        let token: String = piece
-            .trim()
-            .chars()
-            .take_while(|c| c.is_ascii_digit() || *c == ',' || *c == '.')
-            .collect();
-        if token.is_empty() {
+/// Currency signs and codes a price may start or end with.
+const CURRENCY_SIGNS: [char; 4] = ['$', '€', '£', '¥'];
+const CURRENCY_CODES: [&str; 5] = ["usd", "eur", "gbp", "chf", "cad"];
+/// Words before a current price (`Now $89.99`, `Sale: 1.299,00 €`).
+const CURRENT_PRICE_WORDS: [&str; 7] = ["now", "sale", "from", "only", "price", "our price", "special"];
+/// Words before a former price (`Was $120.00`, `Reg. $99`, `Compare at $80`).
+const FORMER_PRICE_WORDS: [&str; 7] = ["was", "reg", "regular", "compare at", "before", "rrp", "list price"];
+
+/// Reads one amount in any of the usual notations: `1,299.00`, `1.299,00`, `1 299,00`, `1299`,
+/// `857.988` (OCR's period for a comma in whole-dollar prices). Returns the amount and the
+/// bytes used.
+fn amount(text: &str) -> Option<(f64, usize)> {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut number = String::new();
+    let mut end = 0;
+    let mut i = 0;
+    while i < chars.len() {
+        let (at, c) = chars[i];
+        let group_space = matches!(c, ' ' | '\u{a0}' | '\u{202f}')
+            && !number.is_empty()
+            && !number.contains([',', '.'])
+            && chars[i + 1..]
+                .iter()
+                .take(3)
+                .filter(|(_, d)| d.is_ascii_digit())
+                .count()
+                == 3
+            && chars.get(i + 4).is_none_or(|(_, d)| !d.is_ascii_digit());
+        if c.is_ascii_digit() || ((c == ',' || c == '.') && !number.is_empty()) {
+            number.push(c);
+            end = at + c.len_utf8();
+        } else if !group_space {
             break;
         }
-        // OCR often reads the comma of `$857,988` as a period: three digits after the only
-        // period, in a price of three or more digits before it, is a thousands separator.
-        let token = match token.split_once('.') {
-            Some((whole, fraction))
-                if fraction.len() == 3
-                    && !fraction.contains(['.', ','])
-                    && whole.trim_start_matches(',').len() >= 3 =>
-            {
-                format!("{whole},{fraction}")
+        i += 1;
+    }
+    let number = number.trim_end_matches(['.', ',']);
+    if number.is_empty() {
+        return None;
+    }
+    let value = match number.rfind([',', '.']) {
+        None => number.parse().ok()?,
+        Some(at) => {
+            let decimals = number.len() - at - 1;
+            let whole: String = number[..at].chars().filter(char::is_ascii_digit).collect();
+            if decimals <= 2 {
+                format!("{whole}.{}", &number[at + 1..]).parse().ok()?
+            } else {
+                // Thousands separators only (`857.988` is OCR's `857,988` in a whole price).
+                number
+                    .chars()
+                    .filter(char::is_ascii_digit)
+                    .collect::<String>()
+                    .parse()
+                    .ok()?
             }
-            _ => token,
-        };
-        match parse_price(&format!("${token}")) {
-            Some(price) if price > 0.0 => prices.push(price),
-            _ => break,
         }
-        // Text after the price ends the run (`$129.99 Nike ...`).
-        if piece.trim().len() > token.len() && !piece.trim()[token.len()..].trim().is_empty() {
+    };
+    Some((value, end))
+}
+
+/// Prices in a run that starts with one: `$83.99`, `$83.99$119.99`, `$1,438,988 $1,585,000`,
+/// `1.299,00 € 1.499,00 €`, `EUR 89,95`, `Now $89.99`. Stops at the first text that is not a
+/// price (`$129.99 Nike ...` is one price).
+fn prices_from(text: &str) -> Vec<f64> {
+    let mut prices = Vec::new();
+    let mut rest = text.trim_start();
+    loop {
+        let lower = rest.to_lowercase();
+        let mut prefixed = false;
+        if let Some(sign) = rest.chars().next().filter(|c| CURRENCY_SIGNS.contains(c)) {
+            rest = rest[sign.len_utf8()..].trim_start();
+            prefixed = true;
+        } else if let Some(code) = CURRENCY_CODES.iter().find(|code| lower.starts_with(*code)) {
+            rest = rest[code.len()..].trim_start();
+            prefixed = true;
+        }
+        let Some((value, used)) = amount(rest) else { break };
+        let after = rest[used..].trim_start();
+        let after_lower = after.to_lowercase();
+        // `1.299,00 €`: the sign after the amount (only when none came before it, so the next
+        // price's `$` in `$83.99$119.99` stays that price's).
+        let suffixed = !prefixed
+            && (after.starts_with(CURRENCY_SIGNS) || CURRENCY_CODES.iter().any(|c| after_lower.starts_with(c)));
+        if !(prefixed || suffixed) || value <= 0.0 {
+            break;
+        }
+        prices.push(value);
+        rest = if suffixed {
+            let sign_len =
+                after
+                    .chars()
+                    .next()
+                    .map_or(0, |c| if CURRENCY_SIGNS.contains(&c) { c.len_utf8() } else { 3 });
+            after[sign_len..].trim_start()
+        } else {
+            after
+        };
+        if rest.is_empty() {
             break;
         }
     }
     prices
+}
+
+/// Prices at the start of a segment (see [`prices_from`]), after an optional word that marks a
+/// current price (`Now`, `Sale:`). Returns nothing when the segment does not begin with a price,
+/// or begins with a former price (`Was $120`).
+pub fn leading_prices(text: &str) -> Vec<f64> {
+    let trimmed = text.trim_start_matches(['|', ' ']);
+    let lower = trimmed.to_lowercase();
+    for word in CURRENT_PRICE_WORDS {
+        if let Some(rest) = lower.strip_prefix(word)
+            && rest.starts_with([' ', ':', '.'])
+        {
+            let rest = trimmed[word.len()..].trim_start_matches([' ', ':', '.']);
+            return prices_from(rest);
+        }
+    }
+    prices_from(trimmed)
+}
+
+/// A former price: `Was $120.00`, `Reg. 1.499,00 €`, `Compare at $80`.
+pub fn former_price(text: &str) -> Option<f64> {
+    let trimmed = text.trim();
+    let lower = trimmed.to_lowercase();
+    FORMER_PRICE_WORDS.iter().find_map(|word| {
+        let rest = lower.strip_prefix(word)?;
+        rest.starts_with([' ', ':', '.'])
+            .then(|| {
+                prices_from(trimmed[word.len()..].trim_start_matches([' ', ':', '.']))
+                    .first()
+                    .copied()
+            })
+            .flatten()
+    })
 }
 
 fn percent_in(text: &str) -> Option<f64> {
@@ -175,6 +279,20 @@ fn rating_in(text: &str) -> Option<(f64, Option<u64>)> {
         .split(|c: char| !(c.is_ascii_digit() || c == '.'))
         .filter(|t| !t.is_empty() && *t != ".");
     let first: f64 = numbers.next()?.parse().ok()?;
+    // A label before a whole number makes it a facet count (`Converse (1)`), not a rating; a
+    // one-decimal number stays a rating whatever OCR made of the stars before it (`tote 3.3`).
+    let before_number = &cleaned[..cleaned.find(|c: char| c.is_ascii_digit()).unwrap_or(0)];
+    let decimal = cleaned
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .find(|t| !t.is_empty() && *t != ".")
+        .is_some_and(|t| t.contains('.'));
+    if before_number.chars().any(char::is_alphabetic)
+        && !decimal
+        && !lower.contains("out of 5")
+        && !lower.contains("rat")
+    {
+        return None;
+    }
     let looks_like_rating = has_stars || lower.contains("out of 5") || (cleaned.contains('(') && cleaned.contains(')'));
     if !looks_like_rating || !(0.0..=5.0).contains(&first) {
         return None;
@@ -202,7 +320,7 @@ const PROMOTION_WORDS: [&str; 12] = [
     "offer",
 ];
 
-fn is_promotion(text: &str) -> bool {
+pub(crate) fn is_promotion(text: &str) -> bool {
     let lower = text.to_lowercase();
     PROMOTION_WORDS.iter().any(|w| lower.contains(w))
 }
@@ -241,40 +359,72 @@ fn active_filters(text: &str, vocabulary: &Vocabulary) -> Option<ActiveFilters> 
         ..ActiveFilters::default()
     };
     for chip in rest.trim_start_matches([':', ' ']).split(['·', '•', '|']) {
-        let chip = chip.trim();
-        let chip_lower = chip.to_lowercase();
-        let prices: Vec<f64> = chip
-            .split(['–', '-'])
-            .filter_map(|part| leading_prices(part.trim()).first().copied())
-            .collect();
-        if chip_lower.starts_with("up to") || chip_lower.starts_with("under") {
-            filters.highest_price = leading_prices(chip[chip.find(['$', '€', '£']).unwrap_or(0)..].trim())
-                .first()
-                .copied();
-        } else if chip_lower.starts_with("from") || chip_lower.starts_with("over") {
-            filters.lowest_price = leading_prices(chip[chip.find(['$', '€', '£']).unwrap_or(0)..].trim())
-                .first()
-                .copied();
-        } else if prices.len() == 2 {
-            filters.lowest_price = Some(prices[0].min(prices[1]));
-            filters.highest_price = Some(prices[0].max(prices[1]));
-        } else if let Some((number, unit)) = chip.split_once('+') {
-            let attribute = match unit.trim().to_lowercase().as_str() {
-                "bd" | "bed" | "beds" | "bedrooms" => "bedrooms",
-                "ba" | "bath" | "baths" | "bathrooms" => "bathrooms",
-                _ => continue,
-            };
-            if let Ok(n) = number.trim().parse::<f64>() {
-                filters.minimums.insert(attribute.to_owned(), n);
-            }
-        }
+        let bounds = filter_chip(chip);
+        filters.lowest_price = bounds.lowest_price.or(filters.lowest_price);
+        filters.highest_price = bounds.highest_price.or(filters.highest_price);
+        filters.minimums.extend(bounds.minimums);
     }
     Some(filters)
+}
+
+/// The bounds one filter chip states: `Up to $140`, `Under $400`, `From $1,200,000`, `$80–$150`,
+/// `3+ bd`, `2+ baths`. Catalog values are looked up by the caller.
+pub fn filter_chip(chip: &str) -> ActiveFilters {
+    let mut filters = ActiveFilters::default();
+    let chip = chip.trim();
+    let chip_lower = chip.to_lowercase();
+    let prices: Vec<f64> = chip
+        .split(['–', '-'])
+        .filter_map(|part| leading_prices(part.trim()).first().copied())
+        .collect();
+    let after_currency = || {
+        leading_prices(chip[chip.find(['$', '€', '£']).unwrap_or(0)..].trim())
+            .first()
+            .copied()
+    };
+    if chip_lower.starts_with("up to") || chip_lower.starts_with("under") || chip_lower.starts_with("below") {
+        filters.highest_price = after_currency();
+    } else if chip_lower.starts_with("from") || chip_lower.starts_with("over") || chip_lower.starts_with("above") {
+        filters.lowest_price = after_currency();
+    } else if prices.len() == 2 {
+        filters.lowest_price = Some(prices[0].min(prices[1]));
+        filters.highest_price = Some(prices[0].max(prices[1]));
+    } else if let Some((number, unit)) = chip.split_once('+') {
+        let attribute = match unit.trim().to_lowercase().as_str() {
+            "bd" | "bed" | "beds" | "bedrooms" => "bedrooms",
+            "ba" | "bath" | "baths" | "bathrooms" => "bathrooms",
+            _ => return filters,
+        };
+        if let Ok(n) = number.trim().parse::<f64>() {
+            filters.minimums.insert(attribute.to_owned(), n);
+        }
+    }
+    filters
 }
 
 /// `Bedrooms 2`, `Sqft 1330` rows of a product page's details.
 fn detail_numbers(segments: &[&Segment], line_height: f32) -> BTreeMap<String, f64> {
     let mut out = BTreeMap::new();
+    // `Bedrooms: 3`, `Square feet: 1,450` in one segment.
+    for segment in segments {
+        if let Some((key, value)) = segment.text.split_once(':') {
+            let attribute = match key.trim().to_lowercase().as_str() {
+                "bedrooms" | "beds" => "bedrooms",
+                "bathrooms" | "baths" => "bathrooms",
+                "sqft" | "square feet" | "living area" => "sqft",
+                _ => continue,
+            };
+            let digits: String = value
+                .trim()
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == ',' || *c == '.')
+                .filter(|c| *c != ',')
+                .collect();
+            if let Ok(number) = digits.trim_end_matches('.').parse::<f64>() {
+                out.insert(attribute.to_owned(), number);
+            }
+        }
+    }
     for key in segments {
         let attribute = match key.text.trim().to_lowercase().as_str() {
             "bedrooms" | "beds" => "bedrooms",
@@ -306,12 +456,31 @@ pub fn read_page(page: &OcrPage, vocabulary: &Vocabulary) -> PageReading {
         .filter(|s| lower(s).starts_with("compare"))
         .map(|s| s.bbox.bottom())
         .fold(f32::INFINITY, f32::min);
-    reading.product_page = comparison_top.is_finite() || segments.iter().any(|s| lower(s).contains("out of 5"));
     let line_height = {
         let mut heights: Vec<f32> = segments.iter().map(|s| s.bbox.height).collect();
         heights.sort_by(f32::total_cmp);
         heights.get(heights.len() / 2).copied().unwrap_or(16.0).max(8.0)
     };
+    reading.signals = page_signals(&segments, page.height as f32, line_height);
+    // Cards below a recommendation row's heading are other products, not the shopper's choice.
+    let related_top = reading.signals.related_top.unwrap_or(f32::INFINITY);
+    // A single product's page: purchase controls, a rating summary, a comparison widget, or one
+    // price standing out above everything else.
+    let prices_above_related: Vec<&Segment> = segments
+        .iter()
+        .filter(|s| s.bbox.y < related_top.min(comparison_top) && !leading_prices(&s.text).is_empty())
+        .collect();
+    // A listing narrowed to one result has one price too: it says how many results it has, or
+    // which filters are in force.
+    let says_listing = reading.signals.result_count.is_some()
+        || !reading.signals.chips.is_empty()
+        || segments.iter().any(|s| lower(s).contains("filtered by"));
+    let one_big_price =
+        prices_above_related.len() == 1 && prices_above_related[0].bbox.height >= 1.25 * line_height && !says_listing;
+    reading.product_page = comparison_top.is_finite()
+        || reading.signals.purchase_controls
+        || one_big_price
+        || segments.iter().any(|s| lower(s).contains("out of 5"));
 
     let mut comparison_rows: BTreeMap<i64, Vec<&Segment>> = BTreeMap::new();
     for segment in &segments {
@@ -325,7 +494,13 @@ pub fn read_page(page: &OcrPage, vocabulary: &Vocabulary) -> PageReading {
             reading.filters = Some(filters);
             continue;
         }
-        if (text.starts_with(['"', '“', '\'']) || text.ends_with(['"', '”'])) && text.len() > 8 {
+        if crate::structure::is_facet_text(text) {
+            continue;
+        }
+        if (text.starts_with(['"', '“', '\'']) || text.ends_with(['"', '”']))
+            && text.len() > 8
+            && text.split_whitespace().count() >= 3
+        {
             reading
                 .reviews
                 .push(text.trim_matches(['"', '“', '”', '\'']).to_owned());
@@ -357,8 +532,10 @@ pub fn read_page(page: &OcrPage, vocabulary: &Vocabulary) -> PageReading {
         .filter(|s| !leading_prices(&s.text).is_empty())
         .collect();
     let column_slack = 3.0 * line_height;
+    let detail_bottom = comparison_top.min(related_top).min(page.height as f32);
     for (index, price_segment) in prices.iter().enumerate() {
-        if reading.product_page && index > 0 {
+        let related = price_segment.bbox.y > related_top;
+        if reading.product_page && (index > 0 || related) {
             break; // a product page is about its one product
         }
         let found = leading_prices(&price_segment.text);
@@ -366,15 +543,13 @@ pub fn read_page(page: &OcrPage, vocabulary: &Vocabulary) -> PageReading {
             price: found[0],
             was_price: found.get(1).copied().filter(|was| *was > found[0]),
             bbox: price_segment.bbox,
+            related,
             ..Card::default()
         };
         // The card's other text: same column, from a few lines above to a few below; on a
         // product page everything down to the comparison widget.
         let (top, bottom) = if reading.product_page {
-            (
-                price_segment.bbox.y - 4.0 * line_height,
-                comparison_top.min(page.height as f32),
-            )
+            (price_segment.bbox.y - 4.0 * line_height, detail_bottom)
         } else {
             (
                 price_segment.bbox.y - 4.0 * line_height,
@@ -425,6 +600,10 @@ pub fn read_page(page: &OcrPage, vocabulary: &Vocabulary) -> PageReading {
                 if card.review_count.is_none() {
                     card.review_count = count;
                 }
+            } else if let Some(was) = former_price(&member.text) {
+                if was > card.price {
+                    card.was_price.get_or_insert(was);
+                }
             } else if is_discount(&member.text) {
                 card.discount_percent = card.discount_percent.or(percent_in(&member.text));
             } else if !is_promotion(&member.text) && member.bbox.y > price_segment.bbox.y {
@@ -439,6 +618,24 @@ pub fn read_page(page: &OcrPage, vocabulary: &Vocabulary) -> PageReading {
             card.discount_percent = Some(((1.0 - card.price / was) * 100.0).round());
         }
         card.values = vocabulary.values_in(&text);
+        // All of the card's lines, above the title too (a brand in small capitals).
+        let mut all_text: Vec<&str> = members.iter().map(|m| m.text.as_str()).collect();
+        if reading.product_page
+            && let Some(heading) = &reading.signals.heading
+        {
+            all_text.insert(0, heading);
+        }
+        card.text = all_text.join(" · ");
+        if reading.product_page {
+            // `Colour: Gray` names the product's own value, whatever else the page lists.
+            for (key, value) in &reading.signals.key_values {
+                if let Some(attribute) = vocabulary.attribute_named(key)
+                    && let Some(found) = vocabulary.values_in(value).remove(&attribute)
+                {
+                    card.values.insert(attribute, found);
+                }
+            }
+        }
         card.numbers = if reading.product_page {
             detail_numbers(&members, line_height)
         } else {
@@ -470,7 +667,17 @@ mod tests {
 
     #[test]
     fn prices_at_the_start_of_segments() {
-        let cases: [(&str, &[f64]); 9] = [
+        let cases: [(&str, &[f64]); 19] = [
+            ("1.299,00 €", &[1299.0]),
+            ("1.299,00 € 1.499,00 €", &[1299.0, 1499.0]),
+            ("€1.299,00", &[1299.0]),
+            ("EUR 89,95", &[89.95]),
+            ("1 299,00 €", &[1299.0]),
+            ("Now $89.99", &[89.99]),
+            ("Sale: 64,90 €", &[64.9]),
+            ("$40 – $60", &[40.0]),
+            ("Was $120.00", &[]),
+            ("12 items", &[]),
             ("$83.99", &[83.99]),
             ("$83.99$119.99", &[83.99, 119.99]),
             ("$122.99 $171.99", &[122.99, 171.99]),
@@ -484,6 +691,10 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(leading_prices(text), expected, "{text}");
         }
+        assert_eq!(former_price("Was $120.00"), Some(120.0));
+        assert_eq!(former_price("Reg. 1.499,00 €"), Some(1499.0));
+        assert_eq!(former_price("Compare at $80"), Some(80.0));
+        assert_eq!(former_price("$80"), None);
     }
 
     #[test]

@@ -81,6 +81,27 @@ impl Vocabulary {
             .collect()
     }
 
+    /// The attribute a page's label names (`Colour`, `Color`, `Property type`), if this
+    /// vocabulary knows it.
+    pub fn attribute_named(&self, label: &str) -> Option<String> {
+        let key = label.trim().to_lowercase().replace([' ', '-'], "_");
+        let key = match key.as_str() {
+            "color" => "colour".to_owned(),
+            "type" => "category".to_owned(),
+            _ => key,
+        };
+        let known = self.attributes();
+        known
+            .iter()
+            .find(|a| **a == key || a.trim_end_matches('s') == key.trim_end_matches('s'))
+            .cloned()
+            .or_else(|| {
+                (key == "colour")
+                    .then(|| known.iter().find(|a| *a == "color").cloned())
+                    .flatten()
+            })
+    }
+
     /// The first value per attribute named in `text` (longest values first; each word used once).
     pub fn values_in(&self, text: &str) -> BTreeMap<String, String> {
         let words = tokens(text);

@@ -4,8 +4,12 @@
 //! thumbnail, one bit per horizontal neighbour comparison). A frame whose bytes equal a recently
 //! kept frame's is dropped as an exact duplicate; one whose hash differs from the last kept
 //! frame's in at most `static_threshold_bits` bits is dropped as static (the shopper did not
-//! move). What was kept last is remembered in the session's kv state, so a static screen is
-//! recognised across batches too.
+//! move). A frame is never static when its page URL differs from the last kept frame's, or when
+//! any small region of it differs in brightness (a different title, price or picture in the same
+//! layout: 4 bits apart at 256 px is easily two product pages): the comparison runs over a grid
+//! of cells 1/80 of the frame wide, about one line of text, so a frame whose readable text
+//! differs is kept. What was kept last is remembered in the session's kv state, so a static
+//! screen is recognised across batches too.
 
 use image::imageops::FilterType;
 use interarec_plugin::{Capability, Description, Tool, ToolError, Value, export_tool, frames, json, kv};
@@ -16,6 +20,11 @@ use sha2::{Digest, Sha256};
 const RECENT: usize = 32;
 /// kv key of the remembered frames.
 const STATE_KEY: &str = "recent-kept";
+/// Cells across the frame in the content grid (16 px on a 1280 px frame: a line of text).
+const GRID_COLUMNS: u32 = 80;
+/// Mean brightness difference (of 255) of one cell that makes two frames differ in content:
+/// re-encoding moves a cell's mean by one or two levels, one changed glyph by ten or more.
+const CELL_DIFFERENCE: u8 = 8;
 
 /// A kept frame as remembered between calls.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,6 +32,13 @@ struct Remembered {
     frame: String,
     sha256: String,
     hash: u64,
+    /// Page URL (empty when the client sent none).
+    #[serde(default)]
+    url: String,
+    /// The content grid, hex (absent in state written by earlier versions: then only the hash
+    /// decides).
+    #[serde(default)]
+    cells: String,
 }
 
 /// The tool.
@@ -33,7 +49,7 @@ impl Tool for Capture {
         Description::new(
             "capture",
             "0.1.0",
-            "Prepares a batch of screenshots of the current session: decodes and downscales each frame, computes its perceptual hash, and drops exact duplicates and static frames (nearly identical to the last kept one). Returns the kept frames with their hashes and the dropped ones with the reason.",
+            "Prepares a batch of screenshots of the current session: decodes and downscales each frame, computes its perceptual hash, and drops exact duplicates and static frames (nearly identical to the last kept one, same URL, no region whose content changed). Returns the kept frames with their hashes and the dropped ones with the reason.",
         )
         .arguments_schema(json!({
             "type": "object",
@@ -59,8 +75,10 @@ impl Tool for Capture {
         let mut dropped = Vec::new();
         for id in ids {
             let bytes = frames::read(&id)?;
-            let prepared = prepare(&bytes, max_side)
+            let url = frames::info(&id).map(|info| info.url).unwrap_or_default();
+            let mut prepared = prepare(&bytes, max_side)
                 .map_err(|e| ToolError::Failed(format!("frame {id} cannot be decoded: {e}")))?;
+            prepared.url = url;
             match judge(&prepared, &recent, threshold) {
                 Verdict::ExactDuplicate { of } => dropped.push(json!({
                     "frame": id, "reason": "exact-duplicate", "duplicate_of": of
@@ -81,6 +99,8 @@ impl Tool for Capture {
                         frame: id,
                         sha256: prepared.sha256,
                         hash: prepared.hash,
+                        url: prepared.url,
+                        cells: hex::encode(&prepared.cells),
                     });
                     if recent.len() > RECENT {
                         recent.remove(0);
@@ -98,6 +118,9 @@ impl Tool for Capture {
 struct Prepared {
     sha256: String,
     hash: u64,
+    url: String,
+    /// Mean brightness per grid cell, row by row.
+    cells: Vec<u8>,
     width: u32,
     height: u32,
     scaled_width: u32,
@@ -115,11 +138,50 @@ fn prepare(bytes: &[u8], max_side: u32) -> Result<Prepared, image::ImageError> {
     Ok(Prepared {
         sha256: hex::encode(Sha256::digest(bytes)),
         hash: difference_hash(&scaled),
+        url: String::new(),
+        cells: content_grid(&decoded_for_grid(bytes, &scaled, width)),
         width,
         height,
         scaled_width: scaled.width(),
         scaled_height: scaled.height(),
     })
+}
+
+/// The image the content grid is computed on: the scaled one when it keeps about a line of text
+/// per cell, else the original (decoded again only then).
+fn decoded_for_grid(bytes: &[u8], scaled: &image::DynamicImage, width: u32) -> image::GrayImage {
+    if scaled.width() >= GRID_COLUMNS * 4 || scaled.width() == width {
+        scaled.to_luma8()
+    } else {
+        image::load_from_memory(bytes).map_or_else(|_| scaled.to_luma8(), |full| full.to_luma8())
+    }
+}
+
+/// Mean brightness of square cells, `GRID_COLUMNS` across.
+fn content_grid(image: &image::GrayImage) -> Vec<u8> {
+    let cell = (image.width() / GRID_COLUMNS).max(1);
+    let (columns, rows) = (image.width().div_ceil(cell), image.height().div_ceil(cell));
+    let mut cells = Vec::with_capacity((columns * rows) as usize);
+    for row in 0..rows {
+        for column in 0..columns {
+            let (x0, y0) = (column * cell, row * cell);
+            let (x1, y1) = ((x0 + cell).min(image.width()), (y0 + cell).min(image.height()));
+            let mut sum = 0u64;
+            for y in y0..y1 {
+                for x in x0..x1 {
+                    sum += u64::from(image.get_pixel(x, y).0[0]);
+                }
+            }
+            cells.push((sum / u64::from((x1 - x0) * (y1 - y0))) as u8);
+        }
+    }
+    cells
+}
+
+/// Whether two content grids show the same content: same shape, no cell brighter or darker by
+/// `CELL_DIFFERENCE` or more.
+fn same_content(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.abs_diff(*y) < CELL_DIFFERENCE)
 }
 
 /// dHash: greyscale 9×8, bit set where a pixel is brighter than its right neighbour.
@@ -146,8 +208,12 @@ fn judge(frame: &Prepared, recent: &[Remembered], threshold: u32) -> Verdict {
     if let Some(same) = recent.iter().rev().find(|r| r.sha256 == frame.sha256) {
         return Verdict::ExactDuplicate { of: same.frame.clone() };
     }
+    let same_page = |last: &Remembered| {
+        (last.url.is_empty() || frame.url.is_empty() || last.url == frame.url)
+            && hex::decode(&last.cells).map_or(true, |cells| cells.is_empty() || same_content(&cells, &frame.cells))
+    };
     match recent.last() {
-        Some(last) if (last.hash ^ frame.hash).count_ones() <= threshold => Verdict::Static {
+        Some(last) if (last.hash ^ frame.hash).count_ones() <= threshold && same_page(last) => Verdict::Static {
             of: last.frame.clone(),
             distance: (last.hash ^ frame.hash).count_ones(),
         },
@@ -164,7 +230,19 @@ mod tests {
 
     /// A 320×200 "page": white, with a dark block at `x` (a product card) and a stripe of shade `tone`.
     fn page(x: u32, tone: u8, format: ImageFormat) -> Vec<u8> {
+        page_with_text(x, tone, &[], format)
+    }
+
+    /// The same page with a line of "text": glyph-sized dark bars at `glyphs` (x positions).
+    fn page_with_text(x: u32, tone: u8, glyphs: &[u32], format: ImageFormat) -> Vec<u8> {
         let mut img = RgbImage::from_pixel(320, 200, Rgb([255, 255, 255]));
+        for &gx in glyphs {
+            for yy in 130..138 {
+                for xx in gx..(gx + 3).min(320) {
+                    img.put_pixel(xx, yy, Rgb([30, 30, 30]));
+                }
+            }
+        }
         for yy in 40..120 {
             for xx in x..(x + 60).min(320) {
                 img.put_pixel(xx, yy, Rgb([20, 30, 40]));
@@ -191,8 +269,20 @@ mod tests {
             frame: "1".into(),
             sha256: base.sha256.clone(),
             hash: base.hash,
+            url: "https://shop.example/item/1".into(),
+            cells: hex::encode(&base.cells),
         }];
+        let elsewhere = |mut prepared: Prepared| {
+            prepared.url = "https://shop.example/item/2".into();
+            prepared
+        };
         let cases: Vec<(&str, Vec<u8>, Verdict)> = vec![
+            // Another product page in the same layout: its title line differs, nothing else.
+            (
+                "a different title in the same layout",
+                page_with_text(20, 200, &[200, 208, 216, 230, 238], ImageFormat::Png),
+                Verdict::Keep,
+            ),
             (
                 "same bytes",
                 page(20, 200, ImageFormat::Png),
@@ -214,7 +304,8 @@ mod tests {
             ),
         ];
         for (name, bytes, expected) in cases {
-            let prepared = prepare(&bytes, 128).unwrap();
+            let mut prepared = prepare(&bytes, 128).unwrap();
+            prepared.url = remembered[0].url.clone();
             let verdict = judge(&prepared, &remembered, 4);
             match (&verdict, &expected) {
                 (Verdict::Static { of, distance }, Verdict::Static { of: want, .. }) => {
@@ -225,6 +316,22 @@ mod tests {
             }
         }
         assert_eq!(judge(&base, &[], 4), Verdict::Keep, "nothing kept yet");
+        // The same look at another URL is another page.
+        let moved = elsewhere(prepare(&page(20, 200, ImageFormat::Jpeg), 128).unwrap());
+        assert_eq!(judge(&moved, &remembered, 4), Verdict::Keep, "another URL");
+        // State written before the content grid existed: the hash alone decides, as it did.
+        let old_state = vec![Remembered {
+            cells: String::new(),
+            url: String::new(),
+            ..remembered[0].clone()
+        }];
+        let jpeg = prepare(&page(20, 200, ImageFormat::Jpeg), 128).unwrap();
+        assert!(matches!(judge(&jpeg, &old_state, 4), Verdict::Static { .. }));
+        let other_title = prepare(&page_with_text(20, 200, &[200, 208], ImageFormat::Png), 128).unwrap();
+        assert!(
+            (other_title.hash ^ base.hash).count_ones() <= 4,
+            "the title change is below the perceptual hash's notice, so the grid is what keeps it"
+        );
     }
 
     #[test]

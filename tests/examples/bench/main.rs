@@ -7,6 +7,7 @@ mod assortment_plugin;
 mod capture;
 mod llm;
 mod recommendation_loop;
+mod recovery;
 mod summarize;
 mod tools;
 
@@ -19,8 +20,9 @@ fn main() -> anyhow::Result<()> {
         "summarize" => summarize::main(),
         "capture" => capture::main(),
         "llm" => llm::main(),
+        "recovery" => recovery::main(),
         _ => anyhow::bail!(
-            "unknown benchmark `{name}`: choose tools, assortment-plugin, loop, summarize, capture or llm (the `just bench-*` recipes run them)"
+            "unknown benchmark `{name}`: choose tools, assortment-plugin, loop, summarize, capture, llm or recovery (the `just bench-*` recipes run them)"
         ),
     }
 }

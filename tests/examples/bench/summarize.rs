@@ -20,7 +20,7 @@ use interarec_core::catalog::{CatalogFormat, parse_catalog};
 use interarec_demo_shop::catalog::{Domain, catalog_csv, generate};
 use interarec_summary::{Summary, parse_summary};
 use interarec_vision::ocr::{OcrChoice, OcrEngine, OcrPage, PreviousFrame, read_after};
-use interarec_vision::{SeenFrame, Vocabulary, summarize};
+use interarec_vision::{ItemIndex, SeenFrame, Vocabulary, summarize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -74,7 +74,7 @@ struct Session {
     name: String,
     domain: Domain,
     expect: BTreeMap<String, Value>,
-    frames: Vec<(Vec<u8>, String)>,
+    frames: Vec<(Vec<u8>, String, String)>,
 }
 
 fn load_sessions(dir: &Path) -> anyhow::Result<Vec<Session>> {
@@ -96,7 +96,8 @@ fn load_sessions(dir: &Path) -> anyhow::Result<Vec<Session>> {
             .ok_or_else(|| anyhow::anyhow!("{}: no demo shop in its URLs", path.display()))?;
         let frames = recorded
             .into_iter()
-            .map(|frame| (frame.image, frame.dom_text.unwrap_or_default()))
+            .zip(&manifest.frames)
+            .map(|(frame, entry)| (frame.image, frame.dom_text.unwrap_or_default(), entry.url.clone()))
             .collect();
         sessions.push(Session {
             name: manifest.name.clone(),
@@ -109,12 +110,15 @@ fn load_sessions(dir: &Path) -> anyhow::Result<Vec<Session>> {
     Ok(sessions)
 }
 
-fn vocabularies() -> anyhow::Result<BTreeMap<&'static str, Vocabulary>> {
+/// Each demo shop's catalog words and items, as the server reads them for a session.
+fn vocabularies() -> anyhow::Result<BTreeMap<&'static str, (Vocabulary, ItemIndex)>> {
     let mut out = BTreeMap::new();
     for domain in Domain::ALL {
         let csv = catalog_csv(domain, &generate(domain, 42));
         let parsed = parse_catalog(CatalogFormat::Csv, csv.as_bytes(), &BTreeMap::new(), true)?;
-        out.insert(domain.slug(), Vocabulary::from_schema(&parsed.attributes));
+        let vocabulary = Vocabulary::from_schema(&parsed.attributes);
+        let items = ItemIndex::new(&parsed.items, &vocabulary.attributes());
+        out.insert(domain.slug(), (vocabulary, items));
     }
     Ok(out)
 }
@@ -225,7 +229,7 @@ fn check(expect: &BTreeMap<String, Value>, summary: &Summary) -> Vec<(&'static s
 fn run_engine(
     engine: &dyn OcrEngine,
     sessions: &[Session],
-    vocabularies: &BTreeMap<&'static str, Vocabulary>,
+    vocabularies: &BTreeMap<&'static str, (Vocabulary, ItemIndex)>,
     reuse: Option<&Path>,
 ) -> anyhow::Result<(String, Value)> {
     // Warm-up: the first call plans the networks.
@@ -242,7 +246,7 @@ fn run_engine(
     for session in sessions {
         let mut seen: Vec<SeenFrame> = Vec::new();
         let mut previous: Option<(GrayImage, OcrPage)> = None;
-        for (index, (bytes, dom)) in session.frames.iter().enumerate() {
+        for (index, (bytes, dom, url)) in session.frames.iter().enumerate() {
             let image = image::load_from_memory(bytes)?;
             let kept = |kind: &str| {
                 reuse.map(|dir| {
@@ -292,15 +296,16 @@ fn run_engine(
                 full.last_seconds,
             );
             if std::env::var_os("BENCH_VERBOSE").is_some() {
-                let reading = interarec_vision::reading::read_page(&page, &vocabularies[session.domain.slug()]);
+                let reading = interarec_vision::reading::read_page(&page, &vocabularies[session.domain.slug()].0);
                 eprintln!(
                     "  product page: {}, promotions {:?}",
                     reading.product_page, reading.promotions
                 );
+                eprintln!("  signals {:?}", reading.signals);
                 for card in &reading.cards {
                     eprintln!(
-                        "  card {:?} {} {:?} {:?} {:?}",
-                        card.title, card.price, card.was_price, card.values, card.numbers
+                        "  card {:?} {} {:?} {:?} {:?} related={}",
+                        card.title, card.price, card.was_price, card.values, card.numbers, card.related
                     );
                 }
             }
@@ -317,10 +322,18 @@ fn run_engine(
             seen.push(SeenFrame {
                 page,
                 image: Some(image.to_rgb8()),
+                url: Some(url.clone()),
             });
         }
         let started = Instant::now();
-        let offline = summarize(&seen, &vocabularies[session.domain.slug()]);
+        let (vocabulary, items) = &vocabularies[session.domain.slug()];
+        let offline = summarize(&seen, vocabulary, items);
+        if std::env::var_os("BENCH_VERBOSE").is_some() {
+            eprintln!(
+                "{}: {} cards, {} recognised; evidence {:?}",
+                session.name, offline.cards_seen, offline.cards_recognised, offline.evidence
+            );
+        }
         summary_millis.push(started.elapsed().as_secs_f64() * 1e3);
         let parsed = parse_summary(&offline.json.to_string())?;
         for (category, fact, recovered, detail) in check(&session.expect, &parsed.summary) {
