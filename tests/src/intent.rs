@@ -1,11 +1,13 @@
 //! Intent facts in a session's final constraints: a recording's `expect` (what the scripted
 //! shopper wanted) checked against the constraint function's merged arguments, fact by fact.
-//! Used by the real-server test and `just bench-llm`, so both count the same way.
+//! Used by the real-server test, the storefront tests, `just bench-llm` and `just
+//! bench-recovery`, so all count the same way; [`satisfies`] checks a recommended item.
 //!
 //! A price or number bound counts when the constraints hold it within 10%; a list of values
 //! when the constraints name the same values (any case); an empty list ("no brand
 //! preference") when the constraints leave that attribute open.
 
+use interarec_core::catalog::{AttributeValue, Item};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -57,6 +59,28 @@ pub fn facts(expect: &BTreeMap<String, Value>, constraints: Option<&Value>) -> V
             }
         })
         .collect()
+}
+
+/// Whether a recommended item satisfies the intent: each non-empty expected value list holds
+/// the item's value (any case), the price lies within the bounds (10% slack, as facts are
+/// counted), minimums (`bedrooms_min`) are met. Used for recommendation precision.
+pub fn satisfies(item: &Item, expect: &BTreeMap<String, Value>) -> bool {
+    expect.iter().all(|(field, wanted)| match (field.as_str(), wanted) {
+        ("lowest_price", Value::Number(n)) => item.price >= n.as_f64().unwrap_or(0.0) * 0.9,
+        ("highest_price", Value::Number(n)) => item.price <= n.as_f64().unwrap_or(f64::MAX) * 1.1,
+        (field, Value::Number(n)) if field.ends_with("_min") => {
+            let attribute = field.trim_end_matches("_min");
+            matches!(item.attributes.get(attribute), Some(AttributeValue::Number(v)) if *v >= n.as_f64().unwrap_or(0.0))
+        }
+        (_, Value::Array(values)) if values.is_empty() => true,
+        (field, Value::Array(values)) => match item.attributes.get(field) {
+            Some(AttributeValue::Text(value)) => values
+                .iter()
+                .any(|v| v.as_str().is_some_and(|v| v.eq_ignore_ascii_case(value))),
+            _ => false,
+        },
+        _ => true,
+    })
 }
 
 #[cfg(test)]

@@ -394,7 +394,7 @@ pub(crate) async fn picture(State(shops): State<Arc<Shops>>, Path((slug, file)):
         }
         Domain::RealEstate => "<path d='M26 104 L100 40 L174 104 L160 104 L160 184 L40 184 L40 104 Z'/>",
     };
-    let light = if variety(id) % 2 == 0 {
+    let light = if variety(id).is_multiple_of(2) {
         ("30%", "25%")
     } else {
         ("70%", "30%")

@@ -223,9 +223,9 @@ fn stated_filters(
     let signals = &reading.signals;
     let mut add = |stated: &mut ActiveFilters, found: BTreeMap<String, String>, why: &str| {
         for (attribute, value) in found {
-            if !stated.values.contains_key(&attribute) {
-                note(&attribute, &value, why);
-                stated.values.insert(attribute, value);
+            if let std::collections::btree_map::Entry::Vacant(slot) = stated.values.entry(attribute) {
+                note(slot.key(), &value, why);
+                slot.insert(value);
             }
         }
     };

@@ -198,11 +198,10 @@ fn prices_from(text: &str) -> Vec<f64> {
         }
         prices.push(value);
         rest = if suffixed {
-            let sign_len =
-                after
-                    .chars()
-                    .next()
-                    .map_or(0, |c| if CURRENCY_SIGNS.contains(&c) { c.len_utf8() } else { 3 });
+            let sign_len = after
+                .chars()
+                .next()
+                .map_or(0, |c| if CURRENCY_SIGNS.contains(&c) { c.len_utf8() } else { 3 });
             after[sign_len..].trim_start()
         } else {
             after

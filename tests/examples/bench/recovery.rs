@@ -12,7 +12,7 @@
 //! Usage: `bench recovery [--sessions DIR] [--engines paddle,paddle-tiny,tesseract]`;
 //! `BENCH_VERBOSE=1` prints each batch's summary and constraints.
 
-use interarec_core::catalog::{AttributeValue, CatalogFormat, Item, parse_catalog};
+use interarec_core::catalog::{CatalogFormat, Item, parse_catalog};
 use interarec_demo_shop::catalog::{Domain, catalog_csv, generate};
 use interarec_server::config::Provider;
 use interarec_server::vision::VisionConfig;
@@ -78,27 +78,6 @@ impl Tally {
     fn precision(&self) -> f64 {
         self.recommended_ok as f64 / self.recommended.max(1) as f64
     }
-}
-
-/// Whether an item satisfies the intent: each expected value list (non-empty) contains the
-/// item's value, prices within the bounds, minimums met.
-fn satisfies(item: &Item, expect: &BTreeMap<String, Value>) -> bool {
-    expect.iter().all(|(field, wanted)| match (field.as_str(), wanted) {
-        ("lowest_price", Value::Number(n)) => item.price >= n.as_f64().unwrap_or(0.0) * 0.9,
-        ("highest_price", Value::Number(n)) => item.price <= n.as_f64().unwrap_or(f64::MAX) * 1.1,
-        (field, Value::Number(n)) if field.ends_with("_min") => {
-            let attribute = field.trim_end_matches("_min");
-            matches!(item.attributes.get(attribute), Some(AttributeValue::Number(v)) if *v >= n.as_f64().unwrap_or(0.0))
-        }
-        (_, Value::Array(values)) if values.is_empty() => true,
-        (field, Value::Array(values)) => match item.attributes.get(field) {
-            Some(AttributeValue::Text(value)) => values
-                .iter()
-                .any(|v| v.as_str().is_some_and(|v| v.eq_ignore_ascii_case(value))),
-            _ => false,
-        },
-        _ => true,
-    })
 }
 
 async fn run(sessions_dir: &Path, engines: &[String]) -> anyhow::Result<()> {
@@ -176,7 +155,11 @@ async fn run(sessions_dir: &Path, engines: &[String]) -> anyhow::Result<()> {
                 facts: facts.len(),
                 recommended_ok: items
                     .iter()
-                    .filter(|id| catalog.get(*id).is_some_and(|item| satisfies(item, &manifest.expect)))
+                    .filter(|id| {
+                        catalog
+                            .get(*id)
+                            .is_some_and(|item| intent::satisfies(item, &manifest.expect))
+                    })
                     .count(),
                 recommended: items.len(),
             };

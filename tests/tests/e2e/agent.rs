@@ -966,3 +966,63 @@ async fn vision_answers_as_models_print_them_reach_the_recommendation() {
         }
     }
 }
+
+/// The storefront layout family (breadcrumb, checkbox facets, chips, colour only as swatches,
+/// product pages without ratings, "You may also like" rows), one recording per domain: every
+/// intent fact of the recording's manifest is held by the final merged constraints, and every
+/// recommended product satisfies the intent (checked against the shop's own catalog).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storefront_sessions_recover_the_intent_in_every_domain() {
+    use interarec_core::catalog::{CatalogFormat, parse_catalog};
+    use interarec_demo_shop::catalog::{catalog_csv, generate};
+    use interarec_tests::intent;
+    let server = TestServer::start_with(server_with_tesseract()).await;
+    let mut client = server.client().await;
+    pipeline::register_tools(
+        &mut client,
+        &["capture", "summarize", "validate", "assortment", "real-estate"],
+    )
+    .await
+    .unwrap();
+    let cases = [
+        ("storefront-fashion-blue-dresses", "validate"),
+        ("storefront-footwear-womens-trail", "validate"),
+        ("storefront-homes-san-mateo-condo", "real-estate"),
+    ];
+    for (recording, validate_tool) in cases {
+        let (manifest, domain, _) = pipeline::fixture_recording(recording).unwrap();
+        pipeline::import_demo_shop(&mut client, domain, true).await.unwrap();
+        let events = replay_session(&server, recording, domain, 10, "", validate_tool).await;
+        let constraints = events
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "constraints")
+            .map(|(_, p)| &p["arguments"]);
+        let missed: Vec<intent::Fact> = intent::facts(&manifest.expect, constraints)
+            .into_iter()
+            .filter(|fact| !fact.held)
+            .collect();
+        assert!(missed.is_empty(), "{recording}: missed {missed:?} in {constraints:#?}");
+        let csv = catalog_csv(domain, &generate(domain, 42));
+        let catalog = parse_catalog(CatalogFormat::Csv, csv.as_bytes(), &Default::default(), true).unwrap();
+        let recommended: Vec<&str> = events
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "recommendation")
+            .and_then(|(_, p)| p["items"].as_array())
+            .unwrap_or_else(|| panic!("{recording}: no recommendation"))
+            .iter()
+            .filter_map(|item| item["id"].as_str())
+            .collect();
+        assert!(!recommended.is_empty(), "{recording}");
+        for id in recommended {
+            let item = catalog.items.iter().find(|item| item.id == id).expect("a catalog item");
+            assert!(
+                intent::satisfies(item, &manifest.expect),
+                "{recording}: {} does not satisfy {:?}",
+                item.title,
+                manifest.expect
+            );
+        }
+    }
+}
