@@ -87,13 +87,14 @@ pub fn summarize(frames: &[SeenFrame], vocabulary: &Vocabulary, items: &ItemInde
     let colour_names: Vec<String> = vocabulary.values_of("colour").into_iter().map(str::to_owned).collect();
     let colour_names: Vec<&str> = colour_names.iter().map(String::as_str).collect();
     let mut cards_recognised = 0;
-    let readings: Vec<PageReading> = frames
+    let mut readings: Vec<PageReading> = frames
         .iter()
         .map(|frame| {
             let mut reading = read_page(&frame.page, vocabulary);
             for card in &mut reading.cards {
                 // The catalog's own values for the item the card shows; words the card prints
                 // (and `Colour: Gray` on its page) come first.
+                card.shown_numbers = card.numbers.keys().cloned().collect();
                 if let Some(found) = items.recognise(&card.text, Some(card.price), card.was_price) {
                     cards_recognised += 1;
                     for (attribute, value) in found.values {
@@ -122,6 +123,15 @@ pub fn summarize(frames: &[SeenFrame], vocabulary: &Vocabulary, items: &ItemInde
         })
         .collect();
 
+    // Numbers the pages show (bedrooms, sqft) are specifications; a recognised item's other
+    // numbers (its rating, its discount) describe the item, not what the shopper asked for.
+    let shown_numbers: BTreeSet<String> = readings
+        .iter()
+        .flat_map(|r| r.cards.iter().flat_map(|c| c.shown_numbers.iter().cloned()))
+        .collect();
+    for card in readings.iter_mut().flat_map(|r| r.cards.iter_mut()) {
+        card.numbers.retain(|attribute, _| shown_numbers.contains(attribute));
+    }
     let mut evidence: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut note = |attribute: &str, value: &str, why: &str| {
         evidence

@@ -46,6 +46,8 @@ pub struct Card {
     pub related: bool,
     /// The catalog item(s) it was recognised as, by id.
     pub item_ids: Vec<String>,
+    /// The number attributes its own text showed (before recognition added the item's).
+    pub shown_numbers: std::collections::BTreeSet<String>,
 }
 
 /// The filters a listing says are in force (`Filtered by: Men · Black · Up to $140 · 2+ bd`).

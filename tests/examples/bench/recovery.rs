@@ -3,7 +3,10 @@
 //! tiny, Tesseract): intent facts held by the final merged constraints (category, brand, colour,
 //! price bounds within 10%, domain specifications; [`interarec_tests::intent`]) and
 //! recommendation precision (share of recommended items that satisfy the intent, checked against
-//! the shop's own catalog), per layout family, tuned families apart from held-out ones.
+//! the shop's own catalog), per layout family, tuned families apart from held-out ones. Beside
+//! the final figure, the facts the planner's last constraint call held before validation: the
+//! difference is what validation relaxed (a domain plugin keeps at least three listings) or
+//! merging across batches changed, not what the screens failed to show.
 //!
 //! A recording's family is the first word of its name when that names a family (`storefront-…`),
 //! else `classic`. Held-out families ([`HELD_OUT`]) are the ones no reader rule was written for;
@@ -59,6 +62,8 @@ fn family_of(name: &str) -> &'static str {
 struct Tally {
     facts_held: usize,
     facts: usize,
+    /// Facts the planner's last call held, before validation relaxed anything: what was read.
+    facts_read: usize,
     recommended_ok: usize,
     recommended: usize,
 }
@@ -67,6 +72,7 @@ impl Tally {
     fn add(&mut self, other: Tally) {
         self.facts_held += other.facts_held;
         self.facts += other.facts;
+        self.facts_read += other.facts_read;
         self.recommended_ok += other.recommended_ok;
         self.recommended += other.recommended;
     }
@@ -91,8 +97,10 @@ async fn run(sessions_dir: &Path, engines: &[String]) -> anyhow::Result<()> {
             parsed.items.into_iter().map(|item| (item.id.clone(), item)).collect(),
         );
     }
-    println!("| engine | family | sessions | intent facts | precision | missed |");
-    println!("|---|---|---:|---:|---:|---|");
+    println!(
+        "| engine | family | sessions | intent facts (final constraints) | read (last planner call) | precision | missed in the final constraints |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---|");
     let mut figures = serde_json::Map::new();
     for engine in engines {
         let choice = OcrChoice::parse(engine).map_err(anyhow::Error::msg)?;
@@ -140,6 +148,12 @@ async fn run(sessions_dir: &Path, engines: &[String]) -> anyhow::Result<()> {
                 .find(|(k, _)| k == "constraints")
                 .map(|(_, p)| &p["arguments"]);
             let facts = intent::facts(&manifest.expect, constraints);
+            let read = events
+                .iter()
+                .rev()
+                .find(|(k, p)| k == "tool-call" && p["tool"] == interarec_constraints::FUNCTION_NAME)
+                .map(|(_, p)| &p["arguments"]);
+            let facts_read = intent::facts(&manifest.expect, read).iter().filter(|f| f.held).count();
             let items: Vec<String> = events
                 .iter()
                 .rev()
@@ -153,6 +167,7 @@ async fn run(sessions_dir: &Path, engines: &[String]) -> anyhow::Result<()> {
             let tally = Tally {
                 facts_held: facts.iter().filter(|f| f.held).count(),
                 facts: facts.len(),
+                facts_read,
                 recommended_ok: items
                     .iter()
                     .filter(|id| {
@@ -178,11 +193,13 @@ async fn run(sessions_dir: &Path, engines: &[String]) -> anyhow::Result<()> {
         let mut engine_figures = serde_json::Map::new();
         for (family, (sessions, tally, missed)) in &by_family {
             println!(
-                "| {engine} | {family}{} | {sessions} | {}/{} ({:.0}%) | {}/{} ({:.0}%) | {} |",
+                "| {engine} | {family}{} | {sessions} | {}/{} ({:.0}%) | {}/{} | {}/{} ({:.0}%) | {} |",
                 if HELD_OUT.contains(family) { " (held out)" } else { "" },
                 tally.facts_held,
                 tally.facts,
                 100.0 * tally.fact_share(),
+                tally.facts_read,
+                tally.facts,
                 tally.recommended_ok,
                 tally.recommended,
                 100.0 * tally.precision(),
@@ -195,15 +212,17 @@ async fn run(sessions_dir: &Path, engines: &[String]) -> anyhow::Result<()> {
             }
             engine_figures.insert(
                 (*family).to_owned(),
-                json!({"sessions": sessions, "facts": tally.facts, "facts_held": tally.facts_held, "precision": tally.precision()}),
+                json!({"sessions": sessions, "facts": tally.facts, "facts_held": tally.facts_held, "facts_read": tally.facts_read, "precision": tally.precision()}),
             );
         }
         for (label, tally) in [("tuned", tuned), ("held out", held_out)] {
             println!(
-                "| {engine} | **{label}** | | {}/{} ({:.0}%) | {}/{} ({:.0}%) | |",
+                "| {engine} | **{label}** | | {}/{} ({:.0}%) | {}/{} | {}/{} ({:.0}%) | |",
                 tally.facts_held,
                 tally.facts,
                 100.0 * tally.fact_share(),
+                tally.facts_read,
+                tally.facts,
                 tally.recommended_ok,
                 tally.recommended,
                 100.0 * tally.precision()
@@ -211,11 +230,11 @@ async fn run(sessions_dir: &Path, engines: &[String]) -> anyhow::Result<()> {
         }
         engine_figures.insert(
             "tuned".into(),
-            json!({"facts": tuned.facts, "facts_held": tuned.facts_held, "fact_share": tuned.fact_share(), "precision": tuned.precision()}),
+            json!({"facts": tuned.facts, "facts_held": tuned.facts_held, "facts_read": tuned.facts_read, "fact_share": tuned.fact_share(), "precision": tuned.precision()}),
         );
         engine_figures.insert(
             "held_out".into(),
-            json!({"facts": held_out.facts, "facts_held": held_out.facts_held, "fact_share": held_out.fact_share(), "precision": held_out.precision(), "recorded": held_out.facts > 0}),
+            json!({"facts": held_out.facts, "facts_held": held_out.facts_held, "facts_read": held_out.facts_read, "fact_share": held_out.fact_share(), "precision": held_out.precision(), "recorded": held_out.facts > 0}),
         );
         figures.insert(engine.clone(), Value::Object(engine_figures));
         drop(client);

@@ -31,7 +31,8 @@ fn frame(sequence: u64, image: Vec<u8>) -> Frame {
     Frame {
         sequence,
         captured_at_unix_ms: 1_700_000_000_000 + sequence * 100,
-        url: format!("http://127.0.0.1/shop?page={sequence}"),
+        // One page throughout: a frame of another URL is never a static duplicate.
+        url: "http://127.0.0.1/shop".into(),
         viewport_width: 640,
         viewport_height: 400,
         image,
