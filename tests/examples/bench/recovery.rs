@@ -4,9 +4,9 @@
 //! price bounds within 10%, domain specifications; [`interarec_tests::intent`]) and
 //! recommendation precision (share of recommended items that satisfy the intent, checked against
 //! the shop's own catalog), per layout family, tuned families apart from held-out ones. Beside
-//! the final figure, the facts the planner's last constraint call held before validation: the
-//! difference is what validation relaxed (a domain plugin keeps at least three listings) or
-//! merging across batches changed, not what the screens failed to show.
+//! the final figure, the facts the planner's last constraint call held before validation (the
+//! last batch's reading): what validation relaxed (a domain plugin keeps at least three
+//! listings) or merging across batches changed shows as the difference.
 //!
 //! A recording's family is the first word of its name when that names a family (`storefront-…`),
 //! else `classic`. Held-out families ([`HELD_OUT`]) are the ones no reader rule was written for;
@@ -148,11 +148,14 @@ async fn run(sessions_dir: &Path, engines: &[String]) -> anyhow::Result<()> {
                 .find(|(k, _)| k == "constraints")
                 .map(|(_, p)| &p["arguments"]);
             let facts = intent::facts(&manifest.expect, constraints);
+            // The planner's last call of the constraint function, as it made it.
             let read = events
                 .iter()
                 .rev()
-                .find(|(k, p)| k == "tool-call" && p["tool"] == interarec_constraints::FUNCTION_NAME)
-                .map(|(_, p)| &p["arguments"]);
+                .filter(|(k, _)| k == "planner-step")
+                .flat_map(|(_, p)| p["action"]["calls"].as_array().into_iter().flatten().rev())
+                .find(|call| call["name"] == interarec_constraints::FUNCTION_NAME)
+                .map(|call| &call["arguments"]);
             let facts_read = intent::facts(&manifest.expect, read).iter().filter(|f| f.held).count();
             let items: Vec<String> = events
                 .iter()
