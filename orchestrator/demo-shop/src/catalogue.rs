@@ -15,7 +15,7 @@
 //! reloads the page with its parameter, so scripts visit those URLs).
 
 use crate::catalog::{Domain, Product};
-use crate::site::{Shops, capital, escape, matches, number_of, shop, sort_products, text_of};
+use crate::site::{Shops, capital, escape, group_thousands, listed, number_of, shop, text_of};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -25,27 +25,11 @@ use std::sync::Arc;
 
 fn euros(value: f64) -> String {
     let cents = (value * 100.0).round() as u64;
-    let whole = (cents / 100).to_string();
-    let mut grouped = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i).is_multiple_of(3) {
-            grouped.push('.');
-        }
-        grouped.push(c);
-    }
-    format!("{grouped},{:02} €", cents % 100)
+    format!("{},{:02} €", group_thousands(cents / 100, '.'), cents % 100)
 }
 
 fn dollars(value: f64) -> String {
-    let whole = (value.round() as u64).to_string();
-    let mut grouped = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("${grouped}")
+    format!("${}", group_thousands(value.round() as u64, ','))
 }
 
 fn price_text(domain: Domain, value: f64) -> String {
@@ -108,8 +92,7 @@ pub(crate) async fn catalogue_listing(
     let Some((domain, products)) = shop(&shops, &slug) else {
         return (StatusCode::NOT_FOUND, format!("There is no shop `{slug}`.")).into_response();
     };
-    let mut shown: Vec<&Product> = products.iter().filter(|p| matches(p, &query)).collect();
-    sort_products(&mut shown, query.get("sort").map(String::as_str));
+    let shown = listed(products, &query);
     let mut bar = String::new();
     for (name, label) in dropdowns(domain) {
         match query.get(*name).filter(|v| !v.is_empty()) {
@@ -282,8 +265,7 @@ pub(crate) async fn map_listing(
     let Some((_, products)) = shop(&shops, "homes") else {
         return (StatusCode::NOT_FOUND, "no homes").into_response();
     };
-    let mut shown: Vec<&Product> = products.iter().filter(|p| matches(p, &query)).collect();
-    sort_products(&mut shown, query.get("sort").map(String::as_str));
+    let shown = listed(products, &query);
     let place = query.get("city").cloned().unwrap_or_else(|| "Bay Area".into());
     let beds = query
         .get("min_beds")
@@ -298,9 +280,8 @@ pub(crate) async fn map_listing(
     let on = |set: bool| if set { "f on" } else { "f" };
     let mut cards = String::new();
     let mut pins = String::new();
-    for (i, product) in shown.iter().take(8).enumerate() {
+    for product in shown.iter().take(8) {
         cards.push_str(&home_card(product));
-        let _ = i;
     }
     for (i, product) in shown.iter().take(14).enumerate() {
         let x = 40 + (i * 97 + product.item.id.len() * 13) % 560;

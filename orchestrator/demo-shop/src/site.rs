@@ -69,19 +69,24 @@ pub(crate) fn escape(text: &str) -> String {
 /// `$48.99`, or whole dollars with thousands separators for homes (`$1,349,000`).
 fn money(domain: Domain, value: f64) -> String {
     if domain == Domain::RealEstate {
-        let whole = value.round() as u64;
-        let digits = whole.to_string();
-        let mut grouped = String::new();
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i).is_multiple_of(3) {
-                grouped.push(',');
-            }
-            grouped.push(c);
-        }
-        format!("${grouped}")
+        format!("${}", group_thousands(value.round() as u64, ','))
     } else {
         format!("${value:.2}")
     }
+}
+
+/// `1349000` as `1,349,000` (or `1.349.000` with `.`): the layout families print prices in
+/// their own notations around this.
+pub(crate) fn group_thousands(whole: u64, separator: char) -> String {
+    let digits = whole.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(separator);
+        }
+        grouped.push(c);
+    }
+    grouped
 }
 
 fn stars(rating: f64) -> String {
@@ -248,14 +253,17 @@ pub(crate) fn matches(product: &Product, query: &HashMap<String, String>) -> boo
     true
 }
 
-/// Sorts a listing: `price_asc`, `price_desc`, `rating`; anything else keeps the shop's order.
-pub(crate) fn sort_products(shown: &mut [&Product], sort: Option<&str>) {
-    match sort {
+/// The products a listing shows for its query: filtered by [`matches`], then sorted by its
+/// `sort` (`price_asc`, `price_desc`, `rating`; anything else keeps the shop's order).
+pub(crate) fn listed<'a>(products: &'a [Product], query: &HashMap<String, String>) -> Vec<&'a Product> {
+    let mut shown: Vec<&Product> = products.iter().filter(|p| matches(p, query)).collect();
+    match query.get("sort").map(String::as_str) {
         Some("price_asc") => shown.sort_by(|a, b| a.item.price.total_cmp(&b.item.price)),
         Some("price_desc") => shown.sort_by(|a, b| b.item.price.total_cmp(&a.item.price)),
         Some("rating") => shown.sort_by(|a, b| b.rating.total_cmp(&a.rating)),
         _ => {}
     }
+    shown
 }
 
 pub(crate) fn link_with(slug: &str, query: &HashMap<String, String>, set: &str, value: Option<&str>) -> String {
@@ -342,8 +350,7 @@ async fn listing(
             "There is no shop `{slug}`; the shops are fashion, footwear and homes."
         ));
     };
-    let mut shown: Vec<&Product> = products.iter().filter(|p| matches(p, &query)).collect();
-    sort_products(&mut shown, query.get("sort").map(String::as_str));
+    let shown = listed(products, &query);
     let page_number: usize = query.get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
     let total = shown.len();
     let mut aside = String::new();

@@ -12,7 +12,7 @@
 //! `data-filter="name:value"` so one browsing script language drives both.
 
 use crate::catalog::{Domain, Product};
-use crate::site::{Shops, capital, escape, link_with, matches, number_of, shop, sort_products, text_of};
+use crate::site::{Shops, capital, escape, group_thousands, link_with, listed, matches, number_of, shop, text_of};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -44,14 +44,7 @@ fn facet_names(domain: Domain) -> &'static [&'static str] {
 /// `$1,299.00`, or whole dollars for homes (`$1,349,000`).
 fn money(domain: Domain, value: f64) -> String {
     let cents = (value * 100.0).round() as u64;
-    let whole = (cents / 100).to_string();
-    let mut grouped = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
+    let grouped = group_thousands(cents / 100, ',');
     if domain == Domain::RealEstate {
         format!("${grouped}")
     } else {
@@ -151,8 +144,7 @@ pub(crate) async fn listing(
     let Some((domain, products)) = shop(&shops, &slug) else {
         return (StatusCode::NOT_FOUND, format!("There is no shop `{slug}`.")).into_response();
     };
-    let mut shown: Vec<&Product> = products.iter().filter(|p| matches(p, &query)).collect();
-    sort_products(&mut shown, query.get("sort").map(String::as_str));
+    let shown = listed(products, &query);
     let base = format!("storefront/{slug}");
     let attribute = category_attribute(domain);
     let kind = query.get(attribute).filter(|v| !v.is_empty());
