@@ -147,6 +147,16 @@ pub async fn replay(client: &mut Client, session: &str, frames: Vec<Frame>) -> a
     }
 }
 
+/// The tool that validates a demo shop's constraints: the `real-estate` domain plugin for
+/// homes, the generic `validate` otherwise.
+pub fn validating_tool(domain: Domain) -> &'static str {
+    if domain == Domain::RealEstate {
+        "real-estate"
+    } else {
+        "validate"
+    }
+}
+
 /// A session that recommends from a demo shop the way the tests replay recordings: batches of
 /// `batch_size` closed by size (the interval is 10 minutes), frames hashed at 256 px, four
 /// products, the named planner and validating tool (empty: the server's defaults).

@@ -83,11 +83,7 @@ fn read(events: &[(String, Value)], expect: &std::collections::BTreeMap<String, 
 
 async fn replay(client: &mut Client, dir: &Path, id: &str, planner: &str, batch_size: u32) -> anyhow::Result<Outcome> {
     let (manifest, domain, _) = pipeline::recording(dir)?;
-    let validate_tool = if domain == Domain::RealEstate {
-        "real-estate"
-    } else {
-        "validate"
-    };
+    let validate_tool = pipeline::validating_tool(domain);
     let request = pipeline::recommending_session(id, domain, batch_size, planner, validate_tool);
     let events = pipeline::replay_into(client, request, dir).await?;
     Ok(read(&events, &manifest.expect))

@@ -84,6 +84,26 @@ impl Tally {
     fn precision(&self) -> f64 {
         self.recommended_ok as f64 / self.recommended.max(1) as f64
     }
+
+    /// The table cells: final facts, facts read, precision.
+    fn cells(&self) -> String {
+        format!(
+            "{}/{} ({:.0}%) | {}/{} | {}/{} ({:.0}%)",
+            self.facts_held,
+            self.facts,
+            100.0 * self.fact_share(),
+            self.facts_read,
+            self.facts,
+            self.recommended_ok,
+            self.recommended,
+            100.0 * self.precision()
+        )
+    }
+
+    /// The figures in the JSON line.
+    fn figures(&self) -> Value {
+        json!({"facts": self.facts, "facts_held": self.facts_held, "facts_read": self.facts_read, "fact_share": self.fact_share(), "precision": self.precision()})
+    }
 }
 
 async fn run(sessions_dir: &Path, engines: &[String]) -> anyhow::Result<()> {
@@ -127,11 +147,7 @@ async fn run(sessions_dir: &Path, engines: &[String]) -> anyhow::Result<()> {
             let name = recording.file_name().unwrap_or_default().to_string_lossy().into_owned();
             eprintln!("[{engine} {}/{}] {name}", index + 1, recordings.len());
             let (manifest, domain, _) = pipeline::recording(recording)?;
-            let validate_tool = if domain == Domain::RealEstate {
-                "real-estate"
-            } else {
-                "validate"
-            };
+            let validate_tool = pipeline::validating_tool(domain);
             let request =
                 pipeline::recommending_session(&format!("{name}-{engine}"), domain, 10, "offline", validate_tool);
             let events = pipeline::replay_into(&mut client, request, recording).await?;
@@ -196,16 +212,9 @@ async fn run(sessions_dir: &Path, engines: &[String]) -> anyhow::Result<()> {
         let mut engine_figures = serde_json::Map::new();
         for (family, (sessions, tally, missed)) in &by_family {
             println!(
-                "| {engine} | {family}{} | {sessions} | {}/{} ({:.0}%) | {}/{} | {}/{} ({:.0}%) | {} |",
+                "| {engine} | {family}{} | {sessions} | {} | {} |",
                 if HELD_OUT.contains(family) { " (held out)" } else { "" },
-                tally.facts_held,
-                tally.facts,
-                100.0 * tally.fact_share(),
-                tally.facts_read,
-                tally.facts,
-                tally.recommended_ok,
-                tally.recommended,
-                100.0 * tally.precision(),
+                tally.cells(),
                 missed.join("; ")
             );
             if HELD_OUT.contains(family) {
@@ -213,32 +222,17 @@ async fn run(sessions_dir: &Path, engines: &[String]) -> anyhow::Result<()> {
             } else {
                 tuned.add(*tally);
             }
-            engine_figures.insert(
-                (*family).to_owned(),
-                json!({"sessions": sessions, "facts": tally.facts, "facts_held": tally.facts_held, "facts_read": tally.facts_read, "precision": tally.precision()}),
-            );
+            let mut family_figures = tally.figures();
+            family_figures["sessions"] = json!(sessions);
+            engine_figures.insert((*family).to_owned(), family_figures);
         }
         for (label, tally) in [("tuned", tuned), ("held out", held_out)] {
-            println!(
-                "| {engine} | **{label}** | | {}/{} ({:.0}%) | {}/{} | {}/{} ({:.0}%) | |",
-                tally.facts_held,
-                tally.facts,
-                100.0 * tally.fact_share(),
-                tally.facts_read,
-                tally.facts,
-                tally.recommended_ok,
-                tally.recommended,
-                100.0 * tally.precision()
-            );
+            println!("| {engine} | **{label}** | | {} | |", tally.cells());
         }
-        engine_figures.insert(
-            "tuned".into(),
-            json!({"facts": tuned.facts, "facts_held": tuned.facts_held, "facts_read": tuned.facts_read, "fact_share": tuned.fact_share(), "precision": tuned.precision()}),
-        );
-        engine_figures.insert(
-            "held_out".into(),
-            json!({"facts": held_out.facts, "facts_held": held_out.facts_held, "facts_read": held_out.facts_read, "fact_share": held_out.fact_share(), "precision": held_out.precision(), "recorded": held_out.facts > 0}),
-        );
+        engine_figures.insert("tuned".into(), tuned.figures());
+        let mut held_out_figures = held_out.figures();
+        held_out_figures["recorded"] = json!(held_out.facts > 0);
+        engine_figures.insert("held_out".into(), held_out_figures);
         figures.insert(engine.clone(), Value::Object(engine_figures));
         drop(client);
         drop(server);

@@ -985,12 +985,13 @@ async fn storefront_sessions_recover_the_intent_in_every_domain() {
     .await
     .unwrap();
     let cases = [
-        ("storefront-fashion-blue-dresses", "validate"),
-        ("storefront-footwear-womens-trail", "validate"),
-        ("storefront-homes-san-mateo-condo", "real-estate"),
+        "storefront-fashion-blue-dresses",
+        "storefront-footwear-womens-trail",
+        "storefront-homes-san-mateo-condo",
     ];
-    for (recording, validate_tool) in cases {
+    for recording in cases {
         let (manifest, domain, _) = pipeline::fixture_recording(recording).unwrap();
+        let validate_tool = pipeline::validating_tool(domain);
         pipeline::import_demo_shop(&mut client, domain, true).await.unwrap();
         let events = replay_session(&server, recording, domain, 10, "", validate_tool).await;
         let constraints = events
