@@ -87,6 +87,9 @@ pub fn summarize(frames: &[SeenFrame], vocabulary: &Vocabulary, items: &ItemInde
     let colour_names: Vec<String> = vocabulary.values_of("colour").into_iter().map(str::to_owned).collect();
     let colour_names: Vec<&str> = colour_names.iter().map(String::as_str).collect();
     let mut cards_recognised = 0;
+    // Numbers the pages show (bedrooms, sqft) are specifications; a recognised item's other
+    // numbers (its rating, its discount) describe the item, not what the shopper asked for.
+    let mut shown_numbers: BTreeSet<String> = BTreeSet::new();
     let mut readings: Vec<PageReading> = frames
         .iter()
         .map(|frame| {
@@ -94,7 +97,7 @@ pub fn summarize(frames: &[SeenFrame], vocabulary: &Vocabulary, items: &ItemInde
             for card in &mut reading.cards {
                 // The catalog's own values for the item the card shows; words the card prints
                 // (and `Colour: Gray` on its page) come first.
-                card.shown_numbers = card.numbers.keys().cloned().collect();
+                shown_numbers.extend(card.numbers.keys().cloned());
                 if let Some(found) = items.recognise(&card.text, Some(card.price), card.was_price) {
                     cards_recognised += 1;
                     for (attribute, value) in found.values {
@@ -123,12 +126,6 @@ pub fn summarize(frames: &[SeenFrame], vocabulary: &Vocabulary, items: &ItemInde
         })
         .collect();
 
-    // Numbers the pages show (bedrooms, sqft) are specifications; a recognised item's other
-    // numbers (its rating, its discount) describe the item, not what the shopper asked for.
-    let shown_numbers: BTreeSet<String> = readings
-        .iter()
-        .flat_map(|r| r.cards.iter().flat_map(|c| c.shown_numbers.iter().cloned()))
-        .collect();
     for card in readings.iter_mut().flat_map(|r| r.cards.iter_mut()) {
         card.numbers.retain(|attribute, _| shown_numbers.contains(attribute));
     }
@@ -151,11 +148,7 @@ pub fn summarize(frames: &[SeenFrame], vocabulary: &Vocabulary, items: &ItemInde
             }
             let stated = stated_filters(reading, frame.url.as_deref(), vocabulary, &mut note);
             focus.extend(stated.values.iter().map(|(a, v)| (a.clone(), v.clone())));
-            let shows_filters = !stated.values.is_empty()
-                || stated.lowest_price.is_some()
-                || stated.highest_price.is_some()
-                || !stated.minimums.is_empty();
-            filters.push(shows_filters.then_some(stated));
+            filters.push((!stated.is_empty()).then_some(stated));
             focus
         })
         .collect();

@@ -46,8 +46,6 @@ pub struct Card {
     pub related: bool,
     /// The catalog item(s) it was recognised as, by id.
     pub item_ids: Vec<String>,
-    /// The number attributes its own text showed (before recognition added the item's).
-    pub shown_numbers: std::collections::BTreeSet<String>,
 }
 
 /// The filters a listing says are in force (`Filtered by: Men · Black · Up to $140 · 2+ bd`).
@@ -61,6 +59,16 @@ pub struct ActiveFilters {
     pub highest_price: Option<f64>,
     /// Minimums such as `2+ bd`, by attribute (`bedrooms`, `bathrooms`).
     pub minimums: BTreeMap<String, f64>,
+}
+
+impl ActiveFilters {
+    /// Whether it states nothing at all.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+            && self.lowest_price.is_none()
+            && self.highest_price.is_none()
+            && self.minimums.is_empty()
+    }
 }
 
 /// What one page shows.
