@@ -4,11 +4,19 @@
 //! does, and a new colour replaces the old), and a field it does not state is kept from earlier
 //! batches (a batch of product pages says nothing against the filters set before). One
 //! exception: a price "range" of a single price (one product looked at) that lies inside the
-//! current range is consistent with it and too thin to replace it, so the range is kept. Every
-//! difference is a [`Change`], so an event can say what changed and why.
+//! current range is consistent with it and too thin to replace it, so the range is kept.
+//!
+//! Bounds resting only on what the shopper viewed (the summary's evidence says `viewed`: product
+//! pages opened, an unfiltered listing) describe the items more than the shopper's wishes, so
+//! they never move a bound an earlier batch set: a viewed price range that overlaps the current
+//! one keeps the current one (a related row or an unfiltered page cannot widen it, one product
+//! page cannot narrow it), a disjoint one replaces it (the shopper moved on); a viewed number
+//! bound (`bedrooms_min` from the homes opened) keeps the current bound. Every difference is a
+//! [`Change`], so an event can say what changed and why.
 
 use serde::Serialize;
 use serde_json::{Map, Value};
+use std::collections::BTreeSet;
 
 /// One field's change.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -41,27 +49,40 @@ fn kind_of(field: &str, from: &Value, to: &Value) -> String {
     }
 }
 
-/// Merges `new` into `current`; returns the merged arguments and what changed.
-pub fn merge(current: &Value, new: &Value) -> (Value, Vec<Change>) {
+/// The fact a field states: `bedrooms_min` and `bedrooms_max` state `bedrooms`.
+fn fact_of(field: &str) -> &str {
+    field
+        .strip_suffix("_min")
+        .or_else(|| field.strip_suffix("_max"))
+        .unwrap_or(field)
+}
+
+/// Merges `new` into `current`; returns the merged arguments and what changed. `viewed_only`
+/// names the facts of `new` that rest only on what was viewed (see the module's policy).
+pub fn merge(current: &Value, new: &Value, viewed_only: &BTreeSet<String>) -> (Value, Vec<Change>) {
     let mut merged: Map<String, Value> = current.as_object().cloned().unwrap_or_default();
     let mut changes = Vec::new();
     let price = |map: &Map<String, Value>, field: &str| map.get(field).and_then(Value::as_f64);
-    let single_price_inside = new.as_object().is_some_and(|new| {
-        match (
-            price(new, "lowest_price"),
-            price(new, "highest_price"),
-            price(&merged, "lowest_price"),
-            price(&merged, "highest_price"),
-        ) {
+    let keep_current_prices = new.as_object().is_some_and(|new| {
+        let (low, high) = (price(new, "lowest_price"), price(new, "highest_price"));
+        let (current_low, current_high) = (price(&merged, "lowest_price"), price(&merged, "highest_price"));
+        let viewed = viewed_only.contains("lowest_price") || viewed_only.contains("highest_price");
+        match (low, high, current_low, current_high) {
             (Some(low), Some(high), Some(current_low), Some(current_high)) => {
-                low == high && (current_low..=current_high).contains(&low)
+                let single_inside = low == high && (current_low..=current_high).contains(&low);
+                let overlapping = low <= current_high && high >= current_low;
+                single_inside || (viewed && overlapping)
             }
             _ => false,
         }
     });
     if let Some(new) = new.as_object() {
         for (field, value) in new {
-            if single_price_inside && (field == "lowest_price" || field == "highest_price") {
+            if keep_current_prices && (field == "lowest_price" || field == "highest_price") {
+                continue;
+            }
+            let bound = field.ends_with("_min") || field.ends_with("_max");
+            if bound && viewed_only.contains(fact_of(field)) && merged.contains_key(field) {
                 continue;
             }
             let before = merged.get(field).cloned().unwrap_or(Value::Null);

@@ -3,6 +3,7 @@
 
 use super::*;
 use interarec_summary::parse_summary;
+use std::collections::BTreeSet;
 
 fn catalog(text: &str) -> CatalogFacts {
     CatalogFacts::from_json(text).expect("a catalog record")
@@ -226,7 +227,7 @@ fn refinement_keeps_unstated_fields_and_names_each_change() {
     let current = json!({"lowest_price": 20.0, "highest_price": 100.0, "colour": ["green"], "capacity": 8});
     let new =
         json!({"lowest_price": 30.0, "highest_price": 150.0, "colour": ["red"], "brand": ["Zara"], "capacity": 8});
-    let (merged, changes) = merge(&current, &new);
+    let (merged, changes) = merge(&current, &new, &BTreeSet::new());
     assert_eq!(
         merged,
         json!({"lowest_price": 30.0, "highest_price": 150.0, "colour": ["red"], "brand": ["Zara"], "capacity": 8})
@@ -241,14 +242,69 @@ fn refinement_keeps_unstated_fields_and_names_each_change() {
             ("lowest_price", "narrowed")
         ]
     );
-    let (kept, none) = merge(&merged, &json!({"capacity": 8}));
+    let (kept, none) = merge(&merged, &json!({"capacity": 8}), &BTreeSet::new());
     assert_eq!((kept, none.len()), (merged.clone(), 0));
     // One product looked at, priced inside the range: the range stands.
-    let (kept, none) = merge(&merged, &json!({"lowest_price": 99.0, "highest_price": 99.0}));
+    let (kept, none) = merge(
+        &merged,
+        &json!({"lowest_price": 99.0, "highest_price": 99.0}),
+        &BTreeSet::new(),
+    );
     assert_eq!((kept, none.len()), (merged.clone(), 0));
     // Outside it, it is new evidence.
-    let (moved, changes) = merge(&merged, &json!({"lowest_price": 199.0, "highest_price": 199.0}));
+    let (moved, changes) = merge(
+        &merged,
+        &json!({"lowest_price": 199.0, "highest_price": 199.0}),
+        &BTreeSet::new(),
+    );
     assert_eq!((moved["lowest_price"].as_f64(), changes.len()), (Some(199.0), 2));
+}
+
+#[test]
+fn bounds_resting_only_on_what_was_viewed_never_move_an_earlier_bound() {
+    let current =
+        json!({"lowest_price": 900000.0, "highest_price": 1400000.0, "bedrooms_min": 3.0, "city": ["Pacifica"]});
+    // (new batch, facts resting only on views, merged)
+    let cases = [
+        // A related row or an unfiltered page reaching past the range does not widen it.
+        (
+            json!({"lowest_price": 65.0, "highest_price": 1245000.0}),
+            vec!["lowest_price", "highest_price"],
+            json!({"lowest_price": 900000.0, "highest_price": 1400000.0}),
+        ),
+        // The same range from a refined listing is the shopper's new range.
+        (
+            json!({"lowest_price": 65.0, "highest_price": 1245000.0}),
+            vec![],
+            json!({"lowest_price": 65.0, "highest_price": 1245000.0}),
+        ),
+        // Homes opened outside the range: the shopper moved on.
+        (
+            json!({"lowest_price": 2000000.0, "highest_price": 2100000.0}),
+            vec!["lowest_price", "highest_price"],
+            json!({"lowest_price": 2000000.0, "highest_price": 2100000.0}),
+        ),
+        // A 4-bedroom home opened does not narrow "3+ bedrooms", nor widen it; a bound not set
+        // before is added; a categorical value is recent evidence as always.
+        (
+            json!({"bedrooms_min": 4.0, "bathrooms_min": 2.0, "city": ["San Jose"]}),
+            vec!["bedrooms", "bathrooms", "city"],
+            json!({"bedrooms_min": 3.0, "bathrooms_min": 2.0, "city": ["San Jose"]}),
+        ),
+        (
+            json!({"bedrooms_min": 2.0}),
+            vec!["bedrooms"],
+            json!({"bedrooms_min": 3.0}),
+        ),
+        (json!({"bedrooms_min": 4.0}), vec![], json!({"bedrooms_min": 4.0})),
+    ];
+    for (new, viewed, expected) in cases {
+        let viewed: BTreeSet<String> = viewed.into_iter().map(str::to_owned).collect();
+        let (merged, _) = merge(&current, &new, &viewed);
+        for (field, value) in expected.as_object().unwrap() {
+            assert_eq!(&merged[field], value, "{field} after {new} (viewed only: {viewed:?})");
+        }
+    }
 }
 
 #[test]

@@ -581,7 +581,8 @@ async fn execute(
         return json!({ "ok": { "status": "invalid", "violations": validation["violations"], "repaired_arguments": repaired } });
     }
     let current = input.current.clone().unwrap_or_else(|| json!({}));
-    let (mut merged, _) = interarec_constraints::merge(&current, &repaired);
+    let viewed_only = input.summary.viewed_only_facts();
+    let (mut merged, _) = interarec_constraints::merge(&current, &repaired, &viewed_only);
     if merged != repaired {
         // Together with what the session wanted before, the arguments may exclude every item:
         // the session's validating tool checks what will actually be used.
@@ -615,7 +616,7 @@ async fn execute(
     let constraints = interarec_constraints::validate(&input.catalog, &merged).constraints;
     output.events.push((
         "constraints".into(),
-        json!({ "batch": input.batch, "arguments": merged, "changes": changes, "policy": "recent evidence wins field by field; unstated fields are kept" }),
+        json!({ "batch": input.batch, "arguments": merged, "changes": changes, "policy": "recent evidence wins field by field; unstated fields are kept; bounds resting only on what was viewed do not move earlier bounds", "viewed_only": viewed_only }),
     ));
     output.constraints = Some(merged.clone());
     let mut constraints = serde_json::to_value(&constraints).unwrap_or_else(|_| json!({}));

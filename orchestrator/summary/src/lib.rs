@@ -50,6 +50,45 @@ pub struct Summary {
     pub comparisons: Option<serde_json::Value>,
     /// Promotions.
     pub promotions: Option<serde_json::Value>,
+    /// Why each fact was read and how sure the reader is, when the reader says so (the offline
+    /// engine does; models are not asked to): `{fact: {value, sources, confidence, support}}`,
+    /// the fact named as the constraint function names its field without `_min`/`_max`
+    /// (`colour`, `bedrooms`, `lowest_price`). See [`Support`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<serde_json::Value>,
+}
+
+/// How a fact of a summary is supported (its evidence's `support`), weakest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Support {
+    /// Only what the shopper looked at: product pages opened, an unfiltered listing, items
+    /// viewed across pages. Describes the items more than the shopper's wishes.
+    Viewed,
+    /// What a refined listing (filtered, searched, a category) showed.
+    Listing,
+    /// What the page says is in force: filters, chips, ticked facets, the URL's query.
+    Stated,
+}
+
+impl Summary {
+    /// The facts whose evidence says they rest only on what was viewed ([`Support::Viewed`]):
+    /// merging across batches does not let them move a bound an earlier batch set.
+    pub fn viewed_only_facts(&self) -> std::collections::BTreeSet<String> {
+        self.evidence
+            .as_ref()
+            .and_then(serde_json::Value::as_object)
+            .map(|facts| {
+                facts
+                    .iter()
+                    .filter(|(_, fact)| {
+                        Support::deserialize(&fact["support"]).is_ok_and(|support| support == Support::Viewed)
+                    })
+                    .map(|(name, _)| name.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 /// A summary with the text it was read from.

@@ -199,6 +199,10 @@ pub fn parse_summary(raw: &str) -> Result<ParsedSummary, ParseError> {
     let mut matched = 0;
     for (key, value) in &map {
         let Some(category) = category_of(key) else {
+            // Not a category, but the offline engine's account of its reading.
+            if key.eq_ignore_ascii_case("evidence") && value.is_object() {
+                summary.evidence = available(value);
+            }
             continue;
         };
         matched += 1;

@@ -21,9 +21,13 @@
 //!   value three or more different items share, with three quarters of the weight, is a
 //!   preference too (one product looked at long is not);
 //! - prices and numbers come from the most refined view: the last listing with a focus or stated
-//!   filters (an unfiltered one only when no product page was opened) and the frames before it
-//!   with the same focus, plus the product pages opened, keeping only cards that match the
-//!   preferences and never recommendation rows.
+//!   filters (an unfiltered one only when no product page was opened) and the listings just
+//!   before it refined the same way (the same attributes focused, the same bounds), plus the
+//!   product pages opened, keeping only cards that match the preferences and the stated bounds,
+//!   never recommendation rows; a product page's numbers count only when no listing is in view;
+//! - every fact gets its account under `Evidence`: its value, the reasons it was read, their
+//!   support (`stated`, `listing`, `viewed`) and a confidence (see [`confidence_of`]); merging
+//!   across batches uses the support so that what was only viewed never moves an earlier bound.
 //!
 //! Anything it cannot tell is "not available", as the prompt asks.
 
@@ -33,7 +37,7 @@ use crate::reading::{ActiveFilters, Card, PageReading, read_page};
 use crate::recognise::ItemIndex;
 use crate::structure::Facet;
 use crate::vocabulary::Vocabulary;
-use interarec_summary::NOT_AVAILABLE;
+use interarec_summary::{NOT_AVAILABLE, Support};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -173,8 +177,9 @@ pub fn summarize(frames: &[SeenFrame], vocabulary: &Vocabulary, items: &ItemInde
         .unwrap_or_default();
 
     // The most refined view: the last refined listing (one with a focus or filters in force; an
-    // unfiltered one when there is none) and the earlier ones with its focus, plus the product
-    // pages opened; recommendation rows never count.
+    // unfiltered one when there is none) and the listings just before it refined the same way
+    // (the same attributes focused, the same bounds: `Pacifica`, then `San Jose`), plus the
+    // product pages opened; recommendation rows never count, nor cards outside stated bounds.
     let is_listing = |r: &PageReading| !r.product_page && r.cards.iter().any(|c| !c.related);
     let last_refined = (0..readings.len())
         .rev()
@@ -186,22 +191,56 @@ pub fn summarize(frames: &[SeenFrame], vocabulary: &Vocabulary, items: &ItemInde
             .then(|| (0..readings.len()).rev().find(|&i| is_listing(&readings[i])))
             .flatten()
     });
-    let price_evidence: Vec<&Card> = readings
+    let refinement = |i: usize| {
+        let attributes: BTreeSet<&str> = focus[i].iter().map(|(a, _)| a.as_str()).collect();
+        let bounds = filters[i]
+            .as_ref()
+            .map(|f| (f.lowest_price, f.highest_price, f.minimums.clone()));
+        (attributes, bounds)
+    };
+    let within_stated = |price: f64| {
+        stated.lowest_price.is_none_or(|low| price >= low * 0.99)
+            && stated.highest_price.is_none_or(|high| price <= high * 1.01)
+    };
+    let price_evidence: Vec<Seen> = readings
         .iter()
         .enumerate()
         .filter(|(i, r)| match last_listing {
             _ if r.product_page => true,
-            Some(last) => {
-                *i == last || (*i < last && focus[*i] == focus[last] && consecutive_same_focus(&focus, *i, last))
-            }
+            Some(last) => *i <= last && (*i..=last).all(|j| refinement(j) == refinement(last)),
             None => false,
         })
-        .flat_map(|(_, r)| r.cards.iter())
-        .filter(|card| !card.related && matches_preferences(card, &preferences))
+        .flat_map(|(_, r)| {
+            r.cards.iter().map(move |card| Seen {
+                card,
+                on_product_page: r.product_page,
+            })
+        })
+        .filter(|seen| {
+            !seen.card.related && matches_preferences(seen.card, &preferences) && within_stated(seen.card.price)
+        })
         .collect();
+    // How the prices and numbers are supported: what a refined listing showed, or only what was
+    // viewed (product pages, an unfiltered listing).
+    let seen_why = match last_listing {
+        Some(last) if price_evidence.iter().any(|s| !s.on_product_page) => {
+            if Some(last) == last_refined {
+                "refined listing"
+            } else {
+                "unfiltered listing"
+            }
+        }
+        _ => "product pages",
+    };
 
     let cards_seen = readings.iter().map(|r| r.cards.len()).sum();
-    let json = write_categories(&readings, &price_evidence, &preferences, &stated);
+    let (mut json, numbers) = write_categories(&readings, &price_evidence, &preferences, &stated);
+    let account = account_of(&preferences, &evidence, &stated, &numbers, &price_evidence, seen_why);
+    if let Some(fields) = json.as_object_mut()
+        && !account.is_empty()
+    {
+        fields.insert("Evidence".into(), Value::Object(account));
+    }
     OfflineSummary {
         json,
         preferences,
@@ -209,6 +248,115 @@ pub fn summarize(frames: &[SeenFrame], vocabulary: &Vocabulary, items: &ItemInde
         cards_recognised,
         evidence,
     }
+}
+
+/// A card of the price evidence, and whether it is a product page's.
+struct Seen<'a> {
+    card: &'a Card,
+    on_product_page: bool,
+}
+
+/// Confidence in a value by how it was supported. Stated outright: 0.95; a breadcrumb or a
+/// listing's heading: 0.85; a listing's cards sharing it: 0.75; a refined listing's prices and
+/// numbers: 0.7; the view log: 0.4 to 0.8 by the value's share of the weight; prices and
+/// numbers of product pages alone: 0.5, of an unfiltered listing: 0.35.
+fn confidence_of(why: &str) -> (Support, f64) {
+    match why {
+        "filter line" | "chip" | "ticked facet" | "url" | "search" | "stated" => (Support::Stated, 0.95),
+        "breadcrumb" | "heading" => (Support::Listing, 0.85),
+        "focus" => (Support::Listing, 0.75),
+        "refined listing" => (Support::Listing, 0.7),
+        "product pages" => (Support::Viewed, 0.5),
+        "unfiltered listing" => (Support::Viewed, 0.35),
+        views => {
+            // `views W of T over N items`
+            let numbers: Vec<f64> = views.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+            let share = match numbers.as_slice() {
+                [weight, total, ..] if *total > 0.0 => weight / total,
+                _ => VIEW_SHARE,
+            };
+            (
+                Support::Viewed,
+                0.4 + 0.4 * ((share - VIEW_SHARE) / (1.0 - VIEW_SHARE)).clamp(0.0, 1.0),
+            )
+        }
+    }
+}
+
+/// The summary's `Evidence`: for each fact, its value, why it was read (strongest reason's
+/// support and confidence), keyed as the constraint function's fields are without `_min`/`_max`.
+fn account_of(
+    preferences: &BTreeMap<String, BTreeSet<String>>,
+    evidence: &BTreeMap<String, BTreeSet<String>>,
+    stated: &ActiveFilters,
+    numbers: &BTreeMap<String, (f64, f64)>,
+    seen: &[Seen],
+    seen_why: &str,
+) -> Map<String, Value> {
+    let mut account = Map::new();
+    let strongest = |whys: &[&str]| {
+        whys.iter()
+            .map(|why| confidence_of(why))
+            .max_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)))
+    };
+    let mut record = |fact: &str, value: Value, sources: Vec<&str>, (support, confidence): (Support, f64)| {
+        account.insert(
+            fact.to_owned(),
+            json!({ "value": value, "sources": sources, "support": support, "confidence": (confidence * 100.0).round() / 100.0 }),
+        );
+    };
+    for (attribute, values) in preferences {
+        // A value list is as sure as its least supported value.
+        let mut sources: BTreeSet<&str> = BTreeSet::new();
+        let mut weakest: Option<(Support, f64)> = None;
+        for value in values {
+            let whys: Vec<&str> = evidence
+                .get(&format!("{attribute}={value}"))
+                .map(|w| w.iter().map(String::as_str).collect())
+                .unwrap_or_default();
+            sources.extend(&whys);
+            if let Some(best) = strongest(&whys)
+                && weakest.is_none_or(|w| best.0 < w.0 || (best.0 == w.0 && best.1 < w.1))
+            {
+                weakest = Some(best);
+            }
+        }
+        if let Some(weakest) = weakest {
+            record(attribute, one_or_many(values), sources.into_iter().collect(), weakest);
+        }
+    }
+    for (fact, stated_bound) in [
+        ("lowest_price", stated.lowest_price),
+        ("highest_price", stated.highest_price),
+    ] {
+        match stated_bound {
+            Some(bound) => record(fact, json!(bound), vec!["stated"], confidence_of("stated")),
+            None if !seen.is_empty() => {
+                let prices = seen.iter().map(|s| s.card.price);
+                let bound = if fact == "lowest_price" {
+                    prices.fold(f64::INFINITY, f64::min)
+                } else {
+                    prices.fold(f64::NEG_INFINITY, f64::max)
+                };
+                record(fact, json!(bound), vec![seen_why], confidence_of(seen_why));
+            }
+            None => {}
+        }
+    }
+    for (attribute, (min, max)) in numbers {
+        let why = if stated.minimums.contains_key(attribute) {
+            "stated"
+        } else {
+            seen_why
+        };
+        record(
+            attribute,
+            json!({ "min": min, "max": max }),
+            vec![why],
+            confidence_of(why),
+        );
+    }
+    account
 }
 
 /// What a page says is in force: a `Filtered by:` line, chips, ticked facets, the breadcrumb
@@ -467,10 +615,6 @@ fn mark_ticked_facets(image: &image::RgbImage, facets: &mut [Facet]) {
     }
 }
 
-fn consecutive_same_focus(focus: &[BTreeSet<(String, String)>], from: usize, last: usize) -> bool {
-    focus[from..=last].iter().all(|f| *f == focus[last])
-}
-
 /// The values at least three quarters of a listing's cards share.
 fn focused_values(reading: &PageReading) -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
@@ -532,13 +676,15 @@ fn not_available() -> Value {
     Value::String(NOT_AVAILABLE.into())
 }
 
+/// The eight categories, and the number ranges written among the specifications.
 fn write_categories(
     readings: &[PageReading],
-    evidence: &[&Card],
+    seen: &[Seen],
     preferences: &BTreeMap<String, BTreeSet<String>>,
     stated: &ActiveFilters,
-) -> Value {
+) -> (Value, BTreeMap<String, (f64, f64)>) {
     let mut out = Map::new();
+    let evidence: Vec<&Card> = seen.iter().map(|s| s.card).collect();
 
     let mut characteristics: Vec<String> = Vec::new();
     for attribute in ["gender", "colour", "best_for", "category", "property_type", "city"] {
@@ -589,21 +735,25 @@ fn write_categories(
             specifications.insert(attribute.clone(), one_or_many(values));
         }
     }
-    let mut numeric: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
-    for card in evidence {
-        for (attribute, &value) in &card.numbers {
-            let range = numeric.entry(attribute.as_str()).or_insert((value, value));
+    // Numbers a listing's cards show describe the range the shopper browsed; a product page's
+    // describe the one item, so they count only when no listing is in view (a square footage
+    // only the opened home shows is not something the shopper asked for).
+    let listing_in_view = seen.iter().any(|s| !s.on_product_page);
+    let mut numeric: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for seen in seen.iter().filter(|s| !(listing_in_view && s.on_product_page)) {
+        for (attribute, &value) in &seen.card.numbers {
+            let range = numeric.entry(attribute.clone()).or_insert((value, value));
             range.0 = range.0.min(value);
             range.1 = range.1.max(value);
         }
     }
     for (attribute, &minimum) in &stated.minimums {
-        let range = numeric.entry(attribute.as_str()).or_insert((minimum, minimum));
+        let range = numeric.entry(attribute.clone()).or_insert((minimum, minimum));
         range.0 = minimum;
         range.1 = range.1.max(minimum);
     }
-    for (attribute, (min, max)) in numeric {
-        specifications.insert(attribute.to_owned(), json!({ "min": min, "max": max }));
+    for (attribute, (min, max)) in &numeric {
+        specifications.insert(attribute.clone(), json!({ "min": min, "max": max }));
     }
     out.insert(
         "Product Specifications".into(),
@@ -682,7 +832,7 @@ fn write_categories(
             json!(promotions)
         },
     );
-    Value::Object(out)
+    (Value::Object(out), numeric)
 }
 
 #[cfg(test)]
@@ -742,7 +892,7 @@ mod tests {
     }
 
     #[test]
-    fn filtered_listings_become_preferences_and_the_last_view_sets_prices() {
+    fn filtered_listings_become_preferences_and_the_last_refinement_sets_prices() {
         let frames = [
             // Unfiltered: nothing shared by three quarters of the cards.
             listing(&[
@@ -779,7 +929,7 @@ mod tests {
         let promotions = summary.json["Promotions"].to_string();
         assert!(promotions.contains("SPRING SALE"), "{promotions}");
         assert!(
-            promotions.contains("1 of 3 matching items on sale, 24–24% off"),
+            promotions.contains("1 of 5 matching items on sale, 24–24% off"),
             "{promotions}"
         );
         assert_eq!(summary.json["Comparisons"], json!(NOT_AVAILABLE));
@@ -924,6 +1074,88 @@ mod tests {
         assert_eq!(parsed.summary.highest_price, Some(349.0));
         let chip = summary.evidence.get("colour=gray").expect("evidence for gray");
         assert!(chip.contains("chip"), "{chip:?}");
+        // The account of each fact: the chip is stated, the prices are the refined listing's.
+        let account = parsed.summary.evidence.clone().expect("an Evidence account");
+        assert_eq!(account["colour"]["support"], "stated", "{account}");
+        assert_eq!(account["colour"]["confidence"], 0.95, "{account}");
+        assert_eq!(account["lowest_price"]["support"], "listing", "{account}");
+        assert_eq!(account["lowest_price"]["value"], 129.0, "{account}");
+        assert!(parsed.summary.viewed_only_facts().is_empty(), "{account}");
+    }
+
+    fn homes() -> Vocabulary {
+        let mut attributes = BTreeMap::new();
+        attributes.insert(
+            "city".to_owned(),
+            vec!["Pacifica".into(), "San Jose".into(), "Oakland".into()],
+        );
+        attributes.insert("property_type".to_owned(), vec!["house".into(), "condo".into()]);
+        Vocabulary::new(&attributes)
+    }
+
+    #[test]
+    fn listings_refined_alike_share_the_price_range_and_an_opened_home_is_not_a_wish() {
+        let with_filters = |mut frame: SeenFrame, city: &str| {
+            frame.url = Some(format!(
+                "https://homes.example/homes?city={city}&max_price=1400000&min_beds=3"
+            ));
+            frame
+        };
+        let pacifica = with_filters(
+            listing(&[
+                ("412 Palmetto Ave, Pacifica", "$905,000", "3 bd · 2 ba · house"),
+                ("88 Linda Mar Blvd, Pacifica", "$1,120,000", "4 bd · 2 ba · house"),
+                ("9 Rockaway Beach, Pacifica", "$1,395,000", "3 bd · 3 ba · house"),
+            ]),
+            "Pacifica",
+        );
+        let san_jose = with_filters(
+            listing(&[
+                ("2777 Monterey Rd, San Jose", "$1,398,000", "4 bd · 2 ba · house"),
+                // A sponsored card above the stated bound is not the shopper's range.
+                ("1 Market St, San Jose", "$2,450,000", "5 bd · 4 ba · house"),
+            ]),
+            "San+Jose",
+        );
+        let vocabulary = homes();
+        let summary = summarize(&[pacifica, san_jose], &vocabulary, &ItemIndex::default());
+        let parsed = interarec_summary::parse_summary(&summary.json.to_string())
+            .expect("parses")
+            .summary;
+        assert_eq!(parsed.lowest_price, Some(905_000.0), "{}", summary.json);
+        assert_eq!(parsed.highest_price, Some(1_400_000.0), "{}", summary.json);
+        let account = parsed.evidence.clone().expect("an account");
+        assert_eq!(account["highest_price"]["support"], "stated", "{account}");
+        assert_eq!(account["bedrooms"]["support"], "stated", "{account}");
+        assert_eq!(account["bedrooms"]["value"]["min"], 3.0, "{account}");
+
+        // A batch of one home's page alone: its numbers rest on what was viewed.
+        let mut page = frame(
+            &[
+                ("Home › Homes › San Jose › 2777 Monterey Rd", 36.0, 110.0, 14.0),
+                ("2777 Monterey Rd, San Jose", 560.0, 160.0, 30.0),
+                ("$1,398,000", 560.0, 205.0, 26.0),
+                ("Bedrooms: 4", 560.0, 250.0, 15.0),
+                ("Bathrooms: 2", 560.0, 272.0, 15.0),
+                ("Sqft: 2,280", 560.0, 294.0, 15.0),
+                ("Schedule a tour", 560.0, 330.0, 17.0),
+            ],
+            "https://homes.example/homes/item/h166",
+        );
+        let summary = summarize(&[page.clone(), page], &vocabulary, &ItemIndex::default());
+        let parsed = interarec_summary::parse_summary(&summary.json.to_string())
+            .expect("parses")
+            .summary;
+        let viewed = parsed.viewed_only_facts();
+        assert_eq!(parsed.lowest_price, Some(1_398_000.0), "{}", summary.json);
+        for fact in ["lowest_price", "highest_price", "bedrooms", "bathrooms", "sqft"] {
+            assert!(
+                viewed.contains(fact),
+                "{fact} not viewed-only: {viewed:?} in {}",
+                summary.json
+            );
+        }
+        assert!(!viewed.contains("city"), "a breadcrumb states the city: {viewed:?}");
     }
 
     #[test]

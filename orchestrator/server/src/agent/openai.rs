@@ -221,6 +221,10 @@ fn shorten_descriptions(schema: &Value) -> Value {
 fn build(context: &TurnContext, transcript: &[Entry], trim: Trim) -> ChatRequest {
     let input = &context.input;
     let mut summary = serde_json::to_value(&input.summary).unwrap_or(Value::Null);
+    // The reader's evidence is for merging and audit; the facts themselves are the prompt.
+    if let Some(fields) = summary.as_object_mut() {
+        fields.remove("evidence");
+    }
     if trim >= Trim::SummaryProse
         && let Some(fields) = summary.as_object_mut()
     {

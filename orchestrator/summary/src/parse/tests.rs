@@ -194,3 +194,30 @@ fn unreadable_answers_say_why() {
         assert!(error.contains(expected), "{raw}: {error}");
     }
 }
+
+#[test]
+fn the_offline_engines_evidence_is_kept_and_only_evidence_does_not_make_a_summary() {
+    let raw = r#"{"Lowest Price": "$40", "Highest Price": "$90", "Product Specifications": {"bedrooms": {"min": 4, "max": 4}},
+        "Evidence": {"lowest_price": {"support": "listing", "confidence": 0.75}, "bedrooms": {"support": "viewed", "confidence": 0.4},
+                     "colour": {"support": "stated", "confidence": 0.95}, "odd": {"support": "guessed"}}}"#;
+    let summary = parse_summary(raw).unwrap().summary;
+    assert_eq!(summary.evidence.as_ref().unwrap()["colour"]["confidence"], 0.95);
+    // Only a fact said to rest on what was viewed; an unknown support is not weak.
+    assert_eq!(
+        summary.viewed_only_facts().into_iter().collect::<Vec<_>>(),
+        ["bedrooms"]
+    );
+    // A model's answer has none.
+    assert!(
+        parse_summary(cases()[0].raw)
+            .unwrap()
+            .summary
+            .viewed_only_facts()
+            .is_empty()
+    );
+    let error = parse_summary(r#"{"Evidence": {"colour": {"support": "stated"}}}"#).unwrap_err();
+    assert!(
+        error.to_string().contains("names none of the eight categories"),
+        "{error}"
+    );
+}
