@@ -14,6 +14,7 @@
 use crate::{CatalogFacts, Violation, validate};
 use interarec_choice::item::Item;
 use serde_json::{Map, Value, json};
+use std::collections::BTreeSet;
 
 /// One way to relax the arguments.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -28,6 +29,20 @@ pub enum Relaxation {
     WidenPrice(u32),
     /// Drop the next categorical argument whose name is not in the list.
     DropCategoricalExcept(&'static [&'static str]),
+}
+
+/// The facts a validating tool's input names as stated (`"stated": ["colour", "highest_price"]`,
+/// optional; what the server sends from the summary's evidence).
+pub fn stated_in(input: &Value) -> BTreeSet<String> {
+    input["stated"]
+        .as_array()
+        .map(|facts| facts.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// The input schema's entry for [`stated_in`].
+pub fn stated_schema() -> Value {
+    json!({ "type": "array", "items": { "type": "string" }, "description": "Facts the shopper stated outright (filters, chips, the page's URL), named as the arguments are without _min/_max: relaxed only when nothing matches otherwise" })
 }
 
 /// The generic order.
@@ -60,12 +75,18 @@ pub fn matching(catalog: &CatalogFacts, items: &[Item], arguments: &Value) -> us
 /// nothing more may be relaxed, then tightens back every relaxation that turned out not to be
 /// needed (latest first), so only what had to go goes; when no relaxation helps, the arguments
 /// come back as they were.
+///
+/// `stated` names the facts the shopper set outright (filters, chips; the summary's
+/// `stated_facts`, named as fields are without `_min`/`_max`): they are requirements, so they
+/// are relaxed only when nothing at all matches otherwise; to reach `wanted` only what was
+/// inferred is given up (one townhouse that is everything asked for beats three that are not).
 pub fn relax(
     catalog: &CatalogFacts,
     items: &[Item],
     arguments: &Value,
     wanted: usize,
     order: &[Relaxation],
+    stated: &BTreeSet<String>,
 ) -> Relaxed {
     let original: Map<String, Value> = arguments.as_object().cloned().unwrap_or_default();
     let count = |arguments: &Map<String, Value>| matching(catalog, items, &Value::Object(arguments.clone()));
@@ -75,9 +96,18 @@ pub fn relax(
     // Each applied step: what it did, and the values of the fields it touched before it.
     let mut applied: Vec<((String, Value, String), Vec<(String, Option<Value>)>)> = Vec::new();
     let mut now = before;
+    let mut stated_locked = true;
     while now < wanted {
         let snapshot = arguments.clone();
-        let Some(change) = order.iter().find_map(|step| apply(*step, &mut arguments, &mut widened)) else {
+        let locked = |field: &str| stated_locked && stated.contains(fact_of(field));
+        let Some(change) = order
+            .iter()
+            .find_map(|step| apply(*step, &mut arguments, &mut widened, &locked))
+        else {
+            if stated_locked && now == 0 {
+                stated_locked = false;
+                continue;
+            }
             break;
         };
         let touched: Vec<(String, Option<Value>)> = snapshot
@@ -142,9 +172,25 @@ pub fn relax(
     }
 }
 
-/// Applies one relaxation if it changes something: `(field, old value, what was done)`.
-fn apply(step: Relaxation, arguments: &mut Map<String, Value>, widened: &mut u32) -> Option<(String, Value, String)> {
+/// The fact a field states: `bedrooms_min` states `bedrooms`.
+fn fact_of(field: &str) -> &str {
+    field
+        .strip_suffix("_min")
+        .or_else(|| field.strip_suffix("_max"))
+        .unwrap_or(field)
+}
+
+/// Applies one relaxation if it changes something and touches no `locked` field: `(field, old
+/// value, what was done)`.
+fn apply(
+    step: Relaxation,
+    arguments: &mut Map<String, Value>,
+    widened: &mut u32,
+    locked: &dyn Fn(&str) -> bool,
+) -> Option<(String, Value, String)> {
     match step {
+        Relaxation::Drop(field) if locked(field) => None,
+        Relaxation::LowerMinimum(field) if locked(field) => None,
         Relaxation::Drop(field) => arguments
             .remove(field)
             .map(|old| (field.to_owned(), old, "dropped".to_owned())),
@@ -162,14 +208,21 @@ fn apply(step: Relaxation, arguments: &mut Map<String, Value>, widened: &mut u32
         Relaxation::DropBounds => {
             let field = arguments
                 .keys()
-                .find(|k| k.ends_with("_min") || k.ends_with("_max"))
+                .find(|k| (k.ends_with("_min") || k.ends_with("_max")) && !locked(k))
                 .cloned()?;
             let old = arguments.remove(&field)?;
             Some((field, old, "dropped".to_owned()))
         }
         Relaxation::WidenPrice(times) => {
-            let low = arguments.get("lowest_price").and_then(Value::as_f64);
-            let high = arguments.get("highest_price").and_then(Value::as_f64);
+            // A stated bound stays; the other side may still widen.
+            let low = arguments
+                .get("lowest_price")
+                .and_then(Value::as_f64)
+                .filter(|_| !locked("lowest_price"));
+            let high = arguments
+                .get("highest_price")
+                .and_then(Value::as_f64)
+                .filter(|_| !locked("highest_price"));
             if *widened >= times || (low.is_none() && high.is_none()) {
                 return None;
             }
@@ -186,7 +239,7 @@ fn apply(step: Relaxation, arguments: &mut Map<String, Value>, widened: &mut u32
         Relaxation::DropCategoricalExcept(kept) => {
             let field = arguments
                 .iter()
-                .find(|(k, v)| v.is_array() && !kept.contains(&k.as_str()))
+                .find(|(k, v)| v.is_array() && !kept.contains(&k.as_str()) && !locked(k))
                 .map(|(k, _)| k.clone())?;
             let old = arguments.remove(&field)?;
             Some((field, old, "dropped".to_owned()))

@@ -393,7 +393,7 @@ fn relaxation_gives_up_preferences_in_order_until_something_matches() {
         ),
     ];
     for (arguments, expected, matching) in cases {
-        let relaxed = relax(&fashion(), &items, &arguments, 1, &GENERIC_ORDER);
+        let relaxed = relax(&fashion(), &items, &arguments, 1, &GENERIC_ORDER, &BTreeSet::new());
         let got: Vec<(String, String)> = relaxed
             .violations
             .iter()
@@ -407,5 +407,69 @@ fn relaxation_gives_up_preferences_in_order_until_something_matches() {
             );
         }
         assert_eq!(relaxed.matching, matching, "{arguments}");
+    }
+
+    // What the shopper stated is a requirement: to have more to choose from, only what was
+    // inferred goes; a stated fact goes only when nothing matches at all.
+    // (arguments, stated facts, items wanted, fields relaxed, items matching after)
+    let stated_cases: Vec<(Value, Vec<&str>, usize, Vec<&str>, usize)> = vec![
+        // Two items wanted, but Zara and green were both stated: the one green Zara item it is.
+        (
+            json!({"brand": ["Zara"], "colour": ["green"]}),
+            vec!["brand", "colour"],
+            2,
+            vec![],
+            1,
+        ),
+        // Not stated: the brand goes to reach two.
+        (
+            json!({"brand": ["Zara"], "colour": ["green"]}),
+            vec![],
+            2,
+            vec!["brand"],
+            2,
+        ),
+        // Only the colour stated: the brand goes.
+        (
+            json!({"brand": ["Zara"], "colour": ["green"]}),
+            vec!["colour"],
+            2,
+            vec!["brand"],
+            2,
+        ),
+        // Nothing matches with everything stated: then stated facts go too.
+        (
+            json!({"category": ["top"], "colour": ["green"], "brand": ["Zara"]}),
+            vec!["colour", "brand"],
+            1,
+            vec!["colour"],
+            1,
+        ),
+        // A stated upper price stays while the inferred lower one widens.
+        (
+            json!({"category": ["dress"], "lowest_price": 95.0, "highest_price": 100.0}),
+            vec!["highest_price"],
+            1,
+            vec!["price"],
+            1,
+        ),
+    ];
+    for (arguments, stated, wanted, expected, matching) in stated_cases {
+        let stated: BTreeSet<String> = stated.into_iter().map(str::to_owned).collect();
+        let relaxed = relax(&fashion(), &items, &arguments, wanted, &GENERIC_ORDER, &stated);
+        let fields: Vec<&str> = relaxed.violations.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(
+            fields, expected,
+            "{arguments} stated {stated:?}: {:?}",
+            relaxed.violations
+        );
+        assert_eq!(relaxed.matching, matching, "{arguments} stated {stated:?}");
+        if arguments.get("highest_price").is_some() && stated.contains("highest_price") {
+            assert_eq!(
+                relaxed.arguments["highest_price"], arguments["highest_price"],
+                "{}",
+                relaxed.arguments
+            );
+        }
     }
 }

@@ -6,10 +6,13 @@
 //! catalog service imports); [`site`] serves the pages in the classic layout family and
 //! [`storefront`] in the storefront family (breadcrumbs, checkbox facets, chips, colour as
 //! swatches, product pages without ratings); [`catalogue`] serves the held-out families
-//! (a euro list view with a dropdown filter bar, a homes list beside a map).
+//! (a euro list view with a dropdown filter bar, a homes list beside a map); [`marketplace`]
+//! serves fashion and footwear as a dense marketplace search page (opaque filter codes,
+//! sponsored cards, price ranges, list prices).
 
 pub mod catalog;
 pub mod catalogue;
+pub mod marketplace;
 pub mod site;
 pub mod storefront;
 

@@ -2,8 +2,8 @@
 //! listing with filters, search and sorting), `/{shop}/item/{id}` (the product page),
 //! `/{shop}/image/{id}.svg` (the product picture) and `/{shop}/catalog.csv` (the catalog): the
 //! classic layout family. `/storefront/...` serves the same shops in the storefront family
-//! ([`crate::storefront`]), `/catalogue/...` and `/mapview/homes` in the two held-out families
-//! ([`crate::catalogue`]).
+//! ([`crate::storefront`]), `/market/...` in the marketplace family ([`crate::marketplace`]),
+//! `/catalogue/...` and `/mapview/homes` in the two held-out families ([`crate::catalogue`]).
 //!
 //! Listing filters (query parameters): `colour`, `brand`, `category`, `gender`, `best_for`,
 //! `city`, `property_type` (exact, without case), `min_price`, `max_price`, `min_beds`,
@@ -43,6 +43,8 @@ pub fn router(seed: u64) -> Router {
         .route("/storefront/{shop}/image/{file}", get(crate::storefront::picture))
         .route("/catalogue/{shop}", get(crate::catalogue::catalogue_listing))
         .route("/catalogue/{shop}/item/{id}", get(crate::catalogue::catalogue_product))
+        .route("/market/{shop}", get(crate::marketplace::market_listing))
+        .route("/market/{shop}/item/{id}", get(crate::marketplace::market_product))
         .route("/mapview/homes", get(crate::catalogue::map_listing))
         .route("/mapview/homes/item/{id}", get(crate::catalogue::map_home))
         .with_state(Arc::new(Shops { products }))

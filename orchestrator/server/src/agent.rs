@@ -554,7 +554,7 @@ async fn execute(
         registry,
         input,
         &input.validate_tool,
-        json!({ "catalog_id": input.catalog.id, "arguments": arguments }),
+        validating_input(registry, input, &arguments),
         output,
     )
     .await;
@@ -590,7 +590,7 @@ async fn execute(
             registry,
             input,
             &input.validate_tool,
-            json!({ "catalog_id": input.catalog.id, "arguments": merged }),
+            validating_input(registry, input, &merged),
             output,
         )
         .await;
@@ -689,6 +689,21 @@ fn hold_to_summary(
 }
 
 /// Invokes a registered tool, recording the call as an event.
+/// The validating tool's input: the catalog and the arguments, and the facts the summary says
+/// were stated outright when the tool's schema takes them (`stated`; a tool written before it
+/// existed gets the two fields its contract names).
+fn validating_input(registry: &Registry, input: &TurnInput, arguments: &Value) -> Value {
+    let mut call = json!({ "catalog_id": input.catalog.id, "arguments": arguments });
+    let takes_stated = registry
+        .describe(&input.validate_tool)
+        .is_ok_and(|tool| tool.manifest.arguments_schema["properties"].get("stated").is_some());
+    let stated = input.summary.stated_facts();
+    if takes_stated && !stated.is_empty() {
+        call["stated"] = json!(stated);
+    }
+    call
+}
+
 async fn invoke(
     registry: &Registry,
     input: &TurnInput,

@@ -72,22 +72,31 @@ pub enum Support {
 }
 
 impl Summary {
-    /// The facts whose evidence says they rest only on what was viewed ([`Support::Viewed`]):
-    /// merging across batches does not let them move a bound an earlier batch set.
-    pub fn viewed_only_facts(&self) -> std::collections::BTreeSet<String> {
+    /// The facts whose evidence gives them this support.
+    pub fn facts_supported(&self, wanted: Support) -> std::collections::BTreeSet<String> {
         self.evidence
             .as_ref()
             .and_then(serde_json::Value::as_object)
             .map(|facts| {
                 facts
                     .iter()
-                    .filter(|(_, fact)| {
-                        Support::deserialize(&fact["support"]).is_ok_and(|support| support == Support::Viewed)
-                    })
+                    .filter(|(_, fact)| Support::deserialize(&fact["support"]).is_ok_and(|support| support == wanted))
                     .map(|(name, _)| name.clone())
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The facts resting only on what was viewed ([`Support::Viewed`]): merging across batches
+    /// does not let them move a bound an earlier batch set.
+    pub fn viewed_only_facts(&self) -> std::collections::BTreeSet<String> {
+        self.facts_supported(Support::Viewed)
+    }
+
+    /// The facts the pages stated outright ([`Support::Stated`]: filters, chips, the URL): a
+    /// validating tool relaxes them only when nothing at all would match otherwise.
+    pub fn stated_facts(&self) -> std::collections::BTreeSet<String> {
+        self.facts_supported(Support::Stated)
     }
 }
 

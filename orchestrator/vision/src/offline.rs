@@ -198,6 +198,13 @@ pub fn summarize(frames: &[SeenFrame], vocabulary: &Vocabulary, items: &ItemInde
             .map(|f| (f.lowest_price, f.highest_price, f.minimums.clone()));
         (attributes, bounds)
     };
+    // Listings with the same focus and bounds but different result counts differ by a filter
+    // the page does not spell out (a price band shown only in bold): the later one is its own.
+    let refined_alike = |j: usize, last: usize| {
+        let counts = (readings[j].signals.result_count, readings[last].signals.result_count);
+        let unseen_filter = focus[j] == focus[last] && matches!(counts, (Some(a), Some(b)) if a != b);
+        refinement(j) == refinement(last) && !unseen_filter
+    };
     let within_stated = |price: f64| {
         stated.lowest_price.is_none_or(|low| price >= low * 0.99)
             && stated.highest_price.is_none_or(|high| price <= high * 1.01)
@@ -207,7 +214,7 @@ pub fn summarize(frames: &[SeenFrame], vocabulary: &Vocabulary, items: &ItemInde
         .enumerate()
         .filter(|(i, r)| match last_listing {
             _ if r.product_page => true,
-            Some(last) => *i <= last && (*i..=last).all(|j| refinement(j) == refinement(last)),
+            Some(last) => *i <= last && (*i..=last).all(|j| refined_alike(j, last)),
             None => false,
         })
         .flat_map(|(_, r)| {
@@ -256,14 +263,15 @@ struct Seen<'a> {
     on_product_page: bool,
 }
 
-/// Confidence in a value by how it was supported. Stated outright: 0.95; a breadcrumb or a
-/// listing's heading: 0.85; a listing's cards sharing it: 0.75; a refined listing's prices and
+/// Confidence in a value by how it was supported. Stated outright: 0.95; a listing's
+/// breadcrumb or heading: 0.85; a product page's breadcrumb: 0.5; a listing's cards sharing it: 0.75; a refined listing's prices and
 /// numbers: 0.7; the view log: 0.4 to 0.8 by the value's share of the weight; prices and
 /// numbers of product pages alone: 0.5, of an unfiltered listing: 0.35.
 fn confidence_of(why: &str) -> (Support, f64) {
     match why {
         "filter line" | "chip" | "ticked facet" | "url" | "search" | "stated" => (Support::Stated, 0.95),
         "breadcrumb" | "heading" => (Support::Listing, 0.85),
+        "product breadcrumb" => (Support::Viewed, 0.5),
         "focus" => (Support::Listing, 0.75),
         "refined listing" => (Support::Listing, 0.7),
         "product pages" => (Support::Viewed, 0.5),
@@ -388,14 +396,28 @@ fn stated_filters(
     for facet in signals.facets.iter().filter(|f| f.checked == Some(true)) {
         add(&mut stated, vocabulary.values_in(&facet.label), "ticked facet");
     }
-    // The breadcrumb's trail below `Home`; on a product page its last part is the product.
-    let trail_end = if reading.product_page {
-        signals.breadcrumb.len().saturating_sub(1)
+    // The breadcrumb's trail below `Home`. On a product page it describes the product, and its
+    // last part is usually the product's name: kept only when it is a short category name
+    // (`Training`), never a name (`Harbor Gray Lounge Chair`, `2777 Monterey Rd`).
+    let trail = &signals.breadcrumb;
+    let first = usize::from(trail.first().is_some_and(|p| p.trim().eq_ignore_ascii_case("home")));
+    let last_is_category = trail.last().is_some_and(|part| {
+        part.split_whitespace().count() <= 2
+            && !part.chars().any(|c| c.is_ascii_digit())
+            && !vocabulary.values_in(part).is_empty()
+    });
+    let trail_end = if reading.product_page && !last_is_category {
+        trail.len().saturating_sub(1)
     } else {
-        signals.breadcrumb.len()
+        trail.len()
     };
-    for part in signals.breadcrumb.iter().take(trail_end).skip(1) {
-        add(&mut stated, vocabulary.values_in(part), "breadcrumb");
+    let why = if reading.product_page {
+        "product breadcrumb"
+    } else {
+        "breadcrumb"
+    };
+    for part in trail.iter().take(trail_end).skip(first) {
+        add(&mut stated, vocabulary.values_in(part), why);
     }
     if !reading.product_page
         && let Some(heading) = &signals.heading

@@ -125,7 +125,18 @@ const CURRENCY_CODES: [&str; 5] = ["usd", "eur", "gbp", "chf", "cad"];
 /// Words before a current price (`Now $89.99`, `Sale: 1.299,00 €`).
 const CURRENT_PRICE_WORDS: [&str; 7] = ["now", "sale", "from", "only", "price", "our price", "special"];
 /// Words before a former price (`Was $120.00`, `Reg. $99`, `Compare at $80`).
-const FORMER_PRICE_WORDS: [&str; 7] = ["was", "reg", "regular", "compare at", "before", "rrp", "list price"];
+const FORMER_PRICE_WORDS: [&str; 10] = [
+    "was",
+    "reg",
+    "regular",
+    "compare at",
+    "before",
+    "rrp",
+    "list price",
+    "list",
+    "msrp",
+    "original",
+];
 
 /// Reads one amount in any of the usual notations: `1,299.00`, `1.299,00`, `1 299,00`, `1299`,
 /// `857.988` (OCR's period for a comma in whole-dollar prices). Returns the amount and the
@@ -240,7 +251,32 @@ pub fn leading_prices(text: &str) -> Vec<f64> {
     prices_from(trimmed)
 }
 
-/// A former price: `Was $120.00`, `Reg. 1.499,00 €`, `Compare at $80`.
+/// A price band offered as a filter (`Under $50`, `$50 to $100`, `$150 & Above`, `Over
+/// 1.000 €`), not a product's price: only prices and band words.
+pub fn is_price_band(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    if !lower.contains(CURRENCY_SIGNS) && !CURRENCY_CODES.iter().any(|c| lower.contains(c)) {
+        return false;
+    }
+    let words: Vec<&str> = lower
+        .split(|c: char| c.is_whitespace() || c == '$' || c == '€' || c == '£')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let band_word = |w: &str| {
+        matches!(
+            w,
+            "to" | "&" | "and" | "above" | "up" | "over" | "under" | "less" | "more" | "than" | "plus" | "below"
+        )
+    };
+    let amount_word = |w: &str| w.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | '+'));
+    words.iter().any(|w| band_word(w))
+        && words.iter().any(|w| amount_word(w))
+        && words
+            .iter()
+            .all(|w| band_word(w) || amount_word(w) || CURRENCY_CODES.contains(w))
+}
+
+/// A former price: `Was $120.00`, `Reg. 1.499,00 €`, `Compare at $80`, `List: $120.00`.
 pub fn former_price(text: &str) -> Option<f64> {
     let trimmed = text.trim();
     let lower = trimmed.to_lowercase();
@@ -538,7 +574,7 @@ pub fn read_page(page: &OcrPage, vocabulary: &Vocabulary) -> PageReading {
     let prices: Vec<&Segment> = above_comparison
         .iter()
         .copied()
-        .filter(|s| !leading_prices(&s.text).is_empty())
+        .filter(|s| !leading_prices(&s.text).is_empty() && !is_price_band(&s.text))
         .collect();
     let column_slack = 3.0 * line_height;
     let detail_bottom = comparison_top.min(related_top).min(page.height as f32);
@@ -560,8 +596,9 @@ pub fn read_page(page: &OcrPage, vocabulary: &Vocabulary) -> PageReading {
         let (top, bottom) = if reading.product_page {
             (price_segment.bbox.y - 4.0 * line_height, detail_bottom)
         } else {
+            // Titles in dense grids wrap over three lines above a line of stars.
             (
-                price_segment.bbox.y - 4.0 * line_height,
+                price_segment.bbox.y - 6.0 * line_height,
                 price_segment.bbox.bottom() + 5.0 * line_height,
             )
         };
@@ -580,24 +617,29 @@ pub fn read_page(page: &OcrPage, vocabulary: &Vocabulary) -> PageReading {
                 })
             })
             .collect();
-        let title = members
-            .iter()
-            .filter(|s| s.bbox.bottom() <= price_segment.bbox.y + 2.0 && leading_prices(&s.text).is_empty())
-            .filter(|s| !is_promotion(&s.text))
-            .max_by(|a, b| a.bbox.y.total_cmp(&b.bbox.y));
-        if let Some(title) = title {
-            // Titles wrap: take the line above too when it sits right on top, same column.
-            let wrapped_above = members.iter().find(|s| {
-                s.bbox.bottom() <= title.bbox.y + 2.0
-                    && title.bbox.y - s.bbox.bottom() < 0.6 * line_height
-                    && (s.bbox.x - title.bbox.x).abs() < line_height
-            });
-            card.title = match wrapped_above {
-                Some(above) if !reading.product_page => format!("{} {}", above.text, title.text),
-                _ => title.text.clone(),
-            };
-            let picture_bottom = wrapped_above.map_or(title.bbox.y, |s| s.bbox.y) - 0.5 * line_height;
-            card.picture = picture_region(page, price_segment, picture_bottom, reading.product_page);
+        // A sponsored card is placed by an advertiser, not by the shopper's filters: it counts
+        // as little as a recommendation row.
+        if members.iter().any(|m| {
+            matches!(
+                m.text.trim().to_lowercase().as_str(),
+                "sponsored" | "ad" | "promoted" | "advertisement" | "sponsored ad"
+            )
+        }) {
+            card.related = true;
+        }
+        if reading.product_page {
+            let title = members
+                .iter()
+                .filter(|s| s.bbox.bottom() <= price_segment.bbox.y + 2.0 && leading_prices(&s.text).is_empty())
+                .filter(|s| !is_promotion(&s.text))
+                .max_by(|a, b| a.bbox.y.total_cmp(&b.bbox.y));
+            if let Some(title) = title {
+                card.title = title.text.clone();
+                card.picture = picture_region(page, price_segment, title.bbox.y - 0.5 * line_height, true);
+            }
+        } else if let Some(block) = title_block(&members, price_segment, line_height) {
+            card.title = block.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" ");
+            card.picture = picture_region(page, price_segment, block[0].bbox.y - 0.5 * line_height, false);
         }
         let mut text = card.title.clone();
         for member in &members {
@@ -653,6 +695,40 @@ pub fn read_page(page: &OcrPage, vocabulary: &Vocabulary) -> PageReading {
         reading.cards.push(card);
     }
     reading
+}
+
+/// A listing card's title: of the blocks of lines stacked right on top of each other above the
+/// price (a title wrapping over lines, a brand line above it, a line of stars under it), the one
+/// with the most letters; top line first.
+fn title_block<'a>(members: &[&'a Segment], price: &Segment, line_height: f32) -> Option<Vec<&'a Segment>> {
+    let mut above: Vec<&Segment> = members
+        .iter()
+        .copied()
+        .filter(|s| s.bbox.bottom() <= price.bbox.y + 2.0 && leading_prices(&s.text).is_empty())
+        .filter(|s| !is_promotion(&s.text) && former_price(&s.text).is_none())
+        .collect();
+    above.sort_by(|a, b| a.bbox.y.total_cmp(&b.bbox.y));
+    let mut blocks: Vec<Vec<&Segment>> = Vec::new();
+    for segment in above {
+        let joins = blocks.last().and_then(|b| b.last()).is_some_and(|last| {
+            segment.bbox.y - last.bbox.bottom() < 0.6 * line_height
+                && (segment.bbox.x - last.bbox.x).abs() < line_height
+        });
+        if joins && let Some(block) = blocks.last_mut() {
+            block.push(segment);
+        } else {
+            blocks.push(vec![segment]);
+        }
+    }
+    let letters = |block: &Vec<&Segment>| -> usize {
+        block
+            .iter()
+            .map(|s| s.text.chars().filter(|c| c.is_alphabetic()).count())
+            .sum()
+    };
+    // The nearest block wins a tie (the name right above the price): `max_by_key` keeps the
+    // last of equals, and the blocks run top to bottom.
+    blocks.into_iter().max_by_key(|block| letters(block))
 }
 
 /// Where a card's picture is: above its title in a listing, left of the text on a product page.

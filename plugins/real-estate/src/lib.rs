@@ -12,16 +12,19 @@
 //!   [`MIN_LISTINGS`] (or the capacity, if smaller) remain, constraints are relaxed one at a
 //!   time (`interarec_constraints::feasible`) in the order home shoppers give them up: square footage, then bathrooms and bedrooms
 //!   one at a time, then the price range by 10% (twice), then the property type. The location is
-//!   never relaxed. Every change is a violation that says why.
+//!   never relaxed, and what the shopper stated outright (the input's `stated` facts: the
+//!   filters the pages showed in force) is given up only when no listing matches at all. Every
+//!   change is a violation that says why.
 //!
 //! Reads the whole catalog through the `catalog` capability in pages of 1,000 listings: meant for
 //! catalogs up to about 100,000 listings (the call's time limit bounds it).
 
 use interarec_choice::item::Item;
-use interarec_constraints::feasible::{Relaxation, relax};
+use interarec_constraints::feasible::{Relaxation, relax, stated_in, stated_schema};
 use interarec_constraints::{CatalogFacts, Violation, validate};
 use interarec_plugin::{Capability, Description, HostError, Tool, ToolError, Value, catalog, export_tool, json};
 use serde_json::Map;
+use std::collections::BTreeSet;
 
 /// Fewest listings a recommendation should be able to choose from before constraints relax.
 pub const MIN_LISTINGS: usize = 3;
@@ -71,7 +74,8 @@ impl Tool for RealEstate {
             "type": "object",
             "properties": {
                 "catalog_id": { "type": "string", "minLength": 1, "description": "The real-estate catalog" },
-                "arguments": { "description": "The arguments given to get_user_recommendations" }
+                "arguments": { "description": "The arguments given to get_user_recommendations" },
+                "stated": stated_schema()
             },
             "required": ["catalog_id", "arguments"],
             "additionalProperties": false
@@ -91,7 +95,7 @@ impl Tool for RealEstate {
             }
         }
         let items: Vec<Item> = catalog::all_items_as(catalog_id).map_err(HostError::named_by_caller)?;
-        Ok(review(&facts, &items, &arguments["arguments"]))
+        Ok(review(&facts, &items, &arguments["arguments"], &stated_in(&arguments)))
     }
 }
 
@@ -108,7 +112,7 @@ fn violation(field: &str, value: &Value, problem: String, repair: String) -> Vio
 
 /// The review of one set of arguments: the generic validation, the domain's readings, and the
 /// relaxations filtering needed. Pure, so it is tested natively.
-pub fn review(facts: &CatalogFacts, items: &[Item], arguments: &Value) -> Value {
+pub fn review(facts: &CatalogFacts, items: &[Item], arguments: &Value, stated: &BTreeSet<String>) -> Value {
     let mut violations = Vec::new();
     // Field names planners use, read as the function's arguments (the generic validation
     // would drop them as unknown).
@@ -151,7 +155,14 @@ pub fn review(facts: &CatalogFacts, items: &[Item], arguments: &Value) -> Value 
         .and_then(Value::as_u64)
         .map_or(interarec_choice::recommend::DEFAULT_CAPACITY, |c| c as usize);
     let wanted = MIN_LISTINGS.min(capacity.max(1));
-    let relaxed = relax(facts, items, &Value::Object(arguments), wanted, &HOME_SHOPPERS_ORDER);
+    let relaxed = relax(
+        facts,
+        items,
+        &Value::Object(arguments),
+        wanted,
+        &HOME_SHOPPERS_ORDER,
+        stated,
+    );
     violations.extend(relaxed.violations);
     let last = validate(facts, &relaxed.arguments);
     json!({
@@ -253,7 +264,7 @@ mod tests {
             ),
         ];
         for (arguments, repaired, expected, matching) in cases {
-            let review = review(&facts(), &listings(), &arguments);
+            let review = review(&facts(), &listings(), &arguments, &BTreeSet::new());
             let found: Vec<(String, String)> = review["violations"]
                 .as_array()
                 .unwrap()

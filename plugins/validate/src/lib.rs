@@ -4,14 +4,15 @@
 //! exist (case, plurals, synonyms, values named inside longer phrases, near spellings), capacity
 //! bounds, unknown arguments dropped. Then filtering: when the arguments admit no item of the
 //! catalog, preferences are relaxed in the generic order (brand, number bounds, price widened,
-//! colour, other values; never gender, category or city; see
-//! `interarec_constraints::feasible`). Returns every violation with its repair, the repaired
+//! colour, other values; never gender, category or city; facts the input names as `stated`
+//! only when nothing matches without relaxing them too; see `interarec_constraints::feasible`).
+//! Returns every violation with its repair, the repaired
 //! arguments, the optimizer's constraints for the `assortment` tool and how many items match.
 //!
 //! Reads the catalog's items through the `catalog` capability in pages of 1,000.
 
 use interarec_choice::item::Item;
-use interarec_constraints::feasible::{GENERIC_ORDER, relax};
+use interarec_constraints::feasible::{GENERIC_ORDER, relax, stated_in, stated_schema};
 use interarec_constraints::{CatalogFacts, Validation, validate};
 use interarec_plugin::{Capability, Description, HostError, Tool, ToolError, Value, catalog, export_tool, json};
 
@@ -29,7 +30,8 @@ impl Tool for Validate {
             "type": "object",
             "properties": {
                 "catalog_id": { "type": "string", "minLength": 1, "description": "The catalog the constraints are for" },
-                "arguments": { "description": "The arguments given to get_user_recommendations" }
+                "arguments": { "description": "The arguments given to get_user_recommendations" },
+                "stated": stated_schema()
             },
             "required": ["catalog_id", "arguments"],
             "additionalProperties": false
@@ -43,7 +45,14 @@ impl Tool for Validate {
         let facts = CatalogFacts::from_json(&description.to_string()).map_err(ToolError::Failed)?;
         let mut validation = validate(&facts, &arguments["arguments"]);
         let items: Vec<Item> = catalog::all_items_as(catalog_id).map_err(HostError::named_by_caller)?;
-        let relaxed = relax(&facts, &items, &validation.arguments, 1, &GENERIC_ORDER);
+        let relaxed = relax(
+            &facts,
+            &items,
+            &validation.arguments,
+            1,
+            &GENERIC_ORDER,
+            &stated_in(&arguments),
+        );
         if !relaxed.violations.is_empty() {
             validation = Validation {
                 valid: false,
