@@ -97,7 +97,8 @@ pub fn relax(
     let mut applied: Vec<((String, Value, String), Vec<(String, Option<Value>)>)> = Vec::new();
     let mut now = before;
     let mut stated_locked = true;
-    while now < wanted {
+    // Stated facts, once given up because nothing matched, go only until something does.
+    while now < wanted && (stated_locked || now == 0) {
         let snapshot = arguments.clone();
         let locked = |field: &str| stated_locked && stated.contains(fact_of(field));
         let Some(change) = order

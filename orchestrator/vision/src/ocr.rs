@@ -102,6 +102,19 @@ pub struct OcrPage {
 }
 
 impl OcrPage {
+    /// A 1280x800 page of these lines, as the reader's tests build screens.
+    #[cfg(test)]
+    pub(crate) fn of_lines(lines: Vec<OcrLine>) -> OcrPage {
+        OcrPage {
+            engine: "test".into(),
+            width: 1280,
+            height: 800,
+            lines,
+            millis: 0,
+            reused_lines: 0,
+        }
+    }
+
     /// Every word of the page, in reading order.
     pub fn words(&self) -> impl Iterator<Item = &OcrWord> {
         self.lines.iter().flat_map(|line| line.words.iter())

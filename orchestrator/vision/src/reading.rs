@@ -619,12 +619,7 @@ pub fn read_page(page: &OcrPage, vocabulary: &Vocabulary) -> PageReading {
             .collect();
         // A sponsored card is placed by an advertiser, not by the shopper's filters: it counts
         // as little as a recommendation row.
-        if members.iter().any(|m| {
-            matches!(
-                m.text.trim().to_lowercase().as_str(),
-                "sponsored" | "ad" | "promoted" | "advertisement" | "sponsored ad"
-            )
-        }) {
+        if members.iter().any(|m| is_sponsored_label(&m.text)) {
             card.related = true;
         }
         if reading.product_page {
@@ -697,6 +692,14 @@ pub fn read_page(page: &OcrPage, vocabulary: &Vocabulary) -> PageReading {
     reading
 }
 
+/// `Sponsored`, `Ad`: an advertiser placed the card.
+fn is_sponsored_label(text: &str) -> bool {
+    matches!(
+        text.trim().to_lowercase().as_str(),
+        "sponsored" | "ad" | "promoted" | "advertisement" | "sponsored ad"
+    )
+}
+
 /// A listing card's title: of the blocks of lines stacked right on top of each other above the
 /// price (a title wrapping over lines, a brand line above it, a line of stars under it), the one
 /// with the most letters; top line first.
@@ -705,7 +708,7 @@ fn title_block<'a>(members: &[&'a Segment], price: &Segment, line_height: f32) -
         .iter()
         .copied()
         .filter(|s| s.bbox.bottom() <= price.bbox.y + 2.0 && leading_prices(&s.text).is_empty())
-        .filter(|s| !is_promotion(&s.text) && former_price(&s.text).is_none())
+        .filter(|s| !is_promotion(&s.text) && former_price(&s.text).is_none() && !is_sponsored_label(&s.text))
         .collect();
     above.sort_by(|a, b| a.bbox.y.total_cmp(&b.bbox.y));
     let mut blocks: Vec<Vec<&Segment>> = Vec::new();
@@ -780,6 +783,91 @@ mod tests {
         assert_eq!(former_price("Reg. 1.499,00 €"), Some(1499.0));
         assert_eq!(former_price("Compare at $80"), Some(80.0));
         assert_eq!(former_price("$80"), None);
+        assert_eq!(former_price("List: $120.00"), Some(120.0));
+        assert_eq!(former_price("List Price: $64.99"), Some(64.99));
+        assert_eq!(former_price("List view"), None);
+    }
+
+    #[test]
+    fn price_bands_offered_as_filters_are_not_prices() {
+        let cases = [
+            ("Under $50", true),
+            ("$50 to $100", true),
+            ("$150 & Above", true),
+            ("Over 1.000 €", true),
+            ("$25 and up", true),
+            ("$96.99 – $103.99", false),
+            ("$89.99", false),
+            ("Now $89.99", false),
+            ("Up to 40% off", false),
+            ("Shoes under 50", false),
+        ];
+        for (text, band) in cases {
+            assert_eq!(is_price_band(text), band, "{text}");
+        }
+    }
+
+    /// A dense marketplace grid: two columns of cards with a sponsored label, a title wrapping over
+    /// three lines, a line of stars, a price (or a range) and a list price.
+    #[test]
+    fn dense_grid_cards_keep_their_whole_title_and_sponsored_cards_are_set_apart() {
+        use crate::ocr::{BoundingBox, split_line};
+        let line = |text: &str, x: f32, y: f32| {
+            split_line(
+                text,
+                0.95,
+                BoundingBox {
+                    x,
+                    y,
+                    width: 7.0 * text.chars().count() as f32,
+                    height: 15.0,
+                },
+            )
+        };
+        let mut lines = vec![line("1-24 of 57 results for \"trail\"", 16.0, 90.0)];
+        for (x, sponsored, price, list) in [
+            (226.0, true, "$27.99 – $34.99", None),
+            (437.0, false, "$89.99", Some("List: $120.00")),
+        ] {
+            let mut y = 280.0;
+            if sponsored {
+                lines.push(line("Sponsored", x, y));
+            }
+            y += 16.0;
+            for text in [
+                "Hoka Speedgoat 12 Women's",
+                "Trail Shoe - Breathable",
+                "Lightweight Cushioned…",
+            ] {
+                lines.push(line(text, x, y));
+                y += 17.0;
+            }
+            lines.push(line("★★★★☆ 1,827", x, y));
+            lines.push(line(price, x, y + 20.0));
+            if let Some(list) = list {
+                lines.push(line(list, x, y + 44.0));
+            }
+            lines.push(line("FREE delivery Tue, Dec 8", x, y + 62.0));
+        }
+        lines.push(line("$50 to $100", 16.0, 540.0));
+        lines.push(line("$100 to $150", 16.0, 560.0));
+        let page = OcrPage::of_lines(lines);
+        let reading = read_page(&page, &Vocabulary::new(&BTreeMap::new()));
+        let cards: Vec<(&str, f64, Option<f64>, bool)> = reading
+            .cards
+            .iter()
+            .map(|c| (c.title.as_str(), c.price, c.was_price, c.related))
+            .collect();
+        assert_eq!(cards.len(), 2, "price bands are not cards: {cards:?}");
+        for (title, ..) in &cards {
+            assert!(title.starts_with("Hoka Speedgoat 12"), "the whole title: {cards:?}");
+        }
+        assert_eq!((cards[0].1, cards[0].3), (27.99, true), "{cards:?}");
+        assert_eq!(
+            (cards[1].1, cards[1].2, cards[1].3),
+            (89.99, Some(120.0), false),
+            "{cards:?}"
+        );
     }
 
     #[test]

@@ -297,4 +297,46 @@ mod tests {
             assert_eq!(review["arguments"], repaired, "{arguments}: {review:#}");
         }
     }
+
+    #[test]
+    fn what_the_shopper_stated_is_kept_while_inferred_facts_make_room() {
+        let arguments = json!({"city": ["Oakland"], "property_type": ["condo"], "bedrooms_min": 3, "sqft_min": 1200});
+        // (stated facts, repaired arguments, listings matching)
+        let cases: [(&[&str], Value, u64); 2] = [
+            // Nothing stated: a bedroom goes to reach three listings.
+            (
+                &[],
+                json!({"city": ["Oakland"], "property_type": ["condo"], "bedrooms_min": 2.0}),
+                3,
+            ),
+            // Three bedrooms and a condo were filters: the one listing that is all of it (its
+            // 1,400 sqft meet the inferred minimum too, so that stays).
+            (
+                &["bedrooms", "property_type"],
+                json!({"city": ["Oakland"], "property_type": ["condo"], "bedrooms_min": 3.0, "sqft_min": 1200.0}),
+                1,
+            ),
+        ];
+        for (stated, repaired, matching) in cases {
+            let stated: BTreeSet<String> = stated.iter().map(|s| (*s).to_owned()).collect();
+            let review = review(&facts(), &listings(), &arguments, &stated);
+            assert_eq!(review["arguments"], repaired, "stated {stated:?}: {review:#}");
+            assert_eq!(review["matching_items"], matching, "stated {stated:?}");
+        }
+        // Stated, but no Oakland condo has four bedrooms: the count goes down only until one
+        // listing matches.
+        let stated: BTreeSet<String> = ["bedrooms", "property_type"].map(str::to_owned).into();
+        let review = review(
+            &facts(),
+            &listings(),
+            &json!({"city": ["Oakland"], "property_type": ["condo"], "bedrooms_min": 4}),
+            &stated,
+        );
+        assert_eq!(
+            review["arguments"],
+            json!({"city": ["Oakland"], "property_type": ["condo"], "bedrooms_min": 3.0}),
+            "{review:#}"
+        );
+        assert_eq!(review["matching_items"], 1);
+    }
 }
