@@ -1140,7 +1140,7 @@ mod tests {
         assert_eq!(account["bedrooms"]["value"]["min"], 3.0, "{account}");
 
         // A batch of one home's page alone: its numbers rest on what was viewed.
-        let mut page = frame(
+        let page = frame(
             &[
                 ("Home › Homes › San Jose › 2777 Monterey Rd", 36.0, 110.0, 14.0),
                 ("2777 Monterey Rd, San Jose", 560.0, 160.0, 30.0),
