@@ -264,9 +264,10 @@ struct Seen<'a> {
 }
 
 /// Confidence in a value by how it was supported. Stated outright: 0.95; a listing's
-/// breadcrumb or heading: 0.85; a product page's breadcrumb: 0.5; a listing's cards sharing it: 0.75; a refined listing's prices and
-/// numbers: 0.7; the view log: 0.4 to 0.8 by the value's share of the weight; prices and
-/// numbers of product pages alone: 0.5, of an unfiltered listing: 0.35.
+/// breadcrumb or heading: 0.85; a listing's cards sharing it: 0.75; a refined listing's prices
+/// and numbers: 0.7; the view log: 0.4 to 0.8 by the value's share of the weight; a product
+/// page's breadcrumb, and prices and numbers of product pages alone: 0.5; an unfiltered
+/// listing's prices: 0.35.
 fn confidence_of(why: &str) -> (Support, f64) {
     match why {
         "filter line" | "chip" | "ticked facet" | "url" | "search" | "stated" => (Support::Stated, 0.95),

@@ -259,7 +259,7 @@ pub fn is_price_band(text: &str) -> bool {
         return false;
     }
     let words: Vec<&str> = lower
-        .split(|c: char| c.is_whitespace() || c == '$' || c == '€' || c == '£')
+        .split(|c: char| c.is_whitespace() || CURRENCY_SIGNS.contains(&c))
         .filter(|w| !w.is_empty())
         .collect();
     let band_word = |w: &str| {
