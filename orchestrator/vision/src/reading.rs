@@ -539,7 +539,10 @@ pub fn read_page(page: &OcrPage, vocabulary: &Vocabulary) -> PageReading {
             reading.filters = Some(filters);
             continue;
         }
-        if crate::structure::is_facet_text(text) {
+        if crate::structure::is_facet_text(text)
+            || crate::structure::is_footer_text(text)
+            || reading.signals.navigation.iter().any(|line| line == text)
+        {
             continue;
         }
         if (text.starts_with(['"', '“', '\'']) || text.ends_with(['"', '”']))

@@ -97,6 +97,41 @@ pub struct PageSignals {
     pub purchase_controls: bool,
     /// Top of the first recommendation row (`You may also like`), if any.
     pub related_top: Option<f32>,
+    /// Menu lines of the page's header (`Today's Deals Customer Service Gift Cards`): the site's
+    /// navigation, never a promotion or a product.
+    pub navigation: Vec<String>,
+}
+
+/// A header menu line: in the page's top seventh, of body text size (a product's heading is
+/// taller), four or more words, each capitalised (or `&`), no digits, prices, percentages or
+/// sentence punctuation.
+fn is_menu_line(segment: &Segment, page_height: f32, line_height: f32) -> bool {
+    let text = segment.text.trim();
+    let words: Vec<&str> = text.split_whitespace().collect();
+    segment.bbox.y < page_height * 0.15
+        && segment.bbox.height < 1.3 * line_height
+        && words.len() >= 4
+        && !text
+            .chars()
+            .any(|c| c.is_ascii_digit() || matches!(c, '%' | '$' | '€' | '£' | ':' | '!' | '.' | ','))
+        && words
+            .iter()
+            .all(|w| *w == "&" || w.chars().next().is_some_and(char::is_uppercase))
+}
+
+/// A footer line: the copyright, legal and help links every shop ends with.
+pub fn is_footer_text(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    [
+        "©",
+        "all rights reserved",
+        "privacy policy",
+        "terms of use",
+        "terms & conditions",
+        "cookie settings",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
 }
 
 fn lower(segment: &Segment) -> String {
@@ -240,6 +275,10 @@ pub fn page_signals(segments: &[Segment], page_height: f32, line_height: f32) ->
         .collect();
     for segment in segments.iter().filter(|s| s.bbox.y < related_top) {
         let text = segment.text.trim();
+        if is_menu_line(segment, page_height, line_height) {
+            signals.navigation.push(text.to_owned());
+            continue;
+        }
         if signals.breadcrumb.is_empty()
             && segment.bbox.y < upper
             && let Some(parts) = breadcrumb_parts(text)
@@ -415,6 +454,24 @@ mod tests {
         assert_eq!(facet("4.5 (86)"), None);
         assert_eq!(facet("Nike Air (Men's)"), None);
         assert_eq!(chip("Cameras ✕"), Some("Cameras".into()));
+        // A header's menu is navigation; a product's heading and a sale banner are not.
+        let top = [
+            segment(
+                "Today's Deals Customer Service Registry Gift Cards Sell",
+                16.0,
+                65.0,
+                14.0,
+            ),
+            segment("SPRING SALE: Extra 15% Off Dresses", 360.0, 40.0, 14.0),
+            segment("Harbor Gray Lounge Chair", 560.0, 100.0, 30.0),
+            segment("New Balance Trail Shoes For Women", 16.0, 500.0, 14.0),
+        ];
+        assert_eq!(
+            page_signals(&top, 800.0, 14.0).navigation,
+            ["Today's Deals Customer Service Registry Gift Cards Sell"]
+        );
+        assert!(is_footer_text("© 2026 Bazaar, Inc. All rights reserved"));
+        assert!(!is_footer_text("Free returns within 30 days"));
         // A chip row OCR read with its marks as letters, beside `Clear all`.
         let row = [segment("Women x Under $150.00 x Clear all", 260.0, 210.0, 14.0)];
         assert_eq!(page_signals(&row, 800.0, 14.0).chips, ["Women", "Under $150.00"]);
