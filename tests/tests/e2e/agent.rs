@@ -1004,6 +1004,42 @@ async fn storefront_sessions_recover_the_intent_in_every_domain() {
             .filter(|fact| !fact.held)
             .collect();
         assert!(missed.is_empty(), "{recording}: missed {missed:?} in {constraints:#?}");
+        // Every fact of every summary carries its evidence: a known support and a confidence;
+        // each expected fact was accounted for in some batch.
+        let mut accounted: Vec<String> = Vec::new();
+        for (_, payload) in events.iter().filter(|(k, _)| k == "summary") {
+            let account = payload["summary"]["evidence"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{recording}: a summary without evidence: {payload}"));
+            for (fact, entry) in account {
+                let confidence = entry["confidence"].as_f64().unwrap_or(-1.0);
+                assert!(
+                    ["stated", "listing", "viewed"].contains(&entry["support"].as_str().unwrap_or("")),
+                    "{recording}: {fact}: {entry}"
+                );
+                assert!(confidence > 0.0 && confidence <= 1.0, "{recording}: {fact}: {entry}");
+                accounted.push(fact.clone());
+            }
+        }
+        // (`brand: []` is "no brand preference": nothing to account for.)
+        for (fact, _) in manifest
+            .expect
+            .iter()
+            .filter(|(_, v)| v.as_array().is_none_or(|a| !a.is_empty()))
+        {
+            let name = fact.trim_end_matches("_min").trim_end_matches("_max");
+            assert!(
+                accounted.iter().any(|a| a == name),
+                "{recording}: no evidence for {fact}"
+            );
+        }
+        assert!(
+            events
+                .iter()
+                .filter(|(k, _)| k == "constraints")
+                .all(|(_, p)| p["viewed_only"].is_array()),
+            "{recording}: constraints events name the facts resting only on views"
+        );
         let csv = catalog_csv(domain, &generate(domain, 42));
         let catalog = parse_catalog(CatalogFormat::Csv, csv.as_bytes(), &Default::default(), true).unwrap();
         let recommended: Vec<&str> = events
