@@ -23,7 +23,9 @@ plugins: wasm-target
 
 # Build the server and CLI.
 build:
-    cargo build -p interarec-server
+    # All default members, as `cargo test` selects them: `-p interarec-server` alone would
+    # resolve features differently and build the server and its dependencies a second time.
+    cargo build
 
 # The main job on offline defaults: a throw-away server, the demo catalogs and fitted models, the
 # recorded sessions of all three shops replayed through Browse; per batch the summary,
@@ -227,10 +229,13 @@ check-new-plugin:
     #!/usr/bin/env bash
     set -euo pipefail
     name="scaffold-check"
-    trap 'rm -rf "plugins/$name"' EXIT
+    # Removing the scaffold also takes it out of Cargo.lock (cargo metadata rewrites the lock).
+    trap 'rm -rf "plugins/$name"; cargo metadata -q --format-version 1 > /dev/null 2>&1 || true' EXIT
     rm -rf "plugins/$name"
     just new-plugin "$name"
-    output=$(INTERAREC_LOG=error cargo run -q -p interarec-server -- demo-tool --plugin "target/wasm32-wasip2/plugin/scaffold_check.wasm" --tool scaffold-check --arguments '{"name":"Ada"}')
+    # The CLI as `cargo test` built it (no `cargo run -p interarec-server`: see `build`).
+    cargo build -q
+    output=$(INTERAREC_LOG=error ./target/debug/interarec demo-tool --plugin "target/wasm32-wasip2/plugin/scaffold_check.wasm" --tool scaffold-check --arguments '{"name":"Ada"}')
     echo "$output"
     if ! grep -q '"greeting":"Hello, Ada!"' <<< "$output"; then
         echo "check-new-plugin: the scaffolded plugin did not answer as expected" >&2
