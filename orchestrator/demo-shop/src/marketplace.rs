@@ -14,7 +14,7 @@
 //! `/market/{shop}/item/{id}`; pictures are the storefront family's.
 
 use crate::catalog::{Domain, Product};
-use crate::site::{Shops, capital, escape, group_thousands, listed, shop, text_of};
+use crate::site::{Shops, capital, escape, group_thousands, link_with, listed, shop, text_of};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -105,24 +105,7 @@ fn decode(domain: Domain, products: &[Product], query: &HashMap<String, String>)
 
 /// A link to the listing with one opaque parameter set (or removed) and the rest kept.
 fn link(slug: &str, query: &HashMap<String, String>, key: &str, value: Option<String>) -> String {
-    let mut pairs: Vec<(String, String)> = query
-        .iter()
-        .filter(|(k, _)| k.as_str() != key && k.as_str() != "page")
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    if let Some(value) = value {
-        pairs.push((key.to_owned(), value));
-    }
-    pairs.sort();
-    let encoded: Vec<String> = pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={}", v.replace(' ', "+").replace('&', "%26")))
-        .collect();
-    if encoded.is_empty() {
-        format!("/market/{slug}")
-    } else {
-        format!("/market/{slug}?{}", encoded.join("&amp;"))
-    }
+    link_with(&format!("market/{slug}"), query, key, value.as_deref())
 }
 
 fn page(title: &str, body: &str) -> Html<String> {
