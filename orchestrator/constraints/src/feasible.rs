@@ -11,6 +11,7 @@
 //! the colour, then other categorical values; never `gender`, `category` or `city` (who, what and
 //! where the shopper is shopping for). Domain tools pass their own order.
 
+use crate::refine::fact_of;
 use crate::{CatalogFacts, Violation, validate};
 use interarec_choice::item::Item;
 use serde_json::{Map, Value, json};
@@ -171,14 +172,6 @@ pub fn relax(
         violations,
         matching: now,
     }
-}
-
-/// The fact a field states: `bedrooms_min` states `bedrooms`.
-fn fact_of(field: &str) -> &str {
-    field
-        .strip_suffix("_min")
-        .or_else(|| field.strip_suffix("_max"))
-        .unwrap_or(field)
 }
 
 /// Applies one relaxation if it changes something and touches no `locked` field: `(field, old

@@ -50,7 +50,7 @@ fn kind_of(field: &str, from: &Value, to: &Value) -> String {
 }
 
 /// The fact a field states: `bedrooms_min` and `bedrooms_max` state `bedrooms`.
-fn fact_of(field: &str) -> &str {
+pub(crate) fn fact_of(field: &str) -> &str {
     field
         .strip_suffix("_min")
         .or_else(|| field.strip_suffix("_max"))
