@@ -260,13 +260,14 @@ pub(crate) async fn market_listing(
         .unwrap();
     }
     side.push_str(r#"<h4>Customer Reviews</h4><a><span class="stars">★★★★☆</span> &amp; Up</a><h4>Brands</h4>"#);
-    for (i, brand) in values_of(products, "brand").iter().enumerate() {
+    let brands = values_of(products, "brand");
+    for (i, brand) in brands.iter().enumerate() {
         let on = filters.brands.contains(brand);
         let mut codes: Vec<String> = filters
             .brands
             .iter()
             .filter(|b| *b != brand)
-            .filter_map(|b| values_of(products, "brand").iter().position(|x| x == b))
+            .filter_map(|b| brands.iter().position(|x| x == b))
             .map(|p| format!("b{}", p + 1))
             .collect();
         if !on {
