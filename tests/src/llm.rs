@@ -2,15 +2,16 @@
 //! (llama.cpp's, through llama-cpp-python): where it is, and a test server configured to plan
 //! with it.
 
-use interarec_server::agent::openai::NetworkPlannerSettings;
-use interarec_server::config::{Provider, ServerConfig};
-use interarec_server::vision::VisionConfig;
+use interarec_agent::NetworkPlannerSettings;
+use interarec_llm::Provider;
+use interarec_server::config::ServerConfig;
+use interarec_server::config::VisionConfig;
 use interarec_vision::ocr::OcrChoice;
-use interarec_vision::openai::OpenAiConfig;
+use interarec_llm::openai::OpenAiConfig;
 use std::time::Duration;
 
 /// The `cause` of a `planner-error` event when the server refused the request (as opposed to
-/// being slow or down): `interarec_vision::chat::RefusalCause` names.
+/// being slow or down): `interarec_llm::chat::RefusalCause` names.
 pub const REFUSALS: [&str; 5] = [
     "message-shape",
     "context-length",

@@ -2,6 +2,7 @@
 //! tools registered with their grants, a demo shop's catalog imported with its choice model fitted
 //! from simulated purchases, and a recorded session replayed through `Browse` until it ends.
 
+use interarec_core::event::EventKind;
 use interarec_capture_driver::folder::{self, Manifest};
 use interarec_client::{
     CatalogFormat, Client, FitHeader, Frame, ImportHeader, SessionEvent, TransactionFormat, browse_response,
@@ -136,7 +137,7 @@ pub async fn replay(client: &mut Client, session: &str, frames: Vec<Frame>) -> a
                 }
             }
             Some(browse_response::Part::Event(event)) => {
-                let ended = event.kind == "session-ended";
+                let ended = event.kind == EventKind::SessionEnded.as_str();
                 events.push(event);
                 if ended {
                     return Ok(events);
@@ -190,7 +191,7 @@ pub async fn replay_into(
     client: &mut Client,
     request: interarec_client::CreateSessionRequest,
     dir: &Path,
-) -> anyhow::Result<Vec<(String, serde_json::Value)>> {
+) -> anyhow::Result<Vec<(EventKind, serde_json::Value)>> {
     let id = request.session_id.clone();
     client.create_session_with(request).await?;
     let (_, _, frames) = recording(dir)?;
@@ -199,7 +200,9 @@ pub async fn replay_into(
         .into_iter()
         .map(|event| {
             let payload = serde_json::from_str(&event.payload_json).unwrap_or(serde_json::Value::Null);
-            (event.kind, payload)
+            // Every kind the server sends is one of the protocol's.
+            let kind = event.kind.parse::<EventKind>().unwrap_or_else(|e| panic!("{e}"));
+            (kind, payload)
         })
         .collect())
 }

@@ -5,6 +5,10 @@ use serde::{Deserialize, Serialize};
 
 const MIB: u64 = 1024 * 1024;
 
+/// Most images one `models.chat` request may reference (the `summarize` step sends a batch's
+/// latest frames up to this many).
+pub const MAX_IMAGES_PER_CHAT: usize = 16;
+
 /// The bounds every call of one tool runs under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ToolLimits {

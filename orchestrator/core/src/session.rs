@@ -2,6 +2,7 @@
 //! of each accepted frame (keyed by session and sequence; the bytes live content-addressed), and
 //! the session's append-only event log.
 
+use crate::event::{EventKind, EventPayload};
 use serde::{Deserialize, Serialize};
 
 /// Frames per batch when not configured (the paper's batch size).
@@ -181,10 +182,28 @@ pub struct SessionEvent {
     pub sequence: u64,
     /// When it happened.
     pub at_unix_ms: u64,
-    /// What happened: `frame-rejected`, `batch`, `session-ended`, ...
-    pub kind: String,
-    /// Details, by kind.
+    /// What happened.
+    pub kind: EventKind,
+    /// Details, by kind (the JSON of an [`EventPayload`]).
     pub payload: serde_json::Value,
+}
+
+impl SessionEvent {
+    /// The event recording `payload`.
+    pub fn new(session_id: &str, sequence: u64, at_unix_ms: u64, payload: &EventPayload) -> SessionEvent {
+        SessionEvent {
+            session_id: session_id.to_owned(),
+            sequence,
+            at_unix_ms,
+            kind: payload.kind(),
+            payload: payload.to_value(),
+        }
+    }
+
+    /// The payload, typed.
+    pub fn typed(&self) -> Result<EventPayload, serde_json::Error> {
+        EventPayload::from_value(self.kind, self.payload.clone())
+    }
 }
 
 #[cfg(test)]

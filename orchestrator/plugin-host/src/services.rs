@@ -119,8 +119,9 @@ pub trait ModelsBackend: Send + Sync + 'static {
     fn chat(&self, session: &str, request: ModelRequest) -> ModelFuture;
 }
 
-/// Most images one `models.chat` request may reference.
-pub const MAX_IMAGES_PER_CHAT: usize = 16;
+/// Most images one `models.chat` request may reference (defined in core, where the session
+/// pipeline reads it too).
+pub use interarec_core::limits::MAX_IMAGES_PER_CHAT;
 /// Most text one `models.chat` request may carry, in bytes.
 pub const MAX_CHAT_TEXT_BYTES: usize = 256 * 1024;
 

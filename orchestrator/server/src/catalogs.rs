@@ -102,7 +102,7 @@ impl Catalogs {
         let parsed = tokio::task::spawn_blocking(move || parse_catalog(format, &data, &overrides, strict))
             .await
             .map_err(|e| CatalogServiceError::BadRequest(format!("the import worker failed: {e}")))??;
-        let now_ms = crate::unix_millis();
+        let now_ms = interarec_core::unix_millis();
         let name = if spec.name.trim().is_empty() {
             spec.id.clone()
         } else {

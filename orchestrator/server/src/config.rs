@@ -32,12 +32,12 @@
 //! PP-OCR reads its models from `$INTERAREC_MODELS` (default `~/.cache/interarec/models`,
 //! filled by `just models`).
 
-use crate::agent::AgentConfig;
-use crate::agent::openai::NetworkPlannerSettings;
-use crate::vision::VisionConfig;
+pub use crate::backends::VisionConfig;
+use interarec_agent::{AgentConfig, NetworkPlannerSettings};
 use interarec_core::LimitsConfig;
 use interarec_vision::ocr::OcrChoice;
-use interarec_vision::openai::OpenAiConfig;
+use interarec_llm::openai::OpenAiConfig;
+use interarec_llm::Provider;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -63,37 +63,6 @@ pub struct ServerConfig {
     pub openai: Option<OpenAiConfig>,
     /// How the network planner uses that endpoint (context budget, turn time).
     pub network_planner: NetworkPlannerSettings,
-}
-
-/// Who answers a model-backed step (reading screenshots, planning a turn).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Provider {
-    /// Embedded, no network.
-    #[default]
-    Offline,
-    /// The server's OpenAI-compatible endpoint.
-    OpenAi,
-}
-
-impl Provider {
-    /// `offline` or `openai`.
-    pub fn parse(name: &str) -> Result<Provider, String> {
-        match name.trim().to_ascii_lowercase().as_str() {
-            "offline" => Ok(Provider::Offline),
-            "openai" => Ok(Provider::OpenAi),
-            other => Err(format!(
-                "unknown provider `{other}`: choose `offline` (embedded, the default) or `openai` (the configured OpenAI-compatible endpoint)"
-            )),
-        }
-    }
-
-    /// Its name in configuration and session records.
-    pub fn name(self) -> &'static str {
-        match self {
-            Provider::Offline => "offline",
-            Provider::OpenAi => "openai",
-        }
-    }
 }
 
 /// PEM files of the server's TLS identity.
@@ -335,10 +304,10 @@ fn agent_config(
         None => defaults.planner,
     };
     let max_steps = file.max_steps.unwrap_or(defaults.max_steps);
-    if !(1..=crate::agent::MAX_STEPS_LIMIT).contains(&max_steps) {
+    if !(1..=interarec_agent::MAX_STEPS_LIMIT).contains(&max_steps) {
         anyhow::bail!(
             "agent.max_steps = {max_steps} is out of range: use 1 to {}",
-            crate::agent::MAX_STEPS_LIMIT
+            interarec_agent::MAX_STEPS_LIMIT
         );
     }
     let turn_timeout_ms = file.turn_timeout_ms.unwrap_or(defaults.turn_timeout.as_millis() as u64);
@@ -421,7 +390,7 @@ fn openai_config(
         openai.max_retries = retries;
     }
     // Fail at start-up, not at the first batch.
-    interarec_vision::openai::OpenAiProvider::new(openai.clone()).map_err(|e| anyhow::anyhow!("[openai]: {e}"))?;
+    interarec_llm::openai::OpenAiProvider::new(openai.clone()).map_err(|e| anyhow::anyhow!("[openai]: {e}"))?;
     Ok(Some(openai))
 }
 

@@ -1,16 +1,16 @@
 //! The InteraRec server: configuration, the tool registry, and the gRPC services (tonic), plus
 //! [`start`] for running it in-process (tests, the demo) and [`serve`] for the binary.
 //!
-//! Only this crate and the client know tonic; everything below it speaks core types.
+//! Only this crate and the client know tonic; everything below it speaks core types. The session
+//! pipeline is `interarec-sessions`, the agent loop `interarec-agent`; this crate wires them to
+//! the registry, the store and the host-service backends ([`backends`]).
 
-pub mod agent;
+pub mod backends;
 pub mod catalogs;
 pub mod config;
 pub mod grpc;
 pub mod models;
 pub mod registry;
-pub mod sessions;
-pub mod vision;
 
 use anyhow::Context;
 use catalogs::Catalogs;
@@ -22,22 +22,14 @@ use interarec_proto::v1::session_service_server::SessionServiceServer;
 use interarec_proto::v1::tool_registry_server::ToolRegistryServer;
 use interarec_store::Store;
 use models::Models;
-use registry::{Registry, StoreCatalogs, StoreKv};
-use sessions::{Sessions, StoreFrames};
+use backends::{StoreCatalogs, StoreFrames, StoreKv};
+use interarec_sessions::Sessions;
+use registry::Registry;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
-
-/// Milliseconds since the Unix epoch, for the time stamps of stored records (0 if the clock is
-/// before 1970).
-pub(crate) fn unix_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
 
 /// Slack on top of the largest component for the rest of a registration message.
 const MESSAGE_OVERHEAD_BYTES: usize = 1024 * 1024;
@@ -55,7 +47,7 @@ pub struct AppState {
     /// Browsing sessions: frames, batches, events.
     pub sessions: Sessions,
     /// OCR pages (its background reader is stopped at shutdown).
-    pub ocr: Arc<vision::OcrPages>,
+    pub ocr: Arc<backends::OcrPages>,
 }
 
 impl AppState {
@@ -80,7 +72,7 @@ pub async fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create the data dir {}", config.data_dir.display()))?;
     let store = Store::open(&config.data_dir)?;
-    let vision = Arc::new(vision::Vision::new(
+    let vision = Arc::new(backends::Vision::new(
         store.clone(),
         &config.vision,
         config.openai.as_ref(),
@@ -101,19 +93,23 @@ pub async fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
     let registry = Registry::open(store.clone(), host).await?;
     let network_planner = match &config.openai {
         Some(openai) => {
-            let provider = interarec_vision::openai::OpenAiProvider::new(openai.clone())?;
+            let provider = interarec_llm::openai::OpenAiProvider::new(openai.clone())?;
             Some(Arc::new(
-                agent::OpenAiPlanner::new(Arc::new(provider)).with_settings(config.network_planner),
+                interarec_agent::OpenAiPlanner::new(Arc::new(provider)).with_settings(config.network_planner),
             ))
         }
         None => None,
     };
-    let sessions = Sessions::new(store, registry.clone())
-        .with_ocr(config.vision.ocr_on_arrival.then(|| vision.pages()))
-        .with_orchestration(sessions::Orchestration {
+    let reader: Option<Arc<dyn interarec_sessions::FrameReader>> = match config.vision.ocr_on_arrival {
+        true => Some(vision.pages()),
+        false => None,
+    };
+    let sessions = Sessions::new(store, Arc::new(registry.clone()))
+        .with_reader(reader)
+        .with_planners(interarec_agent::Planners {
             agent: config.agent,
             vision: config.vision.provider,
-            network_planner,
+            network: network_planner,
         });
     Ok(AppState {
         registry,
@@ -174,7 +170,7 @@ async fn serve_state(
     // Frames up to twice the frame limit still arrive, so an oversize frame is rejected with a
     // reason and the stream goes on; a message beyond that ends the stream with an error.
     let sessions = SessionServiceServer::new(grpc::sessions::SessionServiceImpl::new(state.sessions.clone()))
-        .max_decoding_message_size(sessions::MAX_MESSAGE_BYTES);
+        .max_decoding_message_size(interarec_sessions::MAX_MESSAGE_BYTES);
     // Batches also close by age, and sessions with pending frames resume after a restart.
     let ticker_sessions = state.sessions.clone();
     let ticker = tokio::spawn(async move {

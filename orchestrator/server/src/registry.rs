@@ -8,8 +8,8 @@
 use interarec_core::{
     ArgumentSchema, Grant, GrantError, Grants, LimitError, ManifestError, RequestedLimits, SchemaError, ToolRecord,
 };
-use interarec_plugin_host::{CallError, KvBackend, LoadError, PluginHost, ToolHandle};
-use interarec_store::{KvScope, Store, StoreError};
+use interarec_plugin_host::{CallError, LoadError, PluginHost, ToolHandle};
+use interarec_store::{Store, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -98,64 +98,6 @@ pub struct Registry {
     writes: Arc<tokio::sync::Mutex<()>>,
 }
 
-/// The store's catalogs behind the `catalog` capability.
-pub struct StoreCatalogs(pub Store);
-
-impl interarec_plugin_host::CatalogBackend for StoreCatalogs {
-    fn describe(&self, catalog_id: &str) -> Result<Option<String>, String> {
-        let record = self.0.get_catalog(catalog_id).map_err(|e| e.to_string())?;
-        record
-            .map(|record| serde_json::to_string(&record).map_err(|e| e.to_string()))
-            .transpose()
-    }
-
-    fn items(&self, catalog_id: &str, offset: u32, limit: u32) -> Result<Option<String>, String> {
-        if self.0.get_catalog(catalog_id).map_err(|e| e.to_string())?.is_none() {
-            return Ok(None);
-        }
-        let items = self
-            .0
-            .catalog_items(catalog_id, offset, limit)
-            .map_err(|e| e.to_string())?;
-        serde_json::to_string(&items).map(Some).map_err(|e| e.to_string())
-    }
-
-    fn choice_model(&self, model_id: &str) -> Result<Option<String>, String> {
-        let json = self.0.choice_model_json(model_id).map_err(|e| e.to_string())?;
-        json.map(|bytes| String::from_utf8(bytes).map_err(|e| format!("the stored model is not UTF-8: {e}")))
-            .transpose()
-    }
-}
-
-/// The store's kv trees behind the `kv` capability.
-pub struct StoreKv(pub Store);
-
-impl KvBackend for StoreKv {
-    fn get(&self, session: &str, tool: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
-        self.0
-            .kv_get(&KvScope::new(session, tool), key)
-            .map_err(|e| e.to_string())
-    }
-    fn set(&self, session: &str, tool: &str, key: &str, value: &[u8]) -> Result<(), String> {
-        self.0
-            .kv_set(&KvScope::new(session, tool), key, value)
-            .map_err(|e| e.to_string())
-    }
-    fn delete(&self, session: &str, tool: &str, key: &str) -> Result<(), String> {
-        self.0
-            .kv_delete(&KvScope::new(session, tool), key)
-            .map_err(|e| e.to_string())
-    }
-    fn list(&self, session: &str, tool: &str, prefix: &str) -> Result<Vec<String>, String> {
-        self.0
-            .kv_list(&KvScope::new(session, tool), prefix)
-            .map_err(|e| e.to_string())
-    }
-    fn flush(&self) -> Result<(), String> {
-        self.0.flush().map_err(|e| e.to_string())
-    }
-}
-
 impl Registry {
     /// Loads every stored tool into the plugin host (compiled artifacts come from the disk
     /// cache). A tool that fails to load stays listed and answers its calls with the reason.
@@ -240,7 +182,7 @@ impl Registry {
             }
             replaced = true;
         }
-        let now_ms = crate::unix_millis();
+        let now_ms = interarec_core::unix_millis();
         let record = ToolRecord {
             manifest: manifest.clone(),
             grants: grants.clone(),
@@ -341,6 +283,27 @@ impl Registry {
     /// Flushes the store (called at shutdown).
     pub fn flush(&self) -> Result<(), RegistryError> {
         Ok(self.store.flush()?)
+    }
+}
+
+/// The pipeline and the agent loop reach tools through this.
+impl interarec_core::Tools for Registry {
+    fn manifest(&self, name: &str) -> Option<interarec_core::ToolManifest> {
+        self.read().get(name).map(|tool| tool.record.manifest.clone())
+    }
+
+    fn invoke<'a>(
+        &'a self,
+        name: &'a str,
+        arguments_json: String,
+        session_id: &'a str,
+    ) -> interarec_core::ToolFuture<'a> {
+        Box::pin(async move {
+            Registry::invoke(self, name, &arguments_json, session_id)
+                .await
+                .map(|invocation| invocation.result_json)
+                .map_err(|error| error.to_string())
+        })
     }
 }
 

@@ -1,11 +1,10 @@
 //! Seeing screenshots: OCR engines, the offline vision engine that turns what they read into
-//! the eight-category preference summary, and the OpenAI-compatible multimodal provider.
+//! the eight-category preference summary (the OpenAI-compatible provider lives in
+//! `interarec-llm`).
 
-pub mod chat;
 pub mod colour;
 pub mod ocr;
 pub mod offline;
-pub mod openai;
 pub mod reading;
 pub mod recognise;
 pub mod structure;

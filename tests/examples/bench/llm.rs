@@ -9,6 +9,7 @@
 //!
 //! Usage: `bench llm [--sessions DIR] [--batch-size N]`.
 
+use interarec_core::event::EventKind;
 use interarec_client::Client;
 use interarec_demo_shop::catalog::Domain;
 use interarec_tests::llm::{LlmServer, REFUSALS};
@@ -49,17 +50,17 @@ struct Outcome {
     missing: Vec<String>,
 }
 
-fn read(events: &[(String, Value)], expect: &std::collections::BTreeMap<String, Value>) -> Outcome {
+fn read(events: &[(EventKind, Value)], expect: &std::collections::BTreeMap<String, Value>) -> Outcome {
     let mut outcome = Outcome::default();
     for (kind, payload) in events {
-        match kind.as_str() {
-            "planner-step" if payload["planner"].as_str().is_some_and(|p| p.starts_with("openai")) => {
+        match kind {
+            EventKind::PlannerStep if payload["planner"].as_str().is_some_and(|p| p.starts_with("openai")) => {
                 outcome.model_steps += 1
             }
-            "planner-error" if REFUSALS.contains(&payload["cause"].as_str().unwrap_or_default()) => {
+            EventKind::PlannerError if REFUSALS.contains(&payload["cause"].as_str().unwrap_or_default()) => {
                 outcome.refused += 1
             }
-            "recommendation" => {
+            EventKind::Recommendation => {
                 outcome.turns += 1;
                 outcome.turn_ms.push(payload["millis"].as_f64().unwrap_or(0.0));
                 if !payload["fallback"].is_null() {
@@ -72,7 +73,7 @@ fn read(events: &[(String, Value)], expect: &std::collections::BTreeMap<String, 
     let constraints = events
         .iter()
         .rev()
-        .find(|(k, _)| k == "constraints")
+        .find(|(k, _)| *k == EventKind::Constraints)
         .map(|(_, p)| &p["arguments"]);
     let facts = intent::facts(expect, constraints);
     outcome.facts = facts.len();

@@ -8,10 +8,11 @@
 //!
 //! Usage: `bench loop [--rounds N] [--ocr tesseract|paddle] [--sessions DIR]`.
 
+use interarec_core::event::EventKind;
 use interarec_client::{Client, SessionOptions};
 use interarec_demo_shop::catalog::Domain;
-use interarec_server::config::Provider;
-use interarec_server::vision::VisionConfig;
+use interarec_llm::Provider;
+use interarec_server::config::VisionConfig;
 use interarec_tests::{TestServer, pipeline};
 use interarec_vision::ocr::OcrChoice;
 use serde_json::json;
@@ -111,9 +112,9 @@ async fn replay(client: &mut Client, dir: &std::path::Path, round: usize) -> any
         .await?;
     let (mut batch_at, mut latencies) = (None, Vec::new());
     for event in pipeline::replay(client, &id, frames).await? {
-        match event.kind.as_str() {
-            "batch" => batch_at = Some(event.at_unix_ms),
-            "recommendation" => {
+        match EventKind::parse(&event.kind) {
+            Some(EventKind::Batch) => batch_at = Some(event.at_unix_ms),
+            Some(EventKind::Recommendation) => {
                 if let Some(at) = batch_at.take() {
                     latencies.push(event.at_unix_ms.saturating_sub(at) as f64);
                 }

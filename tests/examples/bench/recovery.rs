@@ -15,10 +15,11 @@
 //! Usage: `bench recovery [--sessions DIR] [--engines paddle,paddle-tiny,tesseract]`;
 //! `BENCH_VERBOSE=1` prints each batch's summary and constraints.
 
+use interarec_core::event::EventKind;
 use interarec_core::catalog::{CatalogFormat, Item, parse_catalog};
 use interarec_demo_shop::catalog::{Domain, catalog_csv, generate};
-use interarec_server::config::Provider;
-use interarec_server::vision::VisionConfig;
+use interarec_llm::Provider;
+use interarec_server::config::VisionConfig;
 use interarec_tests::{TestServer, intent, pipeline};
 use interarec_vision::ocr::OcrChoice;
 use serde_json::{Value, json};
@@ -161,14 +162,14 @@ async fn run(sessions_dir: &Path, engines: &[String]) -> anyhow::Result<()> {
             let constraints = events
                 .iter()
                 .rev()
-                .find(|(k, _)| k == "constraints")
+                .find(|(k, _)| *k == EventKind::Constraints)
                 .map(|(_, p)| &p["arguments"]);
             let facts = intent::facts(&manifest.expect, constraints);
             // The planner's last call of the constraint function, as it made it.
             let read = events
                 .iter()
                 .rev()
-                .filter(|(k, _)| k == "planner-step")
+                .filter(|(k, _)| *k == EventKind::PlannerStep)
                 .flat_map(|(_, p)| p["action"]["calls"].as_array().into_iter().flatten().rev())
                 .find(|call| call["name"] == interarec_constraints::FUNCTION_NAME)
                 .map(|call| &call["arguments"]);
@@ -176,7 +177,7 @@ async fn run(sessions_dir: &Path, engines: &[String]) -> anyhow::Result<()> {
             let items: Vec<String> = events
                 .iter()
                 .rev()
-                .find(|(k, _)| k == "recommendation")
+                .find(|(k, _)| *k == EventKind::Recommendation)
                 .and_then(|(_, p)| p["items"].as_array().cloned())
                 .unwrap_or_default()
                 .iter()

@@ -6,14 +6,15 @@
 //! speaking the OpenAI wire format: parallel calls, repaired and malformed arguments, the
 //! validator's violations sent back, the model's own answer, and the fallback when it fails.
 
+use interarec_core::event::EventKind;
 use interarec_client::{CreateSessionRequest, SessionOptions};
 use interarec_demo_shop::catalog::Domain;
-use interarec_server::config::Provider;
-use interarec_server::vision::VisionConfig;
+use interarec_llm::Provider;
+use interarec_server::config::VisionConfig;
 use interarec_tests::fake_openai::{FakeOpenAi, Reply};
 use interarec_tests::{TestServer, pipeline};
 use interarec_vision::ocr::OcrChoice;
-use interarec_vision::openai::OpenAiConfig;
+use interarec_llm::openai::OpenAiConfig;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -23,7 +24,7 @@ async fn prepare(client: &mut interarec_client::Client, domain: Domain, tools: &
 }
 
 /// Replays a recording into a recommending session; returns every event (kind, payload).
-async fn replay(server: &TestServer, recording: &str, domain: Domain, batch_size: u32) -> Vec<(String, Value)> {
+async fn replay(server: &TestServer, recording: &str, domain: Domain, batch_size: u32) -> Vec<(EventKind, Value)> {
     replay_with(server, recording, domain, batch_size, "").await
 }
 
@@ -34,7 +35,7 @@ async fn replay_with(
     domain: Domain,
     batch_size: u32,
     planner: &str,
-) -> Vec<(String, Value)> {
+) -> Vec<(EventKind, Value)> {
     replay_session(server, recording, domain, batch_size, planner, "").await
 }
 
@@ -46,7 +47,7 @@ async fn replay_session(
     batch_size: u32,
     planner: &str,
     validate_tool: &str,
-) -> Vec<(String, Value)> {
+) -> Vec<(EventKind, Value)> {
     let mut client = server.client().await;
     let request = pipeline::recommending_session(recording, domain, batch_size, planner, validate_tool);
     pipeline::replay_into(&mut client, request, &pipeline::fixture_dir(recording))
@@ -75,11 +76,11 @@ fn server_with_endpoint(base_url: String) -> impl FnOnce(&mut interarec_server::
     }
 }
 
-fn kinds(events: &[(String, Value)]) -> Vec<&str> {
+fn kinds(events: &[(EventKind, Value)]) -> Vec<EventKind> {
     events
         .iter()
-        .map(|(k, _)| k.as_str())
-        .filter(|k| *k != "frame-rejected")
+        .map(|(k, _)| *k)
+        .filter(|k| *k != EventKind::FrameRejected)
         .collect()
 }
 
@@ -130,27 +131,27 @@ async fn the_network_planner_calls_tools_in_parallel_and_is_told_what_to_fix() {
     assert_eq!(
         kinds(&events),
         [
-            "batch",
-            "summary",
-            "planner-context",
-            "planner-step",
-            "tool-call",
-            "validation",
-            "planner-step",
-            "tool-call",
-            "validation",
-            "constraints",
-            "tool-call",
-            "assortment",
-            "planner-step",
-            "recommendation",
-            "session-ended"
+            EventKind::Batch,
+            EventKind::Summary,
+            EventKind::PlannerContext,
+            EventKind::PlannerStep,
+            EventKind::ToolCall,
+            EventKind::Validation,
+            EventKind::PlannerStep,
+            EventKind::ToolCall,
+            EventKind::Validation,
+            EventKind::Constraints,
+            EventKind::ToolCall,
+            EventKind::Assortment,
+            EventKind::PlannerStep,
+            EventKind::Recommendation,
+            EventKind::SessionEnded
         ],
         "{events:#?}"
     );
     let steps: Vec<&Value> = events
         .iter()
-        .filter(|(k, _)| k == "planner-step")
+        .filter(|(k, _)| *k == EventKind::PlannerStep)
         .map(|(_, p)| p)
         .collect();
     let first = &steps[0]["action"]["calls"];
@@ -166,7 +167,7 @@ async fn the_network_planner_calls_tools_in_parallel_and_is_told_what_to_fix() {
     );
     let validations: Vec<&Value> = events
         .iter()
-        .filter(|(k, _)| k == "validation")
+        .filter(|(k, _)| *k == EventKind::Validation)
         .map(|(_, p)| p)
         .collect();
     assert_eq!(
@@ -176,7 +177,7 @@ async fn the_network_planner_calls_tools_in_parallel_and_is_told_what_to_fix() {
             .collect::<Vec<_>>(),
         [false, true]
     );
-    let recommendation = &events.iter().find(|(k, _)| k == "recommendation").unwrap().1;
+    let recommendation = &events.iter().find(|(k, _)| *k == EventKind::Recommendation).unwrap().1;
     assert_eq!(
         recommendation["answer"],
         "These green dresses between $80 and $130 match what you browsed."
@@ -265,14 +266,14 @@ async fn a_turn_stops_at_its_configured_steps_and_time() {
         // Too slow: the offline planner finishes in the fifth of the turn kept for it (two steps).
         (
             "fashion-green-dresses",
-            ("planner-error", "error"),
+            (EventKind::PlannerError, "error"),
             "no answer within the turn's time (1500 ms, agent.turn_timeout_ms or openai.turn_timeout_ms, less 300 ms kept for the offline planner)",
             2,
         ),
         // Never answers: stopped after two steps; the last call's products are recommended.
         (
             "fashion-red-dresses-mango-zara",
-            ("planner-stopped", "reason"),
+            (EventKind::PlannerStopped, "reason"),
             "no final answer within 2 steps (agent.max_steps)",
             2,
         ),
@@ -281,18 +282,18 @@ async fn a_turn_stops_at_its_configured_steps_and_time() {
         let events = replay_with(&server, recording, Domain::Fashion, 16, "openai").await;
         let ended = &events
             .iter()
-            .find(|(k, _)| k == kind)
+            .find(|(k, _)| *k == kind)
             .unwrap_or_else(|| panic!("{recording}: no {kind} in {events:#?}"))
             .1;
         assert_eq!(ended[field], reason, "{recording}");
         assert_eq!(
-            events.iter().filter(|(k, _)| k == "planner-step").count(),
+            events.iter().filter(|(k, _)| *k == EventKind::PlannerStep).count(),
             steps,
             "{recording}"
         );
         let recommendation = &events
             .iter()
-            .find(|(k, _)| k == "recommendation")
+            .find(|(k, _)| *k == EventKind::Recommendation)
             .expect("a recommendation")
             .1;
         assert!(
@@ -306,7 +307,7 @@ async fn a_turn_stops_at_its_configured_steps_and_time() {
                 .starts_with("Based on what you have been looking at"),
             "{recording}"
         );
-        assert_eq!(events.last().unwrap().0, "session-ended");
+        assert_eq!(events.last().unwrap().0, EventKind::SessionEnded);
     }
 }
 
@@ -324,14 +325,14 @@ async fn a_failing_network_planner_hands_the_turn_to_the_offline_planner() {
     let events = replay_with(&server, "fashion-green-dresses", Domain::Fashion, 16, "openai").await;
     let error = &events
         .iter()
-        .find(|(k, _)| k == "planner-error")
+        .find(|(k, _)| *k == EventKind::PlannerError)
         .expect("a planner-error event")
         .1;
     assert!(
         error["error"].as_str().unwrap().contains("the model is overloaded") && error["fallback"] == "offline",
         "{error:#}"
     );
-    let recommendation = &events.iter().find(|(k, _)| k == "recommendation").unwrap().1;
+    let recommendation = &events.iter().find(|(k, _)| *k == EventKind::Recommendation).unwrap().1;
     assert!(
         !recommendation["items"].as_array().unwrap().is_empty(),
         "{recommendation:#}"
@@ -354,7 +355,7 @@ async fn a_misbehaving_model_still_ends_with_the_summarys_facts() {
     // (what the fake answers in order, then by default; the event kinds that must appear in
     // order (others may come between); the fallback's cause in the recommendation, if any;
     // requests the fake must have received)
-    let cases: Vec<(&str, Vec<Reply>, Reply, &[&str], Option<&str>, usize)> = vec![
+    let cases: Vec<(&str, Vec<Reply>, Reply, &[EventKind], Option<&str>, usize)> = vec![
         (
             // A call written as text with no arguments, twice, then the same again: read as
             // calls, sent back once, completed from the summary, and the repeat ends the turn.
@@ -362,12 +363,12 @@ async fn a_misbehaving_model_still_ends_with_the_summarys_facts() {
             vec![text_call.clone(), text_call.clone()],
             text_call,
             &[
-                "planner-step",
-                "consistency",
-                "planner-step",
-                "consistency",
-                "constraints",
-                "recommendation",
+                EventKind::PlannerStep,
+                EventKind::Consistency,
+                EventKind::PlannerStep,
+                EventKind::Consistency,
+                EventKind::Constraints,
+                EventKind::Recommendation,
             ],
             None,
             3,
@@ -377,7 +378,7 @@ async fn a_misbehaving_model_still_ends_with_the_summarys_facts() {
             "empty calls",
             vec![empty_call.clone(), empty_call.clone()],
             Reply::completion("Here are some green dresses.", 300, 8),
-            &["consistency", "consistency", "constraints", "recommendation"],
+            &[EventKind::Consistency, EventKind::Consistency, EventKind::Constraints, EventKind::Recommendation],
             None,
             3,
         ),
@@ -387,11 +388,11 @@ async fn a_misbehaving_model_still_ends_with_the_summarys_facts() {
             Vec::new(),
             Reply::completion("You might like our dresses!", 300, 7),
             &[
-                "planner-step",
-                "planner-step",
-                "planner-error",
-                "constraints",
-                "recommendation",
+                EventKind::PlannerStep,
+                EventKind::PlannerStep,
+                EventKind::PlannerError,
+                EventKind::Constraints,
+                EventKind::Recommendation,
             ],
             Some("no-call"),
             2,
@@ -401,7 +402,7 @@ async fn a_misbehaving_model_still_ends_with_the_summarys_facts() {
             "schema refusal",
             Vec::new(),
             Reply::error(500, schema_refusal),
-            &["planner-error", "constraints", "recommendation"],
+            &[EventKind::PlannerError, EventKind::Constraints, EventKind::Recommendation],
             Some("message-shape"),
             1,
         ),
@@ -421,7 +422,7 @@ async fn a_misbehaving_model_still_ends_with_the_summarys_facts() {
                 2000,
                 30,
             ),
-            &["planner-step", "constraints", "recommendation"],
+            &[EventKind::PlannerStep, EventKind::Constraints, EventKind::Recommendation],
             None,
             3,
         ),
@@ -451,7 +452,7 @@ async fn a_misbehaving_model_still_ends_with_the_summarys_facts() {
         for kind in expected {
             assert!(rest.any(|k| k == kind), "{name}: no {kind} in order in {kinds:?}");
         }
-        let recommendation = &events.iter().find(|(k, _)| k == "recommendation").unwrap().1;
+        let recommendation = &events.iter().find(|(k, _)| *k == EventKind::Recommendation).unwrap().1;
         assert_eq!(
             recommendation["fallback"]["cause"].as_str(),
             fallback,
@@ -479,7 +480,7 @@ async fn a_misbehaving_model_still_ends_with_the_summarys_facts() {
             }
         }
         if name == "context refusal" {
-            let step = &events.iter().find(|(k, _)| k == "planner-step").unwrap().1;
+            let step = &events.iter().find(|(k, _)| *k == EventKind::PlannerStep).unwrap().1;
             assert!(
                 step["request_trimmed"]
                     .to_string()
@@ -507,38 +508,38 @@ async fn each_batch_ends_in_a_recommendation_that_honours_the_shoppers_constrain
     )
     .await;
     let events = replay(&server, "fashion-green-dresses", Domain::Fashion, 16).await;
-    let kinds: Vec<&str> = events
+    let kinds: Vec<EventKind> = events
         .iter()
-        .map(|(k, _)| k.as_str())
-        .filter(|k| *k != "frame-rejected")
+        .map(|(k, _)| *k)
+        .filter(|k| *k != EventKind::FrameRejected)
         .collect();
     assert_eq!(
         kinds,
         [
-            "batch",
-            "summary",
-            "planner-context",
-            "planner-step",
-            "tool-call",
-            "validation",
-            "constraints",
-            "tool-call",
-            "assortment",
-            "planner-step",
-            "recommendation",
-            "session-ended"
+            EventKind::Batch,
+            EventKind::Summary,
+            EventKind::PlannerContext,
+            EventKind::PlannerStep,
+            EventKind::ToolCall,
+            EventKind::Validation,
+            EventKind::Constraints,
+            EventKind::ToolCall,
+            EventKind::Assortment,
+            EventKind::PlannerStep,
+            EventKind::Recommendation,
+            EventKind::SessionEnded
         ],
         "{events:#?}"
     );
-    let find = |kind: &str| &events.iter().find(|(k, _)| k == kind).unwrap().1;
-    let constraints = &find("constraints")["arguments"];
+    let find = |kind: EventKind| &events.iter().find(|(k, _)| *k == kind).unwrap().1;
+    let constraints = &find(EventKind::Constraints)["arguments"];
     assert_eq!(constraints["colour"], serde_json::json!(["green"]), "{constraints:#}");
     assert_eq!(constraints["category"], serde_json::json!(["dress"]), "{constraints:#}");
     let (low, high) = (
         constraints["lowest_price"].as_f64().unwrap(),
         constraints["highest_price"].as_f64().unwrap(),
     );
-    let recommendation = find("recommendation");
+    let recommendation = find(EventKind::Recommendation);
     let items = recommendation["items"].as_array().unwrap();
     assert!(!items.is_empty() && items.len() <= 4, "{recommendation:#}");
     for item in items {
@@ -556,7 +557,7 @@ async fn each_batch_ends_in_a_recommendation_that_honours_the_shoppers_constrain
     );
     // Every tool call is recorded with its arguments, result and duration.
     for (kind, payload) in &events {
-        if kind == "tool-call" {
+        if *kind == EventKind::ToolCall {
             assert!(payload["error"].is_null(), "{payload:#}");
             assert!(
                 payload["millis"].as_f64().is_some() && payload["arguments"].is_object(),
@@ -645,7 +646,7 @@ async fn footwear_and_real_estate_sessions_recommend_what_the_shopper_browsed() 
         let events = replay_session(&server, recording, domain, 16, "", validate_tool).await;
         let validations: Vec<&Value> = events
             .iter()
-            .filter(|(k, _)| k == "validation")
+            .filter(|(k, _)| *k == EventKind::Validation)
             .map(|(_, p)| p)
             .collect();
         assert!(!validations.is_empty(), "{recording}: {events:#?}");
@@ -671,7 +672,7 @@ async fn footwear_and_real_estate_sessions_recommend_what_the_shopper_browsed() 
         let constraints = &events
             .iter()
             .rev()
-            .find(|(k, _)| k == "constraints")
+            .find(|(k, _)| *k == EventKind::Constraints)
             .expect("constraints")
             .1["arguments"];
         for (field, values) in facts {
@@ -689,7 +690,7 @@ async fn footwear_and_real_estate_sessions_recommend_what_the_shopper_browsed() 
         let recommendation = &events
             .iter()
             .rev()
-            .find(|(k, _)| k == "recommendation")
+            .find(|(k, _)| *k == EventKind::Recommendation)
             .expect("a recommendation")
             .1;
         let items = recommendation["items"].as_array().unwrap();
@@ -731,7 +732,7 @@ async fn a_recommending_session_resumes_after_a_restart() {
             .expect("a recommendation within a minute")
             .unwrap()
             .expect("the session goes on");
-        if event.kind == "recommendation" {
+        if event.kind == EventKind::Recommendation.as_str() {
             break;
         }
     }
@@ -762,7 +763,7 @@ async fn a_recommending_session_resumes_after_a_restart() {
     );
     let batches: Vec<Value> = events
         .iter()
-        .filter(|e| e.kind == "batch")
+        .filter(|e| e.kind == EventKind::Batch.as_str())
         .map(|e| serde_json::from_str(&e.payload_json).unwrap())
         .collect();
     let framed: Vec<u64> = batches
@@ -776,19 +777,19 @@ async fn a_recommending_session_resumes_after_a_restart() {
     );
     let contexts: Vec<Value> = events
         .iter()
-        .filter(|e| e.kind == "planner-context")
+        .filter(|e| e.kind == EventKind::PlannerContext.as_str())
         .map(|e| serde_json::from_str(&e.payload_json).unwrap())
         .collect();
     assert!(contexts.len() >= 2, "a turn before and after the restart");
     // The turn after the restart starts from the constraints recorded before it.
     let first_constraints: Value = events
         .iter()
-        .find(|e| e.kind == "constraints")
+        .find(|e| e.kind == EventKind::Constraints.as_str())
         .map(|e| serde_json::from_str::<Value>(&e.payload_json).unwrap()["arguments"].clone())
         .expect("the first turn's constraints");
     assert!(contexts[0]["current_constraints"].is_null());
     assert_eq!(contexts[1]["current_constraints"], first_constraints);
-    assert_eq!(events.last().unwrap().kind, "session-ended");
+    assert_eq!(events.last().unwrap().kind, EventKind::SessionEnded.as_str());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -799,7 +800,7 @@ async fn a_session_without_the_planners_tools_says_what_to_register() {
     let events = replay(&server, "footwear-womens-running", Domain::Footwear, 16).await;
     let skipped = events
         .iter()
-        .find(|(k, _)| k == "planner-skipped")
+        .find(|(k, _)| *k == EventKind::PlannerSkipped)
         .map(|(_, p)| p)
         .expect("a planner-skipped event");
     let reason = skipped["reason"].as_str().unwrap();
@@ -818,7 +819,7 @@ async fn a_session_without_the_planners_tools_says_what_to_register() {
         .unwrap_err();
     assert_eq!(refused.code(), Some(tonic::Code::InvalidArgument));
     assert!(refused.to_string().contains("--openai-base-url"), "{refused}");
-    assert!(!events.iter().any(|(k, _)| k == "recommendation"));
+    assert!(!events.iter().any(|(k, _)| *k == EventKind::Recommendation));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -943,16 +944,16 @@ async fn vision_answers_as_models_print_them_reach_the_recommendation() {
             Some(reason) => {
                 let skip = &events
                     .iter()
-                    .find(|(k, _)| k == "planner-skipped")
+                    .find(|(k, _)| *k == EventKind::PlannerSkipped)
                     .unwrap_or_else(|| panic!("{name}: {events:#?}"))
                     .1;
                 assert!(skip["reason"].as_str().unwrap().contains(reason), "{name}: {skip:#}");
-                assert!(!events.iter().any(|(k, _)| k == "recommendation"), "{name}");
+                assert!(!events.iter().any(|(k, _)| *k == EventKind::Recommendation), "{name}");
             }
             None => {
                 let recommendation = &events
                     .iter()
-                    .find(|(k, _)| k == "recommendation")
+                    .find(|(k, _)| *k == EventKind::Recommendation)
                     .unwrap_or_else(|| panic!("{name}: no recommendation in {:?}", kinds(&events)))
                     .1;
                 for (field, value) in holds {
@@ -997,7 +998,7 @@ async fn storefront_sessions_recover_the_intent_in_every_domain() {
         let constraints = events
             .iter()
             .rev()
-            .find(|(k, _)| k == "constraints")
+            .find(|(k, _)| *k == EventKind::Constraints)
             .map(|(_, p)| &p["arguments"]);
         let missed: Vec<intent::Fact> = intent::facts(&manifest.expect, constraints)
             .into_iter()
@@ -1007,7 +1008,7 @@ async fn storefront_sessions_recover_the_intent_in_every_domain() {
         // Every fact of every summary carries its evidence: a known support and a confidence;
         // each expected fact was accounted for in some batch.
         let mut accounted: Vec<String> = Vec::new();
-        for (_, payload) in events.iter().filter(|(k, _)| k == "summary") {
+        for (_, payload) in events.iter().filter(|(k, _)| *k == EventKind::Summary) {
             let account = payload["summary"]["evidence"]
                 .as_object()
                 .unwrap_or_else(|| panic!("{recording}: a summary without evidence: {payload}"));
@@ -1036,7 +1037,7 @@ async fn storefront_sessions_recover_the_intent_in_every_domain() {
         assert!(
             events
                 .iter()
-                .filter(|(k, _)| k == "constraints")
+                .filter(|(k, _)| *k == EventKind::Constraints)
                 .all(|(_, p)| p["viewed_only"].is_array()),
             "{recording}: constraints events name the facts resting only on views"
         );
@@ -1045,7 +1046,7 @@ async fn storefront_sessions_recover_the_intent_in_every_domain() {
         let recommended: Vec<&str> = events
             .iter()
             .rev()
-            .find(|(k, _)| k == "recommendation")
+            .find(|(k, _)| *k == EventKind::Recommendation)
             .and_then(|(_, p)| p["items"].as_array())
             .unwrap_or_else(|| panic!("{recording}: no recommendation"))
             .iter()

@@ -7,6 +7,7 @@
 //! Needs Chromium (`apt-get install chromium`; `.ci/run` installs it). Without it these tests
 //! fail with that instruction rather than skip.
 
+use interarec_core::event::EventKind;
 use interarec_capture_driver::folder;
 use interarec_capture_driver::{CaptureOptions, CapturedFrame, ImageFormat, capture, parse_script};
 use interarec_client::{Client, Frame, SessionEvent, SessionOptions, browse_response};
@@ -76,7 +77,7 @@ async fn stream(client: &mut Client, session: &str, frames: Vec<Frame>) -> (Vec<
     let sender = feeder.await.unwrap();
     let ended = client.end_session(session).await.unwrap();
     assert!(ended.ended);
-    while !events.iter().any(|e| e.kind == "session-ended") {
+    while !events.iter().any(|e| e.kind == EventKind::SessionEnded.as_str()) {
         let message = tokio::time::timeout(Duration::from_secs(30), responses.message())
             .await
             .expect("the end arrives")
@@ -94,7 +95,7 @@ async fn stream(client: &mut Client, session: &str, frames: Vec<Frame>) -> (Vec<
 fn check_batches(events: &[SessionEvent], frames: usize) -> Vec<(String, String)> {
     let mut seen = 0;
     let mut dropped = Vec::new();
-    for event in events.iter().filter(|e| e.kind == "batch") {
+    for event in events.iter().filter(|e| e.kind == EventKind::Batch.as_str()) {
         let payload: serde_json::Value = serde_json::from_str(&event.payload_json).unwrap();
         assert_eq!(payload["deduplicated"], true, "{payload}");
         let window = payload["frames"].as_array().unwrap().len();

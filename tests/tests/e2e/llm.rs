@@ -9,6 +9,7 @@
 //! facts the offline planner's hold on the same recording: whatever the small model does, the
 //! consistency check keeps the summary's facts.
 
+use interarec_core::event::EventKind;
 use interarec_demo_shop::catalog::Domain;
 use interarec_tests::llm::{LlmServer, REFUSALS};
 use interarec_tests::{TestServer, intent, pipeline};
@@ -25,7 +26,7 @@ async fn replay(
     domain: Domain,
     planner: &str,
     validate_tool: &str,
-) -> Vec<(String, Value)> {
+) -> Vec<(EventKind, Value)> {
     let mut client = server.client().await;
     let request = pipeline::recommending_session(id, domain, 10, planner, validate_tool);
     pipeline::replay_into(&mut client, request, &pipeline::fixture_dir(recording))
@@ -33,11 +34,11 @@ async fn replay(
         .unwrap()
 }
 
-fn final_constraints(events: &[(String, Value)]) -> Option<&Value> {
+fn final_constraints(events: &[(EventKind, Value)]) -> Option<&Value> {
     events
         .iter()
         .rev()
-        .find(|(k, _)| k == "constraints")
+        .find(|(k, _)| *k == EventKind::Constraints)
         .map(|(_, p)| &p["arguments"])
 }
 
@@ -77,20 +78,20 @@ async fn a_real_llama_cpp_server_plans_recommending_sessions() {
         // What the model did, for whoever runs this: each step's calls or answer, and what the
         // orchestrator made of them.
         for (kind, payload) in &events {
-            match kind.as_str() {
-                "planner-step" => eprintln!(
+            match kind {
+                EventKind::PlannerStep => eprintln!(
                     "  step {}: {} {}",
                     payload["step"], payload["action"], payload["request_trimmed"]
                 ),
-                "consistency" | "planner-error" | "planner-stopped" => eprintln!("  {kind}: {payload}"),
-                "constraints" => eprintln!("  constraints: {}", payload["arguments"]),
-                "summary" => eprintln!("  summary: {}", payload["summary"]),
+                EventKind::Consistency | EventKind::PlannerError | EventKind::PlannerStopped => eprintln!("  {kind}: {payload}"),
+                EventKind::Constraints => eprintln!("  constraints: {}", payload["arguments"]),
+                EventKind::Summary => eprintln!("  summary: {}", payload["summary"]),
                 _ => {}
             }
         }
         let refused: Vec<&Value> = events
             .iter()
-            .filter(|(k, p)| k == "planner-error" && REFUSALS.contains(&p["cause"].as_str().unwrap_or_default()))
+            .filter(|(k, p)| *k == EventKind::PlannerError && REFUSALS.contains(&p["cause"].as_str().unwrap_or_default()))
             .map(|(_, p)| p)
             .collect();
         assert!(
@@ -99,21 +100,21 @@ async fn a_real_llama_cpp_server_plans_recommending_sessions() {
         );
         let steps: Vec<&Value> = events
             .iter()
-            .filter(|(k, p)| k == "planner-step" && p["planner"].as_str().unwrap_or_default().starts_with("openai"))
+            .filter(|(k, p)| *k == EventKind::PlannerStep && p["planner"].as_str().unwrap_or_default().starts_with("openai"))
             .map(|(_, p)| p)
             .collect();
         assert!(
             steps.iter().any(|s| s["prompt_tokens"].as_u64().unwrap_or(0) > 0),
             "{recording}: the model never took a step: {events:#?}"
         );
-        let batches = events.iter().filter(|(k, _)| k == "summary").count();
-        let recommendations = events.iter().filter(|(k, _)| k == "recommendation").count();
+        let batches = events.iter().filter(|(k, _)| *k == EventKind::Summary).count();
+        let recommendations = events.iter().filter(|(k, _)| *k == EventKind::Recommendation).count();
         assert!(
             batches > 0 && recommendations == batches,
             "{recording}: {batches} summaries, {recommendations} recommendations"
         );
         let (manifest, _, _) = pipeline::fixture_recording(recording).unwrap();
-        let held = |events: &[(String, Value)]| -> Vec<String> {
+        let held = |events: &[(EventKind, Value)]| -> Vec<String> {
             intent::facts(&manifest.expect, final_constraints(events))
                 .into_iter()
                 .filter(|f| f.held)
@@ -147,10 +148,10 @@ async fn a_real_llama_cpp_server_plans_recommending_sessions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a llama.cpp server: `just test-llm` starts one and runs this"]
 async fn a_real_llama_cpp_server_accepts_the_vision_providers_requests() {
-    use interarec_vision::chat::{ChatMessage, ChatProvider, ChatRequest, Part};
+    use interarec_llm::chat::{ChatMessage, ChatProvider, ChatRequest, Part};
     let mut config = endpoint().openai_config();
     config.max_retries = 0;
-    let provider = interarec_vision::openai::OpenAiProvider::new(config).unwrap();
+    let provider = interarec_llm::openai::OpenAiProvider::new(config).unwrap();
     let mut png = Vec::new();
     image::RgbImage::from_pixel(2, 2, image::Rgb([40, 160, 60]))
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)

@@ -3,6 +3,7 @@
 //! batches close by size, by age and at the end, de-duplicated by the real `capture` component;
 //! everything survives a restart, and pending frames are batched after it.
 
+use interarec_core::event::EventKind;
 use image::{ImageFormat, Rgb, RgbImage};
 use interarec_client::{BrowseResponse, ClientError, Frame, SessionOptions, browse_response};
 use interarec_tests::{TestServer, grant, limits, plugin};
@@ -132,7 +133,7 @@ async fn frames_are_acknowledged_rejected_batched_and_kept_across_restarts() {
         sender.send(frame.clone()).await.unwrap();
     }
     let (results, events) = collect(&mut responses, cases.len(), |events| {
-        events.iter().any(|e| e.kind == "batch")
+        events.iter().any(|e| e.kind == EventKind::Batch.as_str())
     })
     .await;
     for ((frame, accepted, reason), result) in cases.iter().zip(&results) {
@@ -164,11 +165,11 @@ async fn frames_are_acknowledged_rejected_batched_and_kept_across_restarts() {
     // through the capture component: 2 repeats 1's bytes, 3 is 1 re-encoded (static).
     let rejected: Vec<u64> = events
         .iter()
-        .filter(|e| e.kind == "frame-rejected")
+        .filter(|e| e.kind == EventKind::FrameRejected.as_str())
         .map(|e| payload(e)["sequence"].as_u64().unwrap())
         .collect();
     assert_eq!(rejected, [4, 5, 6, 7]);
-    let batch = payload(events.iter().find(|e| e.kind == "batch").unwrap());
+    let batch = payload(events.iter().find(|e| e.kind == EventKind::Batch.as_str()).unwrap());
     assert_eq!(batch["frames"], serde_json::json!([1, 2, 3, 8]));
     assert_eq!(batch["closed_by"], "size");
     assert_eq!(batch["deduplicated"], true, "{batch}");
@@ -197,10 +198,10 @@ async fn frames_are_acknowledged_rejected_batched_and_kept_across_restarts() {
     assert!(ended.ended);
     assert_eq!((ended.frames_accepted, ended.frames_rejected, ended.batches), (5, 4, 2));
     let (_, events) = collect(&mut responses, 0, |events| {
-        events.iter().any(|e| e.kind == "session-ended")
+        events.iter().any(|e| e.kind == EventKind::SessionEnded.as_str())
     })
     .await;
-    let last = events.iter().find(|e| e.kind == "batch").map(payload).unwrap();
+    let last = events.iter().find(|e| e.kind == EventKind::Batch.as_str()).map(payload).unwrap();
     assert_eq!(
         (last["frames"].clone(), last["closed_by"].clone()),
         (serde_json::json!([9]), serde_json::json!("end"))

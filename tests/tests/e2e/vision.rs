@@ -4,16 +4,17 @@
 //! text, and sessions summarised batch by batch through the `summarize` plugin, by the offline
 //! engine and by a network provider.
 
+use interarec_core::event::EventKind;
 use interarec_capture_driver::folder;
 use interarec_client::SessionOptions;
 use interarec_demo_shop::catalog::Domain;
-use interarec_server::config::Provider;
-use interarec_server::vision::VisionConfig;
+use interarec_llm::Provider;
+use interarec_server::config::VisionConfig;
 use interarec_tests::fake_openai::{FakeOpenAi, Reply};
 use interarec_tests::{TestServer, pipeline};
-use interarec_vision::chat::{ChatError, ChatMessage, ChatProvider, ChatRequest, Part};
+use interarec_llm::chat::{ChatError, ChatMessage, ChatProvider, ChatRequest, Part};
 use interarec_vision::ocr::{OcrChoice, OcrPage, PreviousFrame, read_after};
-use interarec_vision::openai::{OpenAiConfig, OpenAiProvider};
+use interarec_llm::openai::{OpenAiConfig, OpenAiProvider};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;
@@ -326,7 +327,7 @@ async fn summaries_with(
         .await
         .unwrap()
         .into_iter()
-        .filter(|event| event.kind == "summary")
+        .filter(|event| event.kind == EventKind::Summary.as_str())
         .map(|event| serde_json::from_str(&event.payload_json).unwrap())
         .collect()
 }

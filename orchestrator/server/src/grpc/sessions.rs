@@ -8,12 +8,14 @@
 //! group of frames ([`MAX_GROUP`] messages of at most `MAX_MESSAGE_BYTES`) and the answer queue
 //! per stream.
 
-use crate::sessions::{FrameOutcome, IncomingFrame, MAX_GROUP, Sessions};
+use interarec_sessions::{FrameOutcome, IncomingFrame, MAX_GROUP, Sessions};
+use interarec_core::event::EventKind;
 use interarec_core::session::{SessionEvent, SessionOptions, SessionRecord};
 use interarec_proto::v1 as pb;
 use pb::session_service_server::SessionService;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
+use super::status::session_status;
 use tonic::{Request, Response, Status, Streaming};
 
 /// Answers (acknowledgements, rejections, events) queued per Browse stream.
@@ -78,7 +80,7 @@ pub fn session_event(event: &SessionEvent) -> pb::SessionEvent {
         session_id: event.session_id.clone(),
         event_sequence: event.sequence,
         at_unix_ms: event.at_unix_ms,
-        kind: event.kind.clone(),
+        kind: event.kind.as_str().to_owned(),
         payload_json: event.payload.to_string(),
     }
 }
@@ -119,7 +121,7 @@ impl SessionService for SessionServiceImpl {
         .map_err(Status::invalid_argument)?;
         let record = self
             .sessions
-            .create(crate::sessions::NewSession {
+            .create(interarec_sessions::NewSession {
                 id: &request.session_id,
                 catalog_id: &request.catalog_id,
                 options,
@@ -130,7 +132,7 @@ impl SessionService for SessionServiceImpl {
                 validate_tool: &request.validate_tool,
                 planner_tools: &request.planner_tools,
             })
-            .await?;
+            .await.map_err(session_status)?;
         Ok(Response::new(session_info(&record)))
     }
 
@@ -149,11 +151,11 @@ impl SessionService for SessionServiceImpl {
                 ));
             }
         };
-        let record = self.sessions.get(&session_id).await?;
+        let record = self.sessions.get(&session_id).await.map_err(session_status)?;
         if record.ended {
-            return Err(crate::sessions::SessionError::Ended(session_id).into());
+            return Err(session_status(interarec_sessions::SessionError::Ended(session_id)));
         }
-        let mut events = self.sessions.subscribe(&session_id)?;
+        let mut events = self.sessions.subscribe(&session_id).map_err(session_status)?;
         let (sender, receiver) = mpsc::channel(ANSWER_BUFFER);
         let sessions = self.sessions.clone();
         tokio::spawn(async move {
@@ -203,14 +205,14 @@ impl SessionService for SessionServiceImpl {
                                 }
                             }
                             Err(error) => {
-                                let _ = sender.send(Err(error.into())).await;
+                                let _ = sender.send(Err(session_status(error))).await;
                                 return;
                             }
                         }
                     }
                     event = events.recv() => match event {
                         Ok(event) => {
-                            let ended = event.kind == "session-ended";
+                            let ended = event.kind == EventKind::SessionEnded;
                             if sender.send(answer(pb::browse_response::Part::Event(session_event(&event)))).await.is_err() {
                                 return;
                             }
@@ -245,14 +247,14 @@ impl SessionService for SessionServiceImpl {
         let outcome = self
             .sessions
             .accept(&request.session_id, vec![incoming(frame)])
-            .await?
+            .await.map_err(session_status)?
             .pop()
             .ok_or_else(|| Status::internal("no answer for the frame"))?;
         Ok(Response::new(frame_result(outcome)))
     }
 
     async fn get_session(&self, request: Request<pb::GetSessionRequest>) -> Result<Response<pb::SessionInfo>, Status> {
-        let record = self.sessions.get(&request.into_inner().session_id).await?;
+        let record = self.sessions.get(&request.into_inner().session_id).await.map_err(session_status)?;
         Ok(Response::new(session_info(&record)))
     }
 
@@ -260,12 +262,12 @@ impl SessionService for SessionServiceImpl {
         &self,
         _request: Request<pb::ListSessionsRequest>,
     ) -> Result<Response<pb::ListSessionsResponse>, Status> {
-        let sessions = self.sessions.list()?.iter().map(session_info).collect();
+        let sessions = self.sessions.list().map_err(session_status)?.iter().map(session_info).collect();
         Ok(Response::new(pb::ListSessionsResponse { sessions }))
     }
 
     async fn end_session(&self, request: Request<pb::EndSessionRequest>) -> Result<Response<pb::SessionInfo>, Status> {
-        let record = self.sessions.end(&request.into_inner().session_id).await?;
+        let record = self.sessions.end(&request.into_inner().session_id).await.map_err(session_status)?;
         Ok(Response::new(session_info(&record)))
     }
 
@@ -275,16 +277,16 @@ impl SessionService for SessionServiceImpl {
     ) -> Result<Response<Self::WatchSessionStream>, Status> {
         let request = request.into_inner();
         let id = request.session_id;
-        self.sessions.get(&id).await?;
+        self.sessions.get(&id).await.map_err(session_status)?;
         // Subscribe before reading the log, so nothing falls between the two.
-        let mut live = self.sessions.subscribe(&id)?;
-        let stored = self.sessions.events(&id, request.from_sequence.max(1))?;
+        let mut live = self.sessions.subscribe(&id).map_err(session_status)?;
+        let stored = self.sessions.events(&id, request.from_sequence.max(1)).map_err(session_status)?;
         let (sender, receiver) = mpsc::channel(ANSWER_BUFFER);
         tokio::spawn(async move {
             let mut last = request.from_sequence.saturating_sub(1);
             for event in stored {
                 last = event.sequence;
-                let ended = event.kind == "session-ended";
+                let ended = event.kind == EventKind::SessionEnded;
                 if sender.send(Ok(session_event(&event))).await.is_err() || ended {
                     return;
                 }
@@ -294,7 +296,7 @@ impl SessionService for SessionServiceImpl {
                     Ok(event) if event.sequence <= last => continue,
                     Ok(event) => {
                         last = event.sequence;
-                        let ended = event.kind == "session-ended";
+                        let ended = event.kind == EventKind::SessionEnded;
                         if sender.send(Ok(session_event(&event))).await.is_err() || ended {
                             return;
                         }
@@ -319,7 +321,7 @@ impl SessionService for SessionServiceImpl {
         &self,
         request: Request<pb::RecommendNowRequest>,
     ) -> Result<Response<pb::RecommendNowResponse>, Status> {
-        let events = self.sessions.recommend_now(&request.into_inner().session_id).await?;
+        let events = self.sessions.recommend_now(&request.into_inner().session_id).await.map_err(session_status)?;
         Ok(Response::new(pb::RecommendNowResponse {
             events: events.iter().map(session_event).collect(),
         }))

@@ -3,7 +3,7 @@
 use crate::catalogs::CatalogServiceError;
 use crate::models::ModelServiceError;
 use crate::registry::RegistryError;
-use crate::sessions::SessionError;
+use interarec_sessions::SessionError;
 use interarec_choice::recommend::RecommendError;
 use interarec_datasets::fitting::FitModelError;
 use interarec_plugin_host::{CallFailure, LoadError};
@@ -70,14 +70,15 @@ impl From<ModelServiceError> for Status {
     }
 }
 
-impl From<SessionError> for Status {
-    fn from(error: SessionError) -> Status {
+/// A session operation's failure as a status (a function: neither type is this crate's).
+pub fn session_status(error: SessionError) -> Status {
+    {
         let code = match &error {
             SessionError::InvalidId(_) | SessionError::BadRequest(_) => Code::InvalidArgument,
             SessionError::Exists(_) => Code::AlreadyExists,
             SessionError::NotFound(_) => Code::NotFound,
             SessionError::Ended(_) => Code::FailedPrecondition,
-            SessionError::Store(_) => Code::Internal,
+            SessionError::Store(_) | SessionError::Worker(_) => Code::Internal,
         };
         Status::new(code, error.to_string())
     }

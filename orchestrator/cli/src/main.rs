@@ -1,4 +1,8 @@
-//! Command-line parsing and dispatch.
+//! The `interarec` command: `serve` runs the server, `tools …` talks to one, `demo` shows the
+//! whole loop on a throw-away server.
+//!
+//! Each subcommand is a module here; all of them except `serve` and the throw-away servers of
+//! `demo` and `demo-tool` talk to a server through `interarec-client`.
 
 mod catalog;
 mod demo;
@@ -224,4 +228,22 @@ fn init_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

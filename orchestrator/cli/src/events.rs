@@ -1,6 +1,7 @@
 //! How session events read in a terminal: the demo's per-batch view, and the audit view with
 //! every planner step and tool call.
 
+use interarec_core::event::EventKind;
 use serde_json::Value;
 
 /// A JSON value as a person reads it.
@@ -14,15 +15,15 @@ pub fn short(value: &Value) -> String {
 
 /// Prints one session event; `detail` adds the planner's steps and every tool call (the audit
 /// view of `session replay --from-store` and `session watch`).
-pub fn print_event(kind: &str, payload: &Value, detail: bool) {
+pub fn print_event(kind: EventKind, payload: &Value, detail: bool) {
     match kind {
-        "planner-context" if detail => println!(
+        EventKind::PlannerContext if detail => println!(
             "   planner {} with {} tool(s); current constraints: {}",
             short(&payload["planner"]),
             payload["tools"].as_array().map_or(0, Vec::len),
             short(&payload["current_constraints"])
         ),
-        "planner-step" if detail => {
+        EventKind::PlannerStep if detail => {
             let action = &payload["action"];
             let tokens =
                 payload["prompt_tokens"].as_u64().unwrap_or(0) + payload["completion_tokens"].as_u64().unwrap_or(0);
@@ -45,7 +46,7 @@ pub fn print_event(kind: &str, payload: &Value, detail: bool) {
                 None => println!("   step {}: answer ({cost})", short(&payload["step"])),
             }
         }
-        "tool-call" if detail => println!(
+        EventKind::ToolCall if detail => println!(
             "     tool {} ({:.1} ms){}",
             short(&payload["tool"]),
             payload["millis"].as_f64().unwrap_or(0.0),
@@ -54,8 +55,8 @@ pub fn print_event(kind: &str, payload: &Value, detail: bool) {
                 .map(|e| format!(": error: {e}"))
                 .unwrap_or_default()
         ),
-        "session-ended" if detail => println!("== session ended: {payload}"),
-        "batch" => {
+        EventKind::SessionEnded if detail => println!("== session ended: {payload}"),
+        EventKind::Batch => {
             let kept = payload["kept"].as_array().map_or(0, Vec::len);
             println!(
                 "-- batch: frames {} (kept {kept}, closed by {})",
@@ -68,7 +69,7 @@ pub fn print_event(kind: &str, payload: &Value, detail: bool) {
                 );
             }
         }
-        "summary" => {
+        EventKind::Summary => {
             if let Some(error) = payload["error"].as_str() {
                 println!("   summary failed: {error}");
                 return;
@@ -92,7 +93,7 @@ pub fn print_event(kind: &str, payload: &Value, detail: bool) {
             );
             println!("     promotions: {}", short(&summary["promotions"]));
         }
-        "validation" => {
+        EventKind::Validation => {
             let violations = payload["violations"].as_array().map_or(0, Vec::len);
             println!(
                 "   validation by {}{}: {} ({violations} violation(s))",
@@ -113,7 +114,7 @@ pub fn print_event(kind: &str, payload: &Value, detail: bool) {
                 );
             }
         }
-        "constraints" => {
+        EventKind::Constraints => {
             println!("   constraints: {}", payload["arguments"]);
             for change in payload["changes"].as_array().into_iter().flatten() {
                 if !change["from"].is_null() {
@@ -127,7 +128,7 @@ pub fn print_event(kind: &str, payload: &Value, detail: bool) {
                 }
             }
         }
-        "recommendation" => {
+        EventKind::Recommendation => {
             println!(
                 "   recommended (expected revenue per shopper {:.2}):",
                 payload["expected_revenue"].as_f64().unwrap_or(0.0)
@@ -149,7 +150,7 @@ pub fn print_event(kind: &str, payload: &Value, detail: bool) {
                 );
             }
         }
-        "consistency" => {
+        EventKind::Consistency => {
             let gaps: Vec<String> = payload["gaps"]
                 .as_array()
                 .into_iter()
@@ -162,14 +163,14 @@ pub fn print_event(kind: &str, payload: &Value, detail: bool) {
                 short(&payload["outcome"])
             );
         }
-        "planner-skipped" | "planner-stopped" => println!("   planner: {}", short(&payload["reason"])),
-        "planner-error" => println!(
+        EventKind::PlannerSkipped | EventKind::PlannerStopped => println!("   planner: {}", short(&payload["reason"])),
+        EventKind::PlannerError => println!(
             "   planner failed, likely cause {} ({}); {} planner finishes the turn",
             short(&payload["cause"]),
             short(&payload["error"]),
             short(&payload["fallback"])
         ),
-        "frame-rejected" => println!("   frame rejected: {}", payload),
+        EventKind::FrameRejected => println!("   frame rejected: {}", payload),
         _ => {}
     }
 }

@@ -273,7 +273,7 @@ fn wire_frame(frame: &CapturedFrame) -> Frame {
 async fn ensure_session(client: &mut Client, id: &str, new_session: &NewSessionFlags) -> anyhow::Result<SessionInfo> {
     match client.get_session(id).await {
         Ok(info) => Ok(info),
-        Err(error) if error.code() == Some(tonic::Code::NotFound) => {
+        Err(error) if error.is_not_found() => {
             eprintln!("creating session `{id}`");
             Ok(client.create_session_with(new_session.request(id)).await?)
         }
@@ -504,8 +504,10 @@ fn print_audited(sequence: u64, kind: &str, payload: &serde_json::Value, json: b
             "{}",
             serde_json::json!({ "sequence": sequence, "kind": kind, "payload": payload })
         );
-    } else {
+    } else if let Some(kind) = interarec_core::event::EventKind::parse(kind) {
         super::events::print_event(kind, payload, true);
+    } else {
+        println!("   {kind}: {payload}");
     }
 }
 
@@ -550,7 +552,7 @@ fn replay_from_store(data_dir: &std::path::Path, id: &str, json: bool) -> anyhow
         );
     }
     for event in &events {
-        print_audited(event.sequence, &event.kind, &event.payload, json);
+        print_audited(event.sequence, event.kind.as_str(), &event.payload, json);
     }
     Ok(())
 }
@@ -562,7 +564,7 @@ fn or_default(name: &str) -> &str {
 /// A session's validating tool as stored (empty: the default one).
 fn validating_tool(name: &str) -> &str {
     if name.is_empty() {
-        interarec_server::agent::VALIDATE_TOOL
+        interarec_core::tools::pipeline::VALIDATE_TOOL
     } else {
         name
     }

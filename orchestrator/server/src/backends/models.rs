@@ -1,16 +1,17 @@
 //! The `models` capability's backend: the calling session's model provider, with images
 //! resolved from its frames. Two providers: the embedded offline vision engine (the default:
 //! OCR, page reading and the eight categories, no network) and the server's OpenAI-compatible
-//! endpoint (when one is configured); each session names one, or takes the server's default. OCR runs once per stored frame, cached in the store by engine and content hash; a
-//! background worker reads frames as they arrive so summaries find them ready.
+//! endpoint (when one is configured); each session names one, or takes the server's default.
+//! OCR runs once per stored frame, cached in the store by engine and content hash; a background
+//! worker reads frames as they arrive so summaries find them ready.
 
-use crate::config::Provider;
 use image::GrayImage;
+use interarec_llm::Provider;
+use interarec_llm::chat::{ChatMessage, ChatProvider, ChatRequest, Part};
+use interarec_llm::openai::{OpenAiConfig, OpenAiProvider};
 use interarec_plugin_host::{ModelAnswer, ModelFailure, ModelFuture, ModelPart, ModelRequest, ModelsBackend};
 use interarec_store::Store;
-use interarec_vision::chat::{ChatMessage, ChatProvider, ChatRequest, Part};
 use interarec_vision::ocr::{OcrChoice, OcrEngine, OcrPage, PreviousFrame, read_after};
-use interarec_vision::openai::{OpenAiConfig, OpenAiProvider};
 use interarec_vision::{ItemIndex, SeenFrame, Vocabulary, summarize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -409,6 +410,13 @@ impl Vision {
             prompt_tokens: 0,
             completion_tokens: 0,
         })
+    }
+}
+
+/// Sessions read frames ahead through this.
+impl interarec_sessions::FrameReader for OcrPages {
+    fn prefetch(&self, frame_id: &str, previous: Option<&str>) {
+        OcrPages::prefetch(self, frame_id, previous);
     }
 }
 

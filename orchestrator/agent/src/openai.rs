@@ -16,8 +16,8 @@
 //! the server names (or to 60% of the estimate) and is retried once. What was trimmed is listed
 //! in the step's event.
 
-use super::{Entry, Planner, PlannerError, PlannerFuture, PlannerReply, PlannerStep, ToolCall, TurnContext};
-use interarec_vision::chat::{
+use crate::{Entry, Planner, PlannerError, PlannerFuture, PlannerReply, PlannerStep, ToolCall, TurnContext};
+use interarec_llm::chat::{
     ChatError, ChatMessage, ChatProvider, ChatRequest, RefusalCause, ToolCallRequest, ToolDefinition,
 };
 use serde_json::{Value, json};
@@ -141,7 +141,7 @@ impl OpenAiPlanner {
 
 /// Tokens a request's prompt will take, estimated from its wire JSON (see [`BYTES_PER_TOKEN`]).
 pub fn estimate_tokens(request: &ChatRequest) -> usize {
-    let body = interarec_vision::openai::request_body("m", request);
+    let body = interarec_llm::openai::request_body("m", request);
     let bytes = body["messages"].to_string().len() + body.get("tools").map_or(0, |t| t.to_string().len());
     bytes / BYTES_PER_TOKEN + TEMPLATE_TOKENS * (request.messages.len() + request.tools.len())
 }
@@ -595,8 +595,8 @@ mod tests {
 #[cfg(test)]
 mod budget_tests {
     use super::*;
-    use crate::agent::ToolSpec;
-    use crate::agent::tests::context;
+    use crate::ToolSpec;
+    use crate::tests::context;
 
     /// A turn over a catalog with a long colour enum, a summary with prose, and three steps.
     fn long_turn() -> (TurnContext, Vec<Entry>) {

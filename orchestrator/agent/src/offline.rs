@@ -4,7 +4,7 @@
 //! answers with a template over the recommendation. It is also the fallback when a network
 //! planner fails in the middle of a turn.
 
-use super::{Entry, Planner, PlannerFuture, PlannerReply, PlannerStep, ToolCall, TurnContext};
+use crate::{Entry, Planner, PlannerFuture, PlannerReply, PlannerStep, ToolCall, TurnContext};
 use interarec_constraints::FUNCTION_NAME;
 use serde_json::Value;
 
@@ -120,7 +120,7 @@ pub fn answer_text(outcome: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::tests::context;
+    use crate::tests::context;
     use serde_json::json;
 
     #[test]

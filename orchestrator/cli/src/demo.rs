@@ -13,9 +13,10 @@ use interarec_client::{
     ToolLimits, TransactionFormat, browse_response,
 };
 use interarec_demo_shop::catalog::{Domain, catalog_csv, generate, transactions_csv};
-use interarec_server::config::Provider;
+use interarec_core::event::EventKind;
+use interarec_llm::Provider;
 use interarec_server::config::ServerConfig;
-use interarec_server::vision::VisionConfig;
+use interarec_server::config::VisionConfig;
 use interarec_vision::ocr::OcrChoice;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -259,8 +260,11 @@ async fn replay(client: &mut Client, dir: &Path, args: &DemoArgs) -> anyhow::Res
             }
             Some(browse_response::Part::Event(event)) => {
                 let payload: Value = serde_json::from_str(&event.payload_json).unwrap_or(Value::Null);
-                ended = event.kind == "session-ended";
-                super::events::print_event(&event.kind, &payload, false);
+                // A kind this build does not know (a newer server) is not printed.
+                if let Some(kind) = EventKind::parse(&event.kind) {
+                    ended = kind == EventKind::SessionEnded;
+                    super::events::print_event(kind, &payload, false);
+                }
             }
             None => {}
         }

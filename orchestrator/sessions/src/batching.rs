@@ -1,0 +1,136 @@
+//! Batching policy: pending frames close into a batch when the session's batch size is reached,
+//! when the first pending frame is older than its interval, when the session ends, or when
+//! `RecommendNow` asks. The `capture` tool de-duplicates the window; the `batch` event says what
+//! it kept and dropped (or, when it could not run, that every frame was kept and why). Each
+//! closed batch then goes to the summary and the planner ([`crate::handoff`]).
+
+use crate::{CAPTURE_TOOL, SessionError, Sessions};
+use interarec_core::event::{BatchClosed, ClosedBy};
+use interarec_core::session::{FrameMeta, SessionOptions};
+use serde_json::{Value, json};
+
+/// Which pending frames to close into batches.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Closing {
+    /// Only full windows.
+    WhenFull,
+    /// Full windows, and a partial one whose first frame is older than the interval.
+    WhenDue,
+    /// Everything pending (the session ends).
+    Everything,
+    /// Everything pending, now (`RecommendNow`); the session goes on.
+    Now,
+}
+
+impl Sessions {
+    /// Closes the batches whose first frame is older than the session's interval, in every
+    /// session with pending frames (called by the server's ticker; also resumes sessions after a
+    /// restart).
+    pub async fn close_due_batches(&self) -> Result<(), SessionError> {
+        // The stored record is written on every change, so it says which sessions have pending
+        // frames without waking the others.
+        for record in self.store.list_sessions()? {
+            if !record.ended && record.last_sequence > record.batched_through {
+                self.close_batches(&record.id, Closing::WhenDue).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes what `closing` asks for, one window at a time, each followed by its summary and
+    /// planner turn.
+    pub(crate) async fn close_batches(&self, id: &str, closing: Closing) -> Result<(), SessionError> {
+        let live = self.live(id)?;
+        let _batching = live.batching.lock().await;
+        loop {
+            let (options, from) = {
+                let record = live.record.lock().await;
+                (record.options, record.batched_through + 1)
+            };
+            let pending = self.store.frames(id, from, u64::MAX)?;
+            let Some(first) = pending.first() else {
+                return Ok(());
+            };
+            let size = options.batch_size as usize;
+            let due =
+                interarec_core::unix_millis().saturating_sub(first.received_at_unix_ms) >= options.batch_interval_ms;
+            let closed_by = if pending.len() >= size {
+                ClosedBy::Size
+            } else if matches!(closing, Closing::Everything) {
+                ClosedBy::End
+            } else if matches!(closing, Closing::Now) {
+                ClosedBy::RecommendNow
+            } else if due && !matches!(closing, Closing::WhenFull) {
+                ClosedBy::Interval
+            } else {
+                return Ok(());
+            };
+            let window: Vec<FrameMeta> = pending.into_iter().take(size).collect();
+            let closed = self.deduplicate(id, &window, &options, closed_by).await;
+            let kept = closed.kept_frames();
+            let mut record = live.record.lock().await;
+            record.batched_through = window.last().map_or(record.batched_through, |f| f.sequence);
+            record.batches += 1;
+            let batch_number = record.batches;
+            let previous = record.latest_summary.clone();
+            let batch = crate::log::next_event(&mut record, closed.into());
+            self.store.append_event(&batch)?;
+            self.store.put_session(&record)?;
+            self.flush().await?;
+            drop(record);
+            let _ = live.events.send(batch);
+            self.summarize_and_plan(id, &live, batch_number, &kept, previous).await?;
+        }
+    }
+
+    /// Runs the `capture` tool over a window of frames; the batch event says what it kept and
+    /// dropped, or why it could not run (then every frame is kept, and the event says so).
+    async fn deduplicate(
+        &self,
+        id: &str,
+        window: &[FrameMeta],
+        options: &SessionOptions,
+        closed_by: ClosedBy,
+    ) -> BatchClosed {
+        let sequences: Vec<u64> = window.iter().map(|f| f.sequence).collect();
+        let arguments = json!({
+            "frames": sequences.iter().map(u64::to_string).collect::<Vec<_>>(),
+            "max_side": options.max_side,
+            "static_threshold_bits": options.static_threshold_bits,
+        });
+        let mut closed = BatchClosed {
+            frames: sequences.clone(),
+            closed_by,
+            first_captured_at_unix_ms: window.first().map(|f| f.captured_at_unix_ms),
+            last_captured_at_unix_ms: window.last().map(|f| f.captured_at_unix_ms),
+            kept: Value::Null,
+            dropped: Value::Null,
+            deduplicated: false,
+            note: None,
+        };
+        match self.tools.invoke(CAPTURE_TOOL, arguments.to_string(), id).await {
+            Ok(result_json) => match serde_json::from_str::<Value>(&result_json) {
+                Ok(result) => {
+                    closed.kept = result["kept"].clone();
+                    closed.dropped = result["dropped"].clone();
+                    closed.deduplicated = true;
+                }
+                Err(error) => keep_all(
+                    &mut closed,
+                    &format!("the capture tool answered bad JSON: {error}"),
+                ),
+            },
+            Err(error) => keep_all(&mut closed, &error),
+        }
+        closed
+    }
+}
+
+fn keep_all(closed: &mut BatchClosed, why: &str) {
+    closed.kept = closed.frames.iter().map(|s| json!({"frame": s.to_string()})).collect();
+    closed.dropped = json!([]);
+    closed.deduplicated = false;
+    closed.note = Some(format!(
+        "frames not de-duplicated: {why}; register plugins/capture as `{CAPTURE_TOOL}` with --grant frames --grant kv"
+    ));
+}

@@ -1,0 +1,231 @@
+//! From a closed batch to a recommendation: the `summarize` tool reads the batch's kept frames
+//! (with the previous summary as context) into the eight-category summary; a recommending
+//! session then hands the summary to its planner for a turn ([`interarec_agent`]), and the
+//! turn's events and merged constraints are recorded. `RecommendNow` runs the same hand-off on
+//! demand.
+
+use crate::batching::Closing;
+use crate::log::Live;
+use crate::{SUMMARIZE_TOOL, SessionError, Sessions};
+use interarec_agent::{ASSORTMENT_TOOL, TurnInput, TurnOutput, VALIDATE_TOOL};
+use interarec_core::event::{BatchSummary, PlannerSkipped};
+use interarec_core::session::{SessionEvent, SessionRecord};
+use serde_json::{Map, Value, json};
+
+impl Sessions {
+    /// Summarises a closed batch and, when the session recommends, runs the planner's turn.
+    pub(crate) async fn summarize_and_plan(
+        &self,
+        id: &str,
+        live: &Live,
+        batch_number: u64,
+        kept: &[String],
+        previous: Option<Value>,
+    ) -> Result<(), SessionError> {
+        let Some(summary) = self.summarize(id, batch_number, kept, previous).await else {
+            return Ok(());
+        };
+        let typed = summary.summary().cloned();
+        let error = summary.error().map(str::to_owned);
+        let mut record = live.record.lock().await;
+        if let Some(typed) = &typed {
+            record.latest_summary = Some(typed.clone());
+        }
+        let summary_event = crate::log::next_event(&mut record, summary.into());
+        self.store.append_event(&summary_event)?;
+        self.store.put_session(&record)?;
+        self.flush().await?;
+        let turn_input = match &typed {
+            // A recommending session whose summary could not be read is told so; the previous
+            // recommendation stands.
+            None if !record.model_id.is_empty() => Some(Err(format!(
+                "the batch's summary could not be read ({}); the previous recommendation stands",
+                error.as_deref().unwrap_or("the summarize tool returned no summary")
+            ))),
+            None => None,
+            Some(typed) => self.turn_input(&record, batch_number, typed.clone()),
+        };
+        let planner = record.planner.clone();
+        drop(record);
+        let _ = live.events.send(summary_event);
+        if let Some(input) = turn_input {
+            let turn = match input {
+                Ok(input) => self.planners.run_turn(self.tools.as_ref(), &planner, input).await,
+                Err(reason) => skipped(batch_number, reason),
+            };
+            self.record_turn(id, live, turn).await?;
+        }
+        Ok(())
+    }
+
+    /// `RecommendNow`: closes the pending frames into a batch now (summary, then the planner's
+    /// turn), or, with none pending, runs the planner again on the latest summary. Returns the
+    /// events this produced.
+    pub async fn recommend_now(&self, id: &str) -> Result<Vec<SessionEvent>, SessionError> {
+        let live = self.live(id)?;
+        let (before, pending) = {
+            let record = live.record.lock().await;
+            if record.ended {
+                return Err(SessionError::Ended(id.to_owned()));
+            }
+            (record.events, record.last_sequence > record.batched_through)
+        };
+        if pending {
+            self.close_batches(id, Closing::Now).await?;
+        } else {
+            let _batching = live.batching.lock().await;
+            let (input, batch, planner) = {
+                let record = live.record.lock().await;
+                let batch = record.batches;
+                let input = record
+                    .latest_summary
+                    .clone()
+                    .and_then(|summary| self.turn_input(&record, batch, summary));
+                (input, batch, record.planner.clone())
+            };
+            let turn = match input {
+                Some(Ok(input)) => self.planners.run_turn(self.tools.as_ref(), &planner, input).await,
+                Some(Err(reason)) => skipped(batch, reason),
+                None => skipped(
+                    batch,
+                    "nothing to recommend from yet: no frames are pending and no batch has been summarised (or the session has no choice model)".into(),
+                ),
+            };
+            self.record_turn(id, &live, turn).await?;
+        }
+        Ok(self.store.events(id, before + 1)?)
+    }
+
+    /// Appends a turn's events and its constraints to the session, then broadcasts them.
+    async fn record_turn(&self, id: &str, live: &Live, turn: TurnOutput) -> Result<(), SessionError> {
+        let mut record = live.record.lock().await;
+        let mut sent = Vec::with_capacity(turn.events.len());
+        for payload in turn.events {
+            let turn_event = crate::log::next_event(&mut record, payload);
+            self.store.append_event(&turn_event)?;
+            sent.push(turn_event);
+        }
+        if turn.constraints.is_some() {
+            record.constraints = turn.constraints;
+        }
+        if turn.ran_planner {
+            record.planner_turns += 1;
+        }
+        if turn.fallback.is_some() {
+            record.fallback_turns += 1;
+        }
+        self.store.put_session(&record)?;
+        self.flush().await?;
+        drop(record);
+        debug_assert!(sent.iter().all(|event| event.session_id == id));
+        for turn_event in sent {
+            let _ = live.events.send(turn_event);
+        }
+        Ok(())
+    }
+
+    /// What the planner's turn needs, when the session recommends (`None`: it only summarises;
+    /// `Some(Err)`: it should recommend but cannot, and the reason becomes an event).
+    fn turn_input(&self, record: &SessionRecord, batch: u64, summary: Value) -> Option<Result<TurnInput, String>> {
+        if record.model_id.is_empty() {
+            return None;
+        }
+        let validate_tool = if record.validate_tool.is_empty() {
+            VALIDATE_TOOL
+        } else {
+            record.validate_tool.as_str()
+        };
+        let input = (|| {
+            for tool in [validate_tool, ASSORTMENT_TOOL] {
+                if !self.tools.has(tool) {
+                    return Err(if tool == VALIDATE_TOOL || tool == ASSORTMENT_TOOL {
+                        format!(
+                            "no `{tool}` tool is registered: register plugins/{tool} with --grant catalog to get recommendations"
+                        )
+                    } else {
+                        format!(
+                            "the session validates with `{tool}`, which is not registered: register that plugin with --grant catalog"
+                        )
+                    });
+                }
+            }
+            let catalog = self
+                .store
+                .get_catalog(&record.catalog_id)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("the session's catalog `{}` does not exist", record.catalog_id))?;
+            let catalog = serde_json::to_string(&catalog)
+                .map_err(|e| e.to_string())
+                .and_then(|json| interarec_constraints::CatalogFacts::from_json(&json))?;
+            let summary: interarec_summary::Summary =
+                serde_json::from_value(summary).map_err(|e| format!("the summary does not read back: {e}"))?;
+            Ok(TurnInput {
+                session_id: record.id.clone(),
+                batch,
+                catalog,
+                model_id: record.model_id.clone(),
+                capacity: if record.capacity == 0 {
+                    interarec_choice::recommend::DEFAULT_CAPACITY as u64
+                } else {
+                    u64::from(record.capacity)
+                },
+                summary,
+                current: record.constraints.clone(),
+                validate_tool: validate_tool.to_owned(),
+                planner_tools: record.planner_tools.clone(),
+            })
+        })();
+        Some(input)
+    }
+
+    /// Runs the `summarize` tool over a batch's kept frames (with the previous summary as
+    /// context), when that tool is registered. The event holds its answer or its error.
+    async fn summarize(
+        &self,
+        id: &str,
+        batch: u64,
+        frames: &[String],
+        previous: Option<Value>,
+    ) -> Option<BatchSummary> {
+        if frames.is_empty() || !self.tools.has(SUMMARIZE_TOOL) {
+            return None;
+        }
+        // At most the models capability's image limit per call: the latest frames.
+        let frames = &frames[frames.len().saturating_sub(interarec_core::limits::MAX_IMAGES_PER_CHAT)..];
+        let mut arguments = json!({ "frames": frames });
+        if let Some(previous) = previous {
+            arguments["previous_summary"] = previous;
+        }
+        let started = std::time::Instant::now();
+        let answer = match self.tools.invoke(SUMMARIZE_TOOL, arguments.to_string(), id).await {
+            Ok(result_json) => match serde_json::from_str::<Value>(&result_json) {
+                Ok(Value::Object(answer)) => answer,
+                Ok(other) => error_answer(format!("the summarize tool answered {other} instead of a JSON object")),
+                Err(e) => error_answer(format!("the summarize tool answered bad JSON: {e}")),
+            },
+            Err(error) => error_answer(error),
+        };
+        let mut answer = answer;
+        // The event's own fields win over the tool's keys of the same name.
+        for key in ["batch", "frames", "millis"] {
+            answer.remove(key);
+        }
+        Some(BatchSummary {
+            batch,
+            frames: frames.to_vec(),
+            millis: started.elapsed().as_millis() as u64,
+            answer,
+        })
+    }
+}
+
+fn error_answer(error: String) -> Map<String, Value> {
+    Map::from_iter([("error".to_owned(), Value::String(error))])
+}
+
+fn skipped(batch: u64, reason: String) -> TurnOutput {
+    TurnOutput {
+        events: vec![PlannerSkipped { batch, reason }.into()],
+        ..TurnOutput::default()
+    }
+}

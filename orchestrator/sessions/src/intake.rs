@@ -1,0 +1,258 @@
+//! Frame intake: each frame is checked (format sniffed from the bytes, size and dimensions
+//! bounded, fully decoded), stored content-addressed, and acknowledged only once durable.
+//!
+//! Flush policy (group commit): the frames of one `accept` call (a Browse stream hands over every
+//! frame already received, up to [`MAX_GROUP`]) are written, then the store is flushed once, then
+//! all of them are acknowledged. An acknowledged frame is on disk; a frame not yet acknowledged
+//! when the server dies may be lost and must be sent again (its sequence makes that safe).
+
+use crate::batching::Closing;
+use crate::{SUMMARIZE_TOOL, SessionError, Sessions};
+use interarec_core::event::FrameRejected;
+use interarec_core::session::FrameMeta;
+use interarec_llm::Provider;
+use sha2::{Digest, Sha256};
+
+/// Largest frame accepted, in bytes.
+pub const MAX_FRAME_BYTES: usize = 8 * 1024 * 1024;
+/// Largest Browse or UploadFrame message read: an oversize frame up to this size is rejected
+/// with a reason (the stream goes on); a larger message ends the stream with an error.
+pub const MAX_MESSAGE_BYTES: usize = 2 * MAX_FRAME_BYTES + 1024 * 1024;
+/// Largest width or height accepted.
+pub const MAX_FRAME_SIDE: u32 = 4096;
+/// Smallest width or height accepted.
+pub const MIN_FRAME_SIDE: u32 = 16;
+/// Most frames stored under one flush.
+pub const MAX_GROUP: usize = 32;
+
+/// A frame as a client sends it.
+#[derive(Debug, Clone, Default)]
+pub struct IncomingFrame {
+    /// Per-session sequence, strictly increasing.
+    pub sequence: u64,
+    /// Capture time.
+    pub captured_at_unix_ms: u64,
+    /// Page URL.
+    pub url: String,
+    /// Viewport width.
+    pub viewport_width: u32,
+    /// Viewport height.
+    pub viewport_height: u32,
+    /// PNG or JPEG bytes.
+    pub image: Vec<u8>,
+    /// Visible DOM text (ground truth; stored, never read by the pipeline).
+    pub dom_text: String,
+}
+
+/// The answer to one frame.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FrameOutcome {
+    /// The frame's sequence.
+    pub sequence: u64,
+    /// Stored and durable.
+    pub accepted: bool,
+    /// Content address (sha256 hex).
+    pub frame_id: String,
+    /// The bytes were already stored.
+    pub deduplicated_bytes: bool,
+    /// Decoded width.
+    pub width: u32,
+    /// Decoded height.
+    pub height: u32,
+    /// Sniffed type.
+    pub mime: String,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+/// What a valid image is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageFacts {
+    /// `image/png` or `image/jpeg`.
+    pub mime: &'static str,
+    /// Width.
+    pub width: u32,
+    /// Height.
+    pub height: u32,
+}
+
+/// Checks that `bytes` are a PNG or JPEG (by their signature, not a name) of bounded size and
+/// dimensions that decodes completely.
+pub fn inspect_image(bytes: &[u8]) -> Result<ImageFacts, String> {
+    if bytes.len() > MAX_FRAME_BYTES {
+        return Err(format!(
+            "the frame is {} bytes, over the {MAX_FRAME_BYTES}-byte limit; send JPEG or a smaller viewport",
+            bytes.len()
+        ));
+    }
+    let (format, mime) = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        (image::ImageFormat::Png, "image/png")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        (image::ImageFormat::Jpeg, "image/jpeg")
+    } else {
+        let head: Vec<String> = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        return Err(format!(
+            "the frame is not a PNG or JPEG image (it starts with {}); send PNG or JPEG bytes",
+            if head.is_empty() {
+                "nothing".to_owned()
+            } else {
+                head.join(" ")
+            }
+        ));
+    };
+    // The JPEG decoder fills a cut-off image with grey instead of failing; the end marker says
+    // whether the whole picture arrived (encoders may pad a little after it).
+    if format == image::ImageFormat::Jpeg {
+        let tail = &bytes[bytes.len().saturating_sub(64)..];
+        if !tail.windows(2).any(|pair| pair == [0xFF, 0xD9]) {
+            return Err("the JPEG is cut off (it has no end-of-image marker); send the whole file".to_owned());
+        }
+    }
+    let reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+    let (width, height) = reader
+        .into_dimensions()
+        .map_err(|e| format!("the {mime} header cannot be read: {e}"))?;
+    for (name, side) in [("width", width), ("height", height)] {
+        if !(MIN_FRAME_SIDE..=MAX_FRAME_SIDE).contains(&side) {
+            return Err(format!(
+                "the frame's {name} is {side} pixels, outside {MIN_FRAME_SIDE} to {MAX_FRAME_SIDE}"
+            ));
+        }
+    }
+    image::load_from_memory_with_format(bytes, format).map_err(|e| format!("the {mime} image does not decode: {e}"))?;
+    Ok(ImageFacts { mime, width, height })
+}
+
+impl Sessions {
+    /// Validates, stores and (after one flush) acknowledges a group of frames, then closes a
+    /// batch if enough frames are pending.
+    pub async fn accept(&self, id: &str, frames: Vec<IncomingFrame>) -> Result<Vec<FrameOutcome>, SessionError> {
+        let live = self.live(id)?;
+        // Decoding is CPU work: do it off the async threads, before taking the session's lock.
+        let inspected = tokio::task::spawn_blocking(move || {
+            frames
+                .into_iter()
+                .map(|frame| {
+                    let facts = inspect_image(&frame.image);
+                    (frame, facts)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| SessionError::Worker(format!("the frame worker failed: {e}")))?;
+        let mut outcomes = Vec::with_capacity(inspected.len());
+        let mut new_events = Vec::new();
+        {
+            let mut record = live.record.lock().await;
+            if record.ended {
+                return Err(SessionError::Ended(id.to_owned()));
+            }
+            for (frame, facts) in inspected {
+                let sequence = frame.sequence;
+                if sequence <= record.last_sequence {
+                    // A retry of a stored frame (same sequence, same bytes) gets its first answer;
+                    // anything else is out of order.
+                    let stored = self.store.frame(id, sequence)?;
+                    if let Some(meta) = stored.filter(|m| m.frame_id == hex::encode(Sha256::digest(&frame.image))) {
+                        outcomes.push(accepted(&meta));
+                    } else {
+                        outcomes.push(rejected(
+                            sequence,
+                            format!(
+                                "sequence {sequence} is not after the last accepted frame ({}); number frames in increasing order",
+                                record.last_sequence
+                            ),
+                        ));
+                    }
+                    continue;
+                }
+                let facts = match facts {
+                    Ok(facts) => facts,
+                    Err(reason) => {
+                        record.frames_rejected += 1;
+                        new_events.push(crate::log::next_event(
+                            &mut record,
+                            FrameRejected {
+                                sequence,
+                                reason: reason.clone(),
+                            }
+                            .into(),
+                        ));
+                        outcomes.push(rejected(sequence, reason));
+                        continue;
+                    }
+                };
+                let mut meta = FrameMeta {
+                    sequence,
+                    frame_id: hex::encode(Sha256::digest(&frame.image)),
+                    mime: facts.mime.to_owned(),
+                    width: facts.width,
+                    height: facts.height,
+                    bytes: frame.image.len() as u64,
+                    captured_at_unix_ms: frame.captured_at_unix_ms,
+                    received_at_unix_ms: interarec_core::unix_millis(),
+                    url: frame.url,
+                    viewport_width: frame.viewport_width,
+                    viewport_height: frame.viewport_height,
+                    dom_text: frame.dom_text,
+                    shared_bytes: false,
+                };
+                self.store.put_frame(id, &mut meta, &frame.image)?;
+                // Only the summarising tool reads pages, and only for sessions the offline engine
+                // reads; otherwise reading would be wasted work.
+                let offline =
+                    Provider::parse(&record.vision_provider).unwrap_or(self.planners.vision) == Provider::Offline;
+                if let Some(reader) = &self.reader
+                    && offline
+                    && self.tools.has(SUMMARIZE_TOOL)
+                {
+                    let previous = self
+                        .store
+                        .frame(id, record.last_sequence)?
+                        .map(|before| before.frame_id);
+                    reader.prefetch(&meta.frame_id, previous.as_deref());
+                }
+                record.frames_accepted += 1;
+                record.last_sequence = sequence;
+                outcomes.push(accepted(&meta));
+            }
+            for event in &new_events {
+                self.store.append_event(event)?;
+            }
+            self.store.put_session(&record)?;
+            self.flush().await?;
+        }
+        for event in new_events {
+            let _ = live.events.send(event);
+        }
+        let sessions = self.clone();
+        let id = id.to_owned();
+        tokio::spawn(async move {
+            if let Err(error) = sessions.close_batches(&id, Closing::WhenFull).await {
+                tracing::warn!(session = %id, %error, "closing a batch failed");
+            }
+        });
+        Ok(outcomes)
+    }
+}
+
+fn accepted(meta: &FrameMeta) -> FrameOutcome {
+    FrameOutcome {
+        sequence: meta.sequence,
+        accepted: true,
+        frame_id: meta.frame_id.clone(),
+        deduplicated_bytes: meta.shared_bytes,
+        width: meta.width,
+        height: meta.height,
+        mime: meta.mime.clone(),
+        reason: String::new(),
+    }
+}
+
+fn rejected(sequence: u64, reason: String) -> FrameOutcome {
+    FrameOutcome {
+        sequence,
+        reason,
+        ..FrameOutcome::default()
+    }
+}

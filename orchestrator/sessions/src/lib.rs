@@ -1,0 +1,269 @@
+//! Browsing sessions: frames arrive ([`intake`]: checked, stored content-addressed,
+//! acknowledged once durable), pending frames close into batches ([`batching`]: size, interval,
+//! end or `RecommendNow`; the `capture` tool de-duplicates them), each batch is summarised and,
+//! when the session recommends, handed to its planner ([`handoff`]), and everything that happens
+//! is an event in the session's log and on its live feed ([`log`]). The pipeline's tools are
+//! reached through [`interarec_core::Tools`] and the planners through [`Planners`]; this crate
+//! knows nothing of gRPC, the registry or the plugin host.
+
+pub mod batching;
+pub mod handoff;
+pub mod intake;
+pub mod log;
+
+use interarec_agent::Planners;
+use interarec_core::Tools;
+use interarec_core::event::SessionEnded;
+use interarec_core::session::{SessionOptions, SessionRecord};
+use interarec_store::{Store, StoreError};
+use log::Live;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+pub use intake::{FrameOutcome, ImageFacts, IncomingFrame, MAX_FRAME_BYTES, MAX_GROUP, MAX_MESSAGE_BYTES, inspect_image};
+pub use log::LIVE_EVENT_BUFFER;
+
+pub use interarec_core::tools::pipeline::{CAPTURE_TOOL, SUMMARIZE_TOOL};
+/// Most tools a session may offer its planner besides the constraint function and validator.
+pub const MAX_PLANNER_TOOLS: usize = 16;
+
+/// Why a session operation failed (a single frame's problem is a rejection, not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The id breaks the naming rule.
+    #[error(
+        "session id `{0}` is invalid: use lowercase letters, digits and `-`, starting with a letter, at most 64 characters"
+    )]
+    InvalidId(String),
+    /// Bad options or request.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The id is taken.
+    #[error("session `{0}` already exists; pick another id or leave it empty for a generated one")]
+    Exists(String),
+    /// No such session.
+    #[error("no session `{0}`; `interarec session list` shows the sessions")]
+    NotFound(String),
+    /// The session was ended.
+    #[error("session `{0}` has ended; create a new session to send more frames")]
+    Ended(String),
+    /// A background worker (decoding, flushing) failed.
+    #[error("{0}")]
+    Worker(String),
+    /// Persistence failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What `CreateSession` asks for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NewSession<'a> {
+    /// Id (empty: generated).
+    pub id: &'a str,
+    /// Catalog browsed (optional until recommendations are asked for).
+    pub catalog_id: &'a str,
+    /// Batching options.
+    pub options: SessionOptions,
+    /// Choice model (empty: the session only summarises).
+    pub model_id: &'a str,
+    /// Products to recommend (0: the default).
+    pub capacity: u32,
+    /// `offline`, `openai`, or empty for the server's default.
+    pub planner: &'a str,
+    /// `offline`, `openai`, or empty for the server's default.
+    pub vision_provider: &'a str,
+    /// The validating tool (empty: `validate`).
+    pub validate_tool: &'a str,
+    /// Tools offered to the planner besides the constraint function and the validating tool.
+    pub planner_tools: &'a [String],
+}
+
+/// Reads accepted frames ahead of the summary (the server's background OCR), so a batch's
+/// summary finds its pages ready.
+pub trait FrameReader: Send + Sync {
+    /// Starts reading the stored frame `frame_id` (content address), against the session's
+    /// previous frame when there is one.
+    fn prefetch(&self, frame_id: &str, previous: Option<&str>);
+}
+
+/// Session operations. Cheap to clone.
+#[derive(Clone)]
+pub struct Sessions {
+    store: Store,
+    tools: Arc<dyn Tools>,
+    live: Arc<Mutex<HashMap<String, Arc<Live>>>>,
+    reader: Option<Arc<dyn FrameReader>>,
+    planners: Planners,
+}
+
+impl Sessions {
+    /// Sessions over the store; batches go through `tools` (`capture`, `summarize`, then the
+    /// planner's tools).
+    pub fn new(store: Store, tools: Arc<dyn Tools>) -> Sessions {
+        Sessions {
+            store,
+            tools,
+            live: Arc::default(),
+            reader: None,
+            planners: Planners::default(),
+        }
+    }
+
+    /// The planners and providers sessions may choose, and the defaults.
+    pub fn with_planners(mut self, planners: Planners) -> Sessions {
+        self.planners = planners;
+        self
+    }
+
+    /// Reads every accepted frame ahead (OCR in the background), so summaries find it ready.
+    pub fn with_reader(mut self, reader: Option<Arc<dyn FrameReader>>) -> Sessions {
+        self.reader = reader;
+        self
+    }
+
+    pub(crate) fn live(&self, id: &str) -> Result<Arc<Live>, SessionError> {
+        if let Some(live) = self.live.lock().expect("sessions").get(id) {
+            return Ok(live.clone());
+        }
+        let record = self
+            .store
+            .get_session(id)?
+            .ok_or_else(|| SessionError::NotFound(id.to_owned()))?;
+        let live = Arc::new(Live::new(record));
+        Ok(self
+            .live
+            .lock()
+            .expect("sessions")
+            .entry(id.to_owned())
+            .or_insert(live)
+            .clone())
+    }
+
+    /// Creates a session (a generated id when `id` is empty).
+    pub async fn create(&self, new: NewSession<'_>) -> Result<SessionRecord, SessionError> {
+        let NewSession {
+            id,
+            catalog_id,
+            options,
+            model_id,
+            capacity,
+            ..
+        } = new;
+        let planner = self
+            .planners
+            .resolve(new.planner, self.planners.agent.planner, "planner")
+            .map_err(SessionError::BadRequest)?;
+        let vision_provider =
+            self.planners
+                .resolve(new.vision_provider, self.planners.vision, "vision provider")
+                .map_err(SessionError::BadRequest)?;
+        let validate_tool = if new.validate_tool.trim().is_empty() {
+            interarec_agent::VALIDATE_TOOL.to_owned()
+        } else {
+            interarec_core::tool::validate_tool_name(new.validate_tool).map_err(|e| {
+                SessionError::BadRequest(format!("validate_tool `{}` is not a tool name: {e}", new.validate_tool))
+            })?;
+            new.validate_tool.to_owned()
+        };
+        if new.planner_tools.len() > MAX_PLANNER_TOOLS {
+            return Err(SessionError::BadRequest(format!(
+                "planner_tools names {} tools; at most {MAX_PLANNER_TOOLS} may be offered to a planner",
+                new.planner_tools.len()
+            )));
+        }
+        for tool in new.planner_tools {
+            interarec_core::tool::validate_tool_name(tool)
+                .map_err(|e| SessionError::BadRequest(format!("planner_tools: `{tool}` is not a tool name: {e}")))?;
+        }
+        let now = interarec_core::unix_millis();
+        let id = if id.is_empty() {
+            format!("s-{now:x}-{:04x}", rand_suffix())
+        } else {
+            interarec_core::tool::validate_tool_name(id).map_err(|_| SessionError::InvalidId(id.to_owned()))?;
+            id.to_owned()
+        };
+        if self.store.get_session(&id)?.is_some() {
+            return Err(SessionError::Exists(id));
+        }
+        let record = SessionRecord {
+            id: id.clone(),
+            catalog_id: catalog_id.to_owned(),
+            options,
+            created_at_unix_ms: now,
+            ended: false,
+            frames_accepted: 0,
+            frames_rejected: 0,
+            last_sequence: 0,
+            batched_through: 0,
+            batches: 0,
+            events: 0,
+            latest_summary: None,
+            model_id: model_id.to_owned(),
+            capacity,
+            constraints: None,
+            planner: planner.name().to_owned(),
+            vision_provider: vision_provider.name().to_owned(),
+            validate_tool,
+            planner_tools: new.planner_tools.to_vec(),
+            planner_turns: 0,
+            fallback_turns: 0,
+        };
+        self.store.put_session(&record)?;
+        self.flush().await?;
+        Ok(record)
+    }
+
+    /// One session.
+    pub async fn get(&self, id: &str) -> Result<SessionRecord, SessionError> {
+        Ok(self.live(id)?.record.lock().await.clone())
+    }
+
+    /// Every session.
+    pub fn list(&self) -> Result<Vec<SessionRecord>, SessionError> {
+        // Every change to a live record is written to the store as it happens, so the store is
+        // the whole answer.
+        Ok(self.store.list_sessions()?)
+    }
+
+    /// Ends a session: its pending frames form a last batch; later frames are refused.
+    pub async fn end(&self, id: &str) -> Result<SessionRecord, SessionError> {
+        let live = self.live(id)?;
+        self.close_batches(id, batching::Closing::Everything).await?;
+        let mut record = live.record.lock().await;
+        if record.ended {
+            return Ok(record.clone());
+        }
+        record.ended = true;
+        let ended = SessionEnded {
+            frames_accepted: record.frames_accepted,
+            frames_rejected: record.frames_rejected,
+            batches: record.batches,
+        };
+        let ended = log::next_event(&mut record, ended.into());
+        self.store.append_event(&ended)?;
+        self.store.put_session(&record)?;
+        self.flush().await?;
+        let _ = live.events.send(ended);
+        Ok(record.clone())
+    }
+
+    pub(crate) async fn flush(&self) -> Result<(), SessionError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.flush())
+            .await
+            .map_err(|e| SessionError::Worker(format!("the flushing worker failed: {e}")))??;
+        Ok(())
+    }
+}
+
+/// A few random bits for generated ids (no `rand` dependency: the clock's nanoseconds and the
+/// address of a fresh allocation are enough to keep two ids of the same millisecond apart).
+fn rand_suffix() -> u16 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let address = Box::new(0u8).as_ref() as *const u8 as usize;
+    ((nanos as usize ^ address.rotate_left(7)) & 0xffff) as u16
+}
+
