@@ -4,10 +4,10 @@
 
 use interarec_agent::NetworkPlannerSettings;
 use interarec_llm::Provider;
+use interarec_llm::openai::OpenAiConfig;
 use interarec_server::config::ServerConfig;
 use interarec_server::config::VisionConfig;
 use interarec_vision::ocr::OcrChoice;
-use interarec_llm::openai::OpenAiConfig;
 use std::time::Duration;
 
 /// The `cause` of a `planner-error` event when the server refused the request (as opposed to

@@ -2,11 +2,11 @@
 //! tools registered with their grants, a demo shop's catalog imported with its choice model fitted
 //! from simulated purchases, and a recorded session replayed through `Browse` until it ends.
 
-use interarec_core::event::EventKind;
 use interarec_capture_driver::folder::{self, Manifest};
 use interarec_client::{
     CatalogFormat, Client, FitHeader, Frame, ImportHeader, SessionEvent, TransactionFormat, browse_response,
 };
+use interarec_core::event::EventKind;
 use interarec_demo_shop::catalog::{Domain, catalog_csv, generate, transactions_csv};
 use std::path::Path;
 use std::time::Duration;

@@ -115,7 +115,12 @@ pub(crate) async fn execute(
                     valid,
                     violations: checked["violations"].clone(),
                     repaired_arguments: checked["arguments"].clone(),
-                    outcome: if valid { "valid" } else { "repaired: the repaired arguments are used" }.into(),
+                    outcome: if valid {
+                        "valid"
+                    } else {
+                        "repaired: the repaired arguments are used"
+                    }
+                    .into(),
                 }
                 .into(),
             );

@@ -64,23 +64,6 @@ impl Planner for OfflinePlanner {
     }
 }
 
-/// A price as a shopper reads it: cents below 10,000, thousands separators above.
-pub fn money(price: f64) -> String {
-    if price >= 10_000.0 {
-        let digits = format!("{price:.0}");
-        let mut out = String::new();
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
-                out.push(',');
-            }
-            out.push(c);
-        }
-        format!("${out}")
-    } else {
-        format!("${price:.2}")
-    }
-}
-
 /// The offline answer: a template over the constraint function's outcome.
 pub fn answer_text(outcome: &Value) -> String {
     if let Some(error) = outcome["error"].as_str() {
@@ -101,7 +84,7 @@ pub fn answer_text(outcome: &Value) -> String {
             format!(
                 "{} ({})",
                 item["title"].as_str().unwrap_or("?"),
-                money(item["price"].as_f64().unwrap_or(0.0))
+                interarec_core::money::dollars(item["price"].as_f64().unwrap_or(0.0))
             )
         })
         .collect();
@@ -162,6 +145,6 @@ mod tests {
             answer_text(&json!({"error": "tool `assortment` is not registered"})),
             "I could not pick products this time: tool `assortment` is not registered"
         );
-        assert_eq!(money(1_350_000.0), "$1,350,000");
+        assert_eq!(interarec_core::money::dollars(1_350_000.0), "$1,350,000");
     }
 }

@@ -5,7 +5,10 @@
 
 use crate::call::execute;
 use crate::offline::{self, OfflinePlanner};
-use crate::{AgentConfig, Entry, INSTRUCTION, Planner, PlannerError, PlannerReply, ToolCall, ToolSpec, TurnContext, TurnInput, TurnOutput};
+use crate::{
+    AgentConfig, Entry, INSTRUCTION, Planner, PlannerError, PlannerReply, ToolCall, ToolSpec, TurnContext, TurnInput,
+    TurnOutput,
+};
 use interarec_constraints::{FUNCTION_NAME, function_definition};
 use interarec_core::Tools;
 use interarec_core::event::{
@@ -30,11 +33,16 @@ fn tool_specs(tools: &dyn Tools, input: &TurnInput) -> Vec<ToolSpec> {
         description: function["description"].as_str().unwrap_or_default().to_owned(),
         parameters: function["parameters"].clone(),
     })
-    .chain(offered.into_iter().filter_map(|name| tools.manifest(name)).map(|manifest| ToolSpec {
-        name: manifest.name,
-        description: manifest.description,
-        parameters: manifest.arguments_schema,
-    }))
+    .chain(
+        offered
+            .into_iter()
+            .filter_map(|name| tools.manifest(name))
+            .map(|manifest| ToolSpec {
+                name: manifest.name,
+                description: manifest.description,
+                parameters: manifest.arguments_schema,
+            }),
+    )
     .collect()
 }
 

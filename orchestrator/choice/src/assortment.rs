@@ -13,6 +13,12 @@
 //! `O(n)` (`select_nth_unstable_by`); with groups the candidates are examined in weight order,
 //! sorting only as many as the greedy pass needs.
 
+mod ranked;
+mod validation;
+
+use ranked::Ranked;
+use validation::{all_valid, describe_invalid};
+
 /// How many items may be shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Capacity {
@@ -235,50 +241,6 @@ struct Scratch {
     /// count is exact) can never enter the top `k` again, and later steps skip it. Without
     /// group caps only, where the answer is exactly the top `k`.
     active: Option<Vec<u32>>,
-}
-
-/// Whether one price and weight are usable (branch-free so loops over it vectorise).
-fn valid_item(price: f64, weight: f64) -> bool {
-    price.is_finite() & (price >= 0.0) & weight.is_finite() & (weight > 0.0)
-}
-
-fn all_valid(problem: &AssortmentProblem<'_>) -> bool {
-    problem
-        .prices
-        .iter()
-        .zip(problem.weights)
-        .fold(true, |ok, (&p, &w)| ok & valid_item(p, w))
-}
-
-/// Names the first unusable price or weight (only called once something is known to be wrong).
-fn describe_invalid(problem: &AssortmentProblem<'_>) -> Result<(), OptimizeError> {
-    for i in 0..problem.prices.len() {
-        check_finite("price", i, problem.prices[i])?;
-        check_finite("weight", i, problem.weights[i])?;
-        if problem.prices[i] < 0.0 {
-            return Err(OptimizeError::InvalidInput(format!(
-                "price of item {i} is {}; prices must not be negative",
-                problem.prices[i]
-            )));
-        }
-        if problem.weights[i] <= 0.0 {
-            return Err(OptimizeError::InvalidInput(format!(
-                "weight of item {i} is {}; MNL weights must be positive",
-                problem.weights[i]
-            )));
-        }
-    }
-    Ok(())
-}
-
-fn check_finite(name: &str, index: usize, value: f64) -> Result<(), OptimizeError> {
-    if value.is_finite() {
-        Ok(())
-    } else {
-        Err(OptimizeError::InvalidInput(format!(
-            "{name} of item {index} is {value}; it must be a finite number"
-        )))
-    }
 }
 
 impl Prepared {
@@ -625,33 +587,6 @@ impl Prepared {
             None => (0..problem.prices.len()).for_each(visit),
             Some(list) => list.iter().for_each(|&index| visit(index as usize)),
         }
-    }
-}
-
-/// A candidate with its inner weight; greater is better (higher weight, then lower index).
-#[derive(Debug, Clone, Copy)]
-struct Ranked {
-    weight: f64,
-    index: usize,
-}
-
-impl PartialEq for Ranked {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == std::cmp::Ordering::Equal
-    }
-}
-
-impl Eq for Ranked {}
-
-impl PartialOrd for Ranked {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Ranked {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.weight.total_cmp(&other.weight).then(other.index.cmp(&self.index))
     }
 }
 

@@ -94,6 +94,53 @@ pub struct Segment {
     pub items: BTreeMap<String, ItemUtility>,
 }
 
+/// A model written by hand rather than fitted (tests, fixtures, benchmarks): one segment of every
+/// customer with a price coefficient and item intercepts; its provenance says it was not fitted.
+#[derive(Debug, Clone)]
+pub struct ModelBuilder {
+    model: ChoiceModel,
+}
+
+impl ModelBuilder {
+    /// The catalog whose item ids the model uses.
+    pub fn catalog(mut self, catalog_id: &str) -> ModelBuilder {
+        self.model.catalog_id = Some(catalog_id.to_owned());
+        self
+    }
+
+    /// `β`, the utility of one unit of price (negative), with its standard error.
+    pub fn price_coefficient(mut self, beta: f64, standard_error: f64) -> ModelBuilder {
+        let segment = &mut self.model.segments[0];
+        segment.price_coefficient = beta;
+        segment.price_standard_error = standard_error;
+        self
+    }
+
+    /// An item's intercept (on the scale where `v₀ = 1`), its standard error and its group.
+    pub fn item(mut self, id: &str, intercept: f64, standard_error: f64, group: &str) -> ModelBuilder {
+        self.model.segments[0].items.insert(
+            id.to_owned(),
+            ItemUtility {
+                intercept,
+                standard_error,
+                group: group.to_owned(),
+            },
+        );
+        self
+    }
+
+    /// Where the parameters came from, in words (the provenance's `source`).
+    pub fn source(mut self, source: &str) -> ModelBuilder {
+        self.model.provenance.source = source.to_owned();
+        self
+    }
+
+    /// The model.
+    pub fn build(self) -> ChoiceModel {
+        self.model
+    }
+}
+
 /// An item's intercept, on the scale where `v₀ = 1`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ItemUtility {
@@ -134,6 +181,45 @@ pub enum ModelError {
 }
 
 impl ChoiceModel {
+    /// A model written by hand: `id`, no purchase share 0.5, one segment of every customer with
+    /// no items yet and `β = 0` ([`ModelBuilder`] sets the rest).
+    pub fn builder(id: &str) -> ModelBuilder {
+        ModelBuilder {
+            model: ChoiceModel {
+                id: id.to_owned(),
+                catalog_id: None,
+                created_at_unix_ms: 0,
+                no_purchase_share: 0.5,
+                provenance: Provenance {
+                    source: "written by hand".into(),
+                    data_sha256: String::new(),
+                    data_bytes: 0,
+                    lines: 0,
+                    skipped: BTreeMap::new(),
+                    choice_sets: "none: parameters written by hand".into(),
+                    segment_by: None,
+                    method: "none".into(),
+                    outside_option: "v0 = 1".into(),
+                    fit_ms: 0.0,
+                    notes: Vec::new(),
+                },
+                segments: vec![Segment {
+                    name: ALL_CUSTOMERS.into(),
+                    price_coefficient: 0.0,
+                    price_standard_error: 0.0,
+                    log_likelihood: 0.0,
+                    null_log_likelihood: 0.0,
+                    iterations: 0,
+                    converged: true,
+                    choices_used: 0.0,
+                    groups: 1,
+                    unidentified_items: 0,
+                    items: BTreeMap::new(),
+                }],
+            },
+        }
+    }
+
     /// The named segment, or the first one (every customer) when `name` is `None` or empty.
     pub fn segment(&self, name: Option<&str>) -> Result<&Segment, ModelError> {
         let wanted = name.filter(|n| !n.is_empty());

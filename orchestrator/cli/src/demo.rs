@@ -12,8 +12,8 @@ use interarec_client::{
     CatalogFormat, Client, ConnectOptions, CreateSessionRequest, FitHeader, Frame, ImportHeader, SessionOptions,
     ToolLimits, TransactionFormat, browse_response,
 };
-use interarec_demo_shop::catalog::{Domain, catalog_csv, generate, transactions_csv};
 use interarec_core::event::EventKind;
+use interarec_demo_shop::catalog::{Domain, catalog_csv, generate, transactions_csv};
 use interarec_llm::Provider;
 use interarec_server::config::ServerConfig;
 use interarec_server::config::VisionConfig;

@@ -41,11 +41,6 @@ pub fn stated_in(input: &Value) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-/// The input schema's entry for [`stated_in`].
-pub fn stated_schema() -> Value {
-    json!({ "type": "array", "items": { "type": "string" }, "description": "Facts the shopper stated outright (filters, chips, the page's URL), named as the arguments are without _min/_max: relaxed only when nothing matches otherwise" })
-}
-
 /// The generic order.
 pub const GENERIC_ORDER: [Relaxation; 5] = [
     Relaxation::Drop("brand"),

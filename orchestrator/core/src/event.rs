@@ -170,7 +170,11 @@ impl BatchClosed {
     pub fn kept_frames(&self) -> Vec<String> {
         self.kept
             .as_array()
-            .map(|kept| kept.iter().filter_map(|k| k["frame"].as_str().map(str::to_owned)).collect())
+            .map(|kept| {
+                kept.iter()
+                    .filter_map(|k| k["frame"].as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -474,7 +478,12 @@ mod tests {
             assert_eq!(serde_json::to_value(kind).unwrap(), json!(kind.as_str()));
             assert_eq!(kind.as_str().parse::<EventKind>(), Ok(*kind));
         }
-        assert!("frame-accepted".parse::<EventKind>().unwrap_err().contains("session-ended"));
+        assert!(
+            "frame-accepted"
+                .parse::<EventKind>()
+                .unwrap_err()
+                .contains("session-ended")
+        );
     }
 
     /// Payloads as the server wrote them before the types existed read, and write back the same.
@@ -509,7 +518,10 @@ mod tests {
                 json!({"batch": 1, "answer": "a", "items": [], "expected_revenue": 1.5, "no_purchase_probability": 0.2,
                        "constraints": null, "planner": "offline", "fallback": {"from": "openai", "step": 0, "cause": "no-endpoint", "error": "e"}, "millis": 3.0}),
             ),
-            (EventKind::SessionEnded, json!({"frames_accepted": 4, "frames_rejected": 1, "batches": 1})),
+            (
+                EventKind::SessionEnded,
+                json!({"frames_accepted": 4, "frames_rejected": 1, "batches": 1}),
+            ),
         ];
         for (kind, stored) in cases {
             let payload = EventPayload::from_value(kind, stored.clone()).unwrap();
@@ -524,8 +536,10 @@ mod tests {
             "last_captured_at_unix_ms": 2, "kept": [{"frame": "1"}, {"frame": "2"}], "dropped": [], "deduplicated": true}))
         .unwrap();
         assert_eq!(batch.kept_frames(), ["1", "2"]);
-        let failed: BatchSummary =
-            serde_json::from_value(json!({"batch": 1, "frames": [], "millis": 0, "summary": null, "error": "no model"})).unwrap();
+        let failed: BatchSummary = serde_json::from_value(
+            json!({"batch": 1, "frames": [], "millis": 0, "summary": null, "error": "no model"}),
+        )
+        .unwrap();
         assert_eq!((failed.summary(), failed.error()), (None, Some("no model")));
     }
 }

@@ -8,6 +8,7 @@ pub mod capability;
 pub mod catalog;
 pub mod event;
 pub mod limits;
+pub mod money;
 pub mod schema;
 pub mod session;
 pub mod tool;

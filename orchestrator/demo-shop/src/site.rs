@@ -11,12 +11,10 @@
 //! `rating`. Filter links carry `data-filter="name:value"` and sort links `data-sort`, so
 //! browsing scripts can click them by selector.
 
-use crate::catalog::{Domain, Product, catalog_csv, generate};
-use axum::Router;
+use crate::catalog::{Domain, Product, catalog_csv};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
 use interarec_choice::item::AttributeValue;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
@@ -26,39 +24,7 @@ use std::sync::Arc;
 const PAGE_SIZE: usize = 24;
 
 pub(crate) struct Shops {
-    products: HashMap<Domain, Vec<Product>>,
-}
-
-/// The router of the three shops generated from `seed`.
-pub fn router(seed: u64) -> Router {
-    let products = Domain::ALL.into_iter().map(|d| (d, generate(d, seed))).collect();
-    Router::new()
-        .route("/", get(index))
-        .route("/{shop}", get(listing))
-        .route("/{shop}/item/{id}", get(product_page))
-        .route("/{shop}/image/{file}", get(picture))
-        .route("/{shop}/catalog.csv", get(csv))
-        .route("/storefront/{shop}", get(crate::storefront::listing))
-        .route("/storefront/{shop}/item/{id}", get(crate::storefront::product_page))
-        .route("/storefront/{shop}/image/{file}", get(crate::storefront::picture))
-        .route("/catalogue/{shop}", get(crate::catalogue::catalogue_listing))
-        .route("/catalogue/{shop}/item/{id}", get(crate::catalogue::catalogue_product))
-        .route("/market/{shop}", get(crate::marketplace::market_listing))
-        .route("/market/{shop}/item/{id}", get(crate::marketplace::market_product))
-        .route("/mapview/homes", get(crate::catalogue::map_listing))
-        .route("/mapview/homes/item/{id}", get(crate::catalogue::map_home))
-        .with_state(Arc::new(Shops { products }))
-}
-
-/// Serves the shops on `listener` until `shutdown` resolves.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    seed: u64,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(seed))
-        .with_graceful_shutdown(shutdown)
-        .await
+    pub(crate) products: HashMap<Domain, Vec<Product>>,
 }
 
 pub(crate) fn escape(text: &str) -> String {
@@ -77,19 +43,7 @@ fn money(domain: Domain, value: f64) -> String {
     }
 }
 
-/// `1349000` as `1,349,000` (or `1.349.000` with `.`): the layout families print prices in
-/// their own notations around this.
-pub(crate) fn group_thousands(whole: u64, separator: char) -> String {
-    let digits = whole.to_string();
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            grouped.push(separator);
-        }
-        grouped.push(c);
-    }
-    grouped
-}
+pub(crate) use interarec_core::money::group_thousands;
 
 fn stars(rating: f64) -> String {
     let full = rating.round() as usize;
@@ -155,7 +109,7 @@ fn header_html(domain: Domain) -> String {
     format!(r#"<header>{nav}</header><div class="banner">{promo}</div>"#)
 }
 
-async fn index() -> Html<String> {
+pub(crate) async fn index() -> Html<String> {
     let mut body = String::from("<header><b>InteraRec demo shops</b></header><div class=\"layout\"><ul>");
     for domain in Domain::ALL {
         write!(
@@ -342,7 +296,7 @@ pub(crate) fn capital(word: &str) -> String {
         .unwrap_or_default()
 }
 
-async fn listing(
+pub(crate) async fn listing(
     State(shops): State<Arc<Shops>>,
     Path(slug): Path<String>,
     Query(query): Query<HashMap<String, String>>,
@@ -427,7 +381,10 @@ async fn listing(
     page(domain.shop_name(), &body).into_response()
 }
 
-async fn product_page(State(shops): State<Arc<Shops>>, Path((slug, id)): Path<(String, String)>) -> Response {
+pub(crate) async fn product_page(
+    State(shops): State<Arc<Shops>>,
+    Path((slug, id)): Path<(String, String)>,
+) -> Response {
     let Some((domain, products)) = shop(&shops, &slug) else {
         return not_found(&format!("There is no shop `{slug}`."));
     };
@@ -520,7 +477,7 @@ async fn product_page(State(shops): State<Arc<Shops>>, Path((slug, id)): Path<(S
     page(&item.title, &body).into_response()
 }
 
-async fn picture(State(shops): State<Arc<Shops>>, Path((slug, file)): Path<(String, String)>) -> Response {
+pub(crate) async fn picture(State(shops): State<Arc<Shops>>, Path((slug, file)): Path<(String, String)>) -> Response {
     let id = file.trim_end_matches(".svg");
     let Some((domain, products)) = shop(&shops, &slug) else {
         return not_found("no such shop");
@@ -549,7 +506,7 @@ async fn picture(State(shops): State<Arc<Shops>>, Path((slug, file)): Path<(Stri
     ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response()
 }
 
-async fn csv(State(shops): State<Arc<Shops>>, Path(slug): Path<String>) -> Response {
+pub(crate) async fn csv(State(shops): State<Arc<Shops>>, Path(slug): Path<String>) -> Response {
     match shop(&shops, &slug) {
         Some((domain, products)) => {
             ([(header::CONTENT_TYPE, "text/csv")], catalog_csv(domain, products)).into_response()

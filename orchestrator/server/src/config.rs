@@ -35,9 +35,9 @@
 pub use crate::backends::VisionConfig;
 use interarec_agent::{AgentConfig, NetworkPlannerSettings};
 use interarec_core::LimitsConfig;
-use interarec_vision::ocr::OcrChoice;
-use interarec_llm::openai::OpenAiConfig;
 use interarec_llm::Provider;
+use interarec_llm::openai::OpenAiConfig;
+use interarec_vision::ocr::OcrChoice;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -105,9 +105,10 @@ impl Models {
             return Err(ModelServiceError::CatalogNotFound(catalog.clone()));
         }
         let mut progress = progress;
-        let model = tokio::task::spawn_blocking(move || fit_model(&data, &spec, interarec_core::unix_millis(), &mut progress))
-            .await
-            .map_err(|e| ModelServiceError::BadRequest(format!("the fitting worker failed: {e}")))??;
+        let model =
+            tokio::task::spawn_blocking(move || fit_model(&data, &spec, interarec_core::unix_millis(), &mut progress))
+                .await
+                .map_err(|e| ModelServiceError::BadRequest(format!("the fitting worker failed: {e}")))??;
         let _guard = self.writes.lock().await;
         // Checked again: another fit of the same id may have finished meanwhile.
         self.check_new(&model.id, replace)?;

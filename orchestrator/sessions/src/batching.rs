@@ -79,7 +79,8 @@ impl Sessions {
             self.flush().await?;
             drop(record);
             let _ = live.events.send(batch);
-            self.summarize_and_plan(id, &live, batch_number, &kept, previous).await?;
+            self.summarize_and_plan(id, &live, batch_number, &kept, previous)
+                .await?;
         }
     }
 
@@ -115,10 +116,7 @@ impl Sessions {
                     closed.dropped = result["dropped"].clone();
                     closed.deduplicated = true;
                 }
-                Err(error) => keep_all(
-                    &mut closed,
-                    &format!("the capture tool answered bad JSON: {error}"),
-                ),
+                Err(error) => keep_all(&mut closed, &format!("the capture tool answered bad JSON: {error}")),
             },
             Err(error) => keep_all(&mut closed, &error),
         }

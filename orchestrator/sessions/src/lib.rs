@@ -20,7 +20,9 @@ use log::Live;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-pub use intake::{FrameOutcome, ImageFacts, IncomingFrame, MAX_FRAME_BYTES, MAX_GROUP, MAX_MESSAGE_BYTES, inspect_image};
+pub use intake::{
+    FrameOutcome, ImageFacts, IncomingFrame, MAX_FRAME_BYTES, MAX_GROUP, MAX_MESSAGE_BYTES, inspect_image,
+};
 pub use log::LIVE_EVENT_BUFFER;
 
 pub use interarec_core::tools::pipeline::{CAPTURE_TOOL, SUMMARIZE_TOOL};
@@ -153,10 +155,10 @@ impl Sessions {
             .planners
             .resolve(new.planner, self.planners.agent.planner, "planner")
             .map_err(SessionError::BadRequest)?;
-        let vision_provider =
-            self.planners
-                .resolve(new.vision_provider, self.planners.vision, "vision provider")
-                .map_err(SessionError::BadRequest)?;
+        let vision_provider = self
+            .planners
+            .resolve(new.vision_provider, self.planners.vision, "vision provider")
+            .map_err(SessionError::BadRequest)?;
         let validate_tool = if new.validate_tool.trim().is_empty() {
             interarec_agent::VALIDATE_TOOL.to_owned()
         } else {
@@ -266,4 +268,3 @@ fn rand_suffix() -> u16 {
     let address = Box::new(0u8).as_ref() as *const u8 as usize;
     ((nanos as usize ^ address.rotate_left(7)) & 0xffff) as u16
 }
-

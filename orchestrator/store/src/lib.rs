@@ -22,11 +22,11 @@
 //! database, which is all an older database can mean.
 
 mod keys;
+mod sessions;
 
 use interarec_choice::model::ChoiceModel;
 use interarec_core::ToolRecord;
 use interarec_core::catalog::{CatalogRecord, Item};
-use interarec_core::session::{FrameMeta, SessionEvent, SessionRecord};
 use sha2::{Digest, Sha256};
 use sled::Transactional;
 use std::path::{Path, PathBuf};
@@ -493,118 +493,6 @@ impl Store {
         self.choice_models.remove(id.as_bytes()).map_err(|e| self.io(e))?;
         self.db.flush().map_err(|e| self.io(e))?;
         Ok(Some(model))
-    }
-
-    /// Stores a session record (not flushed: callers flush once per group of writes).
-    pub fn put_session(&self, record: &SessionRecord) -> Result<(), StoreError> {
-        let encoded = serde_json::to_vec(record).map_err(|e| self.io(e))?;
-        self.sessions
-            .insert(record.id.as_bytes(), encoded)
-            .map_err(|e| self.io(e))?;
-        Ok(())
-    }
-
-    /// One session.
-    pub fn get_session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
-        match self.sessions.get(id.as_bytes()).map_err(|e| self.io(e))? {
-            None => Ok(None),
-            Some(bytes) => decode("sessions", id.as_bytes(), &bytes).map(Some),
-        }
-    }
-
-    /// Every session, by id.
-    pub fn list_sessions(&self) -> Result<Vec<SessionRecord>, StoreError> {
-        self.sessions
-            .iter()
-            .map(|entry| {
-                let (key, value) = entry.map_err(|e| self.io(e))?;
-                decode("sessions", &key, &value)
-            })
-            .collect()
-    }
-
-    /// Stores a frame's bytes (once per content) and its metadata, recording in
-    /// `meta.shared_bytes` (and returning) whether the bytes were already stored. Not flushed:
-    /// callers flush once per group of frames before they acknowledge any of them.
-    pub fn put_frame(&self, session: &str, meta: &mut FrameMeta, image: &[u8]) -> Result<bool, StoreError> {
-        let digest = hex::decode(&meta.frame_id).map_err(|e| self.io(format!("frame id is not hex: {e}")))?;
-        let known = self
-            .frame_blobs
-            .compare_and_swap(&digest, None::<&[u8]>, Some(image))
-            .map_err(|e| self.io(e))?
-            .is_err();
-        meta.shared_bytes = known;
-        let encoded = serde_json::to_vec(meta).map_err(|e| self.io(e))?;
-        self.frames
-            .insert(keys::sequenced(session, meta.sequence), encoded)
-            .map_err(|e| self.io(e))?;
-        Ok(known)
-    }
-
-    /// A frame's metadata.
-    pub fn frame(&self, session: &str, sequence: u64) -> Result<Option<FrameMeta>, StoreError> {
-        let key = keys::sequenced(session, sequence);
-        match self.frames.get(&key).map_err(|e| self.io(e))? {
-            None => Ok(None),
-            Some(bytes) => decode("frames", &key, &bytes).map(Some),
-        }
-    }
-
-    /// Frames of a session with sequence in `from..=to`, in order.
-    pub fn frames(&self, session: &str, from: u64, to: u64) -> Result<Vec<FrameMeta>, StoreError> {
-        if from > to {
-            return Ok(Vec::new());
-        }
-        self.frames
-            .range(keys::sequenced(session, from)..=keys::sequenced(session, to))
-            .map(|entry| {
-                let (key, value) = entry.map_err(|e| self.io(e))?;
-                decode("frames", &key, &value)
-            })
-            .collect()
-    }
-
-    /// The bytes of a frame by its content address (sha256 hex).
-    pub fn frame_bytes(&self, frame_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let Ok(digest) = hex::decode(frame_id) else {
-            return Ok(None);
-        };
-        Ok(self
-            .frame_blobs
-            .get(digest)
-            .map_err(|e| self.io(e))?
-            .map(|bytes| bytes.to_vec()))
-    }
-
-    /// A cached OCR page (`engine/sha256`).
-    pub fn ocr_page(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.ocr_pages.get(key).map_err(|e| self.io(e))?.map(|b| b.to_vec()))
-    }
-
-    /// Caches an OCR page (not flushed: a lost page is read again).
-    pub fn put_ocr_page(&self, key: &str, page_json: &[u8]) -> Result<(), StoreError> {
-        self.ocr_pages.insert(key, page_json).map_err(|e| self.io(e))?;
-        Ok(())
-    }
-
-    /// Appends an event (not flushed; see [`Store::put_frame`]).
-    pub fn append_event(&self, event: &SessionEvent) -> Result<(), StoreError> {
-        let encoded = serde_json::to_vec(event).map_err(|e| self.io(e))?;
-        self.session_events
-            .insert(keys::sequenced(&event.session_id, event.sequence), encoded)
-            .map_err(|e| self.io(e))?;
-        Ok(())
-    }
-
-    /// Events of a session from `from` on, in order.
-    pub fn events(&self, session: &str, from: u64) -> Result<Vec<SessionEvent>, StoreError> {
-        self.session_events
-            .range(keys::sequenced(session, from)..=keys::sequenced(session, u64::MAX))
-            .map(|entry| {
-                let (key, value) = entry.map_err(|e| self.io(e))?;
-                decode("session_events", &key, &value)
-            })
-            .collect()
     }
 
     /// Writes everything to disk.

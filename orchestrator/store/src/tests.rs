@@ -286,7 +286,7 @@ fn frames_are_stored_once_per_content_in_sequence_order_and_survive_reopen() {
                 session_id: "s1".into(),
                 sequence: 1,
                 at_unix_ms: 1,
-                kind: "batch".into(),
+                kind: interarec_core::event::EventKind::Batch,
                 payload: serde_json::json!({"frames": [2, 7]}),
             })
             .unwrap();

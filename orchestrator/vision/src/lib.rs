@@ -8,6 +8,7 @@ pub mod offline;
 pub mod reading;
 pub mod recognise;
 pub mod structure;
+pub mod text;
 pub mod vocabulary;
 
 pub use ocr::{OcrChoice, OcrEngine, OcrError, OcrPage};

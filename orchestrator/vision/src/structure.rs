@@ -10,7 +10,7 @@
 //! ([`crate::offline`]).
 
 use crate::ocr::BoundingBox;
-use crate::reading::{Segment, leading_prices};
+use crate::text::{Segment, leading_prices};
 
 /// Words that head a row of other products (cards below it are not what the shopper filtered to).
 const RELATED_HEADINGS: [&str; 14] = [
@@ -392,7 +392,7 @@ pub fn page_signals(segments: &[Segment], page_height: f32, line_height: f32) ->
         .filter(|s| count_y.is_none_or(|y| (s.bbox.centre_y() - y).abs() <= 4.0 * line_height))
         .filter(|s| leading_prices(&s.text).is_empty() && breadcrumb_parts(&s.text).is_none())
         // A sale banner is not what the page is about, nor a facet, chip or control.
-        .filter(|s| !crate::reading::is_promotion(&s.text))
+        .filter(|s| !crate::text::is_promotion(&s.text))
         .filter(|s| {
             let lower = s.text.to_lowercase();
             facet(&s.text).is_none()

@@ -118,54 +118,14 @@ export_tool!(Assortment);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use interarec_choice::model::{ItemUtility, Provenance, Segment};
 
     fn model() -> ChoiceModel {
-        let items = [("a", 1.0), ("b", 0.5), ("c", -0.2)]
-            .iter()
-            .map(|&(id, intercept)| {
-                (
-                    id.to_owned(),
-                    ItemUtility {
-                        intercept,
-                        standard_error: 0.1,
-                        group: "g".into(),
-                    },
-                )
-            })
-            .collect();
-        ChoiceModel {
-            id: "m".into(),
-            catalog_id: None,
-            created_at_unix_ms: 0,
-            no_purchase_share: 0.5,
-            provenance: Provenance {
-                source: "transactions-csv".into(),
-                data_sha256: String::new(),
-                data_bytes: 0,
-                lines: 0,
-                skipped: Default::default(),
-                choice_sets: String::new(),
-                segment_by: None,
-                method: String::new(),
-                outside_option: String::new(),
-                fit_ms: 0.0,
-                notes: Vec::new(),
-            },
-            segments: vec![Segment {
-                name: "all".into(),
-                price_coefficient: -0.05,
-                price_standard_error: 0.01,
-                log_likelihood: 0.0,
-                null_log_likelihood: 0.0,
-                iterations: 1,
-                converged: true,
-                choices_used: 0.0,
-                groups: 1,
-                unidentified_items: 0,
-                items,
-            }],
-        }
+        ChoiceModel::builder("m")
+            .price_coefficient(-0.05, 0.01)
+            .item("a", 1.0, 0.1, "g")
+            .item("b", 0.5, 0.1, "g")
+            .item("c", -0.2, 0.1, "g")
+            .build()
     }
 
     fn items() -> Vec<Item> {

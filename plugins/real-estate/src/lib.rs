@@ -20,7 +20,7 @@
 //! catalogs up to about 100,000 listings (the call's time limit bounds it).
 
 use interarec_choice::item::Item;
-use interarec_constraints::feasible::{Relaxation, relax, stated_in, stated_schema};
+use interarec_constraints::feasible::{Relaxation, relax, stated_in};
 use interarec_constraints::{CatalogFacts, Violation, validate};
 use interarec_plugin::{Capability, Description, HostError, Tool, ToolError, Value, catalog, export_tool, json};
 use serde_json::Map;
@@ -70,16 +70,7 @@ impl Tool for RealEstate {
             "0.1.0",
             "Validates and filters the arguments of get_user_recommendations for a real-estate catalog: cities, property type, minimum bedrooms and bathrooms, square footage and price ranges (units such as $1.35M, 3+, 2,000 sqft). Counts are minimums; constraints that leave fewer than 3 listings are relaxed (square footage, bathrooms, bedrooms, price, property type; never the location). Returns the violations, the repaired arguments, the optimizer constraints and how many listings match.",
         )
-        .arguments_schema(json!({
-            "type": "object",
-            "properties": {
-                "catalog_id": { "type": "string", "minLength": 1, "description": "The real-estate catalog" },
-                "arguments": { "description": "The arguments given to get_user_recommendations" },
-                "stated": stated_schema()
-            },
-            "required": ["catalog_id", "arguments"],
-            "additionalProperties": false
-        }))
+        .arguments_schema(interarec_plugin::validating::arguments_schema("The real-estate catalog"))
         .capability(Capability::Catalog)
     }
 

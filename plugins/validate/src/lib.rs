@@ -12,7 +12,7 @@
 //! Reads the catalog's items through the `catalog` capability in pages of 1,000.
 
 use interarec_choice::item::Item;
-use interarec_constraints::feasible::{GENERIC_ORDER, relax, stated_in, stated_schema};
+use interarec_constraints::feasible::{GENERIC_ORDER, relax, stated_in};
 use interarec_constraints::{CatalogFacts, Validation, validate};
 use interarec_plugin::{Capability, Description, HostError, Tool, ToolError, Value, catalog, export_tool, json};
 
@@ -26,16 +26,7 @@ impl Tool for Validate {
             "0.1.0",
             "Validates the arguments of the catalog's constraint function get_user_recommendations against the catalog: price and number ranges (lowest <= highest, inside the catalog's range), values that exist (synonyms and near matches mapped to the catalog's words), units such as $1.35M or 3+; when nothing in the catalog matches, preferences are relaxed (brand first; never gender, category or city). Returns the violations, the repaired arguments, the optimizer constraints and how many items match.",
         )
-        .arguments_schema(json!({
-            "type": "object",
-            "properties": {
-                "catalog_id": { "type": "string", "minLength": 1, "description": "The catalog the constraints are for" },
-                "arguments": { "description": "The arguments given to get_user_recommendations" },
-                "stated": stated_schema()
-            },
-            "required": ["catalog_id", "arguments"],
-            "additionalProperties": false
-        }))
+        .arguments_schema(interarec_plugin::validating::arguments_schema("The catalog the constraints are for"))
         .capability(Capability::Catalog)
     }
 

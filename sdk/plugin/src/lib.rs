@@ -35,6 +35,7 @@
 mod description;
 mod error;
 pub mod host;
+pub mod validating;
 
 pub use description::{Capability, Description};
 pub use error::{HostError, ToolError};

@@ -12,7 +12,7 @@
 //! Usage: `bench assortment-plugin [NATIVE_JSON]` — the native benchmark's JSON line (a file),
 //! merged into the one JSON object printed last. `BENCH_PLUGIN_MAX_N` caps n (default 1e5).
 
-use interarec_choice::model::{ChoiceModel, ItemUtility, Provenance, Segment};
+use interarec_choice::model::ChoiceModel;
 use interarec_choice::recommend::{Constraints, recommend};
 use interarec_client::{CatalogFormat, ConnectOptions, ImportHeader};
 use interarec_core::catalog::{CatalogFormat as CoreFormat, parse_catalog};
@@ -24,51 +24,18 @@ use std::time::Instant;
 
 /// The benchmark model: the fixture's true intercepts and one price coefficient.
 fn model(items: &[FixtureItem]) -> ChoiceModel {
-    ChoiceModel {
-        id: "bench".into(),
-        catalog_id: Some("bench".into()),
-        created_at_unix_ms: 0,
-        no_purchase_share: 0.5,
-        provenance: Provenance {
-            source: "benchmark".into(),
-            data_sha256: String::new(),
-            data_bytes: 0,
-            lines: 0,
-            skipped: Default::default(),
-            choice_sets: "none: the fixture's true parameters".into(),
-            segment_by: None,
-            method: "none".into(),
-            outside_option: "v0 = 1".into(),
-            fit_ms: 0.0,
-            notes: Vec::new(),
-        },
-        segments: vec![Segment {
-            name: "all".into(),
-            price_coefficient: -0.02,
-            price_standard_error: 0.0,
-            log_likelihood: 0.0,
-            null_log_likelihood: 0.0,
-            iterations: 0,
-            converged: true,
-            choices_used: 0.0,
-            groups: 1,
-            unidentified_items: 0,
-            items: items
-                .iter()
-                .map(|item| {
-                    (
-                        item.id.clone(),
-                        ItemUtility {
-                            // Scaled so the outside option keeps a fair share at any n.
-                            intercept: item.intercept - (items.len() as f64).ln(),
-                            standard_error: 0.0,
-                            group: "all".into(),
-                        },
-                    )
-                })
-                .collect(),
-        }],
-    }
+    // Scaled so the outside option keeps a fair share at any n.
+    let shift = (items.len() as f64).ln();
+    items
+        .iter()
+        .fold(
+            ChoiceModel::builder("bench")
+                .catalog("bench")
+                .source("benchmark: the fixture's true parameters")
+                .price_coefficient(-0.02, 0.0),
+            |model, item| model.item(&item.id, item.intercept - shift, 0.0, "all"),
+        )
+        .build()
 }
 
 /// The optimizer alone in the sandbox, on the rows the native benchmark measured.

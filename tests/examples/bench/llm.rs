@@ -9,8 +9,8 @@
 //!
 //! Usage: `bench llm [--sessions DIR] [--batch-size N]`.
 
-use interarec_core::event::EventKind;
 use interarec_client::Client;
+use interarec_core::event::EventKind;
 use interarec_demo_shop::catalog::Domain;
 use interarec_tests::llm::{LlmServer, REFUSALS};
 use interarec_tests::{TestServer, intent, pipeline};

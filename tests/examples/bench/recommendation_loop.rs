@@ -8,8 +8,8 @@
 //!
 //! Usage: `bench loop [--rounds N] [--ocr tesseract|paddle] [--sessions DIR]`.
 
-use interarec_core::event::EventKind;
 use interarec_client::{Client, SessionOptions};
+use interarec_core::event::EventKind;
 use interarec_demo_shop::catalog::Domain;
 use interarec_llm::Provider;
 use interarec_server::config::VisionConfig;

@@ -15,8 +15,8 @@
 //! Usage: `bench recovery [--sessions DIR] [--engines paddle,paddle-tiny,tesseract]`;
 //! `BENCH_VERBOSE=1` prints each batch's summary and constraints.
 
-use interarec_core::event::EventKind;
 use interarec_core::catalog::{CatalogFormat, Item, parse_catalog};
+use interarec_core::event::EventKind;
 use interarec_demo_shop::catalog::{Domain, catalog_csv, generate};
 use interarec_llm::Provider;
 use interarec_server::config::VisionConfig;

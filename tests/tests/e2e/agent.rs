@@ -6,15 +6,15 @@
 //! speaking the OpenAI wire format: parallel calls, repaired and malformed arguments, the
 //! validator's violations sent back, the model's own answer, and the fallback when it fails.
 
-use interarec_core::event::EventKind;
 use interarec_client::{CreateSessionRequest, SessionOptions};
+use interarec_core::event::EventKind;
 use interarec_demo_shop::catalog::Domain;
 use interarec_llm::Provider;
+use interarec_llm::openai::OpenAiConfig;
 use interarec_server::config::VisionConfig;
 use interarec_tests::fake_openai::{FakeOpenAi, Reply};
 use interarec_tests::{TestServer, pipeline};
 use interarec_vision::ocr::OcrChoice;
-use interarec_llm::openai::OpenAiConfig;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -378,7 +378,12 @@ async fn a_misbehaving_model_still_ends_with_the_summarys_facts() {
             "empty calls",
             vec![empty_call.clone(), empty_call.clone()],
             Reply::completion("Here are some green dresses.", 300, 8),
-            &[EventKind::Consistency, EventKind::Consistency, EventKind::Constraints, EventKind::Recommendation],
+            &[
+                EventKind::Consistency,
+                EventKind::Consistency,
+                EventKind::Constraints,
+                EventKind::Recommendation,
+            ],
             None,
             3,
         ),
@@ -402,7 +407,11 @@ async fn a_misbehaving_model_still_ends_with_the_summarys_facts() {
             "schema refusal",
             Vec::new(),
             Reply::error(500, schema_refusal),
-            &[EventKind::PlannerError, EventKind::Constraints, EventKind::Recommendation],
+            &[
+                EventKind::PlannerError,
+                EventKind::Constraints,
+                EventKind::Recommendation,
+            ],
             Some("message-shape"),
             1,
         ),
@@ -422,7 +431,11 @@ async fn a_misbehaving_model_still_ends_with_the_summarys_facts() {
                 2000,
                 30,
             ),
-            &[EventKind::PlannerStep, EventKind::Constraints, EventKind::Recommendation],
+            &[
+                EventKind::PlannerStep,
+                EventKind::Constraints,
+                EventKind::Recommendation,
+            ],
             None,
             3,
         ),

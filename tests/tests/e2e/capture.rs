@@ -7,10 +7,10 @@
 //! Needs Chromium (`apt-get install chromium`; `.ci/run` installs it). Without it these tests
 //! fail with that instruction rather than skip.
 
-use interarec_core::event::EventKind;
 use interarec_capture_driver::folder;
 use interarec_capture_driver::{CaptureOptions, CapturedFrame, ImageFormat, capture, parse_script};
 use interarec_client::{Client, Frame, SessionEvent, SessionOptions, browse_response};
+use interarec_core::event::EventKind;
 use interarec_tests::{TestServer, grant, limits, plugin};
 use std::time::Duration;
 

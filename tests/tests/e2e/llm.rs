@@ -83,7 +83,9 @@ async fn a_real_llama_cpp_server_plans_recommending_sessions() {
                     "  step {}: {} {}",
                     payload["step"], payload["action"], payload["request_trimmed"]
                 ),
-                EventKind::Consistency | EventKind::PlannerError | EventKind::PlannerStopped => eprintln!("  {kind}: {payload}"),
+                EventKind::Consistency | EventKind::PlannerError | EventKind::PlannerStopped => {
+                    eprintln!("  {kind}: {payload}")
+                }
                 EventKind::Constraints => eprintln!("  constraints: {}", payload["arguments"]),
                 EventKind::Summary => eprintln!("  summary: {}", payload["summary"]),
                 _ => {}
@@ -91,7 +93,9 @@ async fn a_real_llama_cpp_server_plans_recommending_sessions() {
         }
         let refused: Vec<&Value> = events
             .iter()
-            .filter(|(k, p)| *k == EventKind::PlannerError && REFUSALS.contains(&p["cause"].as_str().unwrap_or_default()))
+            .filter(|(k, p)| {
+                *k == EventKind::PlannerError && REFUSALS.contains(&p["cause"].as_str().unwrap_or_default())
+            })
             .map(|(_, p)| p)
             .collect();
         assert!(
@@ -100,7 +104,9 @@ async fn a_real_llama_cpp_server_plans_recommending_sessions() {
         );
         let steps: Vec<&Value> = events
             .iter()
-            .filter(|(k, p)| *k == EventKind::PlannerStep && p["planner"].as_str().unwrap_or_default().starts_with("openai"))
+            .filter(|(k, p)| {
+                *k == EventKind::PlannerStep && p["planner"].as_str().unwrap_or_default().starts_with("openai")
+            })
             .map(|(_, p)| p)
             .collect();
         assert!(

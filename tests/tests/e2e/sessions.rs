@@ -3,9 +3,9 @@
 //! batches close by size, by age and at the end, de-duplicated by the real `capture` component;
 //! everything survives a restart, and pending frames are batched after it.
 
-use interarec_core::event::EventKind;
 use image::{ImageFormat, Rgb, RgbImage};
 use interarec_client::{BrowseResponse, ClientError, Frame, SessionOptions, browse_response};
+use interarec_core::event::EventKind;
 use interarec_tests::{TestServer, grant, limits, plugin};
 use std::time::Duration;
 use tonic::Code;
@@ -201,7 +201,11 @@ async fn frames_are_acknowledged_rejected_batched_and_kept_across_restarts() {
         events.iter().any(|e| e.kind == EventKind::SessionEnded.as_str())
     })
     .await;
-    let last = events.iter().find(|e| e.kind == EventKind::Batch.as_str()).map(payload).unwrap();
+    let last = events
+        .iter()
+        .find(|e| e.kind == EventKind::Batch.as_str())
+        .map(payload)
+        .unwrap();
     assert_eq!(
         (last["frames"].clone(), last["closed_by"].clone()),
         (serde_json::json!([9]), serde_json::json!("end"))

@@ -4,17 +4,17 @@
 //! text, and sessions summarised batch by batch through the `summarize` plugin, by the offline
 //! engine and by a network provider.
 
-use interarec_core::event::EventKind;
 use interarec_capture_driver::folder;
 use interarec_client::SessionOptions;
+use interarec_core::event::EventKind;
 use interarec_demo_shop::catalog::Domain;
 use interarec_llm::Provider;
+use interarec_llm::chat::{ChatError, ChatMessage, ChatProvider, ChatRequest, Part};
+use interarec_llm::openai::{OpenAiConfig, OpenAiProvider};
 use interarec_server::config::VisionConfig;
 use interarec_tests::fake_openai::{FakeOpenAi, Reply};
 use interarec_tests::{TestServer, pipeline};
-use interarec_llm::chat::{ChatError, ChatMessage, ChatProvider, ChatRequest, Part};
 use interarec_vision::ocr::{OcrChoice, OcrPage, PreviousFrame, read_after};
-use interarec_llm::openai::{OpenAiConfig, OpenAiProvider};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! it must raise), and the answer must equal the brute-force optimum over exactly those items.
 
 use super::*;
-use crate::model::{ItemUtility, Provenance, Segment};
+use crate::model::Segment;
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -64,51 +64,15 @@ fn model() -> ChoiceModel {
         ("d6", 1.9),
         ("d7", 3.1),
     ];
-    let items: BTreeMap<String, ItemUtility> = intercepts
+    intercepts
         .iter()
-        .map(|&(id, intercept)| {
-            (
-                id.to_owned(),
-                ItemUtility {
-                    intercept,
-                    standard_error: 0.1,
-                    group: "dresses".into(),
-                },
-            )
-        })
-        .collect();
-    ChoiceModel {
-        id: "fashion".into(),
-        catalog_id: Some("fashion".into()),
-        created_at_unix_ms: 0,
-        no_purchase_share: 0.5,
-        provenance: Provenance {
-            source: "transactions-csv".into(),
-            data_sha256: String::new(),
-            data_bytes: 0,
-            lines: 0,
-            skipped: BTreeMap::new(),
-            choice_sets: String::new(),
-            segment_by: None,
-            method: String::new(),
-            outside_option: String::new(),
-            fit_ms: 0.0,
-            notes: Vec::new(),
-        },
-        segments: vec![Segment {
-            name: "all".into(),
-            price_coefficient: -0.02,
-            price_standard_error: 0.001,
-            log_likelihood: 0.0,
-            null_log_likelihood: 0.0,
-            iterations: 1,
-            converged: true,
-            choices_used: 0.0,
-            groups: 1,
-            unidentified_items: 0,
-            items,
-        }],
-    }
+        .fold(
+            ChoiceModel::builder("fashion")
+                .catalog("fashion")
+                .price_coefficient(-0.02, 0.001),
+            |model, &(id, intercept)| model.item(id, intercept, 0.1, "dresses"),
+        )
+        .build()
 }
 
 /// Best revenue over every subset of `allowed` obeying the cardinality rule, the per-value cap

@@ -1,5 +1,6 @@
 //! The admin bearer token that guards registering, replacing and removing tools.
 
+use super::status;
 use tonic::{Request, Status};
 
 /// Checks `authorization: Bearer <token>` when a token is configured.
@@ -11,11 +12,11 @@ pub fn require_admin<T>(request: &Request<T>, admin_token: Option<&str>, action:
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "));
     match presented {
-        None => Err(Status::unauthenticated(format!(
+        None => Err(status::unauthenticated(format!(
             "{action} needs the admin token: send `authorization: Bearer <token>` (the CLI reads INTERAREC_ADMIN_TOKEN)"
         ))),
         Some(token) if constant_time_eq(token.as_bytes(), expected.as_bytes()) => Ok(()),
-        Some(_) => Err(Status::unauthenticated(format!(
+        Some(_) => Err(status::unauthenticated(format!(
             "{action} needs the admin token, and the token sent is not it; check INTERAREC_ADMIN_TOKEN"
         ))),
     }

@@ -1,6 +1,7 @@
 //! `interarec.v1.CatalogService`: the client-streaming import and the catalog queries.
 
 use super::auth::require_admin;
+use super::status;
 use crate::catalogs::{Catalogs, ImportSpec, MAX_IMPORT_BYTES};
 use interarec_core::catalog::{AttributeType, CatalogFormat, CatalogRecord};
 use interarec_proto::v1 as pb;
@@ -63,7 +64,7 @@ impl CatalogService for CatalogServiceImpl {
                 part: Some(pb::import_catalog_request::Part::Header(header)),
             }) => header,
             _ => {
-                return Err(Status::invalid_argument(
+                return Err(status::bad_request(
                     "the first message of an import must be its header (catalog id, format, ...)",
                 ));
             }
@@ -72,9 +73,7 @@ impl CatalogService for CatalogServiceImpl {
             Ok(pb::CatalogFormat::Csv) => CatalogFormat::Csv,
             Ok(pb::CatalogFormat::Jsonl) => CatalogFormat::Jsonl,
             _ => {
-                return Err(Status::invalid_argument(
-                    "the import header needs a format: CSV or JSONL",
-                ));
+                return Err(status::bad_request("the import header needs a format: CSV or JSONL"));
             }
         };
         let mut data = Vec::new();
@@ -82,14 +81,14 @@ impl CatalogService for CatalogServiceImpl {
             match message.part {
                 Some(pb::import_catalog_request::Part::Chunk(chunk)) => {
                     if data.len() + chunk.len() > MAX_IMPORT_BYTES {
-                        return Err(Status::invalid_argument(format!(
+                        return Err(status::bad_request(format!(
                             "the import is over the {MAX_IMPORT_BYTES}-byte limit; split the catalog"
                         )));
                     }
                     data.extend_from_slice(&chunk);
                 }
                 _ => {
-                    return Err(Status::invalid_argument(
+                    return Err(status::bad_request(
                         "only the first message of an import may be a header",
                     ));
                 }

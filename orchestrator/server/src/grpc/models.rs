@@ -1,6 +1,7 @@
 //! `interarec.v1.ChoiceModelService`: the fitting stream, model queries and `Optimize`.
 
 use super::auth::require_admin;
+use super::status;
 use crate::models::{MAX_FIT_BYTES, Models};
 use interarec_choice::estimation::FitOptions;
 use interarec_choice::model::ChoiceModel;
@@ -65,7 +66,7 @@ fn model_info(model: &ChoiceModel, include_parameters: bool) -> Result<pb::Choic
             })
             .collect(),
         model_json: if include_parameters {
-            serde_json::to_string(model).map_err(|e| Status::internal(format!("cannot encode the model: {e}")))?
+            serde_json::to_string(model).map_err(|e| status::internal(format!("cannot encode the model: {e}")))?
         } else {
             String::new()
         },
@@ -146,7 +147,7 @@ impl ChoiceModelService for ChoiceModelServiceImpl {
                 part: Some(pb::fit_choice_model_request::Part::Header(header)),
             }) => header,
             _ => {
-                return Err(Status::invalid_argument(
+                return Err(status::bad_request(
                     "the first message of a fit must be its header (model id, format, ...)",
                 ));
             }
@@ -155,7 +156,7 @@ impl ChoiceModelService for ChoiceModelServiceImpl {
             Ok(pb::TransactionFormat::TaFeng) => Source::TaFeng,
             Ok(pb::TransactionFormat::TransactionsCsv) => Source::TransactionsCsv,
             _ => {
-                return Err(Status::invalid_argument(
+                return Err(status::bad_request(
                     "the fit header needs a format: TA_FENG or TRANSACTIONS_CSV",
                 ));
             }
@@ -198,7 +199,7 @@ impl ChoiceModelService for ChoiceModelServiceImpl {
                     })) => {
                         if data.len() + chunk.len() > MAX_FIT_BYTES {
                             let _ = sender
-                                .send(Err(Status::invalid_argument(format!(
+                                .send(Err(status::bad_request(format!(
                                     "the transaction log is over the {MAX_FIT_BYTES}-byte limit; fit a smaller extract"
                                 ))))
                                 .await;
@@ -208,7 +209,7 @@ impl ChoiceModelService for ChoiceModelServiceImpl {
                     }
                     Ok(Some(_)) => {
                         let _ = sender
-                            .send(Err(Status::invalid_argument(
+                            .send(Err(status::bad_request(
                                 "only the first message of a fit may be a header",
                             )))
                             .await;

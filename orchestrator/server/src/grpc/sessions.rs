@@ -8,14 +8,14 @@
 //! group of frames ([`MAX_GROUP`] messages of at most `MAX_MESSAGE_BYTES`) and the answer queue
 //! per stream.
 
-use interarec_sessions::{FrameOutcome, IncomingFrame, MAX_GROUP, Sessions};
+use super::status::{self, session_status};
 use interarec_core::event::EventKind;
 use interarec_core::session::{SessionEvent, SessionOptions, SessionRecord};
 use interarec_proto::v1 as pb;
+use interarec_sessions::{FrameOutcome, IncomingFrame, MAX_GROUP, Sessions};
 use pb::session_service_server::SessionService;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
-use super::status::session_status;
 use tonic::{Request, Response, Status, Streaming};
 
 /// Answers (acknowledgements, rejections, events) queued per Browse stream.
@@ -132,7 +132,8 @@ impl SessionService for SessionServiceImpl {
                 validate_tool: &request.validate_tool,
                 planner_tools: &request.planner_tools,
             })
-            .await.map_err(session_status)?;
+            .await
+            .map_err(session_status)?;
         Ok(Response::new(session_info(&record)))
     }
 
@@ -146,7 +147,7 @@ impl SessionService for SessionServiceImpl {
                 part: Some(pb::browse_request::Part::OpenSessionId(id)),
             }) => id,
             _ => {
-                return Err(Status::invalid_argument(
+                return Err(status::bad_request(
                     "the first message of Browse must open a session (open_session_id); create one with CreateSession",
                 ));
             }
@@ -191,7 +192,7 @@ impl SessionService for SessionServiceImpl {
                                 Some(pb::browse_request::Part::Frame(frame)) => frames.push(incoming(frame)),
                                 _ => {
                                     let misuse = "only the first message of Browse may open a session; send frames after it";
-                                    let _ = sender.send(Err(Status::invalid_argument(misuse))).await;
+                                    let _ = sender.send(Err(status::bad_request(misuse))).await;
                                     return;
                                 }
                             }
@@ -222,7 +223,7 @@ impl SessionService for SessionServiceImpl {
                         }
                         Err(broadcast::error::RecvError::Lagged(missed)) => {
                             let _ = sender
-                                .send(Err(Status::resource_exhausted(format!(
+                                .send(Err(status::exhausted(format!(
                                     "this stream fell {missed} events behind its session; the session's log keeps them all, reconnect to continue"
                                 ))))
                                 .await;
@@ -243,18 +244,23 @@ impl SessionService for SessionServiceImpl {
         let request = request.into_inner();
         let frame = request
             .frame
-            .ok_or_else(|| Status::invalid_argument("UploadFrame needs a frame"))?;
+            .ok_or_else(|| status::bad_request("UploadFrame needs a frame"))?;
         let outcome = self
             .sessions
             .accept(&request.session_id, vec![incoming(frame)])
-            .await.map_err(session_status)?
+            .await
+            .map_err(session_status)?
             .pop()
-            .ok_or_else(|| Status::internal("no answer for the frame"))?;
+            .ok_or_else(|| status::internal("no answer for the frame"))?;
         Ok(Response::new(frame_result(outcome)))
     }
 
     async fn get_session(&self, request: Request<pb::GetSessionRequest>) -> Result<Response<pb::SessionInfo>, Status> {
-        let record = self.sessions.get(&request.into_inner().session_id).await.map_err(session_status)?;
+        let record = self
+            .sessions
+            .get(&request.into_inner().session_id)
+            .await
+            .map_err(session_status)?;
         Ok(Response::new(session_info(&record)))
     }
 
@@ -262,12 +268,22 @@ impl SessionService for SessionServiceImpl {
         &self,
         _request: Request<pb::ListSessionsRequest>,
     ) -> Result<Response<pb::ListSessionsResponse>, Status> {
-        let sessions = self.sessions.list().map_err(session_status)?.iter().map(session_info).collect();
+        let sessions = self
+            .sessions
+            .list()
+            .map_err(session_status)?
+            .iter()
+            .map(session_info)
+            .collect();
         Ok(Response::new(pb::ListSessionsResponse { sessions }))
     }
 
     async fn end_session(&self, request: Request<pb::EndSessionRequest>) -> Result<Response<pb::SessionInfo>, Status> {
-        let record = self.sessions.end(&request.into_inner().session_id).await.map_err(session_status)?;
+        let record = self
+            .sessions
+            .end(&request.into_inner().session_id)
+            .await
+            .map_err(session_status)?;
         Ok(Response::new(session_info(&record)))
     }
 
@@ -280,7 +296,10 @@ impl SessionService for SessionServiceImpl {
         self.sessions.get(&id).await.map_err(session_status)?;
         // Subscribe before reading the log, so nothing falls between the two.
         let mut live = self.sessions.subscribe(&id).map_err(session_status)?;
-        let stored = self.sessions.events(&id, request.from_sequence.max(1)).map_err(session_status)?;
+        let stored = self
+            .sessions
+            .events(&id, request.from_sequence.max(1))
+            .map_err(session_status)?;
         let (sender, receiver) = mpsc::channel(ANSWER_BUFFER);
         tokio::spawn(async move {
             let mut last = request.from_sequence.saturating_sub(1);
@@ -303,7 +322,7 @@ impl SessionService for SessionServiceImpl {
                     }
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
                         let _ = sender
-                            .send(Err(Status::resource_exhausted(format!(
+                            .send(Err(status::exhausted(format!(
                                 "this watch fell {missed} events behind its session; watch again from sequence {}",
                                 last + 1
                             ))))
@@ -321,7 +340,11 @@ impl SessionService for SessionServiceImpl {
         &self,
         request: Request<pb::RecommendNowRequest>,
     ) -> Result<Response<pb::RecommendNowResponse>, Status> {
-        let events = self.sessions.recommend_now(&request.into_inner().session_id).await.map_err(session_status)?;
+        let events = self
+            .sessions
+            .recommend_now(&request.into_inner().session_id)
+            .await
+            .map_err(session_status)?;
         Ok(Response::new(pb::RecommendNowResponse {
             events: events.iter().map(session_event).collect(),
         }))

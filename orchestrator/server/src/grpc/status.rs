@@ -3,10 +3,10 @@
 use crate::catalogs::CatalogServiceError;
 use crate::models::ModelServiceError;
 use crate::registry::RegistryError;
-use interarec_sessions::SessionError;
 use interarec_choice::recommend::RecommendError;
 use interarec_datasets::fitting::FitModelError;
 use interarec_plugin_host::{CallFailure, LoadError};
+use interarec_sessions::SessionError;
 use tonic::{Code, Status};
 
 impl From<RegistryError> for Status {
@@ -82,4 +82,24 @@ pub fn session_status(error: SessionError) -> Status {
         };
         Status::new(code, error.to_string())
     }
+}
+
+/// A request the service refuses as malformed: what was wrong and what to send.
+pub fn bad_request(message: impl Into<String>) -> Status {
+    Status::invalid_argument(message)
+}
+
+/// A client over a limit (too many frames buffered, a reader too slow).
+pub fn exhausted(message: impl Into<String>) -> Status {
+    Status::resource_exhausted(message)
+}
+
+/// A fault of the server's own making (a worker gone, a value that would not encode).
+pub fn internal(message: impl Into<String>) -> Status {
+    Status::internal(message)
+}
+
+/// A call without the credentials it needs.
+pub fn unauthenticated(message: impl Into<String>) -> Status {
+    Status::unauthenticated(message)
 }

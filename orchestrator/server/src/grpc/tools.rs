@@ -1,6 +1,7 @@
 //! `interarec.v1.ToolRegistry`: wire types in, registry calls, wire types out.
 
 use super::auth::require_admin;
+use super::status;
 use crate::registry::Registry;
 use interarec_core::{Capability, Grant, RequestedLimits, ToolRecord};
 use interarec_proto::v1 as pb;
@@ -60,8 +61,8 @@ fn parse_grants(grants: Vec<pb::Grant>) -> Result<Vec<Grant>, Status> {
                 .capability
                 .trim()
                 .parse()
-                .map_err(|e: interarec_core::GrantError| Status::invalid_argument(e.to_string()))?;
-            Grant::new(capability, grant.hosts).map_err(|e| Status::invalid_argument(e.to_string()))
+                .map_err(|e: interarec_core::GrantError| status::bad_request(e.to_string()))?;
+            Grant::new(capability, grant.hosts).map_err(|e| status::bad_request(e.to_string()))
         })
         .collect()
 }
@@ -79,7 +80,7 @@ impl ToolRegistry for ToolRegistryService {
         require_admin(&request, self.admin_token.as_deref(), "registering a tool")?;
         let request = request.into_inner();
         if request.component.is_empty() {
-            return Err(Status::invalid_argument(
+            return Err(status::bad_request(
                 "no component bytes were sent; send the .wasm file of the tool",
             ));
         }
