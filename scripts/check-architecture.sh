@@ -100,6 +100,13 @@ for first, second, root in broken:
 sys.exit(1 if broken else 0)
 PY
 
+# The capability list is shared with tools compiled to WebAssembly: serde only.
+capability_dependencies=$(cargo tree -p interarec-capability --edges normal --depth 1 --prefix none 2>/dev/null | awk 'NR > 1 {print $1}' | sort -u | tr '\n' ' ')
+if [[ "$capability_dependencies" != "serde " ]]; then
+    echo "invariant broken: interarec-capability may depend on serde only, not: $capability_dependencies"
+    failures=$((failures + 1))
+fi
+
 while IFS= read -r file; do
     if ! head -n 1 "$file" | grep -q '^//!'; then
         echo "missing module doc: $file must start with a //! line saying what it is for"

@@ -9,60 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-/// A host capability of the tool world. Logging is always allowed and never needs a grant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Capability {
-    /// Session- and tool-scoped key-value state.
-    Kv,
-    /// Screenshot frames of the session.
-    Frames,
-    /// Chat completion (text and image parts).
-    Models,
-    /// Catalog and choice model, read only.
-    Catalog,
-    /// Outbound HTTP to allowlisted hosts.
-    Http,
-}
-
-impl Capability {
-    /// Every grantable capability, in a stable order.
-    pub const ALL: [Capability; 5] = [
-        Capability::Kv,
-        Capability::Frames,
-        Capability::Models,
-        Capability::Catalog,
-        Capability::Http,
-    ];
-
-    /// The capability's name as used in grants and in the WIT description.
-    pub fn name(self) -> &'static str {
-        match self {
-            Capability::Kv => "kv",
-            Capability::Frames => "frames",
-            Capability::Models => "models",
-            Capability::Catalog => "catalog",
-            Capability::Http => "http",
-        }
-    }
-}
-
-impl fmt::Display for Capability {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Capability {
-    type Err = GrantError;
-
-    fn from_str(name: &str) -> Result<Self, Self::Err> {
-        Capability::ALL
-            .into_iter()
-            .find(|capability| capability.name() == name)
-            .ok_or_else(|| GrantError::UnknownCapability(name.to_owned()))
-    }
-}
+pub use interarec_capability::{Capability, UnknownCapability};
 
 /// Why a grant or a capability name was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -91,6 +38,12 @@ pub enum GrantError {
         /// What the tool asks for, comma-separated (or `nothing`).
         requested: String,
     },
+}
+
+impl From<UnknownCapability> for GrantError {
+    fn from(unknown: UnknownCapability) -> GrantError {
+        GrantError::UnknownCapability(unknown.0)
+    }
 }
 
 /// One capability granted to one tool.

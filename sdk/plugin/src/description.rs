@@ -3,33 +3,9 @@
 use crate::bindings::interarec::tool::types as wit;
 use serde_json::Value;
 
-/// A capability a tool asks the host for. The operator still has to grant it at registration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Capability {
-    /// Session- and tool-scoped key-value state ([`crate::kv`]).
-    Kv,
-    /// Screenshot frames of the session ([`crate::frames`]).
-    Frames,
-    /// Chat completion with image parts ([`crate::models`]).
-    Models,
-    /// Catalogs and choice models ([`crate::catalog`]).
-    Catalog,
-    /// Outbound HTTP to allowlisted hosts ([`crate::http`]).
-    Http,
-}
-
-impl Capability {
-    /// The capability's name as it appears in grants (`kv`, `http`, ...).
-    pub fn name(self) -> &'static str {
-        match self {
-            Capability::Kv => "kv",
-            Capability::Frames => "frames",
-            Capability::Models => "models",
-            Capability::Catalog => "catalog",
-            Capability::Http => "http",
-        }
-    }
-}
+/// A capability a tool asks the host for (the operator still has to grant it at registration):
+/// the tool world's one list, shared with the host.
+pub use interarec_capability::Capability;
 
 /// Everything [`crate::Tool::describe`] returns. Build it with [`Description::new`] and the
 /// builder methods.

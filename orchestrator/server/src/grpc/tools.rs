@@ -61,7 +61,7 @@ fn parse_grants(grants: Vec<pb::Grant>) -> Result<Vec<Grant>, Status> {
                 .capability
                 .trim()
                 .parse()
-                .map_err(|e: interarec_core::GrantError| status::bad_request(e.to_string()))?;
+                .map_err(|e: interarec_core::capability::UnknownCapability| status::bad_request(e.to_string()))?;
             Grant::new(capability, grant.hosts).map_err(|e| status::bad_request(e.to_string()))
         })
         .collect()
