@@ -58,7 +58,12 @@ pub struct UnknownCapability(pub String);
 impl fmt::Display for UnknownCapability {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let known: Vec<&str> = Capability::ALL.iter().map(|c| c.name()).collect();
-        write!(f, "unknown capability `{}`; known capabilities are {}", self.0, known.join(", "))
+        write!(
+            f,
+            "unknown capability `{}`; known capabilities are {}",
+            self.0,
+            known.join(", ")
+        )
     }
 }
 
@@ -85,6 +90,9 @@ mod tests {
             assert_eq!(capability.name().parse(), Ok(capability));
         }
         let unknown = "files".parse::<Capability>().unwrap_err().to_string();
-        assert_eq!(unknown, "unknown capability `files`; known capabilities are kv, frames, models, catalog, http");
+        assert_eq!(
+            unknown,
+            "unknown capability `files`; known capabilities are kv, frames, models, catalog, http"
+        );
     }
 }
