@@ -693,3 +693,40 @@ mod budget_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    //! Property tests: no argument text makes `read_call` or `calls_in_text` panic, and
+    //! arguments that are a JSON object read back unchanged.
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_text_is_read_or_refused_without_panic(text in any::<String>(), shaped in "[{}\\[\\]\":,a-z0-9 <>_/.\\\\-]{0,100}") {
+            for arguments in [&text, &shaped] {
+                let call = ToolCallRequest { id: "c".into(), name: "get_user_recommendations".into(), arguments: arguments.clone() };
+                let read = read_call(&call);
+                prop_assert!(read.malformed.is_some() || read.arguments.is_object());
+                let _ = calls_in_text(arguments, &["get_user_recommendations", "validate"]);
+            }
+        }
+
+        #[test]
+        fn json_objects_read_back_unchanged(
+            fields in proptest::collection::btree_map("[a-z_]{1,12}", prop_oneof![
+                any::<i32>().prop_map(|n| json!(n)),
+                "[a-zA-Z ]{0,12}".prop_map(|s| json!(s)),
+                proptest::collection::vec("[a-z]{1,8}", 0..4).prop_map(|v| json!(v)),
+            ], 0..6)
+        ) {
+            let object = Value::Object(fields.into_iter().collect());
+            let call = ToolCallRequest { id: "c".into(), name: "get_user_recommendations".into(), arguments: object.to_string() };
+            let read = read_call(&call);
+            prop_assert_eq!(read.arguments, object);
+            prop_assert!(read.repairs.is_empty());
+        }
+    }
+}

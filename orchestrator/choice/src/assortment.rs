@@ -591,4 +591,6 @@ impl Prepared {
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;

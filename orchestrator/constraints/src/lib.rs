@@ -138,4 +138,6 @@ pub fn function_definition(catalog: &CatalogFacts) -> Value {
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;

@@ -520,6 +520,8 @@ fn derive_schema(items: &[Item], overrides: &BTreeMap<String, AttributeOverride>
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;
 
 /// A stored catalog's description (its items are stored beside it).

@@ -1,5 +1,5 @@
 //! Frame intake: each frame is checked (format sniffed from the bytes, size and dimensions
-//! bounded, fully decoded), stored content-addressed, and acknowledged only once durable.
+//! bounded, the whole file present, fully decoded), stored content-addressed, and acknowledged only once durable.
 //!
 //! Flush policy (group commit): the frames of one `accept` call (a Browse stream hands over every
 //! frame already received, up to [`MAX_GROUP`]) are written, then the store is flushed once, then
@@ -107,6 +107,17 @@ pub fn inspect_image(bytes: &[u8]) -> Result<ImageFacts, String> {
         if !tail.windows(2).any(|pair| pair == [0xFF, 0xD9]) {
             return Err("the JPEG is cut off (it has no end-of-image marker); send the whole file".to_owned());
         }
+    }
+    // PNG decoders stop at the last pixel row and never look for the closing chunk, so a file
+    // cut in its last bytes would pass; the `IEND` chunk (type and its fixed CRC) says the whole
+    // file arrived (a little padding after it is allowed, as for JPEG).
+    const IEND: [u8; 8] = [b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82];
+    if format == image::ImageFormat::Png
+        && !bytes[bytes.len().saturating_sub(64)..]
+            .windows(8)
+            .any(|chunk| chunk == IEND)
+    {
+        return Err("the PNG is cut off (it does not end with its IEND chunk); send the whole file".to_owned());
     }
     let reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
     let (width, height) = reader
@@ -254,5 +265,45 @@ fn rejected(sequence: u64, reason: String) -> FrameOutcome {
         sequence,
         reason,
         ..FrameOutcome::default()
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    //! Property tests: no byte string makes frame inspection panic, and a cut-off image is
+    //! refused with a reason rather than stored.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn png(width: u32, height: u32) -> Vec<u8> {
+        let image = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x * 7) as u8, (y * 3) as u8, 90]));
+        let mut bytes = Vec::new();
+        image::DynamicImage::ImageRgb8(image)
+            .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+            .unwrap();
+        bytes
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn arbitrary_bytes_are_refused_with_a_reason(
+            head in prop_oneof![Just(b"\x89PNG\r\n\x1a\n".to_vec()), Just(vec![0xFF, 0xD8, 0xFF]), Just(Vec::new())],
+            tail in proptest::collection::vec(any::<u8>(), 0..512),
+        ) {
+            let bytes = [head, tail].concat();
+            if let Err(reason) = inspect_image(&bytes) {
+                prop_assert!(!reason.is_empty());
+            }
+        }
+
+        #[test]
+        fn cut_off_pngs_are_refused(width in 16u32..48, height in 16u32..48, keep in 0.0f64..0.999) {
+            let whole = png(width, height);
+            prop_assert!(inspect_image(&whole).is_ok());
+            let cut = &whole[..(whole.len() as f64 * keep) as usize];
+            prop_assert!(inspect_image(cut).is_err(), "{} of {} bytes accepted", cut.len(), whole.len());
+        }
     }
 }

@@ -67,3 +67,39 @@ fn read_segment(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
     let rest = bytes.get(2..)?;
     (rest.len() >= len).then(|| rest.split_at(len))
 }
+
+#[cfg(test)]
+mod properties {
+    //! Property tests: keys of different scopes never collide, and no scope's prefix starts
+    //! another scope's keys.
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Ids as the server allows them (and a little beyond), bytes of any kind.
+    const ID: &str = "[a-z0-9\\-]{0,70}|.{0,12}";
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn sequenced_keys_collide_only_for_the_same_entry(a in ID, b in ID, x in any::<u64>(), y in any::<u64>()) {
+            prop_assert_eq!(sequenced(&a, x) == sequenced(&b, y), a == b && x == y);
+            if a != b {
+                let (ka, kb) = (sequenced(&a, x), sequenced(&b, y));
+                prop_assert!(!ka.starts_with(&catalog_prefix(&b)) && !kb.starts_with(&catalog_prefix(&a)));
+            }
+        }
+
+        #[test]
+        fn kv_scopes_are_prefix_free(s1 in ID, t1 in ID, s2 in ID, t2 in ID, k1 in ".{0,20}", k2 in ".{0,20}") {
+            let (first, second) = (KvScope::new(&s1, &t1), KvScope::new(&s2, &t2));
+            if (s1.as_str(), t1.as_str()) != (s2.as_str(), t2.as_str()) {
+                prop_assert!(!first.key(&k1).starts_with(&second.prefix));
+                prop_assert!(!second.key(&k2).starts_with(&first.prefix));
+                prop_assert_ne!(first.key(&k1), second.key(&k2));
+            }
+            let full = first.key(&k1);
+            prop_assert_eq!(KvScope::tool_of(&full), Some(t1.as_bytes()));
+        }
+    }
+}

@@ -365,4 +365,6 @@ fn drop_trailing_commas(json: &str) -> (String, usize) {
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;

@@ -15,3 +15,6 @@ pub use ocr::{OcrChoice, OcrEngine, OcrError, OcrPage};
 pub use offline::{OfflineSummary, SeenFrame, summarize};
 pub use recognise::ItemIndex;
 pub use vocabulary::Vocabulary;
+
+#[cfg(test)]
+mod properties;
