@@ -591,4 +591,6 @@ fn value_groups(items: &[Item], cap: &ValueCap) -> Result<(Vec<u32>, Vec<usize>)
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;

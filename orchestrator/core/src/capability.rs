@@ -282,3 +282,50 @@ mod tests {
         assert_eq!(grants.iter().count(), 1, "http grants merge into one allowlist");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    //! Property tests of the http allowlist: an exact entry allows that host only (any case, any
+    //! port unless one is named), `*.domain` allows strict subdomains only, and names that merely
+    //! end with the domain's letters, or contain it elsewhere, are refused.
+    use super::*;
+    use proptest::prelude::*;
+
+    const LABEL: &str = "[a-z][a-z0-9]{0,8}";
+
+    fn grants(pattern: &str) -> Grants {
+        Grants::new(
+            vec![Grant::new(Capability::Http, vec![pattern.to_owned()]).unwrap()],
+            &[Capability::Http],
+        )
+        .unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn exact_hosts_and_wildcards_match_as_documented(
+            name in LABEL, domain in LABEL, top in "(com|org|net)", other in LABEL, port in 1u16..65535, named in 1u16..65535,
+        ) {
+            let host = format!("{domain}.{top}");
+            let (sub, longer, glued, inside) =
+                (format!("{name}.{host}"), format!("{host}.{other}"), format!("{name}{host}"), format!("{name}.{host}.{other}"));
+            let exact = grants(&host);
+            prop_assert!(exact.allows_http(&host, port));
+            prop_assert!(exact.allows_http(&host.to_uppercase(), port));
+            prop_assert!(!exact.allows_http(&sub, port));
+            prop_assert!(!exact.allows_http(&longer, port));
+
+            let with_port = grants(&format!("{host}:{named}"));
+            prop_assert_eq!(with_port.allows_http(&host, port), port == named);
+
+            let wildcard = grants(&format!("*.{host}"));
+            prop_assert!(wildcard.allows_http(&sub, port));
+            prop_assert!(!wildcard.allows_http(&host, port));
+            prop_assert!(!wildcard.allows_http(&glued, port));
+            prop_assert!(!wildcard.allows_http(&inside, port));
+            prop_assert!(!Grants::none().allows_http(&host, port));
+        }
+    }
+}

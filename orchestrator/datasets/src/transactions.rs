@@ -347,4 +347,6 @@ impl Table {
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;
