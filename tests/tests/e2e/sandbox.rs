@@ -204,7 +204,9 @@ async fn capabilities_are_granted_by_name_and_http_by_host() {
             plugin("guest_probe"),
             vec![
                 grant("kv"),
-                grant(&format!("http:127.0.0.1:{port},127.0.0.1:{silent_port}")),
+                grant(&format!(
+                    "http:127.0.0.1:{port},127.0.0.1:{silent_port},localhost:{other_port}"
+                )),
                 grant("frames"),
             ],
             limits(1_000, 0),
@@ -220,6 +222,12 @@ async fn capabilities_are_granted_by_name_and_http_by_host() {
         (allowed, Ok(serde_json::json!({"status":200,"body":"hello from /catalog?q=green"}))),
         (other, Err((Code::PermissionDenied, &*Box::leak(format!("host `127.0.0.1:{other_port}` is not on the http allowlist of tool `probe`@0.1.0; grant it with `--grant http:127.0.0.1`").into_boxed_str())))),
         (r#"{"use":"http","url":"file:///etc/passwd"}"#.into(), Err((Code::Aborted, "only http and https URLs are allowed, not `file`"))),
+        // A granted name that resolves to an internal address reaches it only if the grant
+        // names the address too (this one names `localhost`, not 127.0.0.1 on that port).
+        (
+            format!(r#"{{"use":"http","url":"http://localhost:{other_port}/"}}"#),
+            Err((Code::PermissionDenied, "a loopback address; tools reach such addresses only by a grant that names the address")),
+        ),
         (
             format!(r#"{{"use":"http","url":"http://127.0.0.1:{silent_port}/never-answers"}}"#),
             // Time spent waiting inside a host import counts against the deadline too.
