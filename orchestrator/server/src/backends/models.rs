@@ -103,7 +103,8 @@ impl OcrPages {
                     pages.queue.lock().expect("ocr queue").take();
                     return;
                 }
-                if let Err(error) = pages.page_after(&frame_id, previous.as_deref()) {
+                // A panicking engine fails that frame, not the reader: the next frame is read.
+                if let Err(error) = guarded(|| pages.page_after(&frame_id, previous.as_deref())) {
                     tracing::warn!(frame = %frame_id, "OCR on arrival failed: {error}");
                 }
             }
@@ -205,6 +206,20 @@ impl OcrPages {
     pub fn engine_name(&self) -> Result<String, String> {
         self.engine().map(|e| e.name().to_owned())
     }
+}
+
+/// Runs one read of the background reader; a panic inside it becomes that read's error.
+fn guarded<T>(read: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|text| (*text).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".to_owned());
+        Err(format!(
+            "the OCR engine panicked ({message}); the reader goes on with the next frame"
+        ))
+    })
 }
 
 /// The server's `models` backend.
@@ -486,5 +501,29 @@ impl ModelsBackend for Vision {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_read_fails_that_read_only() {
+        let reads: Vec<Result<u32, String>> = vec![
+            guarded(|| Ok(1)),
+            guarded(|| panic!("tract: shape mismatch")),
+            guarded(|| Err("no stored frame".to_owned())),
+            guarded(|| Ok(4)),
+        ];
+        assert_eq!(reads[0], Ok(1));
+        assert!(
+            reads[1]
+                .as_ref()
+                .unwrap_err()
+                .contains("panicked (tract: shape mismatch)")
+        );
+        assert_eq!(reads[2], Err("no stored frame".to_owned()));
+        assert_eq!(reads[3], Ok(4));
     }
 }
