@@ -15,8 +15,8 @@ pub use interarec_capability::{Capability, UnknownCapability};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GrantError {
     /// The name is not one of the tool world's capabilities.
-    #[error("unknown capability `{0}`; known capabilities are kv, frames, models, catalog, http")]
-    UnknownCapability(String),
+    #[error(transparent)]
+    UnknownCapability(#[from] UnknownCapability),
     /// An `http` grant without hosts.
     #[error("the http grant needs an allowlist of hosts: write `http:api.example.com[,other.host]`")]
     HttpWithoutHosts,
@@ -38,12 +38,6 @@ pub enum GrantError {
         /// What the tool asks for, comma-separated (or `nothing`).
         requested: String,
     },
-}
-
-impl From<UnknownCapability> for GrantError {
-    fn from(unknown: UnknownCapability) -> GrantError {
-        GrantError::UnknownCapability(unknown.0)
-    }
 }
 
 /// One capability granted to one tool.

@@ -45,8 +45,8 @@ pub enum ManifestError {
     #[error(transparent)]
     Schema(#[from] SchemaError),
     /// A capability the tool world does not have.
-    #[error("the tool asks for unknown capability `{0}`; known capabilities are kv, frames, models, catalog, http")]
-    UnknownCapability(String),
+    #[error("the tool asks for {0}")]
+    UnknownCapability(crate::capability::UnknownCapability),
 }
 
 /// Checks a tool name against the naming rule.
@@ -78,9 +78,7 @@ impl ToolManifest {
         let schema = ArgumentSchema::parse(arguments_schema)?;
         let mut parsed = Vec::new();
         for capability in capabilities {
-            let capability: Capability = capability
-                .parse()
-                .map_err(|_| ManifestError::UnknownCapability(capability.clone()))?;
+            let capability: Capability = capability.parse().map_err(ManifestError::UnknownCapability)?;
             if !parsed.contains(&capability) {
                 parsed.push(capability);
             }

@@ -72,16 +72,14 @@ impl From<ModelServiceError> for Status {
 
 /// A session operation's failure as a status (a function: neither type is this crate's).
 pub fn session_status(error: SessionError) -> Status {
-    {
-        let code = match &error {
-            SessionError::InvalidId(_) | SessionError::BadRequest(_) => Code::InvalidArgument,
-            SessionError::Exists(_) => Code::AlreadyExists,
-            SessionError::NotFound(_) => Code::NotFound,
-            SessionError::Ended(_) => Code::FailedPrecondition,
-            SessionError::Store(_) | SessionError::Worker(_) => Code::Internal,
-        };
-        Status::new(code, error.to_string())
-    }
+    let code = match &error {
+        SessionError::InvalidId(_) | SessionError::BadRequest(_) => Code::InvalidArgument,
+        SessionError::Exists(_) => Code::AlreadyExists,
+        SessionError::NotFound(_) => Code::NotFound,
+        SessionError::Ended(_) => Code::FailedPrecondition,
+        SessionError::Store(_) | SessionError::Worker(_) => Code::Internal,
+    };
+    Status::new(code, error.to_string())
 }
 
 /// A request the service refuses as malformed: what was wrong and what to send.
