@@ -128,6 +128,14 @@ pub const MAX_CHAT_TEXT_BYTES: usize = 256 * 1024;
 /// Largest page of items one `catalog.items` call returns.
 pub const MAX_CATALOG_PAGE: u32 = 1_000;
 
+/// How every client of the `http` capability is built: no redirects (each hop would need the
+/// allowlist), the host's user agent.
+pub(crate) fn http_client() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("interarec-tool-host/", env!("CARGO_PKG_VERSION")))
+}
+
 /// Everything host imports may use.
 #[derive(Clone)]
 pub struct Services {
@@ -164,9 +172,7 @@ impl Services {
 
     /// Services over the given kv backend, with a fresh HTTP client.
     pub fn new(kv: Arc<dyn KvBackend>) -> anyhow::Result<Services> {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("interarec-tool-host/", env!("CARGO_PKG_VERSION")))
+        let http = http_client()
             .build()
             .map_err(|e| anyhow::anyhow!("cannot build the HTTP client of the http capability: {e}"))?;
         Ok(Services {

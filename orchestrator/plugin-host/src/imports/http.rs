@@ -174,9 +174,7 @@ pub fn internal_kind(ip: IpAddr) -> Option<&'static str> {
 
 /// A client that connects `host` only to the addresses checked.
 fn pinned_client(host: &str, addresses: &[SocketAddr]) -> Result<reqwest::Client, HostError> {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("interarec-tool-host/", env!("CARGO_PKG_VERSION")))
+    crate::services::http_client()
         .resolve_to_addrs(host, addresses)
         .build()
         .map_err(|error| HostError::Failed(format!("cannot build the HTTP client for `{host}`: {error}")))
