@@ -101,16 +101,8 @@ pub struct TurnInput {
     pub planner_tools: Vec<String>,
 }
 
-/// A tool as the planner sees it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ToolSpec {
-    /// Name to call it by.
-    pub name: String,
-    /// What it does.
-    pub description: String,
-    /// JSON Schema of its arguments.
-    pub parameters: Value,
-}
+/// A tool as the planner sees it: the same shape the `planner-context` event records.
+pub use interarec_core::event::OfferedTool as ToolSpec;
 
 /// Everything a planner is given for a turn.
 #[derive(Debug, Clone)]

@@ -11,9 +11,7 @@ use crate::{
 };
 use interarec_constraints::{FUNCTION_NAME, function_definition};
 use interarec_core::Tools;
-use interarec_core::event::{
-    self, CatalogBrief, EventPayload, Fallback, OfferedTool, PlannerAction, PlannerStopped, TurnLimits,
-};
+use interarec_core::event::{self, CatalogBrief, EventPayload, Fallback, PlannerAction, PlannerStopped, TurnLimits};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -77,15 +75,7 @@ pub async fn run_turn(tools: &dyn Tools, input: TurnInput, planner: &dyn Planner
                 price_min: context.input.catalog.price_min,
                 price_max: context.input.catalog.price_max,
             },
-            tools: context
-                .tools
-                .iter()
-                .map(|t| OfferedTool {
-                    name: t.name.clone(),
-                    description: t.description.clone(),
-                    parameters: t.parameters.clone(),
-                })
-                .collect(),
+            tools: context.tools.clone(),
             limits: TurnLimits {
                 max_steps: config.max_steps as u64,
                 turn_timeout_ms: config.turn_timeout.as_millis() as u64,

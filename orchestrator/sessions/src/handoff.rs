@@ -53,7 +53,7 @@ impl Sessions {
                 Ok(input) => self.planners.run_turn(self.tools.as_ref(), &planner, input).await,
                 Err(reason) => skipped(batch_number, reason),
             };
-            self.record_turn(id, live, turn).await?;
+            self.record_turn(live, turn).await?;
         }
         Ok(())
     }
@@ -91,13 +91,13 @@ impl Sessions {
                     "nothing to recommend from yet: no frames are pending and no batch has been summarised (or the session has no choice model)".into(),
                 ),
             };
-            self.record_turn(id, &live, turn).await?;
+            self.record_turn(&live, turn).await?;
         }
         Ok(self.store.events(id, before + 1)?)
     }
 
     /// Appends a turn's events and its constraints to the session, then broadcasts them.
-    async fn record_turn(&self, id: &str, live: &Live, turn: TurnOutput) -> Result<(), SessionError> {
+    async fn record_turn(&self, live: &Live, turn: TurnOutput) -> Result<(), SessionError> {
         let mut record = live.record.lock().await;
         let mut sent = Vec::with_capacity(turn.events.len());
         for payload in turn.events {
@@ -117,7 +117,6 @@ impl Sessions {
         self.store.put_session(&record)?;
         self.flush().await?;
         drop(record);
-        debug_assert!(sent.iter().all(|event| event.session_id == id));
         for turn_event in sent {
             let _ = live.events.send(turn_event);
         }
