@@ -39,11 +39,21 @@ demo-tool: plugins build
 
 # Run every test: unit, end-to-end (real server, real components), SDK, plugins, invariants.
 test: plugins data models check-architecture
-    # One test at a time per binary: sled 0.34's transactions share one process-wide lock, and
-    # one end-to-end test's store dropped while another test's transaction waits can deadlock.
-    cargo test -- --test-threads=1
+    # Tests run in parallel: the store takes no sled transaction or batch (their process-wide
+    # lock could deadlock one test's store against another's).
+    cargo test
     cargo test -p interarec-plugin {{ prepend("-p ", own_plugins) }}
     just check-new-plugin
+
+# Fuzz each input surface for SECONDS (default 60) with cargo-fuzz on a nightly toolchain (both
+# installed here when missing); not part of `just test` or CI. Crashes land in fuzz/artifacts/.
+fuzz SECONDS="60":
+    rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+    cargo +nightly fuzz --version >/dev/null 2>&1 || cargo install --locked cargo-fuzz
+    cd fuzz && for target in $(cargo +nightly fuzz list); do \
+        echo "==> fuzzing $target for {{ SECONDS }} s"; \
+        cargo +nightly fuzz run "$target" -- -max_total_time={{ SECONDS }} -rss_limit_mb=4096 || exit 1; \
+    done
 
 # fmt and clippy with warnings as errors (host crates natively, plugins for wasm32-wasip2).
 lint: wasm-target
@@ -67,6 +77,13 @@ bench-summarize: models
 # per layout family, tuned vs held-out; last line is JSON.
 bench-recovery: plugins models
     cargo run -q -p interarec-tests --example bench -- recovery
+
+# The server under crashes, load and abuse: `interarec serve` killed with SIGKILL 100 times while
+# 8 clients stream (acknowledged frames lost, batches left unfinished: goal 0); 100 sessions at
+# 2 frames/s for 60 s (acknowledgement p50/p99, refusals, RSS); 1,000 connect-and-drop cycles,
+# oversize fields and a 1M-entry exclude (tasks and RSS flat, each refused); last line is JSON.
+bench-chaos *ARGS: plugins build
+    cargo run -q -p interarec-tests --example bench -- chaos {{ ARGS }}
 
 # Batch closed → recommendation event latency, offline, OCR cached (Tesseract); last line is JSON.
 bench-loop: plugins

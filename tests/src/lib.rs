@@ -2,6 +2,7 @@
 //! are, a real server on 127.0.0.1:0 with a temporary data dir plus a connected client, and
 //! deterministic catalog and transaction fixtures ([`fixtures`]).
 
+pub mod chaos;
 pub mod fake_openai;
 pub mod fixtures;
 pub mod intent;
@@ -87,7 +88,7 @@ impl TestServer {
     /// A client with the given admin token.
     pub async fn client_with_token(&self, admin_token: Option<&str>) -> Client {
         let options = ConnectOptions {
-            admin_token: admin_token.map(str::to_owned),
+            token: admin_token.map(str::to_owned),
             ..ConnectOptions::default()
         };
         Client::connect(&self.server.url(), options)

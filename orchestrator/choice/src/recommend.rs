@@ -240,10 +240,15 @@ pub fn recommend(
         Some(cap) => value_groups(items, cap)?,
         None => (Vec::new(), Vec::new()),
     };
+    // A mask, not a search per item: an exclusion list may be as long as the catalog.
+    let mut is_excluded = vec![false; items.len()];
+    for &index in &excluded {
+        is_excluded[index] = true;
+    }
     let eligible_items = eligible
         .iter()
-        .enumerate()
-        .filter(|(i, e)| **e && !excluded.contains(i))
+        .zip(&is_excluded)
+        .filter(|(eligible, excluded)| **eligible && !**excluded)
         .count();
     let problem = AssortmentProblem {
         prices: &prices,
@@ -335,14 +340,64 @@ fn matches(value: &AttributeValue, wanted: &str) -> bool {
     }
 }
 
+/// Most ids in `must_include` or `exclude`, and most values in one filter's `one_of` or
+/// `none_of`.
+pub const MAX_LISTED: usize = 10_000;
+/// Most attribute filters.
+pub const MAX_FILTERS: usize = 256;
+
 impl Constraints {
+    /// Refuses lists longer than [`MAX_LISTED`] and more than [`MAX_FILTERS`] filters, naming
+    /// the field, so one request cannot make the optimizer's input unbounded.
+    pub fn check_sizes(&self) -> Result<(), RecommendError> {
+        let too_long = |field: &str, length: usize, limit: usize| {
+            Err(RecommendError::InvalidConstraint(format!(
+                "{field} lists {length} entries, over the limit of {limit}; narrow it (a filter selects many items at once)"
+            )))
+        };
+        for (field, list) in [("must_include", &self.must_include), ("exclude", &self.exclude)] {
+            if list.len() > MAX_LISTED {
+                return too_long(field, list.len(), MAX_LISTED);
+            }
+        }
+        if self.filters.len() > MAX_FILTERS {
+            return too_long("filters", self.filters.len(), MAX_FILTERS);
+        }
+        for filter in &self.filters {
+            for (name, values) in [("one_of", &filter.one_of), ("none_of", &filter.none_of)] {
+                let length = values.as_ref().map_or(0, Vec::len);
+                if length > MAX_LISTED {
+                    return too_long(
+                        &format!("the `{}` filter's {name}", filter.attribute),
+                        length,
+                        MAX_LISTED,
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Whether an item passes the price range, every filter and the exclusions (what makes it a
     /// candidate; capacity and caps are the optimizer's business).
     pub fn admits(&self, item: &Item) -> bool {
+        self.admits_apart_from_exclusions(item) && !self.exclude.contains(&item.id)
+    }
+
+    /// How many of `items` [`Constraints::admits`], with the exclusions looked up in a set
+    /// (an exclusion list may be as long as the catalog).
+    pub fn admitted_count(&self, items: &[Item]) -> usize {
+        let excluded: std::collections::HashSet<&str> = self.exclude.iter().map(String::as_str).collect();
+        items
+            .iter()
+            .filter(|item| self.admits_apart_from_exclusions(item) && !excluded.contains(item.id.as_str()))
+            .count()
+    }
+
+    fn admits_apart_from_exclusions(&self, item: &Item) -> bool {
         self.lowest_price.is_none_or(|low| item.price >= low)
             && self.highest_price.is_none_or(|high| item.price <= high)
             && self.filters.iter().all(|filter| filter.accepts(item))
-            && !self.exclude.contains(&item.id)
     }
 }
 

@@ -4,6 +4,7 @@
 //! Each subcommand is a module here; all of them except `serve` and the throw-away servers of
 //! `demo` and `demo-tool` talk to a server through `interarec-client`.
 
+mod api_key;
 mod catalog;
 mod demo;
 mod demo_shop;
@@ -63,6 +64,8 @@ enum Command {
         #[arg(long)]
         openai_model: Option<String>,
     },
+    /// Makes client API keys for the server's config.
+    ApiKey(api_key::ApiKeyArgs),
     /// Manages and invokes tools on a running server.
     Tools(tools::ToolsArgs),
     /// Imports, lists, shows and removes catalogs on a running server.
@@ -118,6 +121,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = ServerConfig::load(&overrides, &|key| std::env::var(key).ok())?;
             serve(config).await
         }
+        Command::ApiKey(args) => api_key::run(args),
         Command::Tools(args) => tools::run(args).await,
         Command::Catalog(args) => catalog::run(args).await,
         Command::Fit(args) => models::fit(args).await,
@@ -148,14 +152,17 @@ pub struct ServerArgs {
 }
 
 impl ServerArgs {
-    /// Connects, sending INTERAREC_ADMIN_TOKEN (when set) with every request.
+    /// Connects, sending INTERAREC_ADMIN_TOKEN (or, without it, INTERAREC_API_KEY) with every
+    /// request.
     pub async fn connect(&self) -> anyhow::Result<interarec_client::Client> {
         let tls_ca_pem = match &self.tls_ca {
             Some(path) => Some(std::fs::read(path).with_context(|| format!("cannot read CA file {}", path.display()))?),
             None => None,
         };
         let options = interarec_client::ConnectOptions {
-            admin_token: std::env::var("INTERAREC_ADMIN_TOKEN").ok().filter(|t| !t.is_empty()),
+            token: ["INTERAREC_ADMIN_TOKEN", "INTERAREC_API_KEY"]
+                .into_iter()
+                .find_map(|name| std::env::var(name).ok().filter(|t| !t.is_empty())),
             tls_ca_pem,
             timeout: None,
         };
@@ -174,10 +181,10 @@ pub fn wire_grant(text: &str) -> anyhow::Result<interarec_client::Grant> {
 
 async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let data_dir = config.data_dir.clone();
-    let token = if config.admin_token.is_some() {
-        "required for changes"
-    } else {
-        "not set"
+    let token = match (&config.admin_token, config.api_keys.len()) {
+        (None, _) => "not set: every caller on this machine is the admin".to_owned(),
+        (Some(_), 0) => "set; callers on this machine may create sessions without a key".to_owned(),
+        (Some(_), keys) => format!("set; {keys} API key(s)"),
     };
     // `start` binds, reads TLS files and opens the database first, so every start-up problem
     // is reported before the server claims to be serving.

@@ -270,12 +270,27 @@ fn wire_frame(frame: &CapturedFrame) -> Frame {
     }
 }
 
+/// Uses INTERAREC_SESSION_CREDENTIAL (when set) for the calls on session `id`.
+fn use_credential(client: &Client, id: &str) {
+    if let Some(credential) = std::env::var("INTERAREC_SESSION_CREDENTIAL")
+        .ok()
+        .filter(|c| !c.is_empty())
+    {
+        client.remember_session_credential(id, &credential);
+    }
+}
+
 async fn ensure_session(client: &mut Client, id: &str, new_session: &NewSessionFlags) -> anyhow::Result<SessionInfo> {
+    use_credential(client, id);
     match client.get_session(id).await {
         Ok(info) => Ok(info),
         Err(error) if error.is_not_found() => {
-            eprintln!("creating session `{id}`");
-            Ok(client.create_session_with(new_session.request(id)).await?)
+            let info = client.create_session_with(new_session.request(id)).await?;
+            eprintln!(
+                "created session `{id}`; its credential (for `session watch` and the like): {}",
+                info.credential
+            );
+            Ok(info)
         }
         Err(error) => Err(error.into()),
     }
@@ -420,11 +435,21 @@ pub async fn session_command(args: SessionArgs) -> anyhow::Result<()> {
             }
         }
         SessionCommand::Create { id, new_session } => {
-            print_session(&client.create_session_with(new_session.request(&id)).await?)
+            let info = client.create_session_with(new_session.request(&id)).await?;
+            print_session(&info);
+            println!("credential: {}", info.credential);
+            eprintln!("(shown once: calls on this session need it; the CLI reads INTERAREC_SESSION_CREDENTIAL)");
         }
-        SessionCommand::Show { id } => print_session(&client.get_session(&id).await?),
-        SessionCommand::End { id } => print_session(&client.end_session(&id).await?),
+        SessionCommand::Show { id } => {
+            use_credential(&client, &id);
+            print_session(&client.get_session(&id).await?)
+        }
+        SessionCommand::End { id } => {
+            use_credential(&client, &id);
+            print_session(&client.end_session(&id).await?)
+        }
         SessionCommand::Watch { id, from, json } => {
+            use_credential(&client, &id);
             let mut events = client.watch_session(&id, from).await?;
             while let Some(event) = events.message().await? {
                 let payload: serde_json::Value = serde_json::from_str(&event.payload_json).unwrap_or_default();
@@ -534,7 +559,7 @@ fn replay_from_store(data_dir: &std::path::Path, id: &str, json: bool) -> anyhow
             }
         );
     };
-    let events = store.events(id, 1)?;
+    let events = store.events(id, 1, u64::MAX, usize::MAX)?;
     if !json {
         println!(
             "session `{id}` ({}): catalog `{}`, model `{}`, planner {}, vision {}, validated by {}; {} frames, {} batches, {} events; {} planner turns, {} finished by the offline fallback",

@@ -107,7 +107,7 @@ fn serve_and_manage_tools_from_the_command_line() {
         ),
     )
     .unwrap();
-    let server = serve(&config, "t0ken");
+    let server = serve(&config, "t0ken-for-the-cli-tests");
     let echo = plugin_path("echo");
     let echo = echo.to_str().unwrap();
 
@@ -120,19 +120,19 @@ fn serve_and_manage_tools_from_the_command_line() {
             "registering a tool needs the admin token",
         ),
         (
-            Some("t0ken"),
+            Some("t0ken-for-the-cli-tests"),
             vec!["register", echo, "--grant", "bogus"],
             false,
             "unknown capability `bogus`",
         ),
         (
-            Some("t0ken"),
+            Some("t0ken-for-the-cli-tests"),
             vec!["register", echo, "--grant", "kv", "--memory-mib", "32"],
             true,
             "echo 0.1.0 registered",
         ),
         (
-            Some("t0ken"),
+            Some("t0ken-for-the-cli-tests"),
             vec!["register", echo, "--grant", "kv", "--memory-mib", "32"],
             true,
             "already registered, unchanged",
@@ -177,11 +177,16 @@ fn serve_and_manage_tools_from_the_command_line() {
             false,
             "removing a tool needs the admin token",
         ),
-        (Some("t0ken"), vec!["remove", "echo"], true, "echo 0.1.0 removed"),
+        (
+            Some("t0ken-for-the-cli-tests"),
+            vec!["remove", "echo"],
+            true,
+            "echo 0.1.0 removed",
+        ),
     ];
     check_cases("tools", &server.url, before_crash);
     drop(server); // SIGKILL
-    let server = serve(&config, "t0ken");
+    let server = serve(&config, "t0ken-for-the-cli-tests");
     check_cases("tools", &server.url, after_crash);
 
     let (ok, _, stderr) = tools("http://127.0.0.1:1", None, &["list"]);
@@ -243,7 +248,7 @@ fn catalogs_from_the_command_line() {
     )
     .unwrap();
     let homes = homes.to_str().unwrap();
-    let server = serve(&config, "t0ken");
+    let server = serve(&config, "t0ken-for-the-cli-tests");
     let cases: Vec<(Option<&str>, Vec<&str>, bool, &str)> = vec![
         (None, vec!["list"], true, "no catalogs"),
         (
@@ -253,13 +258,13 @@ fn catalogs_from_the_command_line() {
             "importing a catalog needs the admin token",
         ),
         (
-            Some("t0ken"),
+            Some("t0ken-for-the-cli-tests"),
             vec!["import", homes, "--id", "homes"],
             true,
             "homes imported: 2 items imported, 1 rows refused\n  line 4: item `h3`: missing price",
         ),
         (
-            Some("t0ken"),
+            Some("t0ken-for-the-cli-tests"),
             vec!["import", homes, "--id", "homes", "--format", "xml"],
             false,
             "pass --format csv or --format jsonl",
@@ -270,7 +275,12 @@ fn catalogs_from_the_command_line() {
             true,
             "city             text    2 items: Pacifica, San Jose",
         ),
-        (Some("t0ken"), vec!["remove", "homes"], true, "homes removed (2 items)"),
+        (
+            Some("t0ken-for-the-cli-tests"),
+            vec!["remove", "homes"],
+            true,
+            "homes removed (2 items)",
+        ),
         (None, vec!["show", "homes"], false, "not found: no catalog `homes`"),
     ];
     check_cases("catalog", &server.url, cases);
@@ -317,11 +327,11 @@ fn choice_models_from_the_command_line() {
     }
     std::fs::write(&visits, csv).unwrap();
     let (catalog, visits) = (catalog.to_str().unwrap(), visits.to_str().unwrap());
-    let server = serve(&config, "t0ken");
+    let server = serve(&config, "t0ken-for-the-cli-tests");
     let (ok, _, stderr) = interarec(
         "catalog",
         &server.url,
-        Some("t0ken"),
+        Some("t0ken-for-the-cli-tests"),
         &["import", catalog, "--id", "shop"],
     );
     assert!(ok, "{stderr}");
@@ -329,7 +339,7 @@ fn choice_models_from_the_command_line() {
     let (ok, stdout, stderr) = interarec(
         "fit",
         &server.url,
-        Some("t0ken"),
+        Some("t0ken-for-the-cli-tests"),
         &[visits, "--id", "shop-mnl", "--catalog", "shop"],
     );
     assert!(ok, "{stderr}");
@@ -357,25 +367,25 @@ fn choice_models_from_the_command_line() {
                 "fitting a choice model needs the admin token",
             ),
             (
-                Some("t0ken"),
+                Some("t0ken-for-the-cli-tests"),
                 vec![visits, "--id", "shop-mnl"],
                 false,
                 "already exists; pass replace (`--replace`)",
             ),
             (
-                Some("t0ken"),
+                Some("t0ken-for-the-cli-tests"),
                 vec![visits, "--id", "x", "--format", "xml"],
                 false,
                 "pass --format ta-feng or --format csv",
             ),
             (
-                Some("t0ken"),
+                Some("t0ken-for-the-cli-tests"),
                 vec![visits, "--id", "x", "--segment-by", "age"],
                 false,
                 "there is no column `age` to segment by",
             ),
             (
-                Some("t0ken"),
+                Some("t0ken-for-the-cli-tests"),
                 vec![catalog, "--id", "x"],
                 false,
                 "lacks `item_id` or `price`",
@@ -483,7 +493,7 @@ fn choice_models_from_the_command_line() {
                 "removing a choice model needs the admin token",
             ),
             (
-                Some("t0ken"),
+                Some("t0ken-for-the-cli-tests"),
                 vec!["remove", "shop-mnl"],
                 true,
                 "shop-mnl removed (1 segments)",
@@ -507,7 +517,7 @@ fn sessions_replay_from_a_recorded_folder_on_the_command_line() {
     .unwrap();
     let recorded = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/sessions/fashion-green-dresses");
     let recorded = recorded.to_str().unwrap();
-    let server = serve(&config, "t0ken");
+    let server = serve(&config, "t0ken-for-the-cli-tests");
     let (ok, stdout, stderr) = interarec(
         "session",
         &server.url,
@@ -674,4 +684,106 @@ fn sessions_replay_from_a_recorded_folder_on_the_command_line() {
             (None, vec!["replay"], false, "--from-store"),
         ],
     );
+}
+
+/// Runs `interarec ARGS…` with exactly the given `INTERAREC_*` secrets in its environment.
+fn interarec_with(args: &[&str], secrets: &[(&str, &str)]) -> (bool, String, String) {
+    let output = Command::new(BIN)
+        .args(args)
+        .env_remove("INTERAREC_ADMIN_TOKEN")
+        .env_remove("INTERAREC_API_KEY")
+        .env_remove("INTERAREC_SESSION_CREDENTIAL")
+        .envs(secrets.iter().copied())
+        .output()
+        .expect("interarec runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn api_keys_and_session_credentials_from_the_command_line() {
+    const ADMIN: &str = "t0ken-for-the-cli-tests";
+    // A key made by the CLI: printed once, with the config entry that holds only its hash.
+    let (ok, key, entry) = interarec_with(&["api-key", "new", "storefront", "--scope", "sessions"], &[]);
+    assert!(ok, "{entry}");
+    let key = key.trim().to_owned();
+    assert!(key.starts_with("irk-"), "{key}");
+    let entry = entry
+        .lines()
+        .skip_while(|line| *line != "[[api_keys]]")
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(entry.contains("scopes = [\"sessions\"]"), "{entry}");
+    assert!(!entry.contains(&key), "the config entry must not hold the key itself");
+    let (ok, _, stderr) = interarec_with(&["api-key", "new", "x", "--scope", "admin"], &[]);
+    assert!(!ok && stderr.contains("`admin` is not a scope"), "{stderr}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("interarec.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n{entry}\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let server = serve(&config, ADMIN);
+    let url = server.url.as_str();
+
+    let (ok, _, stderr) = interarec_with(&["session", "create", "--server", url], &[]);
+    assert!(
+        !ok && stderr.contains("needs an API key with the `sessions` scope"),
+        "{stderr}"
+    );
+    let (ok, created, stderr) = interarec_with(
+        &["session", "create", "shop-visit", "--server", url],
+        &[("INTERAREC_API_KEY", &key)],
+    );
+    assert!(ok, "{stderr}");
+    let credential = created
+        .lines()
+        .find_map(|line| line.strip_prefix("credential: "))
+        .unwrap_or_else(|| panic!("no credential in {created}"))
+        .to_owned();
+
+    let show = ["session", "show", "shop-visit", "--server", url];
+    let cases: &[(&[(&str, &str)], bool, &str)] = &[
+        (
+            &[],
+            false,
+            "reading a session on session `shop-visit` needs its credential",
+        ),
+        (&[("INTERAREC_API_KEY", &key)], false, "needs its credential"),
+        (
+            &[("INTERAREC_SESSION_CREDENTIAL", "isc-wrong")],
+            false,
+            "is not session `shop-visit`'s",
+        ),
+        (
+            &[("INTERAREC_SESSION_CREDENTIAL", &credential)],
+            true,
+            "session:   shop-visit",
+        ),
+        (&[("INTERAREC_ADMIN_TOKEN", ADMIN)], true, "session:   shop-visit"),
+    ];
+    for (secrets, success, fragment) in cases {
+        let (ok, stdout, stderr) = interarec_with(&show, secrets);
+        assert_eq!(ok, *success, "{secrets:?}: {stderr}");
+        let text = if *success { stdout } else { stderr };
+        assert!(text.contains(fragment), "{secrets:?}: expected {fragment:?} in {text}");
+    }
+    let (ok, _, stderr) = interarec_with(&["session", "list", "--server", url], &[("INTERAREC_API_KEY", &key)]);
+    assert!(
+        !ok && stderr.contains("listing every session needs the admin token"),
+        "{stderr}"
+    );
+    let (ok, stdout, stderr) = interarec_with(
+        &["session", "list", "--server", url],
+        &[("INTERAREC_ADMIN_TOKEN", ADMIN)],
+    );
+    assert!(ok && stdout.contains("shop-visit"), "{stderr}");
 }

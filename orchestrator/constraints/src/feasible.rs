@@ -64,7 +64,7 @@ pub struct Relaxed {
 /// Items of `items` that `arguments` admit.
 pub fn matching(catalog: &CatalogFacts, items: &[Item], arguments: &Value) -> usize {
     let constraints = validate(catalog, arguments).constraints;
-    items.iter().filter(|item| constraints.admits(item)).count()
+    constraints.admitted_count(items)
 }
 
 /// Relaxes `arguments` (already validated) in `order` until at least `wanted` items match or

@@ -543,6 +543,14 @@ pub struct CatalogRecord {
     pub imported_at_unix_ms: u64,
     /// Rows refused at import.
     pub rejected_rows: u64,
+    /// Which stored set of items is this record's (set by the store at each import; 0 in
+    /// records written before item sets were versioned).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub generation: u64,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 impl CatalogRecord {
@@ -558,6 +566,7 @@ impl CatalogRecord {
             attributes: parsed.attributes.clone(),
             imported_at_unix_ms,
             rejected_rows: parsed.error_count,
+            generation: 0,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod event;
 pub mod limits;
 pub mod money;
 pub mod schema;
+pub mod secret;
 pub mod session;
 pub mod tool;
 pub mod tools;

@@ -138,6 +138,45 @@ pub struct SessionRecord {
     /// Turns the offline planner finished because the session's planner failed.
     #[serde(default)]
     pub fallback_turns: u64,
+    /// The SHA-256 fingerprint of the session's credential ([`crate::secret`]); the credential
+    /// itself is shown once, by `CreateSession`. Empty in records written before credentials:
+    /// only the admin token opens those.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub credential_sha256: String,
+    /// The batch between its closing and the end of its planner's turn, when there is one. Each
+    /// step of a batch commits by writing this record, so a restart (or the next tick after a
+    /// failed step) resumes the batch at the step that did not commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_flight: Option<BatchInFlight>,
+}
+
+/// A closed batch still on its way to a recommendation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchInFlight {
+    /// Its number (1-based).
+    pub batch: u64,
+    /// The frames the `capture` tool kept.
+    pub kept: Vec<String>,
+    /// The summary before this batch, the context of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_summary: Option<serde_json::Value>,
+    /// The last step that committed.
+    pub stage: BatchStage,
+}
+
+/// The steps of a batch after it closed: summarised, then the planner's turn (which ends it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BatchStage {
+    /// The batch event is in the log; the summary is next.
+    Closed,
+    /// The summary event is in the log; the planner's turn is next. `unreadable` holds why the
+    /// summary could not be read, when it could not (the turn then says so instead of planning).
+    Summarized {
+        /// Why the summary could not be read, if it could not.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unreadable: Option<String>,
+    },
 }
 
 /// An accepted frame's metadata (its bytes are stored under `frame_id`).

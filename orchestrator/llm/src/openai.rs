@@ -119,7 +119,17 @@ impl OpenAiProvider {
                         .and_then(|v| v.trim().parse::<f64>().ok())
                         .filter(|s| s.is_finite() && *s >= 0.0)
                         .map(Duration::from_secs_f64);
-                    let text = response.text().await.unwrap_or_default();
+                    let text = match read_bounded(response).await {
+                        Ok(text) => text,
+                        Err(TooLarge) => {
+                            return Err(ChatError::Rejected {
+                                cause: RefusalCause::Other,
+                                message: format!(
+                                    "the model provider at {endpoint} answered with more than {MAX_RESPONSE_BYTES} bytes; lower max_tokens or check the endpoint"
+                                ),
+                            });
+                        }
+                    };
                     if status.is_success() {
                         return parse_response(&text);
                     }
@@ -161,6 +171,26 @@ impl ChatProvider for OpenAiProvider {
     fn chat(&self, request: ChatRequest) -> ChatFuture<'_> {
         Box::pin(self.complete(request))
     }
+}
+
+/// Largest answer read from the model endpoint: far above any chat completion, so only a
+/// misbehaving endpoint reaches it.
+pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+
+/// An answer over [`MAX_RESPONSE_BYTES`].
+struct TooLarge;
+
+/// The response body as text, read chunk by chunk up to [`MAX_RESPONSE_BYTES`] (a broken body
+/// reads as what arrived).
+async fn read_bounded(mut response: reqwest::Response) -> Result<String, TooLarge> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 fn describe_transport_error(error: &reqwest::Error) -> String {

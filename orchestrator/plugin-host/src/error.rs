@@ -121,6 +121,13 @@ pub enum CallFailure {
     Unavailable(String),
     /// The host failed to run the call (instantiation, pool exhaustion, an internal error).
     Host(String),
+    /// Every call slot stayed busy for as long as the call's own deadline.
+    Busy {
+        /// Calls that may run at once (`limits.max_concurrent_calls`).
+        slots: u32,
+        /// How long the call waited for one.
+        waited_ms: u64,
+    },
 }
 
 impl fmt::Display for CallError {
@@ -165,6 +172,10 @@ impl fmt::Display for CallError {
             CallFailure::Host(message) => write!(
                 f,
                 "could not be run by the host: {message}; retry, and report it if it persists"
+            ),
+            CallFailure::Busy { slots, waited_ms } => write!(
+                f,
+                "was not started: all {slots} call slots stayed busy for {waited_ms} ms (its deadline); retry later, or raise limits.max_concurrent_calls"
             ),
         }
     }

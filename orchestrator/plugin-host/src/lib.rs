@@ -302,13 +302,18 @@ impl PluginHost {
             version: identity.version.clone(),
             failure,
         };
-        let _permit = self
-            .inner
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| fail(CallFailure::Host("the plugin host is shutting down".into())))?;
         let timeout = Duration::from_millis(limits.timeout_ms);
+        // A call waits for a slot at most as long as it may run: a queue that never moves is
+        // an answer the caller can act on, not a hang.
+        let _permit = match tokio::time::timeout(timeout, self.inner.permits.acquire()).await {
+            Ok(permit) => permit.map_err(|_| fail(CallFailure::Host("the plugin host is shutting down".into())))?,
+            Err(_) => {
+                return Err(fail(CallFailure::Busy {
+                    slots: self.inner.config.limits.max_concurrent_calls,
+                    waited_ms: limits.timeout_ms,
+                }));
+            }
+        };
         let deadline = Instant::now() + timeout;
         let state = CallState::new(
             identity.clone(),

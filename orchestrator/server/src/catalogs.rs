@@ -32,6 +32,9 @@ pub enum CatalogServiceError {
     /// Persistence failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A background worker failed (a fault of the server's, not the request's).
+    #[error("{0}")]
+    Worker(String),
 }
 
 /// What an import asks for.
@@ -101,7 +104,7 @@ impl Catalogs {
         let (format, strict) = (spec.format, spec.strict);
         let parsed = tokio::task::spawn_blocking(move || parse_catalog(format, &data, &overrides, strict))
             .await
-            .map_err(|e| CatalogServiceError::BadRequest(format!("the import worker failed: {e}")))??;
+            .map_err(|e| CatalogServiceError::Worker(format!("the import worker failed: {e}; see the server log")))??;
         let now_ms = interarec_core::unix_millis();
         let name = if spec.name.trim().is_empty() {
             spec.id.clone()
@@ -113,7 +116,7 @@ impl Catalogs {
         let stored = record.clone();
         tokio::task::spawn_blocking(move || store.put_catalog(&stored, &parsed.items).map(|()| parsed))
             .await
-            .map_err(|e| CatalogServiceError::BadRequest(format!("the import worker failed: {e}")))?
+            .map_err(|e| CatalogServiceError::Worker(format!("the import worker failed: {e}; see the server log")))?
             .map(|parsed| Imported {
                 record,
                 errors: parsed.errors,

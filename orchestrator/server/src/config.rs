@@ -5,10 +5,12 @@
 //! |----------------|-------------------------|--------------|-------------------------|
 //! | `listen`       | `INTERAREC_LISTEN`      | `--listen`   | `127.0.0.1:50051`       |
 //! | `data_dir`     | `INTERAREC_DATA_DIR`    | `--data-dir` | `./interarec-data`      |
-//! | `admin_token`  | `INTERAREC_ADMIN_TOKEN` | (none: keep secrets out of `ps`) | unset |
+//! | `admin_token`  | `INTERAREC_ADMIN_TOKEN` | (none: keep secrets out of `ps`) | unset (at least 16 characters) |
+//! | `[[api_keys]]` (`name`, `sha256`, `scopes`) | – | – | none (`interarec api-key new` makes one) |
 //! | `tls.cert`     | `INTERAREC_TLS_CERT`    | `--tls-cert` | unset                   |
 //! | `tls.key`      | `INTERAREC_TLS_KEY`     | `--tls-key`  | unset                   |
 //! | `[limits]`     | –                       | –            | see [`LimitsConfig`]    |
+//! | `[serving]`    | –                       | –            | see [`ServingConfig`]   |
 //! | `vision.provider` | `INTERAREC_MODEL_PROVIDER` | `--model-provider` | `offline` (or `openai`) |
 //! | `vision.ocr`   | `INTERAREC_OCR`         | `--ocr`      | `paddle` (or `paddle-tiny`, `tesseract`) |
 //! | `vision.ocr_on_arrival` | –              | –            | `true` (`false` in tests) |
@@ -32,9 +34,11 @@
 //! PP-OCR reads its models from `$INTERAREC_MODELS` (default `~/.cache/interarec/models`,
 //! filled by `just models`).
 
+use crate::access::ApiKey;
 pub use crate::backends::VisionConfig;
 use interarec_agent::{AgentConfig, NetworkPlannerSettings};
 use interarec_core::LimitsConfig;
+use interarec_core::secret::MIN_TOKEN_CHARS;
 use interarec_llm::Provider;
 use interarec_llm::openai::OpenAiConfig;
 use interarec_vision::ocr::OcrChoice;
@@ -49,12 +53,17 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Where the database and the component cache live.
     pub data_dir: PathBuf,
-    /// Bearer token required to register, replace and remove tools.
+    /// Bearer token of the admin: registering and removing tools, catalogs and models, listing
+    /// sessions, any session's calls. None: every caller is the admin (loopback only).
     pub admin_token: Option<String>,
+    /// Client API keys (hashed) and their scopes.
+    pub api_keys: Vec<ApiKey>,
     /// Certificate and key (PEM files) to serve TLS.
     pub tls: Option<TlsFiles>,
     /// Tool limits.
     pub limits: LimitsConfig,
+    /// Bounds on what clients may hold.
+    pub serving: ServingConfig,
     /// Default vision provider and OCR.
     pub vision: VisionConfig,
     /// Default planner and per-turn limits.
@@ -63,6 +72,64 @@ pub struct ServerConfig {
     pub openai: Option<OpenAiConfig>,
     /// How the network planner uses that endpoint (context budget, turn time).
     pub network_planner: NetworkPlannerSettings,
+}
+
+/// The `[serving]` table: what one client, and all of them, may hold at once. Every refusal
+/// is RESOURCE_EXHAUSTED with the key to raise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServingConfig {
+    /// Sessions held in memory (streams, watchers, batches in progress); idle ones beyond it
+    /// are let go and read back from the store when used.
+    pub max_live_sessions: usize,
+    /// Concurrent calls and streams on one HTTP/2 connection.
+    pub max_concurrent_streams: u32,
+    /// How often an idle connection is pinged, so a client that went away is noticed.
+    pub keepalive_interval_ms: u64,
+    /// How long a ping may go unanswered before the connection (and its streams) is closed.
+    pub keepalive_timeout_ms: u64,
+}
+
+impl Default for ServingConfig {
+    fn default() -> Self {
+        ServingConfig {
+            max_live_sessions: interarec_sessions::DEFAULT_MAX_LIVE_SESSIONS,
+            max_concurrent_streams: 256,
+            keepalive_interval_ms: 30_000,
+            keepalive_timeout_ms: 10_000,
+        }
+    }
+}
+
+impl ServingConfig {
+    /// Refuses values outside their documented ranges.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=1_000_000).contains(&self.max_live_sessions) {
+            return Err(format!(
+                "serving.max_live_sessions = {} is out of range: use 1 to 1000000",
+                self.max_live_sessions
+            ));
+        }
+        if !(1..=10_000).contains(&self.max_concurrent_streams) {
+            return Err(format!(
+                "serving.max_concurrent_streams = {} is out of range: use 1 to 10000",
+                self.max_concurrent_streams
+            ));
+        }
+        if !(1_000..=3_600_000).contains(&self.keepalive_interval_ms) {
+            return Err(format!(
+                "serving.keepalive_interval_ms = {} is out of range: use 1000 to 3600000",
+                self.keepalive_interval_ms
+            ));
+        }
+        if !(1_000..=600_000).contains(&self.keepalive_timeout_ms) {
+            return Err(format!(
+                "serving.keepalive_timeout_ms = {} is out of range: use 1000 to 600000",
+                self.keepalive_timeout_ms
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// PEM files of the server's TLS identity.
@@ -82,9 +149,13 @@ struct FileConfig {
     listen: Option<String>,
     data_dir: Option<PathBuf>,
     admin_token: Option<String>,
+    #[serde(default)]
+    api_keys: Vec<ApiKey>,
     tls: Option<TlsFiles>,
     #[serde(default)]
     limits: LimitsConfig,
+    #[serde(default)]
+    serving: ServingConfig,
     #[serde(default)]
     vision: VisionFile,
     #[serde(default)]
@@ -159,8 +230,10 @@ impl ServerConfig {
             listen: DEFAULT_LISTEN.parse().expect("valid default address"),
             data_dir: data_dir.to_owned(),
             admin_token: None,
+            api_keys: Vec::new(),
             tls: None,
             limits: LimitsConfig::default(),
+            serving: ServingConfig::default(),
             // Tests read frames when a summary asks, not in the background.
             vision: VisionConfig {
                 ocr_on_arrival: false,
@@ -234,12 +307,18 @@ impl ServerConfig {
             }),
             ..network_planner
         };
+        check_api_keys(&file.api_keys, admin_token.as_deref())?;
+        file.serving
+            .validate()
+            .map_err(|e| anyhow::anyhow!("invalid [serving]: {e}"))?;
         let config = ServerConfig {
             listen,
             data_dir,
             admin_token,
+            api_keys: file.api_keys,
             tls,
             limits: file.limits,
+            serving: file.serving,
             vision,
             agent,
             openai,
@@ -249,8 +328,16 @@ impl ServerConfig {
         Ok(config)
     }
 
-    /// Refuses to listen beyond loopback without an admin token.
+    /// Refuses to listen beyond loopback without an admin token, and a guessable admin token.
     pub fn check_exposure(&self) -> anyhow::Result<()> {
+        if let Some(token) = &self.admin_token
+            && token.chars().count() < MIN_TOKEN_CHARS
+        {
+            anyhow::bail!(
+                "the admin token is {} characters long; use at least {MIN_TOKEN_CHARS} (e.g. the output of `openssl rand -hex 32`)",
+                token.chars().count()
+            );
+        }
         if !self.listen.ip().is_loopback() && self.admin_token.is_none() {
             anyhow::bail!(
                 "refusing to listen on {} without an admin token: anyone who can reach it could register code; set INTERAREC_ADMIN_TOKEN (or admin_token in the config file), or listen on 127.0.0.1",
@@ -259,6 +346,41 @@ impl ServerConfig {
         }
         Ok(())
     }
+}
+
+/// API keys are hashed, named once, and need an admin token beside them (without one every
+/// caller is the admin, and keys would guard nothing).
+fn check_api_keys(keys: &[ApiKey], admin_token: Option<&str>) -> anyhow::Result<()> {
+    if !keys.is_empty() && admin_token.is_none() {
+        anyhow::bail!(
+            "[[api_keys]] need an admin token: without one every caller is the admin and the keys would guard nothing; set INTERAREC_ADMIN_TOKEN (or admin_token)"
+        );
+    }
+    let mut names = std::collections::HashSet::new();
+    for key in keys {
+        if key.name.trim().is_empty() {
+            anyhow::bail!("an [[api_keys]] entry has no name; name each key (it is shown in refusals and logs)");
+        }
+        if !names.insert(key.name.as_str()) {
+            anyhow::bail!(
+                "two [[api_keys]] entries are named `{}`; give each key its own name",
+                key.name
+            );
+        }
+        if !interarec_core::secret::is_fingerprint(&key.sha256) {
+            anyhow::bail!(
+                "API key `{}`: sha256 must be the key's SHA-256 as 64 lowercase hex digits, never the key itself; `interarec api-key new` prints both",
+                key.name
+            );
+        }
+        if key.scopes.is_empty() {
+            anyhow::bail!(
+                "API key `{}` has no scopes; give it some of: sessions, tools:invoke, optimize, read",
+                key.name
+            );
+        }
+    }
+    Ok(())
 }
 
 fn vision_config(
@@ -399,6 +521,9 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
+    /// One API key entry (its sha256 is that of `irk-test`).
+    const API_KEY_TOML: &str = "[[api_keys]]\nname = \"shop\"\nsha256 = \"1f1029e22af6b42775164bafbc66d4f9bf0e27dc412b5dde27b5ef62a6d58232\"\nscopes = [\"sessions\"]\n";
+
     fn load(file: Option<&str>, env: &[(&str, &str)], overrides: ConfigOverrides) -> anyhow::Result<ServerConfig> {
         let dir = tempfile::tempdir().unwrap();
         let mut overrides = overrides;
@@ -481,6 +606,12 @@ mod tests {
 
     #[test]
     fn bad_configuration_says_what_to_fix() {
+        let keys_twice = format!("admin_token = \"a-long-enough-token\"\n{API_KEY_TOML}{API_KEY_TOML}");
+        let unknown_scope = API_KEY_TOML.replace("\"sessions\"", "\"admin\"");
+        let no_scopes = format!(
+            "admin_token = \"a-long-enough-token\"\n{}",
+            API_KEY_TOML.replace("\"sessions\"", "")
+        );
         let cases: &[(Option<&str>, &[(&str, &str)], &str)] = &[
             (
                 None,
@@ -493,6 +624,36 @@ mod tests {
                 "refusing to listen on 0.0.0.0:50051 without an admin token",
             ),
             (Some("listen = 5"), &[], "is invalid"),
+            (
+                Some("[serving]\nmax_live_sessions = 0"),
+                &[],
+                "invalid [serving]: serving.max_live_sessions = 0 is out of range",
+            ),
+            (Some("[serving]\nmax_streams = 4"), &[], "unknown field `max_streams`"),
+            (
+                None,
+                &[("INTERAREC_ADMIN_TOKEN", "short")],
+                "the admin token is 5 characters long; use at least 16",
+            ),
+            (Some(API_KEY_TOML), &[], "[[api_keys]] need an admin token"),
+            (
+                Some(
+                    "admin_token = \"a-long-enough-token\"\n[[api_keys]]\nname = \"shop\"\nsha256 = \"irk-the-key-itself\"\nscopes = [\"sessions\"]",
+                ),
+                &[],
+                "API key `shop`: sha256 must be the key's SHA-256 as 64 lowercase hex digits, never the key itself",
+            ),
+            (
+                Some(keys_twice.as_str()),
+                &[],
+                "two [[api_keys]] entries are named `shop`",
+            ),
+            (
+                Some(unknown_scope.as_str()),
+                &[],
+                "`admin` is not a scope; use one of: sessions, tools:invoke, optimize, read",
+            ),
+            (Some(no_scopes.as_str()), &[], "API key `shop` has no scopes"),
             (Some("unknown_key = 1"), &[], "unknown field `unknown_key`"),
             (
                 Some("[limits]\ndefault_memory_bytes = 10"),
@@ -542,10 +703,21 @@ mod tests {
         }
         let exposed = load(
             None,
-            &[("INTERAREC_LISTEN", "0.0.0.0:50051"), ("INTERAREC_ADMIN_TOKEN", "t")],
+            &[
+                ("INTERAREC_LISTEN", "0.0.0.0:50051"),
+                ("INTERAREC_ADMIN_TOKEN", "a-long-enough-token"),
+            ],
             ConfigOverrides::default(),
         );
         assert!(exposed.is_ok());
+        let keyed = load(
+            Some(&format!("admin_token = \"a-long-enough-token\"\n{API_KEY_TOML}")),
+            &[],
+            ConfigOverrides::default(),
+        )
+        .unwrap();
+        assert_eq!(keyed.api_keys.len(), 1);
+        assert_eq!(keyed.api_keys[0].scopes, [crate::access::Scope::Sessions]);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! pipeline is `interarec-sessions`, the agent loop `interarec-agent`; this crate wires them to
 //! the registry, the store and the host-service backends ([`backends`]).
 
+pub mod access;
 pub mod backends;
 pub mod catalogs;
 pub mod config;
@@ -56,9 +57,10 @@ impl AppState {
         Ok(self.registry.flush()?)
     }
 
-    /// Stops the background OCR reader (waiting for the page it is reading, so nothing holds the
-    /// store afterwards), then flushes the store.
+    /// Stops the sessions' background batch work and the OCR reader (waiting for the page it is
+    /// reading, so nothing holds the store afterwards), then flushes the store.
     pub async fn shut_down(&self) -> anyhow::Result<()> {
+        self.sessions.shut_down().await;
         let ocr = self.ocr.clone();
         tokio::task::spawn_blocking(move || ocr.stop_worker())
             .await
@@ -110,7 +112,8 @@ pub async fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
             agent: config.agent,
             vision: config.vision.provider,
             network: network_planner,
-        });
+        })
+        .with_max_live(config.serving.max_live_sessions);
     Ok(AppState {
         registry,
         catalogs,
@@ -149,27 +152,26 @@ async fn serve_state(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let max_message = config.limits.max_component_bytes as usize + MESSAGE_OVERHEAD_BYTES;
+    let gate = grpc::auth::Gate::new(access::Access::new(
+        config.admin_token.as_deref(),
+        config.api_keys.clone(),
+    ));
     let tools = ToolRegistryServer::new(grpc::tools::ToolRegistryService::new(
         state.registry,
-        config.admin_token.clone(),
+        state.sessions.clone(),
+        gate.clone(),
     ))
     .max_decoding_message_size(max_message)
     .max_encoding_message_size(interarec_plugin_host::MAX_RESULT_BYTES + MESSAGE_OVERHEAD_BYTES);
 
     // Imports arrive in chunks; a chunk (and any other message) stays well under 64 MiB.
-    let catalogs = CatalogServiceServer::new(grpc::catalogs::CatalogServiceImpl::new(
-        state.catalogs,
-        config.admin_token.clone(),
-    ))
-    .max_decoding_message_size(64 * 1024 * 1024);
-    let models = ChoiceModelServiceServer::new(grpc::models::ChoiceModelServiceImpl::new(
-        state.models,
-        config.admin_token.clone(),
-    ))
-    .max_decoding_message_size(64 * 1024 * 1024);
+    let catalogs = CatalogServiceServer::new(grpc::catalogs::CatalogServiceImpl::new(state.catalogs, gate.clone()))
+        .max_decoding_message_size(64 * 1024 * 1024);
+    let models = ChoiceModelServiceServer::new(grpc::models::ChoiceModelServiceImpl::new(state.models, gate.clone()))
+        .max_decoding_message_size(64 * 1024 * 1024);
     // Frames up to twice the frame limit still arrive, so an oversize frame is rejected with a
     // reason and the stream goes on; a message beyond that ends the stream with an error.
-    let sessions = SessionServiceServer::new(grpc::sessions::SessionServiceImpl::new(state.sessions.clone()))
+    let sessions = SessionServiceServer::new(grpc::sessions::SessionServiceImpl::new(state.sessions.clone(), gate))
         .max_decoding_message_size(interarec_sessions::MAX_MESSAGE_BYTES);
     // Batches also close by age, and sessions with pending frames resume after a restart.
     let ticker_sessions = state.sessions.clone();
@@ -207,7 +209,12 @@ async fn serve_state(
         .build_v1alpha()
         .context("building the reflection service")?;
 
-    let mut builder = Server::builder();
+    let serving = &config.serving;
+    let mut builder = Server::builder()
+        .max_concurrent_streams(Some(serving.max_concurrent_streams))
+        .http2_keepalive_interval(Some(std::time::Duration::from_millis(serving.keepalive_interval_ms)))
+        .http2_keepalive_timeout(Some(std::time::Duration::from_millis(serving.keepalive_timeout_ms)))
+        .tcp_keepalive(Some(std::time::Duration::from_secs(60)));
     if let Some(tls) = tls {
         builder = builder
             .tls_config(tls)
@@ -224,6 +231,8 @@ async fn serve_state(
         .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), shutdown)
         .await;
     ticker.abort();
+    // Wait until the ticker is gone: it holds the store.
+    let _ = ticker.await;
     served.context("the gRPC server failed")?;
     Ok(())
 }

@@ -47,7 +47,20 @@ pub enum ModelServiceError {
     /// Persistence failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A background worker failed (a fault of the server's, not the request's).
+    #[error("{0}")]
+    Worker(String),
+    /// Over a limit of the server's (time, size).
+    #[error("{0}")]
+    Exhausted(String),
 }
+
+/// Largest `constraints_json` an `Optimize` call may send.
+pub const MAX_CONSTRAINTS_JSON_BYTES: usize = 1024 * 1024;
+/// Wall time one `Optimize` computation may take before the caller is told to narrow it.
+pub const OPTIMIZE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// `Optimize` computations at once; more wait for a turn.
+pub const MAX_CONCURRENT_OPTIMIZE: usize = 4;
 
 /// A recommendation and the time the optimizer took.
 #[derive(Debug, Clone)]
@@ -68,6 +81,7 @@ pub struct Models {
     writes: Arc<tokio::sync::Mutex<()>>,
     catalogs: Arc<Mutex<CatalogCache>>,
     models: Arc<Mutex<ModelCache>>,
+    optimizing: Arc<tokio::sync::Semaphore>,
 }
 
 impl Models {
@@ -78,6 +92,7 @@ impl Models {
             writes: Arc::default(),
             catalogs: Arc::default(),
             models: Arc::default(),
+            optimizing: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_OPTIMIZE)),
         }
     }
 
@@ -108,7 +123,9 @@ impl Models {
         let model =
             tokio::task::spawn_blocking(move || fit_model(&data, &spec, interarec_core::unix_millis(), &mut progress))
                 .await
-                .map_err(|e| ModelServiceError::BadRequest(format!("the fitting worker failed: {e}")))??;
+                .map_err(|e| {
+                    ModelServiceError::Worker(format!("the fitting worker failed: {e}; see the server log"))
+                })??;
         let _guard = self.writes.lock().await;
         // Checked again: another fit of the same id may have finished meanwhile.
         self.check_new(&model.id, replace)?;
@@ -116,7 +133,7 @@ impl Models {
         let stored = model.clone();
         tokio::task::spawn_blocking(move || store.put_choice_model(&stored))
             .await
-            .map_err(|e| ModelServiceError::BadRequest(format!("the storing worker failed: {e}")))??;
+            .map_err(|e| ModelServiceError::Worker(format!("the storing worker failed: {e}; see the server log")))??;
         self.models
             .lock()
             .expect("model cache")
@@ -153,6 +170,12 @@ impl Models {
         segment: Option<String>,
         constraints_json: &str,
     ) -> Result<Optimized, ModelServiceError> {
+        if constraints_json.len() > MAX_CONSTRAINTS_JSON_BYTES {
+            return Err(ModelServiceError::BadRequest(format!(
+                "constraints_json is {} bytes, over the {MAX_CONSTRAINTS_JSON_BYTES}-byte limit; use filters rather than long id lists",
+                constraints_json.len()
+            )));
+        }
         let constraints: Constraints = if constraints_json.trim().is_empty() {
             Constraints::default()
         } else {
@@ -162,18 +185,31 @@ impl Models {
                 ))
             })?
         };
+        constraints.check_sizes()?;
         let items = self.catalog_items(catalog_id).await?;
         let model = self.model(model_id)?;
-        tokio::task::spawn_blocking(move || {
+        let _turn = self
+            .optimizing
+            .acquire()
+            .await
+            .map_err(|_| ModelServiceError::Exhausted("the optimizer is shutting down".into()))?;
+        let computing = tokio::task::spawn_blocking(move || {
             let started = Instant::now();
             let recommendation = recommend(&items, &model, segment.as_deref(), &constraints)?;
             Ok(Optimized {
                 recommendation,
                 compute_ms: started.elapsed().as_secs_f64() * 1e3,
             })
-        })
-        .await
-        .map_err(|e| ModelServiceError::BadRequest(format!("the optimizing worker failed: {e}")))?
+        });
+        match tokio::time::timeout(OPTIMIZE_TIMEOUT, computing).await {
+            Ok(finished) => finished.map_err(|e| {
+                ModelServiceError::Worker(format!("the optimizing worker failed: {e}; see the server log"))
+            })?,
+            Err(_) => Err(ModelServiceError::Exhausted(format!(
+                "the optimization took over {} s; narrow the constraints (fewer items, a lower capacity or no per-value cap)",
+                OPTIMIZE_TIMEOUT.as_secs()
+            ))),
+        }
     }
 
     async fn catalog_items(&self, catalog_id: &str) -> Result<Arc<Vec<Item>>, ModelServiceError> {
@@ -191,7 +227,9 @@ impl Models {
         let items = Arc::new(
             tokio::task::spawn_blocking(move || store.all_catalog_items(&id))
                 .await
-                .map_err(|e| ModelServiceError::BadRequest(format!("the loading worker failed: {e}")))??,
+                .map_err(|e| {
+                    ModelServiceError::Worker(format!("the loading worker failed: {e}; see the server log"))
+                })??,
         );
         self.catalogs
             .lock()

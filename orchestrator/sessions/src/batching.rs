@@ -3,10 +3,16 @@
 //! `RecommendNow` asks. The `capture` tool de-duplicates the window; the `batch` event says what
 //! it kept and dropped (or, when it could not run, that every frame was kept and why). Each
 //! closed batch then goes to the summary and the planner ([`crate::handoff`]).
+//!
+//! A batch is recorded as in flight ([`BatchInFlight`]) in the same record write that commits
+//! its `batch` event; each later step commits the same way. Before a session closes its next
+//! window it finishes the batch in flight, so a crash or a failed step at any point ends, after
+//! the restart or on the next tick, with the same kept frames, a summary and a turn.
 
+use crate::faults::{self, Point};
 use crate::{CAPTURE_TOOL, SessionError, Sessions};
 use interarec_core::event::{BatchClosed, ClosedBy};
-use interarec_core::session::{FrameMeta, SessionOptions};
+use interarec_core::session::{BatchInFlight, BatchStage, FrameMeta, SessionOptions};
 use serde_json::{Value, json};
 
 /// Which pending frames to close into batches.
@@ -23,18 +29,23 @@ pub(crate) enum Closing {
 }
 
 impl Sessions {
-    /// Closes the batches whose first frame is older than the session's interval, in every
-    /// session with pending frames (called by the server's ticker; also resumes sessions after a
-    /// restart).
+    /// Finishes every batch in flight and closes the batches whose first frame is older than
+    /// the session's interval, in every session that has either (called by the server's ticker;
+    /// also resumes sessions after a restart). One session's failure does not hold back the
+    /// others; the first error is returned after all were tried.
     pub async fn close_due_batches(&self) -> Result<(), SessionError> {
-        // The stored record is written on every change, so it says which sessions have pending
-        // frames without waking the others.
+        // The stored record is written on every change, so it says which sessions have work
+        // without waking the others.
+        let mut first_error = None;
         for record in self.store.list_sessions()? {
-            if !record.ended && record.last_sequence > record.batched_through {
-                self.close_batches(&record.id, Closing::WhenDue).await?;
+            let pending = !record.ended && record.last_sequence > record.batched_through;
+            if (pending || record.in_flight.is_some())
+                && let Err(error) = self.close_batches(&record.id, Closing::WhenDue).await
+            {
+                first_error.get_or_insert(error);
             }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 
     /// Closes what `closing` asks for, one window at a time, each followed by its summary and
@@ -43,6 +54,8 @@ impl Sessions {
         let live = self.live(id)?;
         let _batching = live.batching.lock().await;
         loop {
+            // A batch that closed but did not finish (a crash, a failed step) comes first.
+            self.finish_in_flight(id, &live).await?;
             let (options, from) = {
                 let record = live.record.lock().await;
                 (record.options, record.batched_through + 1)
@@ -67,20 +80,27 @@ impl Sessions {
             };
             let window: Vec<FrameMeta> = pending.into_iter().take(size).collect();
             let closed = self.deduplicate(id, &window, &options, closed_by).await;
+            faults::check(id, Point::AfterCapture)?;
             let kept = closed.kept_frames();
-            let mut record = live.record.lock().await;
-            record.batched_through = window.last().map_or(record.batched_through, |f| f.sequence);
-            record.batches += 1;
-            let batch_number = record.batches;
-            let previous = record.latest_summary.clone();
-            let batch = crate::log::next_event(&mut record, closed.into());
-            self.store.append_event(&batch)?;
-            self.store.put_session(&record)?;
+            let batch = {
+                let mut record = live.record.lock().await;
+                record.batched_through = window.last().map_or(record.batched_through, |f| f.sequence);
+                record.batches += 1;
+                record.in_flight = Some(BatchInFlight {
+                    batch: record.batches,
+                    kept,
+                    previous_summary: record.latest_summary.clone(),
+                    stage: BatchStage::Closed,
+                });
+                let batch = crate::log::next_event(&mut record, closed.into());
+                self.store.append_event(&batch)?;
+                self.store.put_session(&record)?;
+                batch
+            };
+            faults::check(id, Point::BeforeBatchFlush)?;
             self.flush().await?;
-            drop(record);
             let _ = live.events.send(batch);
-            self.summarize_and_plan(id, &live, batch_number, &kept, previous)
-                .await?;
+            faults::check(id, Point::AfterBatchCommit)?;
         }
     }
 

@@ -2,60 +2,114 @@
 //! (with the previous summary as context) into the eight-category summary; a recommending
 //! session then hands the summary to its planner for a turn ([`interarec_agent`]), and the
 //! turn's events and merged constraints are recorded. `RecommendNow` runs the same hand-off on
-//! demand.
+//! demand. Each step commits by writing the session's record ([`BatchInFlight`] says which step
+//! is next), so a batch interrupted anywhere is finished where it stopped.
 
 use crate::batching::Closing;
+use crate::faults::{self, Point};
 use crate::log::Live;
 use crate::{SUMMARIZE_TOOL, SessionError, Sessions};
 use interarec_agent::{ASSORTMENT_TOOL, TurnInput, TurnOutput, VALIDATE_TOOL};
 use interarec_core::event::{BatchSummary, PlannerSkipped};
-use interarec_core::session::{SessionEvent, SessionRecord};
+use interarec_core::session::{BatchInFlight, BatchStage, SessionEvent, SessionRecord};
 use serde_json::{Map, Value, json};
 
 impl Sessions {
-    /// Summarises a closed batch and, when the session recommends, runs the planner's turn.
-    pub(crate) async fn summarize_and_plan(
+    /// Finishes the session's batch in flight, if any, from the step after the last one that
+    /// committed: its summary, then (when the session recommends) the planner's turn. The
+    /// caller holds the session's batching lock.
+    pub(crate) async fn finish_in_flight(&self, id: &str, live: &Live) -> Result<(), SessionError> {
+        let Some(in_flight) = live.record.lock().await.in_flight.clone() else {
+            return Ok(());
+        };
+        let unreadable = match &in_flight.stage {
+            BatchStage::Closed => match self.summary_step(id, live, &in_flight).await? {
+                Some(unreadable) => unreadable,
+                None => return Ok(()),
+            },
+            BatchStage::Summarized { unreadable } => unreadable.clone(),
+        };
+        self.turn_step(id, live, in_flight.batch, unreadable).await
+    }
+
+    /// Summarises the batch and commits the summary. Returns whether a turn follows (`None`:
+    /// the batch is finished) and, if so, why the summary could not be read, if it could not.
+    async fn summary_step(
         &self,
         id: &str,
         live: &Live,
-        batch_number: u64,
-        kept: &[String],
-        previous: Option<Value>,
-    ) -> Result<(), SessionError> {
-        let Some(summary) = self.summarize(id, batch_number, kept, previous).await else {
-            return Ok(());
+        in_flight: &BatchInFlight,
+    ) -> Result<Option<Option<String>>, SessionError> {
+        let summary = self
+            .summarize(id, in_flight.batch, &in_flight.kept, in_flight.previous_summary.clone())
+            .await;
+        faults::check(id, Point::AfterSummary)?;
+        let mut record = live.record.lock().await;
+        let Some(summary) = summary else {
+            // Nothing to summarise (every frame dropped, or no `summarize` tool): done.
+            record.in_flight = None;
+            self.store.put_session(&record)?;
+            drop(record);
+            self.flush().await?;
+            return Ok(None);
         };
         let typed = summary.summary().cloned();
-        let error = summary.error().map(str::to_owned);
-        let mut record = live.record.lock().await;
-        if let Some(typed) = &typed {
-            record.latest_summary = Some(typed.clone());
+        let unreadable = typed.is_none().then(|| {
+            summary
+                .error()
+                .unwrap_or("the summarize tool returned no summary")
+                .to_owned()
+        });
+        if let Some(typed) = typed {
+            record.latest_summary = Some(typed);
         }
+        let recommends = !record.model_id.is_empty();
+        record.in_flight = recommends.then(|| BatchInFlight {
+            stage: BatchStage::Summarized {
+                unreadable: unreadable.clone(),
+            },
+            ..in_flight.clone()
+        });
         let summary_event = crate::log::next_event(&mut record, summary.into());
         self.store.append_event(&summary_event)?;
         self.store.put_session(&record)?;
-        self.flush().await?;
-        let turn_input = match &typed {
-            // A recommending session whose summary could not be read is told so; the previous
-            // recommendation stands.
-            None if !record.model_id.is_empty() => Some(Err(format!(
-                "the batch's summary could not be read ({}); the previous recommendation stands",
-                error.as_deref().unwrap_or("the summarize tool returned no summary")
-            ))),
-            None => None,
-            Some(typed) => self.turn_input(&record, batch_number, typed.clone()),
-        };
-        let planner = record.planner.clone();
         drop(record);
+        self.flush().await?;
         let _ = live.events.send(summary_event);
-        if let Some(input) = turn_input {
-            let turn = match input {
-                Ok(input) => self.planners.run_turn(self.tools.as_ref(), &planner, input).await,
-                Err(reason) => skipped(batch_number, reason),
+        faults::check(id, Point::AfterSummaryCommit)?;
+        Ok(recommends.then_some(unreadable))
+    }
+
+    /// The planner's turn on the batch's summary (or, when it could not be read, an event
+    /// saying so), committed with the batch finished.
+    async fn turn_step(
+        &self,
+        id: &str,
+        live: &Live,
+        batch: u64,
+        unreadable: Option<String>,
+    ) -> Result<(), SessionError> {
+        let (input, planner) = {
+            let record = live.record.lock().await;
+            let input = match unreadable {
+                // The previous recommendation stands; the shopper is told why nothing changed.
+                Some(why) => Some(Err(format!(
+                    "the batch's summary could not be read ({why}); the previous recommendation stands"
+                ))),
+                None => record
+                    .latest_summary
+                    .clone()
+                    .and_then(|summary| self.turn_input(&record, batch, summary)),
             };
-            self.record_turn(live, turn).await?;
-        }
-        Ok(())
+            (input, record.planner.clone())
+        };
+        let turn = match input {
+            Some(Ok(input)) => self.planners.run_turn(self.tools.as_ref(), &planner, input).await,
+            Some(Err(reason)) => skipped(batch, reason),
+            None => TurnOutput::default(),
+        };
+        faults::check(id, Point::AfterTurn)?;
+        self.record_turn(live, turn).await
     }
 
     /// `RecommendNow`: closes the pending frames into a batch now (summary, then the planner's
@@ -74,6 +128,11 @@ impl Sessions {
             self.close_batches(id, Closing::Now).await?;
         } else {
             let _batching = live.batching.lock().await;
+            // A batch still in flight is finished instead: its turn is the recommendation.
+            if live.record.lock().await.in_flight.is_some() {
+                self.finish_in_flight(id, &live).await?;
+                return self.events(id, before + 1, usize::MAX).await;
+            }
             let (input, batch, planner) = {
                 let record = live.record.lock().await;
                 let batch = record.batches;
@@ -93,18 +152,27 @@ impl Sessions {
             };
             self.record_turn(&live, turn).await?;
         }
-        Ok(self.store.events(id, before + 1)?)
+        self.events(id, before + 1, usize::MAX).await
     }
 
-    /// Appends a turn's events and its constraints to the session, then broadcasts them.
+    /// Appends a turn's events and its constraints to the session, finishing the batch in
+    /// flight in the same record write, then broadcasts them.
     async fn record_turn(&self, live: &Live, turn: TurnOutput) -> Result<(), SessionError> {
         let mut record = live.record.lock().await;
         let mut sent = Vec::with_capacity(turn.events.len());
+        // Events are keyed by sequence: a turn that failed before its record was written is
+        // written again over the same sequences, and reads stop at the record's count.
         for payload in turn.events {
             let turn_event = crate::log::next_event(&mut record, payload);
             self.store.append_event(&turn_event)?;
             sent.push(turn_event);
         }
+        if let Err(fault) = faults::check(&record.id, Point::BeforeTurnCommit) {
+            // As a crash here would: the record keeps its earlier count and the batch in flight.
+            record.events -= sent.len() as u64;
+            return Err(fault);
+        }
+        record.in_flight = None;
         if turn.constraints.is_some() {
             record.constraints = turn.constraints;
         }

@@ -24,6 +24,29 @@ pub const MAX_FRAME_SIDE: u32 = 4096;
 pub const MIN_FRAME_SIDE: u32 = 16;
 /// Most frames stored under one flush.
 pub const MAX_GROUP: usize = 32;
+/// Longest page URL a frame may carry, in bytes.
+pub const MAX_URL_BYTES: usize = 8 * 1024;
+/// Longest visible DOM text a frame may carry, in bytes.
+pub const MAX_DOM_TEXT_BYTES: usize = 1024 * 1024;
+/// Most memory one frame's decoder may allocate: a 4096 × 4096 RGBA image and headroom.
+pub const MAX_DECODE_BYTES: u64 = 96 * 1024 * 1024;
+
+/// Why a frame's text fields are refused, if they are.
+fn check_fields(frame: &IncomingFrame) -> Result<(), String> {
+    if frame.url.len() > MAX_URL_BYTES {
+        return Err(format!(
+            "the frame's url is {} bytes, over the {MAX_URL_BYTES}-byte limit; send the page's address without data: parts",
+            frame.url.len()
+        ));
+    }
+    if frame.dom_text.len() > MAX_DOM_TEXT_BYTES {
+        return Err(format!(
+            "the frame's dom_text is {} bytes, over the {MAX_DOM_TEXT_BYTES}-byte limit; send the visible text only",
+            frame.dom_text.len()
+        ));
+    }
+    Ok(())
+}
 
 /// A frame as a client sends it.
 #[derive(Debug, Clone, Default)]
@@ -130,7 +153,16 @@ pub fn inspect_image(bytes: &[u8]) -> Result<ImageFacts, String> {
             ));
         }
     }
-    image::load_from_memory_with_format(bytes, format).map_err(|e| format!("the {mime} image does not decode: {e}"))?;
+    // The decoder's allocations are bounded too: a header can claim less than the data holds.
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_FRAME_SIDE);
+    limits.max_image_height = Some(MAX_FRAME_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+    reader.limits(limits);
+    reader
+        .decode()
+        .map_err(|e| format!("the {mime} image does not decode: {e}"))?;
     Ok(ImageFacts { mime, width, height })
 }
 
@@ -139,12 +171,18 @@ impl Sessions {
     /// batch if enough frames are pending.
     pub async fn accept(&self, id: &str, frames: Vec<IncomingFrame>) -> Result<Vec<FrameOutcome>, SessionError> {
         let live = self.live(id)?;
-        // Decoding is CPU work: do it off the async threads, before taking the session's lock.
+        // Decoding is CPU work: do it off the async threads, before taking the session's lock,
+        // a bounded number of groups at a time (a slow queue here slows the senders).
+        let _decoding = self
+            .decodes
+            .acquire()
+            .await
+            .map_err(|_| SessionError::Worker("the frame decoders were shut down".into()))?;
         let inspected = tokio::task::spawn_blocking(move || {
             frames
                 .into_iter()
                 .map(|frame| {
-                    let facts = inspect_image(&frame.image);
+                    let facts = check_fields(&frame).and_then(|()| inspect_image(&frame.image));
                     (frame, facts)
                 })
                 .collect::<Vec<_>>()
@@ -238,7 +276,7 @@ impl Sessions {
         }
         let sessions = self.clone();
         let id = id.to_owned();
-        tokio::spawn(async move {
+        self.spawn(async move {
             if let Err(error) = sessions.close_batches(&id, Closing::WhenFull).await {
                 tracing::warn!(session = %id, %error, "closing a batch failed");
             }

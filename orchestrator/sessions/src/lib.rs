@@ -7,6 +7,7 @@
 //! knows nothing of gRPC, the registry or the plugin host.
 
 pub mod batching;
+pub mod faults;
 pub mod handoff;
 pub mod intake;
 pub mod log;
@@ -21,11 +22,20 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub use intake::{
-    FrameOutcome, ImageFacts, IncomingFrame, MAX_FRAME_BYTES, MAX_GROUP, MAX_MESSAGE_BYTES, inspect_image,
+    FrameOutcome, ImageFacts, IncomingFrame, MAX_DECODE_BYTES, MAX_DOM_TEXT_BYTES, MAX_FRAME_BYTES, MAX_GROUP,
+    MAX_MESSAGE_BYTES, MAX_URL_BYTES, inspect_image,
 };
 pub use log::LIVE_EVENT_BUFFER;
 
 pub use interarec_core::tools::pipeline::{CAPTURE_TOOL, SUMMARIZE_TOOL};
+/// Sessions held in memory at once by default (`sessions.max_live`); idle ones beyond it are
+/// let go (they stay stored and come back when used).
+pub const DEFAULT_MAX_LIVE_SESSIONS: usize = 10_000;
+
+/// Groups of frames decoded at once across all sessions; more wait (each decode may hold up
+/// to [`MAX_DECODE_BYTES`]).
+pub const MAX_CONCURRENT_DECODES: usize = 4;
+
 /// Most tools a session may offer its planner besides the constraint function and validator.
 pub const MAX_PLANNER_TOOLS: usize = 16;
 
@@ -52,6 +62,9 @@ pub enum SessionError {
     /// A background worker (decoding, flushing) failed.
     #[error("{0}")]
     Worker(String),
+    /// Over one of the server's limits (live sessions).
+    #[error("{0}")]
+    Exhausted(String),
     /// Persistence failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -80,6 +93,18 @@ pub struct NewSession<'a> {
     pub planner_tools: &'a [String],
 }
 
+/// What a session's credential starts with, so a reader of a log or a config knows what it opens.
+pub const CREDENTIAL_PREFIX: &str = "isc-";
+
+/// A new session and its credential (shown to the creator once, never stored in clear).
+#[derive(Debug, Clone)]
+pub struct CreatedSession {
+    /// The stored record.
+    pub record: SessionRecord,
+    /// The secret every later call on the session presents (or the admin token instead).
+    pub credential: String,
+}
+
 /// Reads accepted frames ahead of the summary (the server's background OCR), so a batch's
 /// summary finds its pages ready.
 pub trait FrameReader: Send + Sync {
@@ -96,6 +121,10 @@ pub struct Sessions {
     live: Arc<Mutex<HashMap<String, Arc<Live>>>>,
     reader: Option<Arc<dyn FrameReader>>,
     planners: Planners,
+    pub(crate) decodes: Arc<tokio::sync::Semaphore>,
+    max_live: usize,
+    /// Batch work started in the background (after frames are accepted), stopped at shutdown.
+    background: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
 impl Sessions {
@@ -108,7 +137,33 @@ impl Sessions {
             live: Arc::default(),
             reader: None,
             planners: Planners::default(),
+            decodes: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_DECODES)),
+            max_live: DEFAULT_MAX_LIVE_SESSIONS,
+            background: Arc::default(),
         }
+    }
+
+    /// Runs batch work in the background, remembered so [`Sessions::shut_down`] can stop it.
+    pub(crate) fn spawn(&self, work: impl std::future::Future<Output = ()> + Send + 'static) {
+        let mut background = self.background.lock().expect("background");
+        background.retain(|task| !task.is_finished());
+        background.push(tokio::spawn(work));
+    }
+
+    /// Stops the background batch work and waits until it is gone. A batch stopped midway is
+    /// finished by the next server on this store, from the step that did not commit.
+    pub async fn shut_down(&self) {
+        let tasks = std::mem::take(&mut *self.background.lock().expect("background"));
+        for task in tasks {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
+    /// Holds at most `max_live` sessions in memory (at least 1).
+    pub fn with_max_live(mut self, max_live: usize) -> Sessions {
+        self.max_live = max_live.max(1);
+        self
     }
 
     /// The planners and providers sessions may choose, and the defaults.
@@ -132,17 +187,28 @@ impl Sessions {
             .get_session(id)?
             .ok_or_else(|| SessionError::NotFound(id.to_owned()))?;
         let live = Arc::new(Live::new(record));
-        Ok(self
-            .live
-            .lock()
-            .expect("sessions")
-            .entry(id.to_owned())
-            .or_insert(live)
-            .clone())
+        let mut map = self.live.lock().expect("sessions");
+        if let Some(existing) = map.get(id) {
+            return Ok(existing.clone());
+        }
+        if map.len() >= self.max_live {
+            // Every change is written through to the store, so a session nobody holds (no
+            // stream, watcher, batch or call in progress) can be let go and read back later.
+            map.retain(|_, held| Arc::strong_count(held) > 1 || held.events.receiver_count() > 0);
+            if map.len() >= self.max_live {
+                return Err(SessionError::Exhausted(format!(
+                    "the server holds {} sessions in use, its limit (sessions.max_live); end finished sessions or close their streams and watchers, or raise the limit",
+                    map.len()
+                )));
+            }
+        }
+        map.insert(id.to_owned(), live.clone());
+        Ok(live)
     }
 
-    /// Creates a session (a generated id when `id` is empty).
-    pub async fn create(&self, new: NewSession<'_>) -> Result<SessionRecord, SessionError> {
+    /// Creates a session (an unguessable generated id when `id` is empty) with a new credential,
+    /// which is returned here once and stored only as its fingerprint.
+    pub async fn create(&self, new: NewSession<'_>) -> Result<CreatedSession, SessionError> {
         let NewSession {
             id,
             catalog_id,
@@ -178,8 +244,9 @@ impl Sessions {
                 .map_err(|e| SessionError::BadRequest(format!("planner_tools: `{tool}` is not a tool name: {e}")))?;
         }
         let now = interarec_core::unix_millis();
+        let random_failed = |e: interarec_core::secret::RandomError| SessionError::Worker(e.to_string());
         let id = if id.is_empty() {
-            format!("s-{now:x}-{:04x}", rand_suffix())
+            interarec_core::secret::random_id("s-").map_err(random_failed)?
         } else {
             interarec_core::tool::validate_tool_name(id).map_err(|_| SessionError::InvalidId(id.to_owned()))?;
             id.to_owned()
@@ -187,6 +254,7 @@ impl Sessions {
         if self.store.get_session(&id)?.is_some() {
             return Err(SessionError::Exists(id));
         }
+        let credential = interarec_core::secret::generate(CREDENTIAL_PREFIX).map_err(random_failed)?;
         let record = SessionRecord {
             id: id.clone(),
             catalog_id: catalog_id.to_owned(),
@@ -209,10 +277,19 @@ impl Sessions {
             planner_tools: new.planner_tools.to_vec(),
             planner_turns: 0,
             fallback_turns: 0,
+            credential_sha256: interarec_core::secret::fingerprint(&credential),
+            in_flight: None,
         };
         self.store.put_session(&record)?;
         self.flush().await?;
-        Ok(record)
+        Ok(CreatedSession { record, credential })
+    }
+
+    /// Whether `credential` is session `id`'s (an unknown session is [`SessionError::NotFound`]).
+    pub async fn credential_matches(&self, id: &str, credential: &str) -> Result<bool, SessionError> {
+        let live = self.live(id)?;
+        let record = live.record.lock().await;
+        Ok(interarec_core::secret::matches(credential, &record.credential_sha256))
     }
 
     /// One session.
@@ -256,15 +333,4 @@ impl Sessions {
             .map_err(|e| SessionError::Worker(format!("the flushing worker failed: {e}")))??;
         Ok(())
     }
-}
-
-/// A few random bits for generated ids (no `rand` dependency: the clock's nanoseconds and the
-/// address of a fresh allocation are enough to keep two ids of the same millisecond apart).
-fn rand_suffix() -> u16 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let address = Box::new(0u8).as_ref() as *const u8 as usize;
-    ((nanos as usize ^ address.rotate_left(7)) & 0xffff) as u16
 }

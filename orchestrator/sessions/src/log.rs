@@ -42,8 +42,11 @@ impl Sessions {
         Ok(self.live(id)?.events.subscribe())
     }
 
-    /// Every stored event from `from` on.
-    pub fn events(&self, id: &str, from: u64) -> Result<Vec<SessionEvent>, SessionError> {
-        Ok(self.store.events(id, from)?)
+    /// Committed events from `from` on, at most `limit`: those the session's record counts (a
+    /// step that failed before its record was written may have left later ones, which the
+    /// step's retry writes over).
+    pub async fn events(&self, id: &str, from: u64, limit: usize) -> Result<Vec<SessionEvent>, SessionError> {
+        let committed = self.live(id)?.record.lock().await.events;
+        Ok(self.store.events(id, from, committed, limit)?)
     }
 }

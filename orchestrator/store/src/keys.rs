@@ -38,12 +38,25 @@ pub fn catalog_prefix(catalog: &str) -> Vec<u8> {
     prefix
 }
 
-/// Key of the item at `position` in a catalog: the catalog segment, then the big-endian
-/// position, so a range scan returns items in import order.
-pub fn catalog_item(catalog: &str, position: u32) -> Vec<u8> {
-    let mut key = catalog_prefix(catalog);
+/// Prefix of every item key of one import (generation) of a catalog in `catalog_item_sets`.
+pub fn item_set_prefix(catalog: &str, generation: u64) -> Vec<u8> {
+    let mut prefix = catalog_prefix(catalog);
+    prefix.extend_from_slice(&generation.to_be_bytes());
+    prefix
+}
+
+/// Key of the item at `position` of one generation of a catalog: the catalog segment, the
+/// big-endian generation, the big-endian position.
+pub fn item_set_item(catalog: &str, generation: u64, position: u32) -> Vec<u8> {
+    let mut key = item_set_prefix(catalog, generation);
     key.extend_from_slice(&position.to_be_bytes());
     key
+}
+
+/// The generation of an item-set key, if the key is well formed.
+pub fn item_set_generation_of(key: &[u8]) -> Option<u64> {
+    let (_, rest) = read_segment(key)?;
+    Some(u64::from_be_bytes(rest.get(..8)?.try_into().ok()?))
 }
 
 /// Key of entry `sequence` of a session's frames or events: the session segment, then the

@@ -8,7 +8,10 @@
 //! - `tool_kv`: (session, tool, key) → value, each key segment prefixed by its big-endian u16
 //!   length so a prefix scan returns one scope in byte order.
 //! - `catalogs`: catalog id → [`CatalogRecord`] as JSON.
-//! - `catalog_items`: (catalog id, big-endian u32 position) → [`Item`] as JSON.
+//! - `catalog_items`: (catalog id, big-endian u32 position) → [`Item`] as JSON, for catalogs
+//!   imported before item sets were versioned (generation 0); read, never written.
+//! - `catalog_item_sets`: (catalog id, big-endian u64 generation, big-endian u32 position) →
+//!   [`Item`] as JSON; a catalog's record names the generation that is its items.
 //! - `choice_models`: model id → [`ChoiceModel`] as JSON.
 //! - `sessions`: session id → [`SessionRecord`] as JSON.
 //! - `frame_blobs`: sha256 (32 raw bytes) → image bytes, shared by every frame with those bytes.
@@ -18,8 +21,13 @@
 //! - `ocr_pages`: `engine/sha256` → what that OCR engine read on that frame content (JSON owned
 //!   by the vision crate), so each frame is read once per engine.
 //!
-//! Trees added within version 1 (models, sessions, frames, events, OCR pages) start empty on an older
-//! database, which is all an older database can mean.
+//! Trees added within version 1 (models, sessions, frames, events, OCR pages, item sets) start
+//! empty on an older database, which is all an older database can mean.
+//!
+//! No write uses sled's transactions or batches (they take a process-wide lock): content is
+//! written first and the record that points at it last, so the record is the commit point. A
+//! crash in between leaves content nothing points at: unreferenced components are swept when
+//! the store opens, a catalog's unreferenced item sets when it is next imported.
 
 mod keys;
 mod sessions;
@@ -28,7 +36,6 @@ use interarec_choice::model::ChoiceModel;
 use interarec_core::ToolRecord;
 use interarec_core::catalog::{CatalogRecord, Item};
 use sha2::{Digest, Sha256};
-use sled::Transactional;
 use std::path::{Path, PathBuf};
 
 pub use keys::KvScope;
@@ -119,6 +126,7 @@ pub struct Store {
     tool_kv: sled::Tree,
     catalogs: sled::Tree,
     catalog_items: sled::Tree,
+    catalog_item_sets: sled::Tree,
     choice_models: sled::Tree,
     sessions: sled::Tree,
     frame_blobs: sled::Tree,
@@ -154,6 +162,7 @@ impl Store {
         let tool_kv = db.open_tree("tool_kv").map_err(io)?;
         let catalogs = db.open_tree("catalogs").map_err(io)?;
         let catalog_items = db.open_tree("catalog_items").map_err(io)?;
+        let catalog_item_sets = db.open_tree("catalog_item_sets").map_err(io)?;
         let choice_models = db.open_tree("choice_models").map_err(io)?;
         let sessions = db.open_tree("sessions").map_err(io)?;
         let frame_blobs = db.open_tree("frame_blobs").map_err(io)?;
@@ -182,6 +191,7 @@ impl Store {
                     || !tool_kv.is_empty()
                     || !catalogs.is_empty()
                     || !catalog_items.is_empty()
+                    || !catalog_item_sets.is_empty()
                     || !choice_models.is_empty()
                     || !sessions.is_empty()
                     || !frame_blobs.is_empty()
@@ -198,7 +208,7 @@ impl Store {
                 db.flush().map_err(io)?;
             }
         }
-        Ok(Store {
+        let store = Store {
             path,
             db,
             tools,
@@ -206,13 +216,33 @@ impl Store {
             tool_kv,
             catalogs,
             catalog_items,
+            catalog_item_sets,
             choice_models,
             sessions,
             frame_blobs,
             ocr_pages,
             frames,
             session_events,
-        })
+        };
+        store.sweep_components()?;
+        Ok(store)
+    }
+
+    /// Removes component blobs no tool record points at (left by a crash between writing a
+    /// component and its record, or between removing a record and its component).
+    fn sweep_components(&self) -> Result<(), StoreError> {
+        let referenced: std::collections::HashSet<Vec<u8>> = self
+            .list_tools()?
+            .iter()
+            .filter_map(|tool| hex::decode(&tool.sha256).ok())
+            .collect();
+        for key in self.components.iter().keys() {
+            let key = key.map_err(|e| self.io(e))?;
+            if !referenced.contains(key.as_ref()) {
+                self.components.remove(key).map_err(|e| self.io(e))?;
+            }
+        }
+        Ok(())
     }
 
     /// Where the database lives.
@@ -240,16 +270,16 @@ impl Store {
             .map(|old| old.sha256)
             .filter(|sha| !self.component_shared(sha, &record.manifest.name));
         let orphan = orphan.and_then(|sha| hex::decode(sha).ok());
-        (&self.tools, &self.components)
-            .transaction(|(tools, components)| {
-                components.insert(hash.as_slice(), component)?;
-                tools.insert(record.manifest.name.as_bytes(), encoded.as_slice())?;
-                if let Some(orphan) = &orphan {
-                    components.remove(orphan.as_slice())?;
-                }
-                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
-            })
-            .map_err(|e| self.io(format!("{e:?}")))?;
+        // The component first, the record (the commit point) last, the old component after.
+        self.components
+            .insert(hash.as_slice(), component)
+            .map_err(|e| self.io(e))?;
+        self.tools
+            .insert(record.manifest.name.as_bytes(), encoded.as_slice())
+            .map_err(|e| self.io(e))?;
+        if let Some(orphan) = &orphan {
+            self.components.remove(orphan.as_slice()).map_err(|e| self.io(e))?;
+        }
         self.db.flush().map_err(|e| self.io(e))?;
         Ok(())
     }
@@ -302,15 +332,11 @@ impl Store {
         };
         let drop_component = !self.component_shared(&record.sha256, name);
         let sha = hex::decode(&record.sha256).unwrap_or_default();
-        (&self.tools, &self.components)
-            .transaction(|(tools, components)| {
-                tools.remove(name.as_bytes())?;
-                if drop_component {
-                    components.remove(sha.as_slice())?;
-                }
-                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
-            })
-            .map_err(|e| self.io(format!("{e:?}")))?;
+        // The record first (the commit point), then what only it pointed at.
+        self.tools.remove(name.as_bytes()).map_err(|e| self.io(e))?;
+        if drop_component {
+            self.components.remove(sha.as_slice()).map_err(|e| self.io(e))?;
+        }
         for key in self.tool_kv.iter().keys() {
             let key = key.map_err(|e| self.io(e))?;
             if keys::KvScope::tool_of(&key) == Some(name.as_bytes()) {
@@ -367,26 +393,67 @@ impl Store {
             .collect()
     }
 
-    /// Stores a catalog and its items, replacing a catalog of the same id, and flushes. Items
-    /// are written first and the record last, so a crash in between leaves the old record (or
-    /// none) in charge; leftover items of a longer previous version are removed.
+    /// Stores a catalog and its items, replacing a catalog of the same id, and flushes. The
+    /// items go to a new generation first and the record (the commit point) last, so readers
+    /// and a crash in between see the old catalog whole (or none); the old generation's items
+    /// are removed after.
     pub fn put_catalog(&self, record: &CatalogRecord, items: &[Item]) -> Result<(), StoreError> {
-        let previous = self.get_catalog(&record.id)?.map_or(0, |old| old.item_count);
-        let mut batch = sled::Batch::default();
+        let previous = self.get_catalog(&record.id)?;
+        let live_generation = previous.as_ref().map(|old| old.generation);
+        // Item sets nothing points at (an import or removal cut short) go first.
+        self.remove_item_sets(&record.id, live_generation)?;
+        let generation = live_generation.map_or(1, |g| g + 1);
         for (position, item) in items.iter().enumerate() {
             let encoded = serde_json::to_vec(item).map_err(|e| self.io(e))?;
-            batch.insert(keys::catalog_item(&record.id, position as u32), encoded);
+            self.catalog_item_sets
+                .insert(keys::item_set_item(&record.id, generation, position as u32), encoded)
+                .map_err(|e| self.io(e))?;
         }
-        for position in items.len() as u64..previous {
-            batch.remove(keys::catalog_item(&record.id, position as u32));
-        }
-        self.catalog_items.apply_batch(batch).map_err(|e| self.io(e))?;
-        let encoded = serde_json::to_vec(record).map_err(|e| self.io(e))?;
+        let stored = CatalogRecord {
+            generation,
+            ..record.clone()
+        };
+        let encoded = serde_json::to_vec(&stored).map_err(|e| self.io(e))?;
         self.catalogs
             .insert(record.id.as_bytes(), encoded)
             .map_err(|e| self.io(e))?;
+        if let Some(previous) = previous {
+            self.remove_items_of(&previous)?;
+        }
         self.db.flush().map_err(|e| self.io(e))?;
         Ok(())
+    }
+
+    /// Removes every item set of `catalog` except generation `keep`.
+    fn remove_item_sets(&self, catalog: &str, keep: Option<u64>) -> Result<(), StoreError> {
+        for key in self.catalog_item_sets.scan_prefix(keys::catalog_prefix(catalog)).keys() {
+            let key = key.map_err(|e| self.io(e))?;
+            if keys::item_set_generation_of(&key) != keep {
+                self.catalog_item_sets.remove(key).map_err(|e| self.io(e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the items a catalog record points at.
+    fn remove_items_of(&self, record: &CatalogRecord) -> Result<(), StoreError> {
+        let (tree, prefix) = self.items_of(record);
+        for key in tree.scan_prefix(prefix).keys() {
+            tree.remove(key.map_err(|e| self.io(e))?).map_err(|e| self.io(e))?;
+        }
+        Ok(())
+    }
+
+    /// The tree and key prefix of a catalog record's items.
+    fn items_of(&self, record: &CatalogRecord) -> (&sled::Tree, Vec<u8>) {
+        if record.generation == 0 {
+            (&self.catalog_items, keys::catalog_prefix(&record.id))
+        } else {
+            (
+                &self.catalog_item_sets,
+                keys::item_set_prefix(&record.id, record.generation),
+            )
+        }
     }
 
     /// One catalog's record.
@@ -408,12 +475,24 @@ impl Store {
             .collect()
     }
 
-    /// Items `offset..offset + limit` of a catalog, in import order.
+    /// Items `offset..offset + limit` of a catalog, in import order (none for an unknown one).
     pub fn catalog_items(&self, id: &str, offset: u32, limit: u32) -> Result<Vec<Item>, StoreError> {
-        let start = keys::catalog_item(id, offset);
-        let end = keys::catalog_item(id, offset.saturating_add(limit));
-        self.catalog_items
-            .range(start..end)
+        let Some(record) = self.get_catalog(id)? else {
+            return Ok(Vec::new());
+        };
+        let end = offset
+            .saturating_add(limit)
+            .min(u32::try_from(record.item_count).unwrap_or(u32::MAX));
+        let (tree, prefix) = self.items_of(&record);
+        let key = |position: u32| {
+            let mut key = prefix.clone();
+            key.extend_from_slice(&position.to_be_bytes());
+            key
+        };
+        if offset >= end {
+            return Ok(Vec::new());
+        }
+        tree.range(key(offset)..key(end))
             .map(|entry| {
                 let (key, value) = entry.map_err(|e| self.io(e))?;
                 decode("catalog_items", &key, &value)
@@ -421,30 +500,21 @@ impl Store {
             .collect()
     }
 
-    /// Removes a catalog and its items; returns its record.
+    /// Removes a catalog and its items; returns its record. The record goes first (the commit
+    /// point); items a crash leaves behind are removed by the next import of that id.
     pub fn remove_catalog(&self, id: &str) -> Result<Option<CatalogRecord>, StoreError> {
         let Some(record) = self.get_catalog(id)? else {
             return Ok(None);
         };
         self.catalogs.remove(id.as_bytes()).map_err(|e| self.io(e))?;
-        let mut batch = sled::Batch::default();
-        for key in self.catalog_items.scan_prefix(keys::catalog_prefix(id)).keys() {
-            batch.remove(key.map_err(|e| self.io(e))?);
-        }
-        self.catalog_items.apply_batch(batch).map_err(|e| self.io(e))?;
+        self.remove_items_of(&record)?;
         self.db.flush().map_err(|e| self.io(e))?;
         Ok(Some(record))
     }
 
     /// Every item of a catalog, in import order.
     pub fn all_catalog_items(&self, id: &str) -> Result<Vec<Item>, StoreError> {
-        self.catalog_items
-            .scan_prefix(keys::catalog_prefix(id))
-            .map(|entry| {
-                let (key, value) = entry.map_err(|e| self.io(e))?;
-                decode("catalog_items", &key, &value)
-            })
-            .collect()
+        self.catalog_items(id, 0, u32::MAX)
     }
 
     /// Stores a fitted model, replacing one of the same id, and flushes.

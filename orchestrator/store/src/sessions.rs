@@ -106,10 +106,20 @@ impl Store {
         Ok(())
     }
 
-    /// Events of a session from `from` on, in order.
-    pub fn events(&self, session: &str, from: u64) -> Result<Vec<SessionEvent>, StoreError> {
+    /// Events of a session from `from` through `through`, in order, at most `limit` of them.
+    pub fn events(
+        &self,
+        session: &str,
+        from: u64,
+        through: u64,
+        limit: usize,
+    ) -> Result<Vec<SessionEvent>, StoreError> {
+        if from > through {
+            return Ok(Vec::new());
+        }
         self.session_events
-            .range(keys::sequenced(session, from)..=keys::sequenced(session, u64::MAX))
+            .range(keys::sequenced(session, from)..=keys::sequenced(session, through))
+            .take(limit)
             .map(|entry| {
                 let (key, value) = entry.map_err(|e| self.io(e))?;
                 decode("session_events", &key, &value)

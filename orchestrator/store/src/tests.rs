@@ -191,6 +191,64 @@ fn catalogs_store_items_in_order_and_replace_cleanly() {
 }
 
 #[test]
+fn content_nothing_points_at_is_invisible_and_swept() {
+    use interarec_core::catalog::{CatalogFormat, parse_catalog};
+    let dir = tempfile::tempdir().unwrap();
+    let import = |text: &str| parse_catalog(CatalogFormat::Csv, text.as_bytes(), &Default::default(), false).unwrap();
+    let first = import("id,title,price\na,A,1\nb,B,2\n");
+    let second = import("id,title,price\nc,C,3\n");
+    let item_json = |id: &str| format!(r#"{{"id":"{id}","title":"{id}","price":1.0,"attributes":{{}}}}"#);
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .put_catalog(
+                &CatalogRecord::new("shop".into(), "Shop".into(), &first, 1),
+                &first.items,
+            )
+            .unwrap();
+        // What crashes leave: the next import's items written without its record, items past
+        // the record's count, and a component without its tool.
+        for (generation, position, id) in [(2, 0, "x"), (2, 5, "y"), (1, 2, "past-the-end")] {
+            store
+                .catalog_item_sets
+                .insert(
+                    keys::item_set_item("shop", generation, position),
+                    item_json(id).as_bytes(),
+                )
+                .unwrap();
+        }
+        store.components.insert([7u8; 32], b"orphan".as_slice()).unwrap();
+        store.flush().unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let ids = |items: Vec<Item>| items.into_iter().map(|i| i.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.all_catalog_items("shop").unwrap()),
+        ["a", "b"],
+        "only the record's items"
+    );
+    assert!(
+        store.components.get([7u8; 32]).unwrap().is_none(),
+        "orphan component swept at open"
+    );
+    store
+        .put_catalog(
+            &CatalogRecord::new("shop".into(), "Shop".into(), &second, 2),
+            &second.items,
+        )
+        .unwrap();
+    assert_eq!(ids(store.all_catalog_items("shop").unwrap()), ["c"]);
+    let left: Vec<u64> = store
+        .catalog_item_sets
+        .iter()
+        .keys()
+        .map(|key| keys::item_set_generation_of(&key.unwrap()).unwrap())
+        .collect();
+    assert_eq!(left, [2], "one item set, the record's");
+    assert_eq!(store.get_catalog("shop").unwrap().unwrap().generation, 2);
+}
+
+#[test]
 fn choice_models_survive_reopen_and_removal() {
     use interarec_choice::model::{ChoiceModel, Provenance};
     let dir = tempfile::tempdir().unwrap();
@@ -271,6 +329,13 @@ fn frames_are_stored_once_per_content_in_sequence_order_and_survive_reopen() {
             planner_tools: vec!["real-estate-helper".into()],
             planner_turns: 2,
             fallback_turns: 1,
+            credential_sha256: interarec_core::secret::fingerprint("isc-test"),
+            in_flight: Some(interarec_core::session::BatchInFlight {
+                batch: 1,
+                kept: vec!["2".into()],
+                previous_summary: None,
+                stage: interarec_core::session::BatchStage::Summarized { unreadable: None },
+            }),
         };
         store.put_session(&record).unwrap();
         // Sequence 300 sorts after 2 (big-endian keys), and the same bytes are stored once.
@@ -311,8 +376,8 @@ fn frames_are_stored_once_per_content_in_sequence_order_and_survive_reopen() {
         store.frame("s1", 300).unwrap().unwrap().shared_bytes,
         "recorded at storage"
     );
-    assert_eq!(store.events("s1", 1).unwrap().len(), 1);
-    assert!(store.events("s1", 2).unwrap().is_empty());
+    assert_eq!(store.events("s1", 1, u64::MAX, usize::MAX).unwrap().len(), 1);
+    assert!(store.events("s1", 2, u64::MAX, usize::MAX).unwrap().is_empty());
     assert_eq!(store.get_session("s1").unwrap().unwrap().last_sequence, 300);
     assert_eq!(store.list_sessions().unwrap().len(), 1);
 }

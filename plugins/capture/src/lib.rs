@@ -10,6 +10,10 @@
 //! of cells 1/80 of the frame wide, about one line of text, so a frame whose readable text
 //! differs is kept. What was kept last is remembered in the session's kv state, so a static
 //! screen is recognised across batches too.
+//!
+//! Idempotent per window: the state remembers what it was before the latest window, so the same
+//! window asked again (the server resuming a batch after a crash) is judged against the same
+//! state and gets the same answer, instead of finding its own frames already kept.
 
 use image::imageops::FilterType;
 use interarec_plugin::{Capability, Description, Tool, ToolError, Value, export_tool, frames, json, kv};
@@ -18,8 +22,10 @@ use sha2::{Digest, Sha256};
 
 /// Kept frames remembered for exact-duplicate detection.
 const RECENT: usize = 32;
-/// kv key of the remembered frames.
-const STATE_KEY: &str = "recent-kept";
+/// kv key of the remembered frames and the window they were last advanced by.
+const STATE_KEY: &str = "window-state";
+/// kv key of the remembered frames as versions before 0.2.0 kept them (a bare list).
+const LEGACY_STATE_KEY: &str = "recent-kept";
 /// Cells across the frame in the content grid (16 px on a 1280 px frame: a line of text).
 const GRID_COLUMNS: u32 = 80;
 /// Mean brightness difference (of 255) of one cell that makes two frames differ in content:
@@ -41,6 +47,37 @@ struct Remembered {
     cells: String,
 }
 
+/// What the tool remembers between calls.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct State {
+    /// Kept frames, oldest first, after the latest window.
+    recent: Vec<Remembered>,
+    /// The first frame id of the latest window, and `recent` as it was before that window.
+    #[serde(default)]
+    latest_window: Option<(String, Vec<Remembered>)>,
+}
+
+impl State {
+    fn load() -> Result<State, ToolError> {
+        if let Some(state) = kv::get_json(STATE_KEY)? {
+            return Ok(state);
+        }
+        Ok(State {
+            recent: kv::get_json(LEGACY_STATE_KEY)?.unwrap_or_default(),
+            latest_window: None,
+        })
+    }
+
+    /// The remembered frames a window starting at `first` is judged against: the state before
+    /// it when it is the latest window asked again, else the state after the latest window.
+    fn before_window(&self, first: &str) -> Vec<Remembered> {
+        match &self.latest_window {
+            Some((start, before)) if start == first => before.clone(),
+            _ => self.recent.clone(),
+        }
+    }
+}
+
 /// The tool.
 pub struct Capture;
 
@@ -48,7 +85,7 @@ impl Tool for Capture {
     fn describe() -> Description {
         Description::new(
             "capture",
-            "0.1.0",
+            "0.2.0",
             "Prepares a batch of screenshots of the current session: decodes and downscales each frame, computes its perceptual hash, and drops exact duplicates and static frames (nearly identical to the last kept one, same URL, no region whose content changed). Returns the kept frames with their hashes and the dropped ones with the reason.",
         )
         .arguments_schema(json!({
@@ -70,7 +107,10 @@ impl Tool for Capture {
             .map_err(|e| ToolError::InvalidArguments(format!("frames must be a list of ids: {e}")))?;
         let max_side = arguments["max_side"].as_u64().unwrap_or(512) as u32;
         let threshold = arguments["static_threshold_bits"].as_u64().unwrap_or(4) as u32;
-        let mut recent: Vec<Remembered> = kv::get_json(STATE_KEY)?.unwrap_or_default();
+        let state = State::load()?;
+        let first = ids.first().cloned().unwrap_or_default();
+        let before = state.before_window(&first);
+        let mut recent = before.clone();
         let mut kept = Vec::new();
         let mut dropped = Vec::new();
         for id in ids {
@@ -108,7 +148,13 @@ impl Tool for Capture {
                 }
             }
         }
-        kv::set_json(STATE_KEY, &recent)?;
+        kv::set_json(
+            STATE_KEY,
+            &State {
+                recent,
+                latest_window: Some((first, before)),
+            },
+        )?;
         Ok(json!({ "kept": kept, "dropped": dropped }))
     }
 }
@@ -346,5 +392,31 @@ mod tests {
     #[test]
     fn garbage_does_not_decode() {
         assert!(prepare(b"not an image", 512).is_err());
+    }
+
+    #[test]
+    fn the_latest_window_asked_again_is_judged_against_the_state_before_it() {
+        let remembered = |frame: &str| Remembered {
+            frame: frame.into(),
+            sha256: String::new(),
+            hash: 0,
+            url: String::new(),
+            cells: String::new(),
+        };
+        let state = State {
+            recent: vec![remembered("1"), remembered("5")],
+            latest_window: Some(("4".into(), vec![remembered("1")])),
+        };
+        let cases = [
+            ("4", vec!["1"]),      // the latest window again: as before it
+            ("7", vec!["1", "5"]), // the next window: after the latest
+            ("1", vec!["1", "5"]), // an older window: nothing to undo
+        ];
+        for (first, expected) in cases {
+            let frames: Vec<String> = state.before_window(first).into_iter().map(|r| r.frame).collect();
+            assert_eq!(frames, expected, "window starting at {first}");
+        }
+        // State from before windows were remembered reads as the list it was.
+        assert_eq!(State::default().before_window("1"), Vec::new());
     }
 }

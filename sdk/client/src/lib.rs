@@ -15,6 +15,8 @@ use pb::catalog_service_client::CatalogServiceClient;
 use pb::choice_model_service_client::ChoiceModelServiceClient;
 use pb::session_service_client::SessionServiceClient;
 use pb::tool_registry_client::ToolRegistryClient;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
@@ -28,6 +30,9 @@ pub use pb::{
     TransactionFormat,
 };
 
+/// The metadata key a session's credential is sent in.
+pub const SESSION_CREDENTIAL: &str = "session-credential";
+
 /// Size of the chunks an import is streamed in.
 pub const IMPORT_CHUNK_BYTES: usize = 1024 * 1024;
 
@@ -37,9 +42,9 @@ const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
 /// How to reach the server.
 #[derive(Debug, Clone, Default)]
 pub struct ConnectOptions {
-    /// Sent as `authorization: Bearer …`; needed to register and remove tools when the server
-    /// has an admin token.
-    pub admin_token: Option<String>,
+    /// Sent as `authorization: Bearer …`: the admin token (registering and removing tools,
+    /// catalogs and models; listing sessions; any session) or an API key (its scopes).
+    pub token: Option<String>,
     /// PEM of the CA that signed the server's certificate, for `https://` URLs.
     pub tls_ca_pem: Option<Vec<u8>>,
     /// Per-request timeout (none by default).
@@ -108,7 +113,10 @@ pub struct Client {
     catalogs: CatalogServiceClient<Channel>,
     models: ChoiceModelServiceClient<Channel>,
     sessions: SessionServiceClient<Channel>,
-    admin_token: Option<String>,
+    token: Option<String>,
+    /// Session credentials this client holds, by session id: the ones its `create_*` calls
+    /// received and the ones given to [`Client::remember_session_credential`].
+    credentials: Arc<Mutex<HashMap<String, String>>>,
 }
 
 impl Client {
@@ -147,18 +155,53 @@ impl Client {
             catalogs,
             models,
             sessions,
-            admin_token: options.admin_token,
+            token: options.token,
+            credentials: Arc::default(),
         })
     }
 
     fn request<T>(&self, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
-        if let Some(token) = &self.admin_token
+        if let Some(token) = &self.token
             && let Ok(value) = format!("Bearer {token}").parse()
         {
             request.metadata_mut().insert("authorization", value);
         }
         request
+    }
+
+    /// A request on session `session_id`, carrying its credential when this client holds it.
+    fn session_request<T>(&self, session_id: &str, message: T) -> tonic::Request<T> {
+        let mut request = self.request(message);
+        let credential = self.credentials.lock().expect("credentials").get(session_id).cloned();
+        if let Some(credential) = credential
+            && let Ok(value) = credential.parse()
+        {
+            request.metadata_mut().insert(SESSION_CREDENTIAL, value);
+        }
+        request
+    }
+
+    /// Uses `credential` for every later call on `session_id` (a credential CreateSession gave
+    /// another process, say).
+    pub fn remember_session_credential(&self, session_id: &str, credential: &str) {
+        self.credentials
+            .lock()
+            .expect("credentials")
+            .insert(session_id.to_owned(), credential.to_owned());
+    }
+
+    /// The credential this client holds for `session_id`, if any.
+    pub fn session_credential(&self, session_id: &str) -> Option<String> {
+        self.credentials.lock().expect("credentials").get(session_id).cloned()
+    }
+
+    /// Keeps a new session's credential for the calls that follow.
+    fn created(&self, info: SessionInfo) -> SessionInfo {
+        if !info.credential.is_empty() {
+            self.remember_session_credential(&info.session_id, &info.credential);
+        }
+        info
     }
 
     /// Registers a component with grants (`kv`, `http:host`, ...) and limits.
@@ -197,11 +240,14 @@ impl Client {
         arguments_json: &str,
         session_id: &str,
     ) -> Result<InvokeToolResponse, ClientError> {
-        let request = self.request(pb::InvokeToolRequest {
-            name: name.to_owned(),
-            arguments_json: arguments_json.to_owned(),
-            session_id: session_id.to_owned(),
-        });
+        let request = self.session_request(
+            session_id,
+            pb::InvokeToolRequest {
+                name: name.to_owned(),
+                arguments_json: arguments_json.to_owned(),
+                session_id: session_id.to_owned(),
+            },
+        );
         Ok(self.tools.invoke_tool(request).await?.into_inner())
     }
 
@@ -327,19 +373,25 @@ impl Client {
         session_id: &str,
         from_sequence: u64,
     ) -> Result<tonic::Streaming<SessionEvent>, ClientError> {
-        let request = self.request(pb::WatchSessionRequest {
-            session_id: session_id.to_owned(),
-            from_sequence,
-        });
+        let request = self.session_request(
+            session_id,
+            pb::WatchSessionRequest {
+                session_id: session_id.to_owned(),
+                from_sequence,
+            },
+        );
         Ok(self.sessions.watch_session(request).await?.into_inner())
     }
 
     /// Recommends now (pending frames summarised at once, or the planner again on the latest
     /// summary); returns the events it produced.
     pub async fn recommend_now(&mut self, session_id: &str) -> Result<Vec<SessionEvent>, ClientError> {
-        let request = self.request(pb::RecommendNowRequest {
-            session_id: session_id.to_owned(),
-        });
+        let request = self.session_request(
+            session_id,
+            pb::RecommendNowRequest {
+                session_id: session_id.to_owned(),
+            },
+        );
         Ok(self.sessions.recommend_now(request).await?.into_inner().events)
     }
 
@@ -362,14 +414,16 @@ impl Client {
             capacity,
             ..pb::CreateSessionRequest::default()
         });
-        Ok(self.sessions.create_session(request).await?.into_inner())
+        let info = self.sessions.create_session(request).await?.into_inner();
+        Ok(self.created(info))
     }
 
     /// Creates a session with every field of the request (planner, vision provider, validating
     /// tool as well).
     pub async fn create_session_with(&mut self, request: CreateSessionRequest) -> Result<SessionInfo, ClientError> {
         let request = self.request(request);
-        Ok(self.sessions.create_session(request).await?.into_inner())
+        let info = self.sessions.create_session(request).await?.into_inner();
+        Ok(self.created(info))
     }
 
     /// Opens the `Browse` stream of a session: frames sent into the returned sender go out in
@@ -389,25 +443,31 @@ impl Client {
             part: Some(pb::browse_request::Part::Frame(frame)),
         });
         let outgoing = tonic::codegen::tokio_stream::iter([open]).chain(frames);
-        let request = self.request(outgoing);
+        let request = self.session_request(session_id, outgoing);
         let responses = self.sessions.browse(request).await?.into_inner();
         Ok((sender, responses))
     }
 
     /// Sends one frame outside a stream.
     pub async fn upload_frame(&mut self, session_id: &str, frame: Frame) -> Result<FrameResult, ClientError> {
-        let request = self.request(pb::UploadFrameRequest {
-            session_id: session_id.to_owned(),
-            frame: Some(frame),
-        });
+        let request = self.session_request(
+            session_id,
+            pb::UploadFrameRequest {
+                session_id: session_id.to_owned(),
+                frame: Some(frame),
+            },
+        );
         Ok(self.sessions.upload_frame(request).await?.into_inner())
     }
 
     /// One session.
     pub async fn get_session(&mut self, session_id: &str) -> Result<SessionInfo, ClientError> {
-        let request = self.request(pb::GetSessionRequest {
-            session_id: session_id.to_owned(),
-        });
+        let request = self.session_request(
+            session_id,
+            pb::GetSessionRequest {
+                session_id: session_id.to_owned(),
+            },
+        );
         Ok(self.sessions.get_session(request).await?.into_inner())
     }
 
@@ -419,9 +479,12 @@ impl Client {
 
     /// Ends a session (its pending frames form a last batch).
     pub async fn end_session(&mut self, session_id: &str) -> Result<SessionInfo, ClientError> {
-        let request = self.request(pb::EndSessionRequest {
-            session_id: session_id.to_owned(),
-        });
+        let request = self.session_request(
+            session_id,
+            pb::EndSessionRequest {
+                session_id: session_id.to_owned(),
+            },
+        );
         Ok(self.sessions.end_session(request).await?.into_inner())
     }
 

@@ -5,6 +5,7 @@
 
 mod assortment_plugin;
 mod capture;
+mod chaos;
 mod llm;
 mod recommendation_loop;
 mod recovery;
@@ -21,8 +22,9 @@ fn main() -> anyhow::Result<()> {
         "capture" => capture::main(),
         "llm" => llm::main(),
         "recovery" => recovery::main(),
+        "chaos" => chaos::main(),
         _ => anyhow::bail!(
-            "unknown benchmark `{name}`: choose tools, assortment-plugin, loop, summarize, capture, llm or recovery (the `just bench-*` recipes run them)"
+            "unknown benchmark `{name}`: choose tools, assortment-plugin, loop, summarize, capture, llm, recovery or chaos (the `just bench-*` recipes run them)"
         ),
     }
 }

@@ -156,7 +156,7 @@ async fn import_describe_replace_restart_remove() {
 
 #[tokio::test]
 async fn the_admin_token_guards_catalog_changes() {
-    let server = TestServer::start_with(|config| config.admin_token = Some("s3cret".into())).await;
+    let server = TestServer::start_with(|config| config.admin_token = Some("s3cret-admin-token-42".into())).await;
     let mut anonymous = server.client().await;
     let (code, message) = status(
         anonymous
@@ -172,7 +172,7 @@ async fn the_admin_token_guards_catalog_changes() {
         message.contains("importing a catalog needs the admin token"),
         "{message}"
     );
-    let mut admin = server.client_with_token(Some("s3cret")).await;
+    let mut admin = server.client_with_token(Some("s3cret-admin-token-42")).await;
     admin
         .import_catalog(
             header("shoes", CatalogFormat::Csv, false, false),

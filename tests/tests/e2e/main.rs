@@ -3,13 +3,16 @@
 //! this package is compiled at opt-level 3 (for the benchmarks' sake) and links the whole
 //! server: nine binaries cost CI about five minutes of compiling.
 
+mod access;
 mod agent;
 mod capture;
 mod catalogs;
+mod crash;
 mod hosting;
 mod llm;
 mod models;
 mod registry;
+mod resume;
 mod sandbox;
 mod sessions;
 mod vision;

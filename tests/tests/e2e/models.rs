@@ -302,7 +302,7 @@ async fn fit_store_optimize_restart() {
 
 #[tokio::test]
 async fn fitting_and_removing_need_the_admin_token_when_one_is_set() {
-    let server = TestServer::start_with(|config| config.admin_token = Some("s3cret".into())).await;
+    let server = TestServer::start_with(|config| config.admin_token = Some("s3cret-admin-token-42".into())).await;
     let mut anonymous = server.client().await;
     let (code, message) = status(
         anonymous

@@ -342,10 +342,10 @@ fn leb128(out: &mut Vec<u8>, mut value: u64) {
 
 #[tokio::test]
 async fn the_admin_token_guards_changes_but_not_reads() {
-    let server = TestServer::start_with(|config| config.admin_token = Some("s3cret".into())).await;
+    let server = TestServer::start_with(|config| config.admin_token = Some("s3cret-admin-token-42".into())).await;
     let mut anonymous = server.client().await;
     let mut wrong = server.client_with_token(Some("guess")).await;
-    let mut admin = server.client_with_token(Some("s3cret")).await;
+    let mut admin = server.client_with_token(Some("s3cret-admin-token-42")).await;
     assert_status(
         anonymous
             .register_tool(plugin("echo"), vec![], limits(0, 0), false)

@@ -1,72 +1,90 @@
-//! The admin bearer token that guards registering, replacing and removing tools.
+//! Reads what a request presents (`authorization: Bearer …`, `session-credential`, its peer
+//! address) and asks [`crate::access`] whether it may proceed; refusals become
+//! UNAUTHENTICATED (nothing or an unknown token sent) or PERMISSION_DENIED (a known caller that
+//! may not do this).
 
-use super::status;
+use super::status::{self, session_status};
+use crate::access::{Access, Caller, Denied, Scope};
+use interarec_sessions::Sessions;
 use tonic::{Request, Status};
 
-/// Checks `authorization: Bearer <token>` when a token is configured.
-pub fn require_admin<T>(request: &Request<T>, admin_token: Option<&str>, action: &str) -> Result<(), Status> {
-    let Some(expected) = admin_token else { return Ok(()) };
-    let presented = request
-        .metadata()
-        .get("authorization")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "));
-    match presented {
-        None => Err(status::unauthenticated(format!(
-            "{action} needs the admin token: send `authorization: Bearer <token>` (the CLI reads INTERAREC_ADMIN_TOKEN)"
-        ))),
-        Some(token) if constant_time_eq(token.as_bytes(), expected.as_bytes()) => Ok(()),
-        Some(_) => Err(status::unauthenticated(format!(
-            "{action} needs the admin token, and the token sent is not it; check INTERAREC_ADMIN_TOKEN"
-        ))),
+/// The metadata key a session's credential travels in.
+pub const SESSION_CREDENTIAL: &str = "session-credential";
+
+/// The access rules, applied to requests. Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct Gate {
+    access: std::sync::Arc<Access>,
+}
+
+fn refused(denied: Denied) -> Status {
+    if denied.is_known_caller() {
+        status::permission_denied(denied.to_string())
+    } else {
+        status::unauthenticated(denied.to_string())
     }
 }
 
-/// Compares without an early exit so the time taken does not reveal the matching prefix.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut difference = a.len() ^ b.len();
-    for (index, byte) in a.iter().enumerate() {
-        difference |= usize::from(byte ^ b.get(index % b.len().max(1)).copied().unwrap_or(0));
-    }
-    difference == 0
+fn metadata_text<'a, T>(request: &'a Request<T>, key: &str) -> Option<&'a str> {
+    request.metadata().get(key).and_then(|value| value.to_str().ok())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl Gate {
+    /// A gate applying `access`.
+    pub fn new(access: Access) -> Gate {
+        Gate {
+            access: std::sync::Arc::new(access),
+        }
+    }
 
-    #[test]
-    fn the_token_is_checked_only_when_configured() {
-        let with = |header: Option<&str>| {
-            let mut request = Request::new(());
-            if let Some(value) = header {
-                request.metadata_mut().insert("authorization", value.parse().unwrap());
-            }
-            request
+    fn caller<T>(&self, request: &Request<T>) -> Result<Caller, Status> {
+        let bearer = metadata_text(request, "authorization").and_then(|value| value.strip_prefix("Bearer "));
+        self.access.identify(bearer).map_err(refused)
+    }
+
+    /// Allows only the admin.
+    pub fn admin<T>(&self, request: &Request<T>, action: &str) -> Result<(), Status> {
+        let caller = self.caller(request)?;
+        self.access.admin(&caller, action).map_err(refused)
+    }
+
+    /// Allows a caller holding `scope` (or, with no API keys configured, one on this machine).
+    pub fn scoped<T>(&self, request: &Request<T>, scope: Scope, action: &str) -> Result<(), Status> {
+        let caller = self.caller(request)?;
+        let from_loopback = request.remote_addr().is_some_and(|peer| peer.ip().is_loopback());
+        self.access
+            .scoped(&caller, scope, from_loopback, action)
+            .map_err(refused)
+    }
+
+    /// Allows the admin, or a caller presenting session `id`'s credential; an unknown session is
+    /// NOT_FOUND only for a caller that presented a credential or the admin token, so ids cannot
+    /// be probed without one.
+    pub async fn session<T>(
+        &self,
+        request: &Request<T>,
+        sessions: &Sessions,
+        id: &str,
+        action: &str,
+    ) -> Result<(), Status> {
+        if self.caller(request)? == Caller::Admin {
+            return Ok(());
+        }
+        let Some(credential) = metadata_text(request, SESSION_CREDENTIAL) else {
+            return Err(status::unauthenticated(format!(
+                "{action} on session `{id}` needs its credential: send `{SESSION_CREDENTIAL}: <credential>` metadata with the credential CreateSession returned (the CLI reads INTERAREC_SESSION_CREDENTIAL), or the admin token"
+            )));
         };
-        let cases: &[(Option<&str>, Option<&str>, Result<(), &str>)] = &[
-            (None, None, Ok(())),
-            (None, Some("Bearer anything"), Ok(())),
-            (Some("s3cret"), Some("Bearer s3cret"), Ok(())),
-            (Some("s3cret"), None, Err("needs the admin token: send")),
-            (Some("s3cret"), Some("Bearer wrong"), Err("the token sent is not it")),
-            (
-                Some("s3cret"),
-                Some("Bearer s3cret-and-more"),
-                Err("the token sent is not it"),
-            ),
-            (Some("s3cret"), Some("s3cret"), Err("needs the admin token: send")),
-        ];
-        for (configured, header, expected) in cases {
-            let outcome = require_admin(&with(*header), *configured, "registering a tool");
-            match (expected, outcome) {
-                (Ok(()), Ok(())) => {}
-                (Err(fragment), Err(status)) => {
-                    assert_eq!(status.code(), tonic::Code::Unauthenticated);
-                    assert!(status.message().contains(fragment), "{header:?}: {}", status.message());
-                }
-                (expected, actual) => panic!("{configured:?}/{header:?}: expected {expected:?}, got {actual:?}"),
-            }
+        if sessions
+            .credential_matches(id, credential)
+            .await
+            .map_err(session_status)?
+        {
+            Ok(())
+        } else {
+            Err(status::permission_denied(format!(
+                "the session credential sent is not session `{id}`'s; send the credential CreateSession returned for it (sessions created before credentials open only with the admin token)"
+            )))
         }
     }
 }

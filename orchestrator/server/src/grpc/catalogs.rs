@@ -1,7 +1,8 @@
 //! `interarec.v1.CatalogService`: the client-streaming import and the catalog queries.
 
-use super::auth::require_admin;
+use super::auth::Gate;
 use super::status;
+use crate::access::Scope;
 use crate::catalogs::{Catalogs, ImportSpec, MAX_IMPORT_BYTES};
 use interarec_core::catalog::{AttributeType, CatalogFormat, CatalogRecord};
 use interarec_proto::v1 as pb;
@@ -11,13 +12,13 @@ use tonic::{Request, Response, Status, Streaming};
 /// The service implementation.
 pub struct CatalogServiceImpl {
     catalogs: Catalogs,
-    admin_token: Option<String>,
+    gate: Gate,
 }
 
 impl CatalogServiceImpl {
-    /// A service over `catalogs`; `admin_token` guards import and removal.
-    pub fn new(catalogs: Catalogs, admin_token: Option<String>) -> Self {
-        CatalogServiceImpl { catalogs, admin_token }
+    /// A service over `catalogs`; `gate` keeps import and removal for the admin.
+    pub fn new(catalogs: Catalogs, gate: Gate) -> Self {
+        CatalogServiceImpl { catalogs, gate }
     }
 }
 
@@ -57,7 +58,7 @@ impl CatalogService for CatalogServiceImpl {
         &self,
         request: Request<Streaming<pb::ImportCatalogRequest>>,
     ) -> Result<Response<pb::ImportCatalogResponse>, Status> {
-        require_admin(&request, self.admin_token.as_deref(), "importing a catalog")?;
+        self.gate.admin(&request, "importing a catalog")?;
         let mut stream = request.into_inner();
         let header = match stream.message().await? {
             Some(pb::ImportCatalogRequest {
@@ -120,13 +121,15 @@ impl CatalogService for CatalogServiceImpl {
 
     async fn list_catalogs(
         &self,
-        _request: Request<pb::ListCatalogsRequest>,
+        request: Request<pb::ListCatalogsRequest>,
     ) -> Result<Response<pb::ListCatalogsResponse>, Status> {
+        self.gate.scoped(&request, Scope::Read, "listing catalogs")?;
         let catalogs = self.catalogs.list()?.iter().map(catalog_info).collect();
         Ok(Response::new(pb::ListCatalogsResponse { catalogs }))
     }
 
     async fn get_catalog(&self, request: Request<pb::GetCatalogRequest>) -> Result<Response<pb::CatalogInfo>, Status> {
+        self.gate.scoped(&request, Scope::Read, "reading a catalog")?;
         Ok(Response::new(catalog_info(
             &self.catalogs.get(&request.into_inner().catalog_id)?,
         )))
@@ -136,7 +139,7 @@ impl CatalogService for CatalogServiceImpl {
         &self,
         request: Request<pb::RemoveCatalogRequest>,
     ) -> Result<Response<pb::CatalogInfo>, Status> {
-        require_admin(&request, self.admin_token.as_deref(), "removing a catalog")?;
+        self.gate.admin(&request, "removing a catalog")?;
         let record = self.catalogs.remove(&request.into_inner().catalog_id).await?;
         Ok(Response::new(catalog_info(&record)))
     }

@@ -1,7 +1,8 @@
 //! `interarec.v1.ChoiceModelService`: the fitting stream, model queries and `Optimize`.
 
-use super::auth::require_admin;
+use super::auth::Gate;
 use super::status;
+use crate::access::Scope;
 use crate::models::{MAX_FIT_BYTES, Models};
 use interarec_choice::estimation::FitOptions;
 use interarec_choice::model::ChoiceModel;
@@ -18,13 +19,13 @@ const PROGRESS_BUFFER: usize = 64;
 /// The service implementation.
 pub struct ChoiceModelServiceImpl {
     models: Models,
-    admin_token: Option<String>,
+    gate: Gate,
 }
 
 impl ChoiceModelServiceImpl {
-    /// A service over `models`; `admin_token` guards fitting and removal.
-    pub fn new(models: Models, admin_token: Option<String>) -> Self {
-        ChoiceModelServiceImpl { models, admin_token }
+    /// A service over `models`; `gate` keeps fitting and removal for the admin.
+    pub fn new(models: Models, gate: Gate) -> Self {
+        ChoiceModelServiceImpl { models, gate }
     }
 }
 
@@ -140,7 +141,7 @@ impl ChoiceModelService for ChoiceModelServiceImpl {
         &self,
         request: Request<Streaming<pb::FitChoiceModelRequest>>,
     ) -> Result<Response<Self::FitChoiceModelStream>, Status> {
-        require_admin(&request, self.admin_token.as_deref(), "fitting a choice model")?;
+        self.gate.admin(&request, "fitting a choice model")?;
         let mut stream = request.into_inner();
         let header = match stream.message().await? {
             Some(pb::FitChoiceModelRequest {
@@ -252,6 +253,7 @@ impl ChoiceModelService for ChoiceModelServiceImpl {
         &self,
         request: Request<pb::GetChoiceModelRequest>,
     ) -> Result<Response<pb::ChoiceModelInfo>, Status> {
+        self.gate.scoped(&request, Scope::Read, "reading a choice model")?;
         let request = request.into_inner();
         let model = self.models.get(&request.model_id)?;
         Ok(Response::new(model_info(&model, request.include_parameters)?))
@@ -259,8 +261,9 @@ impl ChoiceModelService for ChoiceModelServiceImpl {
 
     async fn list_choice_models(
         &self,
-        _request: Request<pb::ListChoiceModelsRequest>,
+        request: Request<pb::ListChoiceModelsRequest>,
     ) -> Result<Response<pb::ListChoiceModelsResponse>, Status> {
+        self.gate.scoped(&request, Scope::Read, "listing choice models")?;
         let models = self
             .models
             .list()?
@@ -274,12 +277,14 @@ impl ChoiceModelService for ChoiceModelServiceImpl {
         &self,
         request: Request<pb::RemoveChoiceModelRequest>,
     ) -> Result<Response<pb::ChoiceModelInfo>, Status> {
-        require_admin(&request, self.admin_token.as_deref(), "removing a choice model")?;
+        self.gate.admin(&request, "removing a choice model")?;
         let model = self.models.remove(&request.into_inner().model_id).await?;
         Ok(Response::new(model_info(&model, false)?))
     }
 
     async fn optimize(&self, request: Request<pb::OptimizeRequest>) -> Result<Response<pb::OptimizeResponse>, Status> {
+        self.gate
+            .scoped(&request, Scope::Optimize, "optimizing an assortment")?;
         let request = request.into_inner();
         let segment = Some(request.segment).filter(|s| !s.is_empty());
         let optimized = self

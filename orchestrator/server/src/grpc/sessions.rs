@@ -8,7 +8,9 @@
 //! group of frames ([`MAX_GROUP`] messages of at most `MAX_MESSAGE_BYTES`) and the answer queue
 //! per stream.
 
+use super::auth::Gate;
 use super::status::{self, session_status};
+use crate::access::Scope;
 use interarec_core::event::EventKind;
 use interarec_core::session::{SessionEvent, SessionOptions, SessionRecord};
 use interarec_proto::v1 as pb;
@@ -24,12 +26,14 @@ pub const ANSWER_BUFFER: usize = 64;
 /// The service implementation.
 pub struct SessionServiceImpl {
     sessions: Sessions,
+    gate: Gate,
 }
 
 impl SessionServiceImpl {
-    /// A service over `sessions`.
-    pub fn new(sessions: Sessions) -> Self {
-        SessionServiceImpl { sessions }
+    /// A service over `sessions`; `gate` lets only a session's credential holder (or the admin)
+    /// act on it.
+    pub fn new(sessions: Sessions, gate: Gate) -> Self {
+        SessionServiceImpl { sessions, gate }
     }
 }
 
@@ -58,6 +62,7 @@ fn session_info(record: &SessionRecord) -> pb::SessionInfo {
         planner_tools: record.planner_tools.clone(),
         planner_turns: record.planner_turns,
         fallback_turns: record.fallback_turns,
+        credential: String::new(),
     }
 }
 
@@ -110,6 +115,7 @@ impl SessionService for SessionServiceImpl {
         &self,
         request: Request<pb::CreateSessionRequest>,
     ) -> Result<Response<pb::SessionInfo>, Status> {
+        self.gate.scoped(&request, Scope::Sessions, "creating a session")?;
         let request = request.into_inner();
         let options = request.options.unwrap_or_default();
         let options = SessionOptions::resolve(
@@ -119,7 +125,7 @@ impl SessionService for SessionServiceImpl {
             options.static_threshold_bits,
         )
         .map_err(Status::invalid_argument)?;
-        let record = self
+        let created = self
             .sessions
             .create(interarec_sessions::NewSession {
                 id: &request.session_id,
@@ -134,14 +140,19 @@ impl SessionService for SessionServiceImpl {
             })
             .await
             .map_err(session_status)?;
-        Ok(Response::new(session_info(&record)))
+        Ok(Response::new(pb::SessionInfo {
+            credential: created.credential,
+            ..session_info(&created.record)
+        }))
     }
 
     async fn browse(
         &self,
         request: Request<Streaming<pb::BrowseRequest>>,
     ) -> Result<Response<Self::BrowseStream>, Status> {
-        let mut stream = request.into_inner();
+        // The session is named by the first message; the credential is in the call's metadata.
+        let (metadata, extensions, mut stream) = request.into_parts();
+        let presented = Request::from_parts(metadata, extensions, ());
         let session_id = match stream.message().await? {
             Some(pb::BrowseRequest {
                 part: Some(pb::browse_request::Part::OpenSessionId(id)),
@@ -152,6 +163,9 @@ impl SessionService for SessionServiceImpl {
                 ));
             }
         };
+        self.gate
+            .session(&presented, &self.sessions, &session_id, "browsing")
+            .await?;
         let record = self.sessions.get(&session_id).await.map_err(session_status)?;
         if record.ended {
             return Err(session_status(interarec_sessions::SessionError::Ended(session_id)));
@@ -211,6 +225,8 @@ impl SessionService for SessionServiceImpl {
                             }
                         }
                     }
+                    // A client that went away ends the stream now, not at the next event.
+                    () = sender.closed() => return,
                     event = events.recv() => match event {
                         Ok(event) => {
                             let ended = event.kind == EventKind::SessionEnded;
@@ -241,6 +257,10 @@ impl SessionService for SessionServiceImpl {
         &self,
         request: Request<pb::UploadFrameRequest>,
     ) -> Result<Response<pb::FrameResult>, Status> {
+        let session = &request.get_ref().session_id;
+        self.gate
+            .session(&request, &self.sessions, session, "uploading a frame")
+            .await?;
         let request = request.into_inner();
         let frame = request
             .frame
@@ -256,6 +276,10 @@ impl SessionService for SessionServiceImpl {
     }
 
     async fn get_session(&self, request: Request<pb::GetSessionRequest>) -> Result<Response<pb::SessionInfo>, Status> {
+        let session = &request.get_ref().session_id;
+        self.gate
+            .session(&request, &self.sessions, session, "reading a session")
+            .await?;
         let record = self
             .sessions
             .get(&request.into_inner().session_id)
@@ -266,8 +290,9 @@ impl SessionService for SessionServiceImpl {
 
     async fn list_sessions(
         &self,
-        _request: Request<pb::ListSessionsRequest>,
+        request: Request<pb::ListSessionsRequest>,
     ) -> Result<Response<pb::ListSessionsResponse>, Status> {
+        self.gate.admin(&request, "listing every session")?;
         let sessions = self
             .sessions
             .list()
@@ -279,6 +304,10 @@ impl SessionService for SessionServiceImpl {
     }
 
     async fn end_session(&self, request: Request<pb::EndSessionRequest>) -> Result<Response<pb::SessionInfo>, Status> {
+        let session = &request.get_ref().session_id;
+        self.gate
+            .session(&request, &self.sessions, session, "ending a session")
+            .await?;
         let record = self
             .sessions
             .end(&request.into_inner().session_id)
@@ -291,45 +320,65 @@ impl SessionService for SessionServiceImpl {
         &self,
         request: Request<pb::WatchSessionRequest>,
     ) -> Result<Response<Self::WatchSessionStream>, Status> {
+        let session = &request.get_ref().session_id;
+        self.gate
+            .session(&request, &self.sessions, session, "watching a session")
+            .await?;
         let request = request.into_inner();
         let id = request.session_id;
         self.sessions.get(&id).await.map_err(session_status)?;
         // Subscribe before reading the log, so nothing falls between the two.
         let mut live = self.sessions.subscribe(&id).map_err(session_status)?;
-        let stored = self
-            .sessions
-            .events(&id, request.from_sequence.max(1))
-            .map_err(session_status)?;
         let (sender, receiver) = mpsc::channel(ANSWER_BUFFER);
+        let sessions = self.sessions.clone();
         tokio::spawn(async move {
-            let mut last = request.from_sequence.saturating_sub(1);
-            for event in stored {
-                last = event.sequence;
-                let ended = event.kind == EventKind::SessionEnded;
-                if sender.send(Ok(session_event(&event))).await.is_err() || ended {
+            let mut last = request.from_sequence.max(1) - 1;
+            // The log in pages, up to what is committed.
+            match send_from_log(&sessions, &id, &mut last, u64::MAX, &sender).await {
+                Ok(Some(())) => {}
+                Ok(None) => return,
+                Err(status) => {
+                    let _ = sender.send(Err(status)).await;
                     return;
                 }
             }
             loop {
-                match live.recv().await {
+                let received = tokio::select! {
+                    received = live.recv() => received,
+                    // A client that went away ends the watch now, not at the next event.
+                    () = sender.closed() => return,
+                };
+                let filled = match received {
                     Ok(event) if event.sequence <= last => continue,
                     Ok(event) => {
-                        last = event.sequence;
-                        let ended = event.kind == EventKind::SessionEnded;
-                        if sender.send(Ok(session_event(&event))).await.is_err() || ended {
-                            return;
+                        // A step that wrote events before failing (they are committed when it is
+                        // retried) leaves a gap in what was broadcast: fill it from the log.
+                        let filled = send_from_log(&sessions, &id, &mut last, event.sequence - 1, &sender).await;
+                        match filled {
+                            Ok(Some(())) => {
+                                last = event.sequence;
+                                let ended = event.kind == EventKind::SessionEnded;
+                                if sender.send(Ok(session_event(&event))).await.is_err() || ended {
+                                    return;
+                                }
+                                continue;
+                            }
+                            other => other,
                         }
                     }
-                    Err(broadcast::error::RecvError::Lagged(missed)) => {
-                        let _ = sender
-                            .send(Err(status::exhausted(format!(
-                                "this watch fell {missed} events behind its session; watch again from sequence {}",
-                                last + 1
-                            ))))
-                            .await;
-                        return;
+                    // Fell behind the live feed: the log has everything it missed.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        send_from_log(&sessions, &id, &mut last, u64::MAX, &sender).await
                     }
                     Err(broadcast::error::RecvError::Closed) => return,
+                };
+                match filled {
+                    Ok(Some(())) => {}
+                    Ok(None) => return,
+                    Err(status) => {
+                        let _ = sender.send(Err(status)).await;
+                        return;
+                    }
                 }
             }
         });
@@ -340,6 +389,10 @@ impl SessionService for SessionServiceImpl {
         &self,
         request: Request<pb::RecommendNowRequest>,
     ) -> Result<Response<pb::RecommendNowResponse>, Status> {
+        let session = &request.get_ref().session_id;
+        self.gate
+            .session(&request, &self.sessions, session, "asking for a recommendation")
+            .await?;
         let events = self
             .sessions
             .recommend_now(&request.into_inner().session_id)
@@ -349,6 +402,38 @@ impl SessionService for SessionServiceImpl {
             events: events.iter().map(session_event).collect(),
         }))
     }
+}
+
+/// Events a watch reads from the log at once.
+pub const WATCH_PAGE: usize = 256;
+
+/// Sends the committed events after `last` through `through` from the log, a page at a time,
+/// advancing `last`. `Ok(None)`: the watch is over (the client went away, or the session ended).
+async fn send_from_log(
+    sessions: &Sessions,
+    id: &str,
+    last: &mut u64,
+    through: u64,
+    sender: &mpsc::Sender<Result<pb::SessionEvent, Status>>,
+) -> Result<Option<()>, Status> {
+    while *last < through {
+        let page = sessions
+            .events(id, *last + 1, WATCH_PAGE)
+            .await
+            .map_err(session_status)?;
+        let full = page.len() == WATCH_PAGE;
+        for event in page.into_iter().take_while(|e| e.sequence <= through) {
+            *last = event.sequence;
+            let ended = event.kind == EventKind::SessionEnded;
+            if sender.send(Ok(session_event(&event))).await.is_err() || ended {
+                return Ok(None);
+            }
+        }
+        if !full {
+            break;
+        }
+    }
+    Ok(Some(()))
 }
 
 /// The next message if one has already arrived (never waits).

@@ -23,7 +23,9 @@ impl From<RegistryError> for Status {
             RegistryError::Store(_) => Code::Internal,
             RegistryError::Call(call) => match &call.failure {
                 CallFailure::Timeout { .. } => Code::DeadlineExceeded,
-                CallFailure::OutOfMemory { .. } | CallFailure::OutOfFuel { .. } => Code::ResourceExhausted,
+                CallFailure::OutOfMemory { .. } | CallFailure::OutOfFuel { .. } | CallFailure::Busy { .. } => {
+                    Code::ResourceExhausted
+                }
                 CallFailure::Denied(_) => Code::PermissionDenied,
                 CallFailure::InvalidArguments(_) => Code::InvalidArgument,
                 CallFailure::Unavailable(_) | CallFailure::Host(_) => Code::Unavailable,
@@ -46,7 +48,7 @@ impl From<CatalogServiceError> for Status {
             }
             CatalogServiceError::Exists(_) => Code::AlreadyExists,
             CatalogServiceError::NotFound(_) => Code::NotFound,
-            CatalogServiceError::Store(_) => Code::Internal,
+            CatalogServiceError::Store(_) | CatalogServiceError::Worker(_) => Code::Internal,
         };
         Status::new(code, error.to_string())
     }
@@ -64,7 +66,8 @@ impl From<ModelServiceError> for Status {
             ModelServiceError::Recommend(RecommendError::Optimize(_)) => Code::InvalidArgument,
             ModelServiceError::Exists(_) => Code::AlreadyExists,
             ModelServiceError::NotFound(_) | ModelServiceError::CatalogNotFound(_) => Code::NotFound,
-            ModelServiceError::Store(_) => Code::Internal,
+            ModelServiceError::Store(_) | ModelServiceError::Worker(_) => Code::Internal,
+            ModelServiceError::Exhausted(_) => Code::ResourceExhausted,
         };
         Status::new(code, error.to_string())
     }
@@ -78,6 +81,7 @@ pub fn session_status(error: SessionError) -> Status {
         SessionError::NotFound(_) => Code::NotFound,
         SessionError::Ended(_) => Code::FailedPrecondition,
         SessionError::Store(_) | SessionError::Worker(_) => Code::Internal,
+        SessionError::Exhausted(_) => Code::ResourceExhausted,
     };
     Status::new(code, error.to_string())
 }
@@ -97,7 +101,12 @@ pub fn internal(message: impl Into<String>) -> Status {
     Status::internal(message)
 }
 
-/// A call without the credentials it needs.
+/// A call without the credentials it needs, or with ones the server does not know.
 pub fn unauthenticated(message: impl Into<String>) -> Status {
     Status::unauthenticated(message)
+}
+
+/// A known caller asking for what it may not do (another session, a scope its key lacks).
+pub fn permission_denied(message: impl Into<String>) -> Status {
+    Status::permission_denied(message)
 }

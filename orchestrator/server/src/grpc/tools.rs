@@ -1,23 +1,31 @@
 //! `interarec.v1.ToolRegistry`: wire types in, registry calls, wire types out.
 
-use super::auth::require_admin;
-use super::status;
+use super::auth::Gate;
+use super::status::{self, session_status};
+use crate::access::Scope;
 use crate::registry::Registry;
 use interarec_core::{Capability, Grant, RequestedLimits, ToolRecord};
 use interarec_proto::v1 as pb;
+use interarec_sessions::Sessions;
 use pb::tool_registry_server::ToolRegistry;
 use tonic::{Request, Response, Status};
 
 /// The service implementation.
 pub struct ToolRegistryService {
     registry: Registry,
-    admin_token: Option<String>,
+    sessions: Sessions,
+    gate: Gate,
 }
 
 impl ToolRegistryService {
-    /// A service over `registry`; `admin_token` guards the mutating calls.
-    pub fn new(registry: Registry, admin_token: Option<String>) -> Self {
-        ToolRegistryService { registry, admin_token }
+    /// A service over `registry`; `gate` keeps the mutating calls for the admin, and a call
+    /// naming one of `sessions` for that session's holder.
+    pub fn new(registry: Registry, sessions: Sessions, gate: Gate) -> Self {
+        ToolRegistryService {
+            registry,
+            sessions,
+            gate,
+        }
     }
 }
 
@@ -77,7 +85,7 @@ impl ToolRegistry for ToolRegistryService {
         &self,
         request: Request<pb::RegisterToolRequest>,
     ) -> Result<Response<pb::RegisterToolResponse>, Status> {
-        require_admin(&request, self.admin_token.as_deref(), "registering a tool")?;
+        self.gate.admin(&request, "registering a tool")?;
         let request = request.into_inner();
         if request.component.is_empty() {
             return Err(status::bad_request(
@@ -104,13 +112,15 @@ impl ToolRegistry for ToolRegistryService {
 
     async fn list_tools(
         &self,
-        _request: Request<pb::ListToolsRequest>,
+        request: Request<pb::ListToolsRequest>,
     ) -> Result<Response<pb::ListToolsResponse>, Status> {
+        self.gate.scoped(&request, Scope::Read, "listing tools")?;
         let tools = self.registry.list().iter().map(tool_info).collect();
         Ok(Response::new(pb::ListToolsResponse { tools }))
     }
 
     async fn describe_tool(&self, request: Request<pb::DescribeToolRequest>) -> Result<Response<pb::ToolInfo>, Status> {
+        self.gate.scoped(&request, Scope::Read, "describing a tool")?;
         let record = self.registry.describe(&request.into_inner().name)?;
         Ok(Response::new(tool_info(&record)))
     }
@@ -119,6 +129,16 @@ impl ToolRegistry for ToolRegistryService {
         &self,
         request: Request<pb::InvokeToolRequest>,
     ) -> Result<Response<pb::InvokeToolResponse>, Status> {
+        self.gate.scoped(&request, Scope::ToolsInvoke, "invoking a tool")?;
+        if !request.get_ref().session_id.is_empty() {
+            let session = &request.get_ref().session_id;
+            self.gate
+                .session(&request, &self.sessions, session, "invoking a tool")
+                .await?;
+            // The admin skips the credential, not the session's existence: a tool's state is
+            // never kept for a session that is not there.
+            self.sessions.get(session).await.map_err(session_status)?;
+        }
         let request = request.into_inner();
         let arguments = if request.arguments_json.trim().is_empty() {
             "{}"
@@ -140,7 +160,7 @@ impl ToolRegistry for ToolRegistryService {
         &self,
         request: Request<pb::RemoveToolRequest>,
     ) -> Result<Response<pb::RemoveToolResponse>, Status> {
-        require_admin(&request, self.admin_token.as_deref(), "removing a tool")?;
+        self.gate.admin(&request, "removing a tool")?;
         let record = self.registry.remove(&request.into_inner().name).await?;
         Ok(Response::new(pb::RemoveToolResponse {
             tool: Some(tool_info(&record)),
