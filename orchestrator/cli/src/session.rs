@@ -282,15 +282,22 @@ fn use_credential(client: &Client, id: &str) {
 
 async fn ensure_session(client: &mut Client, id: &str, new_session: &NewSessionFlags) -> anyhow::Result<SessionInfo> {
     use_credential(client, id);
+    // Without its credential a session cannot even be looked up, so an unknown one and one
+    // held by someone else read alike until creating it tells them apart.
     match client.get_session(id).await {
         Ok(info) => Ok(info),
-        Err(error) if error.is_not_found() => {
-            let info = client.create_session_with(new_session.request(id)).await?;
-            eprintln!(
-                "created session `{id}`; its credential (for `session watch` and the like): {}",
-                info.credential
-            );
-            Ok(info)
+        Err(error) if error.is_not_found() || error.is_unauthenticated() => {
+            eprintln!("creating session `{id}`");
+            match client.create_session_with(new_session.request(id)).await {
+                Ok(info) => {
+                    eprintln!("its credential (for `session watch` and the like): {}", info.credential);
+                    Ok(info)
+                }
+                Err(created) if created.is_already_exists() => anyhow::bail!(
+                    "session `{id}` exists, and streaming into it needs its credential: set INTERAREC_SESSION_CREDENTIAL (or INTERAREC_ADMIN_TOKEN), or choose another --session"
+                ),
+                Err(created) => Err(created.into()),
+            }
         }
         Err(error) => Err(error.into()),
     }

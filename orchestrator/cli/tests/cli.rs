@@ -110,6 +110,8 @@ fn serve_and_manage_tools_from_the_command_line() {
     let server = serve(&config, "t0ken-for-the-cli-tests");
     let echo = plugin_path("echo");
     let echo = echo.to_str().unwrap();
+    let (ok, _, stderr) = interarec("session", &server.url, None, &["create", "s"]);
+    assert!(ok, "{stderr}");
 
     let before_crash: Vec<(Option<&str>, Vec<&str>, bool, &str)> = vec![
         (None, vec!["list"], true, "no tools registered"),
@@ -144,8 +146,16 @@ fn serve_and_manage_tools_from_the_command_line() {
             true,
             "limits:       timeout 2000 ms, memory 32 MiB",
         ),
+        // A tool invoked for a session keeps its kv state there; naming a session needs its
+        // credential or the admin token.
         (
             None,
+            vec!["invoke", "echo", r#"{"message":"cli","count":true}"#, "--session", "s"],
+            false,
+            "session `s` needs its credential",
+        ),
+        (
+            Some("t0ken-for-the-cli-tests"),
             vec!["invoke", "echo", r#"{"message":"cli","count":true}"#, "--session", "s"],
             true,
             "\"calls\": 1",
@@ -154,7 +164,7 @@ fn serve_and_manage_tools_from_the_command_line() {
     // Acknowledged registrations and kv writes survive a crash (SIGKILL, no clean shutdown).
     let after_crash: Vec<(Option<&str>, Vec<&str>, bool, &str)> = vec![
         (
-            None,
+            Some("t0ken-for-the-cli-tests"),
             vec!["invoke", "echo", r#"{"message":"cli","count":true}"#, "--session", "s"],
             true,
             "\"calls\": 2",
@@ -536,11 +546,34 @@ fn sessions_replay_from_a_recorded_folder_on_the_command_line() {
         "session",
         &server.url,
         vec![
-            (None, vec!["list"], true, "green"),
-            (None, vec!["show", "green"], true, "batching:  10 frames or 20000 ms"),
-            (None, vec!["show", "green"], true, "batches:   2; events: 3"),
+            // The session's own calls need its credential or the admin token; listing, the admin.
+            (None, vec!["list"], false, "listing every session needs the admin token"),
+            (
+                None,
+                vec!["show", "green"],
+                false,
+                "session `green` needs its credential",
+            ),
+            (Some("t0ken-for-the-cli-tests"), vec!["list"], true, "green"),
+            (
+                Some("t0ken-for-the-cli-tests"),
+                vec!["show", "green"],
+                true,
+                "batching:  10 frames or 20000 ms",
+            ),
+            (
+                Some("t0ken-for-the-cli-tests"),
+                vec!["show", "green"],
+                true,
+                "batches:   2; events: 3",
+            ),
             // Thirteen frames: a batch of ten, then the other three when --end ended the session.
-            (None, vec!["show", "nobody"], false, "no session `nobody`"),
+            (
+                Some("t0ken-for-the-cli-tests"),
+                vec!["show", "nobody"],
+                false,
+                "no session `nobody`",
+            ),
             (
                 None,
                 vec!["replay", "/nonexistent"],
@@ -548,10 +581,16 @@ fn sessions_replay_from_a_recorded_folder_on_the_command_line() {
                 "cannot read /nonexistent/manifest.json",
             ),
             (
-                None,
+                Some("t0ken-for-the-cli-tests"),
                 vec!["replay", recorded, "--session", "green"],
                 false,
                 "session `green` has ended",
+            ),
+            (
+                None,
+                vec!["replay", recorded, "--session", "green"],
+                false,
+                "session `green` exists, and streaming into it needs its credential",
             ),
             // Everything CreateSession takes, from the command line.
             (
@@ -584,7 +623,7 @@ fn sessions_replay_from_a_recorded_folder_on_the_command_line() {
                 "batching:  5 frames or 9000 ms",
             ),
             (
-                None,
+                Some("t0ken-for-the-cli-tests"),
                 vec!["show", "homes-1"],
                 true,
                 "planning:  offline planner, validated by real-estate; 0 turn(s), 0 finished by the offline fallback; tools offered: mortgage, schools",
@@ -622,7 +661,12 @@ fn sessions_replay_from_a_recorded_folder_on_the_command_line() {
         vec![(None, vec![recorded], false, "say where the frames go: --out DIR")],
     );
     // The log, over the API while the server runs, and from the data dir once it has stopped.
-    let (ok, watched, stderr) = interarec("session", &server.url, None, &["watch", "green", "--json"]);
+    let (ok, watched, stderr) = interarec(
+        "session",
+        &server.url,
+        Some("t0ken-for-the-cli-tests"),
+        &["watch", "green", "--json"],
+    );
     assert!(ok, "{stderr}");
     let kinds: Vec<String> = watched
         .lines()
@@ -752,11 +796,7 @@ fn api_keys_and_session_credentials_from_the_command_line() {
 
     let show = ["session", "show", "shop-visit", "--server", url];
     let cases: &[(&[(&str, &str)], bool, &str)] = &[
-        (
-            &[],
-            false,
-            "reading a session on session `shop-visit` needs its credential",
-        ),
+        (&[], false, "session `shop-visit` needs its credential for reading it"),
         (&[("INTERAREC_API_KEY", &key)], false, "needs its credential"),
         (
             &[("INTERAREC_SESSION_CREDENTIAL", "isc-wrong")],

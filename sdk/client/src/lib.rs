@@ -88,6 +88,16 @@ impl ClientError {
     pub fn is_not_found(&self) -> bool {
         self.code() == Some(tonic::Code::NotFound)
     }
+
+    /// Whether the server wanted credentials the call did not carry (or did not know them).
+    pub fn is_unauthenticated(&self) -> bool {
+        self.code() == Some(tonic::Code::Unauthenticated)
+    }
+
+    /// Whether the server answered that the thing to create exists already.
+    pub fn is_already_exists(&self) -> bool {
+        self.code() == Some(tonic::Code::AlreadyExists)
+    }
 }
 
 fn code_name(code: tonic::Code) -> &'static str {

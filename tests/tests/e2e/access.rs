@@ -105,12 +105,7 @@ async fn a_session_opens_only_with_its_credential_or_the_admin_token() {
         .await
         .unwrap();
     let holders: [(&str, Option<&str>, Code, &str); 2] = [
-        (
-            "no credential",
-            None,
-            Code::Unauthenticated,
-            "needs its credential: send `session-credential: <credential>`",
-        ),
+        ("no credential", None, Code::Unauthenticated, "needs its credential for"),
         (
             "another session's credential",
             Some(own.credential.as_str()),

@@ -54,6 +54,13 @@ async fn register_list_describe_invoke_remove_and_survive_restart() {
     );
     let schema: serde_json::Value = serde_json::from_str(&described.arguments_schema_json).unwrap();
     assert_eq!(schema["required"], serde_json::json!(["message"]));
+    // kv state is kept per session, so the sessions named must exist.
+    for session in ["s1", "s2"] {
+        client
+            .create_session(session, "", interarec_client::SessionOptions::default())
+            .await
+            .unwrap();
+    }
 
     let response = client
         .invoke_tool("echo", r#"{"message":{"a":[1,2]},"count":true}"#, "s1")
@@ -356,7 +363,7 @@ async fn the_admin_token_guards_changes_but_not_reads() {
     assert_status(
         wrong.register_tool(plugin("echo"), vec![], limits(0, 0), false).await,
         Code::Unauthenticated,
-        "the token sent is not it",
+        "the bearer token sent is neither the admin token nor a configured API key",
     );
     admin
         .register_tool(plugin("echo"), vec![], limits(0, 0), false)

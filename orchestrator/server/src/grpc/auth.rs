@@ -72,7 +72,7 @@ impl Gate {
         }
         let Some(credential) = metadata_text(request, SESSION_CREDENTIAL) else {
             return Err(status::unauthenticated(format!(
-                "{action} on session `{id}` needs its credential: send `{SESSION_CREDENTIAL}: <credential>` metadata with the credential CreateSession returned (the CLI reads INTERAREC_SESSION_CREDENTIAL), or the admin token"
+                "session `{id}` needs its credential for {action}: send `{SESSION_CREDENTIAL}: <credential>` metadata with the credential CreateSession returned (the CLI reads INTERAREC_SESSION_CREDENTIAL), or the admin token"
             )));
         };
         if sessions

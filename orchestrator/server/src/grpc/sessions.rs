@@ -278,7 +278,7 @@ impl SessionService for SessionServiceImpl {
     async fn get_session(&self, request: Request<pb::GetSessionRequest>) -> Result<Response<pb::SessionInfo>, Status> {
         let session = &request.get_ref().session_id;
         self.gate
-            .session(&request, &self.sessions, session, "reading a session")
+            .session(&request, &self.sessions, session, "reading it")
             .await?;
         let record = self
             .sessions
@@ -306,7 +306,7 @@ impl SessionService for SessionServiceImpl {
     async fn end_session(&self, request: Request<pb::EndSessionRequest>) -> Result<Response<pb::SessionInfo>, Status> {
         let session = &request.get_ref().session_id;
         self.gate
-            .session(&request, &self.sessions, session, "ending a session")
+            .session(&request, &self.sessions, session, "ending it")
             .await?;
         let record = self
             .sessions
@@ -322,7 +322,7 @@ impl SessionService for SessionServiceImpl {
     ) -> Result<Response<Self::WatchSessionStream>, Status> {
         let session = &request.get_ref().session_id;
         self.gate
-            .session(&request, &self.sessions, session, "watching a session")
+            .session(&request, &self.sessions, session, "watching it")
             .await?;
         let request = request.into_inner();
         let id = request.session_id;
