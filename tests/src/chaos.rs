@@ -289,7 +289,8 @@ pub async fn crash_loop(plan: CrashPlan) -> anyhow::Result<CrashFigures> {
             batches += 1;
             let kept_nothing = payload["kept"].as_array().is_some_and(Vec::is_empty);
             let (summary, turn) = finished.get(&number).copied().unwrap_or_default();
-            if !kept_nothing && !(summary && turn) {
+            let done = kept_nothing || (summary && turn);
+            if !done {
                 unfinished += 1;
                 eprintln!("{}: batch {number} has summary={summary} turn={turn}", stream.session);
             }
