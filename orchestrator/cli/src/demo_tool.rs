@@ -80,7 +80,13 @@ pub async fn run(args: DemoToolArgs) -> anyhow::Result<()> {
             println!("      {} {}: {}", tool.name, tool.version, tool.description);
         }
 
-        println!("[4/4] invoking {}", args.tool);
+        println!(
+            "[4/4] invoking {} in session `demo-session` (its kv state lives there)",
+            args.tool
+        );
+        client
+            .create_session("demo-session", "", interarec_client::SessionOptions::default())
+            .await?;
         for arguments in &invocations {
             let response = client.invoke_tool(&args.tool, arguments, "demo-session").await?;
             println!(

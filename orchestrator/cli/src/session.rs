@@ -271,7 +271,7 @@ fn wire_frame(frame: &CapturedFrame) -> Frame {
 }
 
 /// Uses INTERAREC_SESSION_CREDENTIAL (when set) for the calls on session `id`.
-fn use_credential(client: &Client, id: &str) {
+pub(crate) fn use_credential(client: &Client, id: &str) {
     if let Some(credential) = std::env::var("INTERAREC_SESSION_CREDENTIAL")
         .ok()
         .filter(|c| !c.is_empty())

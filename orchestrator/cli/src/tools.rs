@@ -49,7 +49,8 @@ enum ToolsCommand {
         /// Arguments as JSON (`{}` when omitted).
         #[arg(default_value = "{}")]
         arguments: String,
-        /// Session whose kv state the tool sees.
+        /// Session whose frames and kv state the tool sees (it must exist; its credential comes
+        /// from INTERAREC_SESSION_CREDENTIAL unless the admin token is set).
         #[arg(long, default_value = "")]
         session: String,
     },
@@ -139,6 +140,9 @@ pub async fn run(args: ToolsArgs) -> anyhow::Result<()> {
             arguments,
             session,
         } => {
+            if !session.is_empty() {
+                crate::session::use_credential(&client, &session);
+            }
             let response = client.invoke_tool(&name, &arguments, &session).await?;
             let value: serde_json::Value = serde_json::from_str(&response.result_json)?;
             println!("{}", serde_json::to_string_pretty(&value)?);
