@@ -28,7 +28,7 @@ pub use intake::{
 pub use log::LIVE_EVENT_BUFFER;
 
 pub use interarec_core::tools::pipeline::{CAPTURE_TOOL, SUMMARIZE_TOOL};
-/// Sessions held in memory at once by default (`sessions.max_live`); idle ones beyond it are
+/// Sessions held in memory at once by default (`serving.max_live_sessions`); idle ones beyond it are
 /// let go (they stay stored and come back when used).
 pub const DEFAULT_MAX_LIVE_SESSIONS: usize = 10_000;
 
@@ -197,7 +197,7 @@ impl Sessions {
             map.retain(|_, held| Arc::strong_count(held) > 1 || held.events.receiver_count() > 0);
             if map.len() >= self.max_live {
                 return Err(SessionError::Exhausted(format!(
-                    "the server holds {} sessions in use, its limit (sessions.max_live); end finished sessions or close their streams and watchers, or raise the limit",
+                    "the server holds {} sessions in use, its limit (serving.max_live_sessions); end finished sessions or close their streams and watchers, or raise the limit",
                     map.len()
                 )));
             }

@@ -358,3 +358,34 @@ async fn a_stream_cut_off_mid_frame_loses_only_that_frame() {
     let mut client = server.client().await;
     assert_eq!(client.get_session("cut").await.unwrap().frames_accepted, 2);
 }
+
+#[tokio::test]
+async fn sessions_in_use_are_bounded_and_idle_ones_are_let_go() {
+    let server = TestServer::start_with(|config| config.serving.max_live_sessions = 2).await;
+    let mut client = server.client().await;
+    for id in ["held-1", "held-2", "third"] {
+        client.create_session(id, "", SessionOptions::default()).await.unwrap();
+    }
+    // Two watchers hold their sessions in memory; the third session cannot be taken up.
+    let first = client.watch_session("held-1", 1).await.unwrap();
+    let _second = client.watch_session("held-2", 1).await.unwrap();
+    let (code, message) = status(client.get_session("third").await);
+    assert_eq!(code, Code::ResourceExhausted, "{message}");
+    assert!(message.contains("its limit (serving.max_live_sessions)"), "{message}");
+    // Once a watcher goes away its session is idle and is let go (it stays stored).
+    drop(first);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match client.get_session("third").await {
+            Ok(info) => {
+                assert_eq!(info.session_id, "third");
+                break;
+            }
+            Err(error) => {
+                assert!(tokio::time::Instant::now() < deadline, "still refused: {error}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    assert_eq!(client.get_session("held-1").await.unwrap().session_id, "held-1");
+}
