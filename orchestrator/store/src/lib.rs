@@ -426,11 +426,24 @@ impl Store {
 
     /// Removes every item set of `catalog` except generation `keep`.
     fn remove_item_sets(&self, catalog: &str, keep: Option<u64>) -> Result<(), StoreError> {
-        for key in self.catalog_item_sets.scan_prefix(keys::catalog_prefix(catalog)).keys() {
+        let prefix = keys::catalog_prefix(catalog);
+        // Keys sort by generation, so the kept one is skipped by range, never read.
+        let (before, after) = match keep {
+            None => (self.catalog_item_sets.scan_prefix(&prefix), None),
+            Some(generation) => (
+                self.catalog_item_sets
+                    .range(prefix.clone()..keys::item_set_prefix(catalog, generation)),
+                generation
+                    .checked_add(1)
+                    .map(|next| self.catalog_item_sets.range(keys::item_set_prefix(catalog, next)..)),
+            ),
+        };
+        for key in before.keys().chain(after.into_iter().flat_map(sled::Iter::keys)) {
             let key = key.map_err(|e| self.io(e))?;
-            if keys::item_set_generation_of(&key) != keep {
-                self.catalog_item_sets.remove(key).map_err(|e| self.io(e))?;
+            if !key.starts_with(&prefix) {
+                break;
             }
+            self.catalog_item_sets.remove(key).map_err(|e| self.io(e))?;
         }
         Ok(())
     }
