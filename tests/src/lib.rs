@@ -56,6 +56,17 @@ pub fn limits(timeout_ms: u64, memory_mib: u64) -> ToolLimits {
     }
 }
 
+/// Makes a test server read screenshots with the offline engine and Tesseract as they arrive
+/// (the fastest real reader on this machine).
+pub fn read_with_tesseract(config: &mut ServerConfig) {
+    config.vision = interarec_server::config::VisionConfig {
+        provider: interarec_llm::Provider::Offline,
+        ocr: interarec_vision::ocr::OcrChoice::Tesseract,
+        ocr_on_arrival: true,
+        ..interarec_server::config::VisionConfig::default()
+    };
+}
+
 /// A server running in this process with its own temporary data dir.
 pub struct TestServer {
     /// The running server.

@@ -3,11 +3,8 @@
 //! with it.
 
 use interarec_agent::NetworkPlannerSettings;
-use interarec_llm::Provider;
 use interarec_llm::openai::OpenAiConfig;
 use interarec_server::config::ServerConfig;
-use interarec_server::config::VisionConfig;
-use interarec_vision::ocr::OcrChoice;
 use std::time::Duration;
 
 /// The `cause` of a `planner-error` event when the server refused the request (as opposed to
@@ -59,12 +56,7 @@ impl LlmServer {
     /// Sets a test server up to plan with this endpoint (context budget, five-minute turns) and
     /// to read screenshots offline with Tesseract as they arrive.
     pub fn configure(&self, config: &mut ServerConfig) {
-        config.vision = VisionConfig {
-            provider: Provider::Offline,
-            ocr: OcrChoice::Tesseract,
-            ocr_on_arrival: true,
-            ..VisionConfig::default()
-        };
+        crate::read_with_tesseract(config);
         config.openai = Some(self.openai_config());
         config.network_planner = NetworkPlannerSettings {
             context_tokens: Some(self.context_tokens),

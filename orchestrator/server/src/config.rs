@@ -104,31 +104,17 @@ impl Default for ServingConfig {
 impl ServingConfig {
     /// Refuses values outside their documented ranges.
     pub fn validate(&self) -> Result<(), String> {
-        if !(1..=1_000_000).contains(&self.max_live_sessions) {
-            return Err(format!(
-                "serving.max_live_sessions = {} is out of range: use 1 to 1000000",
-                self.max_live_sessions
-            ));
-        }
-        if !(1..=10_000).contains(&self.max_concurrent_streams) {
-            return Err(format!(
-                "serving.max_concurrent_streams = {} is out of range: use 1 to 10000",
-                self.max_concurrent_streams
-            ));
-        }
-        if !(1_000..=3_600_000).contains(&self.keepalive_interval_ms) {
-            return Err(format!(
-                "serving.keepalive_interval_ms = {} is out of range: use 1000 to 3600000",
-                self.keepalive_interval_ms
-            ));
-        }
-        if !(1_000..=600_000).contains(&self.keepalive_timeout_ms) {
-            return Err(format!(
-                "serving.keepalive_timeout_ms = {} is out of range: use 1000 to 600000",
-                self.keepalive_timeout_ms
-            ));
-        }
-        Ok(())
+        let in_range = |key: &str, value: u64, low: u64, high: u64| {
+            if (low..=high).contains(&value) {
+                Ok(())
+            } else {
+                Err(format!("serving.{key} = {value} is out of range: use {low} to {high}"))
+            }
+        };
+        in_range("max_live_sessions", self.max_live_sessions as u64, 1, 1_000_000)?;
+        in_range("max_concurrent_streams", self.max_concurrent_streams.into(), 1, 10_000)?;
+        in_range("keepalive_interval_ms", self.keepalive_interval_ms, 1_000, 3_600_000)?;
+        in_range("keepalive_timeout_ms", self.keepalive_timeout_ms, 1_000, 600_000)
     }
 }
 

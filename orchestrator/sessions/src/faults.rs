@@ -46,17 +46,18 @@ mod armed {
     use std::sync::Mutex;
 
     /// Armed points per session, and how often each was hit.
-    pub(super) static ARMED: Mutex<Option<HashMap<(String, Point), u64>>> = Mutex::new(None);
+    static ARMED: Mutex<Option<HashMap<(String, Point), u64>>> = Mutex::new(None);
+
+    /// Runs `work` on the armed points.
+    pub(super) fn with<R>(work: impl FnOnce(&mut HashMap<(String, Point), u64>) -> R) -> R {
+        work(ARMED.lock().expect("faults").get_or_insert_default())
+    }
 }
 
 /// Makes `point` fail for `session` until [`disarm`] (debug builds only).
 pub fn arm(session: &str, point: Point) {
     #[cfg(debug_assertions)]
-    armed::ARMED
-        .lock()
-        .expect("faults")
-        .get_or_insert_default()
-        .insert((session.to_owned(), point), 0);
+    armed::with(|armed| armed.insert((session.to_owned(), point), 0));
     #[cfg(not(debug_assertions))]
     let _ = (session, point);
 }
@@ -64,14 +65,7 @@ pub fn arm(session: &str, point: Point) {
 /// Stops failing `point` for `session`; returns how often it was hit while armed.
 pub fn disarm(session: &str, point: Point) -> u64 {
     #[cfg(debug_assertions)]
-    {
-        armed::ARMED
-            .lock()
-            .expect("faults")
-            .get_or_insert_default()
-            .remove(&(session.to_owned(), point))
-            .unwrap_or(0)
-    }
+    return armed::with(|armed| armed.remove(&(session.to_owned(), point)).unwrap_or(0));
     #[cfg(not(debug_assertions))]
     {
         let _ = (session, point);
@@ -82,15 +76,7 @@ pub fn disarm(session: &str, point: Point) -> u64 {
 /// How often `point` was hit for `session` since it was armed (0 when not armed).
 pub fn hits(session: &str, point: Point) -> u64 {
     #[cfg(debug_assertions)]
-    {
-        armed::ARMED
-            .lock()
-            .expect("faults")
-            .get_or_insert_default()
-            .get(&(session.to_owned(), point))
-            .copied()
-            .unwrap_or(0)
-    }
+    return armed::with(|armed| armed.get(&(session.to_owned(), point)).copied().unwrap_or(0));
     #[cfg(not(debug_assertions))]
     {
         let _ = (session, point);
@@ -102,9 +88,13 @@ pub fn hits(session: &str, point: Point) -> u64 {
 pub(crate) fn check(session: &str, point: Point) -> Result<(), SessionError> {
     #[cfg(debug_assertions)]
     {
-        let mut armed = armed::ARMED.lock().expect("faults");
-        if let Some(hits) = armed.get_or_insert_default().get_mut(&(session.to_owned(), point)) {
-            *hits += 1;
+        let armed = armed::with(|armed| {
+            armed
+                .get_mut(&(session.to_owned(), point))
+                .map(|hits| *hits += 1)
+                .is_some()
+        });
+        if armed {
             return Err(SessionError::Worker(format!(
                 "fault injected at {point:?} in session `{session}`"
             )));

@@ -76,14 +76,20 @@ fn refusal(outcome: Result<(), ClientError>) -> Option<(Code, String)> {
     }
 }
 
-#[tokio::test]
-async fn a_session_opens_only_with_its_credential_or_the_admin_token() {
+/// A server with an admin token and the `probe` guest registered with `kv`, and the admin's client.
+async fn server_with_probe() -> (TestServer, Client) {
     let server = TestServer::start_with(|config| config.admin_token = Some(ADMIN.into())).await;
     let mut admin = server.client_with_token(Some(ADMIN)).await;
     admin
         .register_tool(plugin("guest_probe"), vec![grant("kv")], limits(0, 0), false)
         .await
         .unwrap();
+    (server, admin)
+}
+
+#[tokio::test]
+async fn a_session_opens_only_with_its_credential_or_the_admin_token() {
+    let (server, mut admin) = server_with_probe().await;
 
     // The shopper's client creates a session without any token (loopback, no API keys).
     let mut shopper = server.client().await;
@@ -162,12 +168,7 @@ async fn a_session_opens_only_with_its_credential_or_the_admin_token() {
 
 #[tokio::test]
 async fn a_tool_invoked_for_an_unknown_session_is_refused_even_for_the_admin() {
-    let server = TestServer::start_with(|config| config.admin_token = Some(ADMIN.into())).await;
-    let mut admin = server.client_with_token(Some(ADMIN)).await;
-    admin
-        .register_tool(plugin("guest_probe"), vec![grant("kv")], limits(0, 0), false)
-        .await
-        .unwrap();
+    let (_server, mut admin) = server_with_probe().await;
     let missing = admin.invoke_tool("probe", r#"{"use":"kv"}"#, "no-such-session").await;
     assert!(missing.as_ref().unwrap_err().is_not_found(), "{missing:?}");
     // Without a session the tool runs in a scope of its own.

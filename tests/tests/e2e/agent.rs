@@ -9,12 +9,9 @@
 use interarec_client::{CreateSessionRequest, SessionOptions};
 use interarec_core::event::EventKind;
 use interarec_demo_shop::catalog::Domain;
-use interarec_llm::Provider;
 use interarec_llm::openai::OpenAiConfig;
-use interarec_server::config::VisionConfig;
 use interarec_tests::fake_openai::{FakeOpenAi, Reply};
 use interarec_tests::{TestServer, pipeline};
-use interarec_vision::ocr::OcrChoice;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -56,14 +53,7 @@ async fn replay_session(
 }
 
 fn server_with_tesseract() -> impl FnOnce(&mut interarec_server::config::ServerConfig) {
-    |config| {
-        config.vision = VisionConfig {
-            provider: Provider::Offline,
-            ocr: OcrChoice::Tesseract,
-            ocr_on_arrival: true,
-            ..VisionConfig::default()
-        };
-    }
+    interarec_tests::read_with_tesseract
 }
 
 /// Tesseract for the screenshots, and an OpenAI-compatible endpoint sessions may plan with.

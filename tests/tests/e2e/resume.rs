@@ -6,11 +6,8 @@
 use interarec_client::{Client, SessionOptions};
 use interarec_core::event::EventKind;
 use interarec_demo_shop::catalog::Domain;
-use interarec_llm::Provider;
-use interarec_server::config::VisionConfig;
 use interarec_sessions::faults::{self, Point};
 use interarec_tests::{TestServer, pipeline};
-use interarec_vision::ocr::OcrChoice;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -53,15 +50,7 @@ fn count(events: &[(EventKind, Value)], kind: EventKind) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_stopped_at_any_step_finishes_after_a_restart() {
-    let server = TestServer::start_with(|config| {
-        config.vision = VisionConfig {
-            provider: Provider::Offline,
-            ocr: OcrChoice::Tesseract,
-            ocr_on_arrival: true,
-            ..VisionConfig::default()
-        };
-    })
-    .await;
+    let server = TestServer::start_with(interarec_tests::read_with_tesseract).await;
     let mut client = server.client().await;
     pipeline::register_tools(&mut client, &["capture", "summarize", "validate", "assortment"])
         .await

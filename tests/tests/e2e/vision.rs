@@ -334,15 +334,7 @@ async fn summaries_with(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_offline_engine_summarises_each_batch_of_a_recorded_session() {
-    let server = TestServer::start_with(|config| {
-        config.vision = VisionConfig {
-            provider: Provider::Offline,
-            ocr: OcrChoice::Tesseract,
-            ocr_on_arrival: true,
-            ..VisionConfig::default()
-        };
-    })
-    .await;
+    let server = TestServer::start_with(interarec_tests::read_with_tesseract).await;
     let summaries = summaries_of(&server, "fashion-red-dresses-mango-zara", Domain::Fashion, 8).await;
     assert_eq!(summaries.len(), 2, "{summaries:#?}");
     for (index, summary) in summaries.iter().enumerate() {
