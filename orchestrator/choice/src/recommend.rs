@@ -341,36 +341,59 @@ fn matches(value: &AttributeValue, wanted: &str) -> bool {
 }
 
 /// Most ids in `must_include` or `exclude`, and most values in one filter's `one_of` or
-/// `none_of`.
+/// `none_of`, by default.
 pub const MAX_LISTED: usize = 10_000;
-/// Most attribute filters.
+/// Most attribute filters by default.
 pub const MAX_FILTERS: usize = 256;
 
+/// How large one request's constraints may be (the server sets them from its config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SizeLimits {
+    /// Most ids in an id list, and most values in one filter's value list.
+    pub max_listed: usize,
+    /// Most attribute filters.
+    pub max_filters: usize,
+}
+
+impl Default for SizeLimits {
+    fn default() -> Self {
+        SizeLimits {
+            max_listed: MAX_LISTED,
+            max_filters: MAX_FILTERS,
+        }
+    }
+}
+
 impl Constraints {
-    /// Refuses lists longer than [`MAX_LISTED`] and more than [`MAX_FILTERS`] filters, naming
-    /// the field, so one request cannot make the optimizer's input unbounded.
+    /// [`Constraints::check_sizes_within`] the default [`SizeLimits`].
     pub fn check_sizes(&self) -> Result<(), RecommendError> {
+        self.check_sizes_within(&SizeLimits::default())
+    }
+
+    /// Refuses lists longer than `limits.max_listed` and more than `limits.max_filters`
+    /// filters, naming the field, so one request cannot make the optimizer's input unbounded.
+    pub fn check_sizes_within(&self, limits: &SizeLimits) -> Result<(), RecommendError> {
         let too_long = |field: &str, length: usize, limit: usize| {
             Err(RecommendError::InvalidConstraint(format!(
                 "{field} lists {length} entries, over the limit of {limit}; narrow it (a filter selects many items at once)"
             )))
         };
         for (field, list) in [("must_include", &self.must_include), ("exclude", &self.exclude)] {
-            if list.len() > MAX_LISTED {
-                return too_long(field, list.len(), MAX_LISTED);
+            if list.len() > limits.max_listed {
+                return too_long(field, list.len(), limits.max_listed);
             }
         }
-        if self.filters.len() > MAX_FILTERS {
-            return too_long("filters", self.filters.len(), MAX_FILTERS);
+        if self.filters.len() > limits.max_filters {
+            return too_long("filters", self.filters.len(), limits.max_filters);
         }
         for filter in &self.filters {
             for (name, values) in [("one_of", &filter.one_of), ("none_of", &filter.none_of)] {
                 let length = values.as_ref().map_or(0, Vec::len);
-                if length > MAX_LISTED {
+                if length > limits.max_listed {
                     return too_long(
                         &format!("the `{}` filter's {name}", filter.attribute),
                         length,
-                        MAX_LISTED,
+                        limits.max_listed,
                     );
                 }
             }

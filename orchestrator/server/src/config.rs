@@ -88,6 +88,26 @@ pub struct ServingConfig {
     pub keepalive_interval_ms: u64,
     /// How long a ping may go unanswered before the connection (and its streams) is closed.
     pub keepalive_timeout_ms: u64,
+    /// Open connections at once; calls on one more are refused for a moment, then it is closed.
+    pub max_connections: usize,
+    /// Largest frame image, in bytes.
+    pub max_frame_bytes: usize,
+    /// Longest page URL of a frame, in bytes.
+    pub max_url_bytes: usize,
+    /// Longest visible DOM text of a frame, in bytes.
+    pub max_dom_text_bytes: usize,
+    /// Memory one frame's decode may allocate, in MiB.
+    pub max_decode_mib: u64,
+    /// Groups of frames decoded at once across all sessions.
+    pub max_concurrent_decodes: usize,
+    /// `Optimize`: most ids in `must_include` or `exclude`, and values in one filter.
+    pub optimize_max_listed: usize,
+    /// `Optimize`: most attribute filters.
+    pub optimize_max_filters: usize,
+    /// `Optimize` computations at once; more wait.
+    pub max_concurrent_optimize: usize,
+    /// Wall time of one `Optimize` computation.
+    pub optimize_timeout_ms: u64,
 }
 
 impl Default for ServingConfig {
@@ -97,6 +117,16 @@ impl Default for ServingConfig {
             max_concurrent_streams: 256,
             keepalive_interval_ms: 30_000,
             keepalive_timeout_ms: 10_000,
+            max_connections: 1024,
+            max_frame_bytes: interarec_sessions::MAX_FRAME_BYTES,
+            max_url_bytes: interarec_sessions::MAX_URL_BYTES,
+            max_dom_text_bytes: interarec_sessions::MAX_DOM_TEXT_BYTES,
+            max_decode_mib: interarec_sessions::MAX_DECODE_BYTES >> 20,
+            max_concurrent_decodes: interarec_sessions::MAX_CONCURRENT_DECODES,
+            optimize_max_listed: interarec_choice::recommend::MAX_LISTED,
+            optimize_max_filters: interarec_choice::recommend::MAX_FILTERS,
+            max_concurrent_optimize: crate::models::MAX_CONCURRENT_OPTIMIZE,
+            optimize_timeout_ms: crate::models::OPTIMIZE_TIMEOUT.as_millis() as u64,
         }
     }
 }
@@ -114,7 +144,40 @@ impl ServingConfig {
         in_range("max_live_sessions", self.max_live_sessions as u64, 1, 1_000_000)?;
         in_range("max_concurrent_streams", self.max_concurrent_streams.into(), 1, 10_000)?;
         in_range("keepalive_interval_ms", self.keepalive_interval_ms, 1_000, 3_600_000)?;
-        in_range("keepalive_timeout_ms", self.keepalive_timeout_ms, 1_000, 600_000)
+        in_range("keepalive_timeout_ms", self.keepalive_timeout_ms, 1_000, 600_000)?;
+        in_range("max_connections", self.max_connections as u64, 1, 1_000_000)?;
+        in_range("max_frame_bytes", self.max_frame_bytes as u64, 64 << 10, 64 << 20)?;
+        in_range("max_url_bytes", self.max_url_bytes as u64, 256, 1 << 20)?;
+        in_range("max_dom_text_bytes", self.max_dom_text_bytes as u64, 0, 16 << 20)?;
+        in_range("max_decode_mib", self.max_decode_mib, 16, 1024)?;
+        in_range("max_concurrent_decodes", self.max_concurrent_decodes as u64, 1, 256)?;
+        in_range("optimize_max_listed", self.optimize_max_listed as u64, 1, 10_000_000)?;
+        in_range("optimize_max_filters", self.optimize_max_filters as u64, 1, 100_000)?;
+        in_range("max_concurrent_optimize", self.max_concurrent_optimize as u64, 1, 256)?;
+        in_range("optimize_timeout_ms", self.optimize_timeout_ms, 100, 3_600_000)
+    }
+
+    /// What one frame may be.
+    pub fn frame_limits(&self) -> interarec_sessions::FrameLimits {
+        interarec_sessions::FrameLimits {
+            max_frame_bytes: self.max_frame_bytes,
+            max_url_bytes: self.max_url_bytes,
+            max_dom_text_bytes: self.max_dom_text_bytes,
+            max_decode_bytes: self.max_decode_mib << 20,
+            max_concurrent_decodes: self.max_concurrent_decodes,
+        }
+    }
+
+    /// What one `Optimize` call may ask.
+    pub fn optimize_limits(&self) -> crate::models::OptimizeLimits {
+        crate::models::OptimizeLimits {
+            sizes: interarec_choice::recommend::SizeLimits {
+                max_listed: self.optimize_max_listed,
+                max_filters: self.optimize_max_filters,
+            },
+            max_concurrent: self.max_concurrent_optimize,
+            timeout: std::time::Duration::from_millis(self.optimize_timeout_ms),
+        }
     }
 }
 
@@ -616,6 +679,21 @@ mod tests {
                 "invalid [serving]: serving.max_live_sessions = 0 is out of range",
             ),
             (Some("[serving]\nmax_streams = 4"), &[], "unknown field `max_streams`"),
+            (
+                Some("[serving]\nmax_connections = 0"),
+                &[],
+                "serving.max_connections = 0 is out of range: use 1 to 1000000",
+            ),
+            (
+                Some("[serving]\nmax_frame_bytes = 1000"),
+                &[],
+                "serving.max_frame_bytes = 1000 is out of range: use 65536 to 67108864",
+            ),
+            (
+                Some("[serving]\noptimize_timeout_ms = 5"),
+                &[],
+                "serving.optimize_timeout_ms = 5 is out of range: use 100 to 3600000",
+            ),
             (
                 None,
                 &[("INTERAREC_ADMIN_TOKEN", "short")],

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod catalogs;
+pub mod connections;
 pub mod models;
 pub mod sessions;
 pub mod status;

@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod backends;
+pub mod background;
 pub mod catalogs;
 pub mod config;
 pub mod grpc;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub sessions: Sessions,
     /// OCR pages (its background reader is stopped at shutdown).
     pub ocr: Arc<backends::OcrPages>,
+    /// The lower-priority threads batch work and the ticker run on.
+    pub background: Arc<background::BackgroundRuntime>,
 }
 
 impl AppState {
@@ -65,6 +68,7 @@ impl AppState {
         tokio::task::spawn_blocking(move || ocr.stop_worker())
             .await
             .context("the OCR reader did not stop")?;
+        self.background.shut_down();
         self.flush()
     }
 }
@@ -91,7 +95,7 @@ pub async fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
     )
     .context("cannot start the plugin host")?;
     let catalogs = Catalogs::new(store.clone());
-    let models = Models::new(store.clone());
+    let models = Models::new(store.clone()).with_optimize_limits(config.serving.optimize_limits());
     let registry = Registry::open(store.clone(), host).await?;
     let network_planner = match &config.openai {
         Some(openai) => {
@@ -106,20 +110,24 @@ pub async fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
         true => Some(vision.pages()),
         false => None,
     };
+    let background = Arc::new(background::BackgroundRuntime::start().context("cannot start the background threads")?);
     let sessions = Sessions::new(store, Arc::new(registry.clone()))
+        .with_background_runtime(background.handle())
         .with_reader(reader)
         .with_planners(interarec_agent::Planners {
             agent: config.agent,
             vision: config.vision.provider,
             network: network_planner,
         })
-        .with_max_live(config.serving.max_live_sessions);
+        .with_max_live(config.serving.max_live_sessions)
+        .with_frame_limits(config.serving.frame_limits());
     Ok(AppState {
         registry,
         catalogs,
         models,
         sessions,
         ocr: vision.pages(),
+        background,
     })
 }
 
@@ -172,10 +180,10 @@ async fn serve_state(
     // Frames up to twice the frame limit still arrive, so an oversize frame is rejected with a
     // reason and the stream goes on; a message beyond that ends the stream with an error.
     let sessions = SessionServiceServer::new(grpc::sessions::SessionServiceImpl::new(state.sessions.clone(), gate))
-        .max_decoding_message_size(interarec_sessions::MAX_MESSAGE_BYTES);
+        .max_decoding_message_size(config.serving.frame_limits().max_message_bytes());
     // Batches also close by age, and sessions with pending frames resume after a restart.
     let ticker_sessions = state.sessions.clone();
-    let ticker = tokio::spawn(async move {
+    let ticker = state.background.handle().spawn(async move {
         let mut interval = tokio::time::interval(std::time::Duration::from_millis(250));
         loop {
             interval.tick().await;
@@ -221,6 +229,9 @@ async fn serve_state(
             .context("the TLS certificate or key is not usable PEM")?;
     }
     let served = builder
+        .layer(grpc::connections::AdmissionLayer {
+            max_connections: serving.max_connections,
+        })
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -228,7 +239,10 @@ async fn serve_state(
         .add_service(catalogs)
         .add_service(models)
         .add_service(sessions)
-        .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(
+            grpc::connections::Admission::new(listener, serving.max_connections),
+            shutdown,
+        )
         .await;
     ticker.abort();
     // Wait until the ticker is gone: it holds the store.

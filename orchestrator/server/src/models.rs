@@ -7,7 +7,7 @@
 //! updated by this service's own fits and removals (it is their only writer).
 
 use interarec_choice::model::ChoiceModel;
-use interarec_choice::recommend::{Constraints, RecommendError, Recommendation, recommend};
+use interarec_choice::recommend::{Constraints, RecommendError, Recommendation, SizeLimits, recommend};
 use interarec_core::catalog::Item;
 use interarec_datasets::fitting::{FitModelError, FitSpec, Progress, fit_model};
 use interarec_store::{Store, StoreError};
@@ -57,10 +57,32 @@ pub enum ModelServiceError {
 
 /// Largest `constraints_json` an `Optimize` call may send.
 pub const MAX_CONSTRAINTS_JSON_BYTES: usize = 1024 * 1024;
-/// Wall time one `Optimize` computation may take before the caller is told to narrow it.
+/// Wall time one `Optimize` computation may take by default before the caller is told to
+/// narrow it (`serving.optimize_timeout_ms`).
 pub const OPTIMIZE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-/// `Optimize` computations at once; more wait for a turn.
+/// `Optimize` computations at once by default (`serving.max_concurrent_optimize`); more wait.
 pub const MAX_CONCURRENT_OPTIMIZE: usize = 4;
+
+/// Bounds on `Optimize` calls (the server sets them from its `[serving]` table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptimizeLimits {
+    /// Id and value list lengths, filter count.
+    pub sizes: SizeLimits,
+    /// Computations at once.
+    pub max_concurrent: usize,
+    /// Wall time of one computation.
+    pub timeout: std::time::Duration,
+}
+
+impl Default for OptimizeLimits {
+    fn default() -> Self {
+        OptimizeLimits {
+            sizes: SizeLimits::default(),
+            max_concurrent: MAX_CONCURRENT_OPTIMIZE,
+            timeout: OPTIMIZE_TIMEOUT,
+        }
+    }
+}
 
 /// A recommendation and the time the optimizer took.
 #[derive(Debug, Clone)]
@@ -82,6 +104,7 @@ pub struct Models {
     catalogs: Arc<Mutex<CatalogCache>>,
     models: Arc<Mutex<ModelCache>>,
     optimizing: Arc<tokio::sync::Semaphore>,
+    limits: OptimizeLimits,
 }
 
 impl Models {
@@ -93,7 +116,15 @@ impl Models {
             catalogs: Arc::default(),
             models: Arc::default(),
             optimizing: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_OPTIMIZE)),
+            limits: OptimizeLimits::default(),
         }
+    }
+
+    /// Bounds `Optimize` calls by `limits`.
+    pub fn with_optimize_limits(mut self, limits: OptimizeLimits) -> Models {
+        self.optimizing = Arc::new(tokio::sync::Semaphore::new(limits.max_concurrent.max(1)));
+        self.limits = limits;
+        self
     }
 
     /// Checks the id and that it is free (or may be replaced) before the upload is read.
@@ -185,7 +216,7 @@ impl Models {
                 ))
             })?
         };
-        constraints.check_sizes()?;
+        constraints.check_sizes_within(&self.limits.sizes)?;
         let items = self.catalog_items(catalog_id).await?;
         let model = self.model(model_id)?;
         let _turn = self
@@ -201,13 +232,14 @@ impl Models {
                 compute_ms: started.elapsed().as_secs_f64() * 1e3,
             })
         });
-        match tokio::time::timeout(OPTIMIZE_TIMEOUT, computing).await {
+        let timeout = self.limits.timeout;
+        match tokio::time::timeout(timeout, computing).await {
             Ok(finished) => finished.map_err(|e| {
                 ModelServiceError::Worker(format!("the optimizing worker failed: {e}; see the server log"))
             })?,
             Err(_) => Err(ModelServiceError::Exhausted(format!(
-                "the optimization took over {} s; narrow the constraints (fewer items, a lower capacity or no per-value cap)",
-                OPTIMIZE_TIMEOUT.as_secs()
+                "the optimization took over {} ms (serving.optimize_timeout_ms); narrow the constraints (fewer items, a lower capacity or no per-value cap)",
+                timeout.as_millis()
             ))),
         }
     }

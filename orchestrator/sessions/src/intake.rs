@@ -13,39 +13,77 @@ use interarec_core::session::FrameMeta;
 use interarec_llm::Provider;
 use sha2::{Digest, Sha256};
 
-/// Largest frame accepted, in bytes.
+/// Largest frame accepted by default, in bytes (`serving.max_frame_bytes`).
 pub const MAX_FRAME_BYTES: usize = 8 * 1024 * 1024;
-/// Largest Browse or UploadFrame message read: an oversize frame up to this size is rejected
-/// with a reason (the stream goes on); a larger message ends the stream with an error.
-pub const MAX_MESSAGE_BYTES: usize = 2 * MAX_FRAME_BYTES + 1024 * 1024;
 /// Largest width or height accepted.
 pub const MAX_FRAME_SIDE: u32 = 4096;
 /// Smallest width or height accepted.
 pub const MIN_FRAME_SIDE: u32 = 16;
 /// Most frames stored under one flush.
 pub const MAX_GROUP: usize = 32;
-/// Longest page URL a frame may carry, in bytes.
+/// Longest page URL a frame may carry by default, in bytes (`serving.max_url_bytes`).
 pub const MAX_URL_BYTES: usize = 8 * 1024;
-/// Longest visible DOM text a frame may carry, in bytes.
+/// Longest visible DOM text a frame may carry by default, in bytes (`serving.max_dom_text_bytes`).
 pub const MAX_DOM_TEXT_BYTES: usize = 1024 * 1024;
-/// Most memory one frame's decoder may allocate: a 4096 × 4096 RGBA image and headroom.
+/// Most memory one frame's decoder may allocate by default: a 4096 × 4096 RGBA image and
+/// headroom (`serving.max_decode_mib`).
 pub const MAX_DECODE_BYTES: u64 = 96 * 1024 * 1024;
+/// Groups of frames decoded at once across all sessions by default
+/// (`serving.max_concurrent_decodes`); more wait.
+pub const MAX_CONCURRENT_DECODES: usize = 4;
 
-/// Why a frame's text fields are refused, if they are.
-fn check_fields(frame: &IncomingFrame) -> Result<(), String> {
-    if frame.url.len() > MAX_URL_BYTES {
-        return Err(format!(
-            "the frame's url is {} bytes, over the {MAX_URL_BYTES}-byte limit; send the page's address without data: parts",
-            frame.url.len()
-        ));
+/// What one frame may be. The server fills it from its `[serving]` table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameLimits {
+    /// Largest image, in bytes.
+    pub max_frame_bytes: usize,
+    /// Longest page URL, in bytes.
+    pub max_url_bytes: usize,
+    /// Longest visible DOM text, in bytes.
+    pub max_dom_text_bytes: usize,
+    /// Most memory one decode may allocate.
+    pub max_decode_bytes: u64,
+    /// Groups of frames decoded at once across all sessions.
+    pub max_concurrent_decodes: usize,
+}
+
+impl Default for FrameLimits {
+    fn default() -> Self {
+        FrameLimits {
+            max_frame_bytes: MAX_FRAME_BYTES,
+            max_url_bytes: MAX_URL_BYTES,
+            max_dom_text_bytes: MAX_DOM_TEXT_BYTES,
+            max_decode_bytes: MAX_DECODE_BYTES,
+            max_concurrent_decodes: MAX_CONCURRENT_DECODES,
+        }
     }
-    if frame.dom_text.len() > MAX_DOM_TEXT_BYTES {
-        return Err(format!(
-            "the frame's dom_text is {} bytes, over the {MAX_DOM_TEXT_BYTES}-byte limit; send the visible text only",
-            frame.dom_text.len()
-        ));
+}
+
+impl FrameLimits {
+    /// Largest Browse or UploadFrame message to read: an oversize frame up to twice the frame
+    /// limit is rejected with a reason (the stream goes on); a larger message ends the stream.
+    pub fn max_message_bytes(&self) -> usize {
+        2 * self.max_frame_bytes + self.max_url_bytes + self.max_dom_text_bytes + 64 * 1024
     }
-    Ok(())
+
+    /// Why a frame's text fields are refused, if they are.
+    fn check_fields(&self, frame: &IncomingFrame) -> Result<(), String> {
+        if frame.url.len() > self.max_url_bytes {
+            return Err(format!(
+                "the frame's url is {} bytes, over the {}-byte limit (serving.max_url_bytes); send the page's address without data: parts",
+                frame.url.len(),
+                self.max_url_bytes
+            ));
+        }
+        if frame.dom_text.len() > self.max_dom_text_bytes {
+            return Err(format!(
+                "the frame's dom_text is {} bytes, over the {}-byte limit (serving.max_dom_text_bytes); send the visible text only",
+                frame.dom_text.len(),
+                self.max_dom_text_bytes
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// A frame as a client sends it.
@@ -100,12 +138,18 @@ pub struct ImageFacts {
 }
 
 /// Checks that `bytes` are a PNG or JPEG (by their signature, not a name) of bounded size and
-/// dimensions that decodes completely.
+/// dimensions that decodes completely, with the default [`FrameLimits`].
 pub fn inspect_image(bytes: &[u8]) -> Result<ImageFacts, String> {
-    if bytes.len() > MAX_FRAME_BYTES {
+    inspect_image_within(bytes, &FrameLimits::default())
+}
+
+/// [`inspect_image`] under `limits`.
+pub fn inspect_image_within(bytes: &[u8], limits: &FrameLimits) -> Result<ImageFacts, String> {
+    if bytes.len() > limits.max_frame_bytes {
         return Err(format!(
-            "the frame is {} bytes, over the {MAX_FRAME_BYTES}-byte limit; send JPEG or a smaller viewport",
-            bytes.len()
+            "the frame is {} bytes, over the {}-byte limit (serving.max_frame_bytes); send JPEG or a smaller viewport",
+            bytes.len(),
+            limits.max_frame_bytes
         ));
     }
     let (format, mime) = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
@@ -142,10 +186,15 @@ pub fn inspect_image(bytes: &[u8]) -> Result<ImageFacts, String> {
     {
         return Err("the PNG is cut off (it does not end with its IEND chunk); send the whole file".to_owned());
     }
-    let reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
-    let (width, height) = reader
-        .into_dimensions()
-        .map_err(|e| format!("the {mime} header cannot be read: {e}"))?;
+    let (width, height) = match format {
+        image::ImageFormat::Jpeg => decode_jpeg_brightness(bytes, limits)?,
+        _ => decode_png(bytes, limits)?,
+    };
+    Ok(ImageFacts { mime, width, height })
+}
+
+/// Refuses a side outside [`MIN_FRAME_SIDE`] to [`MAX_FRAME_SIDE`].
+fn check_sides(width: u32, height: u32) -> Result<(), String> {
     for (name, side) in [("width", width), ("height", height)] {
         if !(MIN_FRAME_SIDE..=MAX_FRAME_SIDE).contains(&side) {
             return Err(format!(
@@ -153,17 +202,62 @@ pub fn inspect_image(bytes: &[u8]) -> Result<ImageFacts, String> {
             ));
         }
     }
-    // The decoder's allocations are bounded too: a header can claim less than the data holds.
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(MAX_FRAME_SIDE);
-    limits.max_image_height = Some(MAX_FRAME_SIDE);
-    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    Ok(())
+}
+
+/// Decodes a JPEG's whole entropy-coded stream but renders only its brightness channel: every
+/// block is read (a cut or garbled stream fails as it would in a full decode), while the colour
+/// channels' transforms, upsampling and colour conversion (over half the work) are skipped.
+fn decode_jpeg_brightness(bytes: &[u8], limits: &FrameLimits) -> Result<(u32, u32), String> {
+    use zune_core::{bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions};
+    // Lenient like `image` (and browsers): a damaged stream ends the picture early instead of
+    // failing it, so what passed before still passes.
+    let options = DecoderOptions::default()
+        .set_strict_mode(false)
+        .set_max_width(MAX_FRAME_SIDE as usize)
+        .set_max_height(MAX_FRAME_SIDE as usize)
+        .jpeg_set_out_colorspace(ColorSpace::Luma);
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+    decoder
+        .decode_headers()
+        .map_err(|e| format!("the image/jpeg header cannot be read: {e}"))?;
+    let (width, height) = decoder
+        .dimensions()
+        .ok_or_else(|| "the image/jpeg header cannot be read: no dimensions".to_owned())?;
+    let (width, height) = (width as u32, height as u32);
+    check_sides(width, height)?;
+    // The decoder keeps every channel's coefficients for a row of blocks besides the output.
+    let needed = u64::from(width) * u64::from(height) * 2;
+    if needed > limits.max_decode_bytes {
+        return Err(format!(
+            "the image/jpeg image does not decode: it needs {needed} bytes, over the {}-byte decoding limit (serving.max_decode_mib)",
+            limits.max_decode_bytes
+        ));
+    }
+    decoder
+        .decode()
+        .map_err(|e| format!("the image/jpeg image does not decode: {e}"))?;
+    Ok((width, height))
+}
+
+/// Decodes a PNG completely, its allocations bounded (a header can claim less than the data holds).
+fn decode_png(bytes: &[u8], limits: &FrameLimits) -> Result<(u32, u32), String> {
+    let format = image::ImageFormat::Png;
+    let reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+    let (width, height) = reader
+        .into_dimensions()
+        .map_err(|e| format!("the image/png header cannot be read: {e}"))?;
+    check_sides(width, height)?;
+    let mut bounds = image::Limits::default();
+    bounds.max_image_width = Some(MAX_FRAME_SIDE);
+    bounds.max_image_height = Some(MAX_FRAME_SIDE);
+    bounds.max_alloc = Some(limits.max_decode_bytes);
     let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
-    reader.limits(limits);
+    reader.limits(bounds);
     reader
         .decode()
-        .map_err(|e| format!("the {mime} image does not decode: {e}"))?;
-    Ok(ImageFacts { mime, width, height })
+        .map_err(|e| format!("the image/png image does not decode: {e}"))?;
+    Ok((width, height))
 }
 
 impl Sessions {
@@ -178,11 +272,14 @@ impl Sessions {
             .acquire()
             .await
             .map_err(|_| SessionError::Worker("the frame decoders were shut down".into()))?;
+        let limits = self.frame_limits;
         let inspected = tokio::task::spawn_blocking(move || {
             frames
                 .into_iter()
                 .map(|frame| {
-                    let facts = check_fields(&frame).and_then(|()| inspect_image(&frame.image));
+                    let facts = limits
+                        .check_fields(&frame)
+                        .and_then(|()| inspect_image_within(&frame.image, &limits));
                     (frame, facts)
                 })
                 .collect::<Vec<_>>()

@@ -22,8 +22,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub use intake::{
-    FrameOutcome, ImageFacts, IncomingFrame, MAX_DECODE_BYTES, MAX_DOM_TEXT_BYTES, MAX_FRAME_BYTES, MAX_GROUP,
-    MAX_MESSAGE_BYTES, MAX_URL_BYTES, inspect_image,
+    FrameLimits, FrameOutcome, ImageFacts, IncomingFrame, MAX_CONCURRENT_DECODES, MAX_DECODE_BYTES, MAX_DOM_TEXT_BYTES,
+    MAX_FRAME_BYTES, MAX_GROUP, MAX_URL_BYTES, inspect_image, inspect_image_within,
 };
 pub use log::LIVE_EVENT_BUFFER;
 
@@ -31,10 +31,6 @@ pub use interarec_core::tools::pipeline::{CAPTURE_TOOL, SUMMARIZE_TOOL};
 /// Sessions held in memory at once by default (`serving.max_live_sessions`); idle ones beyond it are
 /// let go (they stay stored and come back when used).
 pub const DEFAULT_MAX_LIVE_SESSIONS: usize = 10_000;
-
-/// Groups of frames decoded at once across all sessions; more wait (each decode may hold up
-/// to [`MAX_DECODE_BYTES`]).
-pub const MAX_CONCURRENT_DECODES: usize = 4;
 
 /// Most tools a session may offer its planner besides the constraint function and validator.
 pub const MAX_PLANNER_TOOLS: usize = 16;
@@ -122,9 +118,12 @@ pub struct Sessions {
     reader: Option<Arc<dyn FrameReader>>,
     planners: Planners,
     pub(crate) decodes: Arc<tokio::sync::Semaphore>,
+    pub(crate) frame_limits: FrameLimits,
     max_live: usize,
     /// Batch work started in the background (after frames are accepted), stopped at shutdown.
     background: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    /// Where background batch work runs (None: the caller's runtime).
+    background_runtime: Option<tokio::runtime::Handle>,
 }
 
 impl Sessions {
@@ -138,16 +137,28 @@ impl Sessions {
             reader: None,
             planners: Planners::default(),
             decodes: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_DECODES)),
+            frame_limits: FrameLimits::default(),
             max_live: DEFAULT_MAX_LIVE_SESSIONS,
             background: Arc::default(),
+            background_runtime: None,
         }
+    }
+
+    /// Runs batch work started in the background on `runtime` (the server's lower-priority
+    /// threads), so that it gives way to acknowledging frames.
+    pub fn with_background_runtime(mut self, runtime: tokio::runtime::Handle) -> Sessions {
+        self.background_runtime = Some(runtime);
+        self
     }
 
     /// Runs batch work in the background, remembered so [`Sessions::shut_down`] can stop it.
     pub(crate) fn spawn(&self, work: impl std::future::Future<Output = ()> + Send + 'static) {
         let mut background = self.background.lock().expect("background");
         background.retain(|task| !task.is_finished());
-        background.push(tokio::spawn(work));
+        background.push(match &self.background_runtime {
+            Some(runtime) => runtime.spawn(work),
+            None => tokio::spawn(work),
+        });
     }
 
     /// Stops the background batch work and waits until it is gone. A batch stopped midway is
@@ -163,6 +174,13 @@ impl Sessions {
     /// Holds at most `max_live` sessions in memory (at least 1).
     pub fn with_max_live(mut self, max_live: usize) -> Sessions {
         self.max_live = max_live.max(1);
+        self
+    }
+
+    /// Bounds what one frame may be, and how many groups of frames are decoded at once.
+    pub fn with_frame_limits(mut self, limits: FrameLimits) -> Sessions {
+        self.decodes = Arc::new(tokio::sync::Semaphore::new(limits.max_concurrent_decodes.max(1)));
+        self.frame_limits = limits;
         self
     }
 

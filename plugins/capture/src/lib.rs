@@ -85,7 +85,7 @@ impl Tool for Capture {
     fn describe() -> Description {
         Description::new(
             "capture",
-            "0.2.0",
+            "0.2.1",
             "Prepares a batch of screenshots of the current session: decodes and downscales each frame, computes its perceptual hash, and drops exact duplicates and static frames (nearly identical to the last kept one, same URL, no region whose content changed). Returns the kept frames with their hashes and the dropped ones with the reason.",
         )
         .arguments_schema(json!({
@@ -174,18 +174,28 @@ struct Prepared {
 }
 
 fn prepare(bytes: &[u8], max_side: u32) -> Result<Prepared, image::ImageError> {
-    let decoded = image::load_from_memory(bytes)?;
-    let (width, height) = (decoded.width(), decoded.height());
+    // Everything below looks at brightness only, so a JPEG is decoded to its brightness channel
+    // (the colour channels' transforms and conversion, over half a full decode, are skipped).
+    let decoded = decode_brightness(bytes)?;
+    let (width, height) = decoded.dimensions();
     let scaled = if width.max(height) > max_side {
-        decoded.resize(max_side, max_side, FilterType::Triangle)
+        let (scaled_width, scaled_height) = fit_within(width, height, max_side);
+        image::imageops::resize(&decoded, scaled_width, scaled_height, FilterType::Triangle)
     } else {
-        decoded
+        decoded.clone()
+    };
+    // The grid keeps about a line of text per cell: on the scaled image when it is wide
+    // enough, else on the original.
+    let for_grid = if scaled.width() >= GRID_COLUMNS * 4 {
+        &scaled
+    } else {
+        &decoded
     };
     Ok(Prepared {
         sha256: hex::encode(Sha256::digest(bytes)),
         hash: difference_hash(&scaled),
         url: String::new(),
-        cells: content_grid(&decoded_for_grid(bytes, &scaled, width)),
+        cells: content_grid(for_grid),
         width,
         height,
         scaled_width: scaled.width(),
@@ -193,14 +203,49 @@ fn prepare(bytes: &[u8], max_side: u32) -> Result<Prepared, image::ImageError> {
     })
 }
 
-/// The image the content grid is computed on: the scaled one when it keeps about a line of text
-/// per cell, else the original (decoded again only then).
-fn decoded_for_grid(bytes: &[u8], scaled: &image::DynamicImage, width: u32) -> image::GrayImage {
-    if scaled.width() >= GRID_COLUMNS * 4 || scaled.width() == width {
-        scaled.to_luma8()
-    } else {
-        image::load_from_memory(bytes).map_or_else(|_| scaled.to_luma8(), |full| full.to_luma8())
+/// The image's brightness: a JPEG's own luma channel, anything else (or a JPEG the fast path
+/// cannot take, such as CMYK) decoded whole and converted.
+fn decode_brightness(bytes: &[u8]) -> Result<image::GrayImage, image::ImageError> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF])
+        && let Some(brightness) = jpeg_luma(bytes)
+    {
+        return Ok(brightness);
     }
+    Ok(brightness_of(&image::load_from_memory(bytes)?.to_rgb8()))
+}
+
+/// Brightness with the weights JPEG (JFIF) uses for its luma channel (ITU-R BT.601), so a PNG
+/// and the same picture as JPEG compare equal (`to_luma8` weighs green 0.72, not 0.59: a
+/// saturated green card would differ by 8 levels between the two encodings).
+fn brightness_of(image: &image::RgbImage) -> image::GrayImage {
+    image::GrayImage::from_fn(image.width(), image.height(), |x, y| {
+        let [r, g, b] = image.get_pixel(x, y).0;
+        let luma = (299 * u32::from(r) + 587 * u32::from(g) + 114 * u32::from(b) + 500) / 1000;
+        image::Luma([luma as u8])
+    })
+}
+
+fn jpeg_luma(bytes: &[u8]) -> Option<image::GrayImage> {
+    use zune_core::{bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions};
+    let options = DecoderOptions::default()
+        .set_strict_mode(false)
+        .jpeg_set_out_colorspace(ColorSpace::Luma);
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+    let pixels = decoder.decode().ok()?;
+    let (width, height) = decoder.dimensions()?;
+    // One byte per pixel, or the decoder did not give brightness alone.
+    (pixels.len() == width * height).then_some(())?;
+    image::GrayImage::from_raw(width as u32, height as u32, pixels)
+}
+
+/// The largest size with the same aspect ratio whose longer side is at most `max_side`.
+fn fit_within(width: u32, height: u32, max_side: u32) -> (u32, u32) {
+    let ratio = f64::min(
+        f64::from(max_side) / f64::from(width),
+        f64::from(max_side) / f64::from(height),
+    );
+    let side = |length: u32| ((f64::from(length) * ratio).round() as u32).max(1);
+    (side(width), side(height))
 }
 
 /// Mean brightness of square cells, `GRID_COLUMNS` across.
@@ -231,8 +276,8 @@ fn same_content(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// dHash: greyscale 9×8, bit set where a pixel is brighter than its right neighbour.
-fn difference_hash(image: &image::DynamicImage) -> u64 {
-    let small = image.resize_exact(9, 8, FilterType::Triangle).to_luma8();
+fn difference_hash(image: &image::GrayImage) -> u64 {
+    let small = image::imageops::resize(image, 9, 8, FilterType::Triangle);
     let mut hash = 0u64;
     for y in 0..8 {
         for x in 0..8 {
@@ -302,6 +347,33 @@ mod tests {
         let mut out = std::io::Cursor::new(Vec::new());
         image::DynamicImage::ImageRgb8(img).write_to(&mut out, format).unwrap();
         out.into_inner()
+    }
+
+    #[test]
+    fn a_page_re_encoded_as_jpeg_is_the_same_content() {
+        for (width, max_side) in [(320u32, 128u32), (640, 256), (1280, 512)] {
+            let mut img = RgbImage::from_pixel(width, width * 5 / 8, Rgb([255, 255, 255]));
+            for yy in 40..120 {
+                for xx in 20..80 {
+                    img.put_pixel(xx, yy, Rgb([20, 90, 40]));
+                }
+            }
+            let encode = |format| {
+                let mut out = std::io::Cursor::new(Vec::new());
+                image::DynamicImage::ImageRgb8(img.clone())
+                    .write_to(&mut out, format)
+                    .unwrap();
+                out.into_inner()
+            };
+            let png = prepare(&encode(ImageFormat::Png), max_side).unwrap();
+            let jpeg = prepare(&encode(ImageFormat::Jpeg), max_side).unwrap();
+            let worst = png.cells.iter().zip(&jpeg.cells).map(|(a, b)| a.abs_diff(*b)).max();
+            assert!(
+                same_content(&png.cells, &jpeg.cells),
+                "{width} px: worst cell {worst:?}"
+            );
+            assert!((png.hash ^ jpeg.hash).count_ones() <= 4, "{width} px");
+        }
     }
 
     #[test]

@@ -76,6 +76,10 @@ pub fn main() -> anyhow::Result<()> {
         println!("| load: frames refused | {} | |", load.refused);
         println!("| load: acknowledgement p50 (ms) | {:.1} | |", load.p50_ms);
         println!("| load: acknowledgement p99 (ms) | {:.1} | <= 50 |", load.p99_ms);
+        println!(
+            "| load: batches closed by the last acknowledgement / batches in the acknowledged frames | {} / {} | |",
+            load.batches, load.batches_expected
+        );
         println!("| load: server peak RSS (MiB) | {:.0} | |", load.peak_rss_mib);
         println!(
             "| abuse: live tasks before / after {ABUSE_CYCLES} drop cycles | {} / {} | flat |",
@@ -95,7 +99,7 @@ pub fn main() -> anyhow::Result<()> {
             .collect();
         println!();
         println!(
-            "{{\"benchmark\":\"chaos\",\"crash\":{{\"kills\":{},\"acknowledged\":{},\"lost\":{},\"batches\":{},\"unfinished\":{},\"goal_lost\":0,\"goal_unfinished\":0}},\"load\":{{\"sessions\":{LOAD_SESSIONS},\"seconds\":{load_seconds},\"acknowledged\":{},\"refused\":{},\"p50_ms\":{:.2},\"p99_ms\":{:.2},\"goal_p99_ms\":50,\"peak_rss_mib\":{:.1}}},\"abuse\":{{\"cycles\":{ABUSE_CYCLES},\"tasks_before\":{},\"tasks_after\":{},\"rss_before_mib\":{:.1},\"rss_after_mib\":{:.1},\"refusals\":[{}]}}}}",
+            "{{\"benchmark\":\"chaos\",\"crash\":{{\"kills\":{},\"acknowledged\":{},\"lost\":{},\"batches\":{},\"unfinished\":{},\"goal_lost\":0,\"goal_unfinished\":0}},\"load\":{{\"sessions\":{LOAD_SESSIONS},\"seconds\":{load_seconds},\"acknowledged\":{},\"refused\":{},\"p50_ms\":{:.2},\"p99_ms\":{:.2},\"goal_p99_ms\":50,\"batches\":{},\"batches_expected\":{},\"peak_rss_mib\":{:.1}}},\"abuse\":{{\"cycles\":{ABUSE_CYCLES},\"tasks_before\":{},\"tasks_after\":{},\"rss_before_mib\":{:.1},\"rss_after_mib\":{:.1},\"refusals\":[{}]}}}}",
             crashes.kills,
             crashes.acknowledged,
             crashes.lost,
@@ -105,6 +109,8 @@ pub fn main() -> anyhow::Result<()> {
             load.refused,
             load.p50_ms,
             load.p99_ms,
+            load.batches,
+            load.batches_expected,
             load.peak_rss_mib,
             abuse.tasks_before,
             abuse.tasks_after,
@@ -117,6 +123,11 @@ pub fn main() -> anyhow::Result<()> {
 }
 
 struct LoadFigures {
+    /// Batches closed (and de-duplicated) when the last acknowledgement arrived, and the
+    /// batches the acknowledged frames make: background work gives way to acknowledgements, so
+    /// the difference is the backlog it still had.
+    batches: u64,
+    batches_expected: u64,
     acknowledged: u64,
     refused: u64,
     p50_ms: f64,
@@ -188,6 +199,11 @@ async fn load(seconds: u64) -> anyhow::Result<LoadFigures> {
     }
     // VmHWM: the process's peak resident memory over the whole run.
     let peak = served.rss_mib().1;
+    let mut batches = 0;
+    for index in 0..LOAD_SESSIONS {
+        batches += client.get_session(&format!("load-{index}")).await?.batches;
+    }
+    let batch_size = u64::from(interarec_core::session::DEFAULT_BATCH_SIZE);
     latencies.sort_by(f64::total_cmp);
     let quantile = |q: f64| {
         if latencies.is_empty() {
@@ -197,6 +213,8 @@ async fn load(seconds: u64) -> anyhow::Result<LoadFigures> {
         }
     };
     Ok(LoadFigures {
+        batches,
+        batches_expected: latencies.len() as u64 / batch_size,
         acknowledged: latencies.len() as u64,
         refused,
         p50_ms: quantile(0.5),

@@ -9,6 +9,7 @@ mod capture;
 mod catalogs;
 mod crash;
 mod hosting;
+mod limits;
 mod llm;
 mod models;
 mod registry;

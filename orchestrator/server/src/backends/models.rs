@@ -92,6 +92,8 @@ impl OcrPages {
         let pages = Arc::downgrade(self);
         let stopping = self.stopping.clone();
         let spawned = std::thread::Builder::new().name("interarec-ocr".into()).spawn(move || {
+            // Reading ahead is background work: it gives way to calls clients wait on.
+            crate::background::lower_this_thread();
             while let Ok((frame_id, previous)) = receiver.recv() {
                 if stopping.load(std::sync::atomic::Ordering::Relaxed) {
                     return;

@@ -5,7 +5,7 @@
 //! durable and its answers are queued, and the answer queue holds at most [`ANSWER_BUFFER`]
 //! messages. A client that sends faster than frames are stored, or does not read its answers,
 //! is held back by HTTP/2 flow control (its sends wait); the server never buffers more than one
-//! group of frames ([`MAX_GROUP`] messages of at most `MAX_MESSAGE_BYTES`) and the answer queue
+//! group of frames ([`MAX_GROUP`] messages of at most `FrameLimits::max_message_bytes`) and the answer queue
 //! per stream.
 
 use super::auth::Gate;
