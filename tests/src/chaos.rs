@@ -43,7 +43,11 @@ impl Served {
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(extra)
-            .env("INTERAREC_LOG", "error")
+            // INTERAREC_SERVED_LOG shows more of the server's log when a run needs explaining.
+            .env(
+                "INTERAREC_LOG",
+                std::env::var("INTERAREC_SERVED_LOG").unwrap_or_else(|_| "error".to_owned()),
+            )
             .env_remove("INTERAREC_ADMIN_TOKEN")
             .stderr(Stdio::piped())
             .spawn()?;
@@ -55,7 +59,14 @@ impl Served {
             .find(|word| word.starts_with("http://"))
             .ok_or_else(|| anyhow::anyhow!("the server did not start: {line}"))?
             .to_owned();
-        std::thread::spawn(move || for _ in stderr.lines() {});
+        let echo = std::env::var_os("INTERAREC_SERVED_LOG").is_some();
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                if echo {
+                    eprintln!("server: {line}");
+                }
+            }
+        });
         Ok(Served { child, url })
     }
 

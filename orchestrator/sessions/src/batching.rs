@@ -53,6 +53,18 @@ impl Sessions {
     pub(crate) async fn close_batches(&self, id: &str, closing: Closing) -> Result<(), SessionError> {
         let live = self.live(id)?;
         let _batching = live.batching.lock().await;
+        let has_work = {
+            let record = live.record.lock().await;
+            record.in_flight.is_some() || record.last_sequence > record.batched_through
+        };
+        if !has_work {
+            return Ok(());
+        }
+        let _slot = self
+            .batch_slots
+            .acquire()
+            .await
+            .map_err(|_| SessionError::Worker("the batch workers were shut down".into()))?;
         loop {
             // A batch that closed but did not finish (a crash, a failed step) comes first.
             self.finish_in_flight(id, &live).await?;

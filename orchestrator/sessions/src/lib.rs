@@ -32,6 +32,11 @@ pub use interarec_core::tools::pipeline::{CAPTURE_TOOL, SUMMARIZE_TOOL};
 /// let go (they stay stored and come back when used).
 pub const DEFAULT_MAX_LIVE_SESSIONS: usize = 10_000;
 
+/// Sessions whose batch work (capture, summary, turn) runs at once; the others wait their turn
+/// in order. Without a bound, every session's batch would share the CPU at once under load,
+/// each crawling (and timing out) together instead of finishing one after another.
+pub const MAX_CONCURRENT_BATCHES: usize = 4;
+
 /// Most tools a session may offer its planner besides the constraint function and validator.
 pub const MAX_PLANNER_TOOLS: usize = 16;
 
@@ -119,6 +124,7 @@ pub struct Sessions {
     planners: Planners,
     pub(crate) decodes: Arc<tokio::sync::Semaphore>,
     pub(crate) frame_limits: FrameLimits,
+    pub(crate) batch_slots: Arc<tokio::sync::Semaphore>,
     max_live: usize,
     /// Batch work started in the background (after frames are accepted), stopped at shutdown.
     background: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
@@ -138,6 +144,7 @@ impl Sessions {
             planners: Planners::default(),
             decodes: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_DECODES)),
             frame_limits: FrameLimits::default(),
+            batch_slots: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_BATCHES)),
             max_live: DEFAULT_MAX_LIVE_SESSIONS,
             background: Arc::default(),
             background_runtime: None,

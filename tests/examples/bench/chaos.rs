@@ -77,8 +77,8 @@ pub fn main() -> anyhow::Result<()> {
         println!("| load: acknowledgement p50 (ms) | {:.1} | |", load.p50_ms);
         println!("| load: acknowledgement p99 (ms) | {:.1} | <= 50 |", load.p99_ms);
         println!(
-            "| load: batches closed by the last acknowledgement / batches in the acknowledged frames | {} / {} | |",
-            load.batches, load.batches_expected
+            "| load: batches closed by the last acknowledgement / 30 s later / batches in the acknowledged frames | {} / {} / {} | |",
+            load.batches, load.batches_after_30_s, load.batches_expected
         );
         println!("| load: server peak RSS (MiB) | {:.0} | |", load.peak_rss_mib);
         println!(
@@ -99,7 +99,7 @@ pub fn main() -> anyhow::Result<()> {
             .collect();
         println!();
         println!(
-            "{{\"benchmark\":\"chaos\",\"crash\":{{\"kills\":{},\"acknowledged\":{},\"lost\":{},\"batches\":{},\"unfinished\":{},\"goal_lost\":0,\"goal_unfinished\":0}},\"load\":{{\"sessions\":{LOAD_SESSIONS},\"seconds\":{load_seconds},\"acknowledged\":{},\"refused\":{},\"p50_ms\":{:.2},\"p99_ms\":{:.2},\"goal_p99_ms\":50,\"batches\":{},\"batches_expected\":{},\"peak_rss_mib\":{:.1}}},\"abuse\":{{\"cycles\":{ABUSE_CYCLES},\"tasks_before\":{},\"tasks_after\":{},\"rss_before_mib\":{:.1},\"rss_after_mib\":{:.1},\"refusals\":[{}]}}}}",
+            "{{\"benchmark\":\"chaos\",\"crash\":{{\"kills\":{},\"acknowledged\":{},\"lost\":{},\"batches\":{},\"unfinished\":{},\"goal_lost\":0,\"goal_unfinished\":0}},\"load\":{{\"sessions\":{LOAD_SESSIONS},\"seconds\":{load_seconds},\"acknowledged\":{},\"refused\":{},\"p50_ms\":{:.2},\"p99_ms\":{:.2},\"goal_p99_ms\":50,\"batches\":{},\"batches_after_30_s\":{},\"batches_expected\":{},\"peak_rss_mib\":{:.1}}},\"abuse\":{{\"cycles\":{ABUSE_CYCLES},\"tasks_before\":{},\"tasks_after\":{},\"rss_before_mib\":{:.1},\"rss_after_mib\":{:.1},\"refusals\":[{}]}}}}",
             crashes.kills,
             crashes.acknowledged,
             crashes.lost,
@@ -110,6 +110,7 @@ pub fn main() -> anyhow::Result<()> {
             load.p50_ms,
             load.p99_ms,
             load.batches,
+            load.batches_after_30_s,
             load.batches_expected,
             load.peak_rss_mib,
             abuse.tasks_before,
@@ -127,6 +128,7 @@ struct LoadFigures {
     /// batches the acknowledged frames make: background work gives way to acknowledgements, so
     /// the difference is the backlog it still had.
     batches: u64,
+    batches_after_30_s: u64,
     batches_expected: u64,
     acknowledged: u64,
     refused: u64,
@@ -204,6 +206,16 @@ async fn load(seconds: u64) -> anyhow::Result<LoadFigures> {
         batches += client.get_session(&format!("load-{index}")).await?.batches;
     }
     let batch_size = u64::from(interarec_core::session::DEFAULT_BATCH_SIZE);
+    // Then the backlog drains: the batches closed within 30 s more, without new frames.
+    let drained_at = Instant::now() + Duration::from_secs(30);
+    let mut drained = batches;
+    while Instant::now() < drained_at && drained < latencies.len() as u64 / batch_size {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        drained = 0;
+        for index in 0..LOAD_SESSIONS {
+            drained += client.get_session(&format!("load-{index}")).await?.batches;
+        }
+    }
     latencies.sort_by(f64::total_cmp);
     let quantile = |q: f64| {
         if latencies.is_empty() {
@@ -214,6 +226,7 @@ async fn load(seconds: u64) -> anyhow::Result<LoadFigures> {
     };
     Ok(LoadFigures {
         batches,
+        batches_after_30_s: drained,
         batches_expected: latencies.len() as u64 / batch_size,
         acknowledged: latencies.len() as u64,
         refused,
