@@ -31,6 +31,7 @@ expect_only interarec-server interarec-cli interarec-tests
 expect_only wit-bindgen interarec-plugin
 expect_only chromiumoxide interarec-capture-driver
 expect_only pure-onnx-ocr interarec-vision
+expect_only metrics-exporter-prometheus interarec-server
 
 for crate in interarec-core; do
     for forbidden in tonic wasmtime sled reqwest; do

@@ -12,6 +12,7 @@ use crate::{
 use interarec_constraints::{FUNCTION_NAME, function_definition};
 use interarec_core::Tools;
 use interarec_core::event::{self, CatalogBrief, EventPayload, Fallback, PlannerAction, PlannerStopped, TurnLimits};
+use interarec_core::telemetry;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -47,6 +48,40 @@ fn tool_specs(tools: &dyn Tools, input: &TurnInput) -> Vec<ToolSpec> {
 /// Runs one turn: `planner` decides, the orchestrator runs the calls; at most
 /// `config.max_steps` steps within `config.turn_timeout`.
 pub async fn run_turn(tools: &dyn Tools, input: TurnInput, planner: &dyn Planner, config: &AgentConfig) -> TurnOutput {
+    use tracing::Instrument;
+    let span = tracing::info_span!("turn", batch = input.batch, planner = %planner.name());
+    let planner_name = planner.name();
+    let output = run_turn_steps(tools, input, planner, config).instrument(span).await;
+    record_turn_metrics(&planner_name, &output);
+    output
+}
+
+/// Counts the turn's steps (by the planner that took each) and its result.
+fn record_turn_metrics(planner: &str, output: &TurnOutput) {
+    let mut recommended = false;
+    for payload in &output.events {
+        match payload {
+            EventPayload::PlannerStep(step) => {
+                metrics::counter!(telemetry::PLANNER_STEPS, "planner" => step.planner.clone()).increment(1)
+            }
+            EventPayload::Recommendation(_) => recommended = true,
+            _ => {}
+        }
+    }
+    let result = match (recommended, output.fallback.is_some()) {
+        (true, false) => "recommended",
+        (true, true) => "fallback",
+        (false, _) => "failed",
+    };
+    metrics::counter!(telemetry::PLANNER_TURNS, "planner" => planner.to_owned(), "result" => result).increment(1);
+}
+
+async fn run_turn_steps(
+    tools: &dyn Tools,
+    input: TurnInput,
+    planner: &dyn Planner,
+    config: &AgentConfig,
+) -> TurnOutput {
     let started = Instant::now();
     let deadline = started + config.turn_timeout;
     // A planner other than the offline one must answer before the last fifth of the turn (at

@@ -23,8 +23,21 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(name = "interarec", version, about)]
 pub struct Cli {
+    /// How log lines are written to stderr: `text` for people, `json` (one object per line,
+    /// with the span fields: rpc method, session, batch, tool) for log collectors.
+    #[arg(long, global = true, value_enum, env = "INTERAREC_LOG_FORMAT", default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The format of log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -63,6 +76,10 @@ enum Command {
         /// Model name at that endpoint.
         #[arg(long)]
         openai_model: Option<String>,
+        /// Serve Prometheus metrics at http://ADDR/metrics (IP:PORT; off unless given). An
+        /// address beyond loopback needs the admin token, which scrapes then send.
+        #[arg(long)]
+        metrics_listen: Option<String>,
     },
     /// Makes client API keys for the server's config.
     ApiKey(api_key::ApiKeyArgs),
@@ -92,7 +109,7 @@ enum Command {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    init_logging();
+    init_logging(cli.log_format);
     match cli.command {
         Command::Serve {
             config,
@@ -105,6 +122,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             planner,
             openai_base_url,
             openai_model,
+            metrics_listen,
         } => {
             let overrides = ConfigOverrides {
                 config_file: config,
@@ -117,6 +135,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 planner,
                 openai_base_url,
                 openai_model,
+                metrics_listen,
             };
             let config = ServerConfig::load(&overrides, &|key| std::env::var(key).ok())?;
             serve(config).await
@@ -152,6 +171,11 @@ pub struct ServerArgs {
 }
 
 impl ServerArgs {
+    /// The server's URL.
+    pub fn url(&self) -> &str {
+        &self.server
+    }
+
     /// Connects, sending INTERAREC_ADMIN_TOKEN (or, without it, INTERAREC_API_KEY) with every
     /// request.
     pub async fn connect(&self) -> anyhow::Result<interarec_client::Client> {
@@ -194,6 +218,9 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
         server.url(),
         data_dir.display()
     );
+    if let Some(metrics) = server.metrics_addr {
+        eprintln!("interarec: metrics on http://{metrics}/metrics");
+    }
     server.run_until(shutdown_signal()).await?;
     eprintln!("interarec: stopped; data flushed");
     Ok(())
@@ -220,7 +247,7 @@ async fn shutdown_signal() {
     }
 }
 
-fn init_logging() {
+fn init_logging(format: LogFormat) {
     let configured = std::env::var("INTERAREC_LOG").unwrap_or_else(|_| "warn,interarec=info".to_owned());
     // Chromium sends DevTools events newer than chromiumoxide knows; its warnings about them
     // are noise unless asked for by name.
@@ -231,10 +258,13 @@ fn init_logging() {
     };
     let filter = tracing_subscriber::EnvFilter::try_new(&directives)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,interarec=info,chromiumoxide=error"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().with_current_span(true).with_span_list(true).try_init(),
+    };
 }
 
 fn main() -> std::process::ExitCode {

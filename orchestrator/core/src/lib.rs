@@ -12,6 +12,7 @@ pub mod money;
 pub mod schema;
 pub mod secret;
 pub mod session;
+pub mod telemetry;
 pub mod tool;
 pub mod tools;
 

@@ -162,6 +162,9 @@ pub struct BatchInFlight {
     pub previous_summary: Option<serde_json::Value>,
     /// The last step that committed.
     pub stage: BatchStage,
+    /// When it closed (0 in records written before this was kept).
+    #[serde(default)]
+    pub closed_at_unix_ms: u64,
 }
 
 /// The steps of a batch after it closed: summarised, then the planner's turn (which ends it).

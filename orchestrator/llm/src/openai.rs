@@ -8,6 +8,7 @@ use crate::chat::{
     ChatError, ChatFuture, ChatProvider, ChatRequest, ChatResponse, Part, RefusalCause, ToolCallRequest,
 };
 use base64::Engine as _;
+use interarec_core::telemetry;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -90,7 +91,26 @@ impl OpenAiProvider {
         format!("{}/chat/completions", self.config.base_url.trim_end_matches('/'))
     }
 
+    /// One completion (with its retries), counted and timed for the metrics.
     async fn complete(&self, request: ChatRequest) -> Result<ChatResponse, ChatError> {
+        let started = std::time::Instant::now();
+        let result = self.complete_with_retries(request).await;
+        metrics::histogram!(telemetry::MODEL_CALL_DURATION).record(started.elapsed().as_secs_f64());
+        let outcome = match &result {
+            Ok(response) => {
+                metrics::counter!(telemetry::MODEL_TOKENS, "kind" => "prompt")
+                    .increment(u64::from(response.prompt_tokens));
+                metrics::counter!(telemetry::MODEL_TOKENS, "kind" => "completion")
+                    .increment(u64::from(response.completion_tokens));
+                "ok"
+            }
+            Err(error) => error.cause(),
+        };
+        metrics::counter!(telemetry::MODEL_CALLS, "outcome" => outcome).increment(1);
+        result
+    }
+
+    async fn complete_with_retries(&self, request: ChatRequest) -> Result<ChatResponse, ChatError> {
         let body = request_body(&self.config.model, &request);
         let endpoint = self.endpoint();
         let mut attempt = 0u32;

@@ -130,6 +130,27 @@ pub enum CallFailure {
     },
 }
 
+impl CallFailure {
+    /// A stable one-word name for the failure (the `outcome` label of the tool-call metric).
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            CallFailure::Timeout { .. } => "timeout",
+            CallFailure::OutOfMemory { .. } => "out-of-memory",
+            CallFailure::OutOfFuel { .. } => "out-of-fuel",
+            CallFailure::Panic { .. } => "panic",
+            CallFailure::Trap { .. } => "trap",
+            CallFailure::MalformedOutput { .. } => "malformed-output",
+            CallFailure::OutputTooLarge { .. } => "output-too-large",
+            CallFailure::InvalidArguments(_) => "invalid-arguments",
+            CallFailure::Failed(_) => "failed",
+            CallFailure::Denied(_) => "denied",
+            CallFailure::Unavailable(_) => "unavailable",
+            CallFailure::Host(_) => "host-error",
+            CallFailure::Busy { .. } => "busy",
+        }
+    }
+}
+
 impl fmt::Display for CallError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "tool `{}`@{} ", self.tool, self.version)?;

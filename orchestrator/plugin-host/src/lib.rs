@@ -32,7 +32,7 @@ pub mod imports_limits {
 }
 
 use bindings::{ToolWorld, ToolWorldPre};
-use interarec_core::{Grants, LimitsConfig, TOOL_API_VERSION, ToolLimits, ToolManifest};
+use interarec_core::{Grants, LimitsConfig, TOOL_API_VERSION, ToolLimits, ToolManifest, telemetry};
 use sha2::{Digest, Sha256};
 use state::{CallState, DeadlineReached, MemoryLimitReached};
 use std::collections::HashMap;
@@ -245,6 +245,26 @@ impl PluginHost {
     /// Invokes a tool with JSON arguments (already validated against its schema) and returns
     /// its JSON result text.
     pub async fn invoke(&self, tool: &ToolHandle, session: &str, arguments_json: &str) -> Result<String, CallError> {
+        use tracing::Instrument;
+        let span = tracing::info_span!("tool_call", tool = %tool.name, version = %tool.version, session = %session);
+        let started = Instant::now();
+        let result = self.invoke_inner(tool, session, arguments_json).instrument(span).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(error) => error.failure.outcome(),
+        };
+        let name = tool.name.clone();
+        metrics::counter!(telemetry::TOOL_CALLS, "tool" => name.clone(), "outcome" => outcome).increment(1);
+        metrics::histogram!(telemetry::TOOL_CALL_DURATION, "tool" => name).record(started.elapsed().as_secs_f64());
+        result
+    }
+
+    /// Tool call slots in use now (a gauge at scrape time).
+    pub fn slots_in_use(&self) -> usize {
+        (self.inner.config.limits.max_concurrent_calls as usize).saturating_sub(self.inner.permits.available_permits())
+    }
+
+    async fn invoke_inner(&self, tool: &ToolHandle, session: &str, arguments_json: &str) -> Result<String, CallError> {
         let identity = Arc::new(CallIdentity {
             tool: tool.name.clone(),
             version: tool.version.clone(),

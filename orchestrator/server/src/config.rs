@@ -11,6 +11,7 @@
 //! | `tls.key`      | `INTERAREC_TLS_KEY`     | `--tls-key`  | unset                   |
 //! | `[limits]`     | –                       | –            | see [`LimitsConfig`]    |
 //! | `[serving]`    | –                       | –            | see [`ServingConfig`]   |
+//! | `telemetry.metrics_listen` | `INTERAREC_METRICS_LISTEN` | `--metrics-listen` | unset (no metrics endpoint); beyond loopback only with an admin token |
 //! | `vision.provider` | `INTERAREC_MODEL_PROVIDER` | `--model-provider` | `offline` (or `openai`) |
 //! | `vision.ocr`   | `INTERAREC_OCR`         | `--ocr`      | `paddle` (or `paddle-tiny`, `tesseract`) |
 //! | `vision.ocr_on_arrival` | –              | –            | `true` (`false` in tests) |
@@ -72,6 +73,8 @@ pub struct ServerConfig {
     pub openai: Option<OpenAiConfig>,
     /// How the network planner uses that endpoint (context budget, turn time).
     pub network_planner: NetworkPlannerSettings,
+    /// Where Prometheus metrics are served (`None`: nowhere).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// The `[serving]` table: what one client, and all of them, may hold at once. Every refusal
@@ -211,6 +214,15 @@ struct FileConfig {
     agent: AgentFile,
     #[serde(default)]
     openai: OpenAiFile,
+    #[serde(default)]
+    telemetry: TelemetryFile,
+}
+
+/// The `[telemetry]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TelemetryFile {
+    metrics_listen: Option<String>,
 }
 
 /// The `[agent]` table.
@@ -267,6 +279,8 @@ pub struct ConfigOverrides {
     pub openai_base_url: Option<String>,
     /// `--openai-model`.
     pub openai_model: Option<String>,
+    /// `--metrics-listen`.
+    pub metrics_listen: Option<String>,
 }
 
 /// Default listen address: loopback only.
@@ -291,6 +305,7 @@ impl ServerConfig {
             agent: AgentConfig::default(),
             openai: None,
             network_planner: NetworkPlannerSettings::default(),
+            metrics_listen: None,
         }
     }
 
@@ -356,6 +371,18 @@ impl ServerConfig {
             }),
             ..network_planner
         };
+        let metrics_listen = overrides
+            .metrics_listen
+            .clone()
+            .or_else(|| env("INTERAREC_METRICS_LISTEN"))
+            .or(file.telemetry.metrics_listen)
+            .filter(|text| !text.is_empty())
+            .map(|text| {
+                text.parse::<SocketAddr>().map_err(|e| {
+                    anyhow::anyhow!("metrics address `{text}` is invalid ({e}); write IP:PORT such as 127.0.0.1:9464")
+                })
+            })
+            .transpose()?;
         check_api_keys(&file.api_keys, admin_token.as_deref())?;
         file.serving
             .validate()
@@ -372,6 +399,7 @@ impl ServerConfig {
             agent,
             openai,
             network_planner,
+            metrics_listen,
         };
         config.check_exposure()?;
         Ok(config)
@@ -391,6 +419,14 @@ impl ServerConfig {
             anyhow::bail!(
                 "refusing to listen on {} without an admin token: anyone who can reach it could register code; set INTERAREC_ADMIN_TOKEN (or admin_token in the config file), or listen on 127.0.0.1",
                 self.listen
+            );
+        }
+        if let Some(metrics) = self.metrics_listen
+            && !metrics.ip().is_loopback()
+            && self.admin_token.is_none()
+        {
+            anyhow::bail!(
+                "refusing to serve metrics on {metrics} without an admin token: they name sessions' tools and load; set INTERAREC_ADMIN_TOKEN (scrapes then send it as a bearer token), or serve them on 127.0.0.1"
             );
         }
         Ok(())
@@ -654,6 +690,45 @@ mod tests {
     }
 
     #[test]
+    fn the_metrics_address_comes_from_file_env_or_flag_and_is_off_by_default() {
+        let file = "[telemetry]\nmetrics_listen = \"127.0.0.1:9464\"\n";
+        let flag = ConfigOverrides {
+            metrics_listen: Some("127.0.0.1:9466".into()),
+            ..ConfigOverrides::default()
+        };
+        let cases: &[(Option<&str>, &[(&str, &str)], ConfigOverrides, Option<&str>)] = &[
+            (None, &[], ConfigOverrides::default(), None),
+            (Some(file), &[], ConfigOverrides::default(), Some("127.0.0.1:9464")),
+            (
+                Some(file),
+                &[("INTERAREC_METRICS_LISTEN", "127.0.0.1:9465")],
+                ConfigOverrides::default(),
+                Some("127.0.0.1:9465"),
+            ),
+            (
+                Some(file),
+                &[("INTERAREC_METRICS_LISTEN", "127.0.0.1:9465")],
+                flag,
+                Some("127.0.0.1:9466"),
+            ),
+            (
+                Some("admin_token = \"a-long-enough-token\"\n[telemetry]\nmetrics_listen = \"0.0.0.0:9464\"\n"),
+                &[],
+                ConfigOverrides::default(),
+                Some("0.0.0.0:9464"),
+            ),
+        ];
+        for (file, env, overrides, expected) in cases {
+            let config = load(*file, env, overrides.clone()).unwrap();
+            assert_eq!(
+                config.metrics_listen.map(|a| a.to_string()).as_deref(),
+                *expected,
+                "{file:?} {env:?}"
+            );
+        }
+    }
+
+    #[test]
     fn bad_configuration_says_what_to_fix() {
         let keys_twice = format!("admin_token = \"a-long-enough-token\"\n{API_KEY_TOML}{API_KEY_TOML}");
         let unknown_scope = API_KEY_TOML.replace("\"sessions\"", "\"admin\"");
@@ -673,6 +748,17 @@ mod tests {
                 "refusing to listen on 0.0.0.0:50051 without an admin token",
             ),
             (Some("listen = 5"), &[], "is invalid"),
+            (
+                Some("[telemetry]\nmetrics_listen = \"9464\""),
+                &[],
+                "metrics address `9464` is invalid",
+            ),
+            (
+                None,
+                &[("INTERAREC_METRICS_LISTEN", "0.0.0.0:9464")],
+                "refusing to serve metrics on 0.0.0.0:9464 without an admin token",
+            ),
+            (Some("[telemetry]\nmetrics = true"), &[], "unknown field `metrics`"),
             (
                 Some("[serving]\nmax_live_sessions = 0"),
                 &[],

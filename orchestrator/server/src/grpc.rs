@@ -5,6 +5,7 @@ pub mod auth;
 pub mod catalogs;
 pub mod connections;
 pub mod models;
+pub mod observe;
 pub mod sessions;
 pub mod status;
 pub mod tools;

@@ -13,6 +13,7 @@ pub mod config;
 pub mod grpc;
 pub mod models;
 pub mod registry;
+pub mod telemetry;
 
 use anyhow::Context;
 use backends::{StoreCatalogs, StoreFrames, StoreKv};
@@ -138,8 +139,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let tls = load_tls(&config)?;
+    let metrics = telemetry::bind(config.metrics_listen).await?;
     let state = open_state(&config).await?;
-    serve_state(config, tls, state.clone(), listener, shutdown).await?;
+    serve_state(config, tls, state.clone(), listener, metrics, shutdown).await?;
     state.shut_down().await
 }
 
@@ -157,8 +159,22 @@ async fn serve_state(
     tls: Option<ServerTlsConfig>,
     state: AppState,
     listener: TcpListener,
+    metrics: Option<TcpListener>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
+    // The metrics endpoint stops with the gRPC server (its task is aborted below).
+    let metrics = match metrics {
+        Some(listener) => {
+            let (admin_token, state) = (config.admin_token.clone(), state.clone());
+            telemetry::recorder()?;
+            Some(tokio::spawn(async move {
+                if let Err(error) = telemetry::serve(listener, &state, admin_token, std::future::pending()).await {
+                    tracing::error!(%error, "the metrics endpoint stopped");
+                }
+            }))
+        }
+        None => None,
+    };
     let max_message = config.limits.max_component_bytes as usize + MESSAGE_OVERHEAD_BYTES;
     let gate = grpc::auth::Gate::new(access::Access::new(
         config.admin_token.as_deref(),
@@ -229,6 +245,7 @@ async fn serve_state(
             .context("the TLS certificate or key is not usable PEM")?;
     }
     let served = builder
+        .layer(grpc::observe::ObserveLayer)
         .layer(grpc::connections::AdmissionLayer {
             max_connections: serving.max_connections,
         })
@@ -247,6 +264,10 @@ async fn serve_state(
     ticker.abort();
     // Wait until the ticker is gone: it holds the store.
     let _ = ticker.await;
+    if let Some(metrics) = metrics {
+        metrics.abort();
+        let _ = metrics.await;
+    }
     served.context("the gRPC server failed")?;
     Ok(())
 }
@@ -255,6 +276,8 @@ async fn serve_state(
 pub struct RunningServer {
     /// The bound address (useful with port 0).
     pub addr: SocketAddr,
+    /// Where metrics are served, when they are (`telemetry.metrics_listen`).
+    pub metrics_addr: Option<SocketAddr>,
     scheme: &'static str,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -294,11 +317,13 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     })?;
     let addr = listener.local_addr()?;
     let tls = load_tls(&config)?;
+    let metrics = telemetry::bind(config.metrics_listen).await?;
+    let metrics_addr = metrics.as_ref().map(TcpListener::local_addr).transpose()?;
     let state = open_state(&config).await?;
     let scheme = if config.tls.is_some() { "https" } else { "http" };
     let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        let served = serve_state(config, tls, state.clone(), listener, async {
+        let served = serve_state(config, tls, state.clone(), listener, metrics, async {
             let _ = shutdown_rx.await;
         })
         .await;
@@ -308,6 +333,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     });
     Ok(RunningServer {
         addr,
+        metrics_addr,
         scheme,
         shutdown: Some(shutdown_tx),
         task,

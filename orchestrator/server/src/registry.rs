@@ -223,6 +223,11 @@ impl Registry {
         self.read().values().any(|tool| tool.record.sha256 == sha256)
     }
 
+    /// The plugin host the tools run in (its slots are a metric).
+    pub fn host(&self) -> &PluginHost {
+        &self.host
+    }
+
     /// Every registered tool, by name.
     pub fn list(&self) -> Vec<ToolRecord> {
         let mut records: Vec<ToolRecord> = self.read().values().map(|tool| tool.record.clone()).collect();

@@ -13,6 +13,7 @@ use crate::faults::{self, Point};
 use crate::{CAPTURE_TOOL, SessionError, Sessions};
 use interarec_core::event::{BatchClosed, ClosedBy};
 use interarec_core::session::{BatchInFlight, BatchStage, FrameMeta, SessionOptions};
+use interarec_core::telemetry;
 use serde_json::{Value, json};
 
 /// Which pending frames to close into batches.
@@ -103,6 +104,7 @@ impl Sessions {
                     kept,
                     previous_summary: record.latest_summary.clone(),
                     stage: BatchStage::Closed,
+                    closed_at_unix_ms: interarec_core::unix_millis(),
                 });
                 let batch = crate::log::next_event(&mut record, closed.into());
                 self.store.append_event(&batch)?;
@@ -111,6 +113,7 @@ impl Sessions {
             };
             faults::check(id, Point::BeforeBatchFlush)?;
             self.flush().await?;
+            metrics::counter!(telemetry::BATCHES_CLOSED).increment(1);
             let _ = live.events.send(batch);
             faults::check(id, Point::AfterBatchCommit)?;
         }

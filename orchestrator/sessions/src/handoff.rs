@@ -12,6 +12,7 @@ use crate::{SUMMARIZE_TOOL, SessionError, Sessions};
 use interarec_agent::{ASSORTMENT_TOOL, TurnInput, TurnOutput, VALIDATE_TOOL};
 use interarec_core::event::{BatchSummary, PlannerSkipped};
 use interarec_core::session::{BatchInFlight, BatchStage, SessionEvent, SessionRecord};
+use interarec_core::telemetry;
 use serde_json::{Map, Value, json};
 
 impl Sessions {
@@ -22,14 +23,20 @@ impl Sessions {
         let Some(in_flight) = live.record.lock().await.in_flight.clone() else {
             return Ok(());
         };
-        let unreadable = match &in_flight.stage {
-            BatchStage::Closed => match self.summary_step(id, live, &in_flight).await? {
-                Some(unreadable) => unreadable,
-                None => return Ok(()),
-            },
-            BatchStage::Summarized { unreadable } => unreadable.clone(),
-        };
-        self.turn_step(id, live, in_flight.batch, unreadable).await
+        use tracing::Instrument;
+        let span = tracing::info_span!("batch", session = %id, batch = in_flight.batch);
+        async {
+            let unreadable = match &in_flight.stage {
+                BatchStage::Closed => match self.summary_step(id, live, &in_flight).await? {
+                    Some(unreadable) => unreadable,
+                    None => return Ok(()),
+                },
+                BatchStage::Summarized { unreadable } => unreadable.clone(),
+            };
+            self.turn_step(id, live, in_flight.batch, unreadable).await
+        }
+        .instrument(span)
+        .await
     }
 
     /// Summarises the batch and commits the summary. Returns whether a turn follows (`None`:
@@ -172,7 +179,7 @@ impl Sessions {
             record.events -= sent.len() as u64;
             return Err(fault);
         }
-        record.in_flight = None;
+        let finished = record.in_flight.take();
         if turn.constraints.is_some() {
             record.constraints = turn.constraints;
         }
@@ -185,6 +192,10 @@ impl Sessions {
         self.store.put_session(&record)?;
         self.flush().await?;
         drop(record);
+        if let Some(batch) = finished.filter(|batch| batch.closed_at_unix_ms > 0) {
+            let waited_ms = interarec_core::unix_millis().saturating_sub(batch.closed_at_unix_ms);
+            metrics::histogram!(telemetry::BATCH_TO_RECOMMENDATION).record(waited_ms as f64 / 1000.0);
+        }
         for turn_event in sent {
             let _ = live.events.send(turn_event);
         }

@@ -10,6 +10,7 @@ use crate::batching::Closing;
 use crate::{SUMMARIZE_TOOL, SessionError, Sessions};
 use interarec_core::event::FrameRejected;
 use interarec_core::session::FrameMeta;
+use interarec_core::telemetry;
 use interarec_llm::Provider;
 use sha2::{Digest, Sha256};
 
@@ -302,6 +303,7 @@ impl Sessions {
                     if let Some(meta) = stored.filter(|m| m.frame_id == hex::encode(Sha256::digest(&frame.image))) {
                         outcomes.push(accepted(&meta));
                     } else {
+                        metrics::counter!(telemetry::FRAMES_REFUSED, "reason" => "out-of-order").increment(1);
                         outcomes.push(rejected(
                             sequence,
                             format!(
@@ -315,6 +317,7 @@ impl Sessions {
                 let facts = match facts {
                     Ok(facts) => facts,
                     Err(reason) => {
+                        metrics::counter!(telemetry::FRAMES_REFUSED, "reason" => "invalid").increment(1);
                         record.frames_rejected += 1;
                         new_events.push(crate::log::next_event(
                             &mut record,
@@ -368,6 +371,8 @@ impl Sessions {
             self.store.put_session(&record)?;
             self.flush().await?;
         }
+        let acknowledged = outcomes.iter().filter(|outcome| outcome.accepted).count();
+        metrics::counter!(telemetry::FRAMES_ACKNOWLEDGED).increment(acknowledged as u64);
         for event in new_events {
             let _ = live.events.send(event);
         }

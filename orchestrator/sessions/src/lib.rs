@@ -203,6 +203,11 @@ impl Sessions {
         self
     }
 
+    /// Sessions held in memory now (idle ones are let go only when the limit is reached).
+    pub fn live_count(&self) -> usize {
+        self.live.lock().expect("sessions").len()
+    }
+
     pub(crate) fn live(&self, id: &str) -> Result<Arc<Live>, SessionError> {
         if let Some(live) = self.live.lock().expect("sessions").get(id) {
             return Ok(live.clone());

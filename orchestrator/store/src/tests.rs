@@ -335,6 +335,7 @@ fn frames_are_stored_once_per_content_in_sequence_order_and_survive_reopen() {
                 kept: vec!["2".into()],
                 previous_summary: None,
                 stage: interarec_core::session::BatchStage::Summarized { unreadable: None },
+                closed_at_unix_ms: 1_700_000_000_000,
             }),
         };
         store.put_session(&record).unwrap();

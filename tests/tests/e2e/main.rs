@@ -16,4 +16,5 @@ mod registry;
 mod resume;
 mod sandbox;
 mod sessions;
+mod telemetry;
 mod vision;

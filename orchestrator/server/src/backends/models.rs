@@ -6,6 +6,7 @@
 //! worker reads frames as they arrive so summaries find them ready.
 
 use image::GrayImage;
+use interarec_core::telemetry;
 use interarec_llm::Provider;
 use interarec_llm::chat::{ChatMessage, ChatProvider, ChatRequest, Part};
 use interarec_llm::openai::{OpenAiConfig, OpenAiProvider};
@@ -179,12 +180,15 @@ impl OcrPages {
                 let image =
                     image::load_from_memory(&bytes).map_err(|e| format!("frame {frame_id} cannot be decoded: {e}"))?;
                 let before = self.previous_frame(engine.name(), frame_id, previous);
+                let started = std::time::Instant::now();
                 let page = read_after(
                     engine.as_ref(),
                     &image,
                     before.as_ref().map(|(grey, page)| PreviousFrame { image: grey, page }),
                 )
                 .map_err(|e| e.to_string())?;
+                metrics::histogram!(telemetry::OCR_FRAME_DURATION, "engine" => engine.name().to_owned())
+                    .record(started.elapsed().as_secs_f64());
                 let json = serde_json::to_vec(&page).map_err(|e| e.to_string())?;
                 self.store.put_ocr_page(&key, &json).map_err(|e| e.to_string())?;
                 Ok(page)
