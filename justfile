@@ -39,6 +39,8 @@ demo-tool: plugins build
 
 # Run every test: unit, end-to-end (real server, real components), SDK, plugins, invariants.
 test: plugins data models check-architecture
+    # The `interarec` binary first: the MCP test drives `interarec mcp` as a child process.
+    cargo build
     # Tests run in parallel: the store takes no sled transaction or batch (their process-wide
     # lock could deadlock one test's store against another's).
     cargo test

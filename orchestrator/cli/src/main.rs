@@ -10,6 +10,7 @@ mod demo;
 mod demo_shop;
 mod demo_tool;
 mod events;
+mod mcp;
 mod models;
 mod session;
 mod tools;
@@ -106,6 +107,9 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Starts a throw-away server, registers a tool (echo by default), invokes it and stops.
     DemoTool(demo_tool::DemoToolArgs),
+    /// Serves the server's tools, session tools, catalogs and models to an MCP client over
+    /// stdio (INTERAREC_ADMIN_TOKEN or INTERAREC_API_KEY is sent with every call).
+    Mcp(mcp::McpArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -151,6 +155,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::DemoShop(args) => demo_shop::run(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::DemoTool(args) => demo_tool::run(args).await,
+        Command::Mcp(args) => mcp::run(args).await,
     }
 }
 
@@ -171,11 +176,6 @@ pub struct ServerArgs {
 }
 
 impl ServerArgs {
-    /// The server's URL.
-    pub fn url(&self) -> &str {
-        &self.server
-    }
-
     /// Connects, sending INTERAREC_ADMIN_TOKEN (or, without it, INTERAREC_API_KEY) with every
     /// request.
     pub async fn connect(&self) -> anyhow::Result<interarec_client::Client> {

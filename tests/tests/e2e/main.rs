@@ -11,6 +11,7 @@ mod crash;
 mod hosting;
 mod limits;
 mod llm;
+mod mcp;
 mod models;
 mod registry;
 mod resume;

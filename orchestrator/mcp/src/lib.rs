@@ -1,0 +1,483 @@
+//! InteraRec over the Model Context Protocol (MCP), for agents that speak it: a [`Bridge`] is an
+//! MCP server (the official Rust SDK, `rmcp`) in front of an InteraRec server reached through
+//! `interarec-client`, so every check (tokens, scopes, session credentials) is the gRPC API's.
+//!
+//! - `tools/list` and `tools/call`: every registered tool under its own name, description and
+//!   argument schema, invoked with `InvokeTool`; beside them the session tools
+//!   ([`SESSION_CREATE`], [`SESSION_RECOMMEND_NOW`], [`SESSION_LATEST`]), whose underscores no
+//!   registered tool name can have.
+//! - `resources/list` and `resources/read`: catalogs (`interarec://catalogs/ID`) and fitted
+//!   choice models (`interarec://models/ID`), as JSON.
+//!
+//! A tool that fails answers a result with `isError` and the server's message (the status code's
+//! name first), so the agent reads what to change; an unknown tool or resource is a protocol
+//! error. `interarec mcp` serves a bridge over stdio.
+
+use interarec_client::{Client, ClientError, SessionEvent, SessionOptions};
+use interarec_core::event::EventKind;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
+    ReadResourceResult, Resource, ResourceContents, ServerCapabilities, ServerConfig, Tool,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// Creates a recommending session.
+pub const SESSION_CREATE: &str = "session_create";
+/// Recommends now from a session's pending frames or latest summary.
+pub const SESSION_RECOMMEND_NOW: &str = "session_recommend_now";
+/// A session's state with its latest summary and recommendation.
+pub const SESSION_LATEST: &str = "session_latest";
+
+/// Events `session_latest` reads back from the end of a session's log.
+pub const LATEST_EVENTS_READ: u64 = 256;
+
+const CATALOG_URI: &str = "interarec://catalogs/";
+const MODEL_URI: &str = "interarec://models/";
+
+/// The MCP server over one connection to an InteraRec server. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Bridge {
+    client: Client,
+}
+
+impl Bridge {
+    /// A bridge calling the server through `client` (with its token, if any).
+    pub fn new(client: Client) -> Bridge {
+        Bridge { client }
+    }
+
+    /// Serves MCP over stdin and stdout until the client closes them.
+    pub async fn serve_stdio(self) -> Result<(), McpError> {
+        use rmcp::ServiceExt;
+        let running = self
+            .serve(rmcp::transport::stdio())
+            .await
+            .map_err(|e| McpError::Start(e.to_string()))?;
+        running.waiting().await.map_err(|e| McpError::Stopped(e.to_string()))?;
+        Ok(())
+    }
+
+    async fn registry_tools(&self) -> Result<Vec<Tool>, ErrorData> {
+        let tools = self.client.clone().list_tools().await.map_err(unavailable)?;
+        Ok(tools
+            .into_iter()
+            .map(|tool| {
+                let schema = match serde_json::from_str::<Value>(&tool.arguments_schema_json) {
+                    Ok(Value::Object(schema)) => schema,
+                    _ => object(json!({ "type": "object" })),
+                };
+                Tool::new(tool.name, tool.description, Arc::new(schema))
+            })
+            .collect())
+    }
+
+    async fn invoke(&self, name: &str, arguments: JsonObject) -> CallToolResult {
+        let arguments = Value::Object(arguments).to_string();
+        match self.client.clone().invoke_tool(name, &arguments, "").await {
+            Ok(response) => {
+                let result = serde_json::from_str::<Value>(&response.result_json).unwrap_or(Value::Null);
+                answer(result)
+            }
+            Err(error) => failed(&error),
+        }
+    }
+
+    async fn session_tool(&self, name: &str, arguments: &JsonObject) -> Result<CallToolResult, ErrorData> {
+        let text = |key: &str| {
+            arguments
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let mut client = self.client.clone();
+        let outcome = match name {
+            SESSION_CREATE => {
+                let capacity = arguments.get("capacity").and_then(Value::as_u64).unwrap_or(0);
+                let capacity =
+                    u32::try_from(capacity).map_err(|_| ErrorData::invalid_params("capacity is too large", None))?;
+                client
+                    .create_recommending_session(
+                        &text("session_id"),
+                        &text("catalog_id"),
+                        &text("choice_model_id"),
+                        capacity,
+                        SessionOptions::default(),
+                    )
+                    .await
+                    .map(|info| {
+                        json!({
+                            "session_id": info.session_id,
+                            "credential": info.credential,
+                            "catalog_id": info.catalog_id,
+                            "choice_model_id": info.choice_model_id,
+                            "capacity": info.capacity,
+                            "note": "stream screenshots into the session over gRPC (Browse or UploadFrame) with this credential; this MCP connection keeps it for the session tools",
+                        })
+                    })
+            }
+            SESSION_RECOMMEND_NOW => {
+                let session = text("session_id");
+                client.recommend_now(&session).await.map(|events| {
+                    let mut latest = Latest::default();
+                    latest.read(&events);
+                    json!({
+                        "session_id": session,
+                        "events": events.iter().map(|event| event.kind.clone()).collect::<Vec<_>>(),
+                        "recommendation": latest.recommendation,
+                        "why_not": latest.why_not,
+                    })
+                })
+            }
+            SESSION_LATEST => {
+                let session = text("session_id");
+                latest(&mut client, &session).await
+            }
+            _ => return Err(unknown_tool(name)),
+        };
+        Ok(match outcome {
+            Ok(value) => answer(value),
+            Err(error) => failed(&error),
+        })
+    }
+
+    async fn resources(&self) -> Result<Vec<Resource>, ErrorData> {
+        let mut client = self.client.clone();
+        let catalogs = client.list_catalogs().await.map_err(unavailable)?;
+        let models = client.list_choice_models().await.map_err(unavailable)?;
+        let catalogs = catalogs.into_iter().map(|catalog| {
+            Resource::new(
+                format!("{CATALOG_URI}{}", catalog.catalog_id),
+                catalog.catalog_id.clone(),
+            )
+            .with_description(format!(
+                "catalog `{}`: {} items, prices {} to {}",
+                catalog.name, catalog.item_count, catalog.price_min, catalog.price_max
+            ))
+            .with_mime_type("application/json")
+        });
+        let models = models.into_iter().map(|model| {
+            Resource::new(format!("{MODEL_URI}{}", model.model_id), model.model_id.clone())
+                .with_description(format!(
+                    "choice model of catalog `{}` ({} segments)",
+                    model.catalog_id,
+                    model.segments.len()
+                ))
+                .with_mime_type("application/json")
+        });
+        Ok(catalogs.chain(models).collect())
+    }
+
+    async fn read(&self, uri: &str) -> Result<Value, ErrorData> {
+        let mut client = self.client.clone();
+        let read = if let Some(id) = uri.strip_prefix(CATALOG_URI) {
+            client.get_catalog(id).await.map(|catalog| {
+                json!({
+                    "catalog_id": catalog.catalog_id,
+                    "name": catalog.name,
+                    "item_count": catalog.item_count,
+                    "price_min": catalog.price_min,
+                    "price_max": catalog.price_max,
+                    "rejected_rows": catalog.rejected_rows,
+                    "imported_at_unix_ms": catalog.imported_at_unix_ms,
+                    "attributes": catalog.attributes.iter().map(|a| json!({
+                        "name": a.name,
+                        "type": a.r#type,
+                        "unit": a.unit,
+                        "vocabulary": a.vocabulary,
+                        "min": a.min,
+                        "max": a.max,
+                        "present": a.present,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+        } else if let Some(id) = uri.strip_prefix(MODEL_URI) {
+            client.get_choice_model(id, false).await.map(|model| {
+                json!({
+                    "model_id": model.model_id,
+                    "catalog_id": model.catalog_id,
+                    "created_at_unix_ms": model.created_at_unix_ms,
+                    "no_purchase_share": model.no_purchase_share,
+                    "segments": model.segments.iter().map(|s| json!({
+                        "name": s.name,
+                        "price_coefficient": s.price_coefficient,
+                        "items": s.items,
+                        "converged": s.converged,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+        } else {
+            return Err(ErrorData::resource_not_found(
+                format!("`{uri}` is not an InteraRec resource; resources are {CATALOG_URI}ID and {MODEL_URI}ID"),
+                None,
+            ));
+        };
+        read.map_err(|error| {
+            if error.is_not_found() {
+                ErrorData::resource_not_found(error.to_string(), None)
+            } else {
+                unavailable(error)
+            }
+        })
+    }
+}
+
+/// Why serving MCP stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum McpError {
+    /// The MCP session could not start (the client did not initialize it).
+    #[error("the MCP session did not start: {0}")]
+    Start(String),
+    /// The MCP session ended with an error.
+    #[error("the MCP session failed: {0}")]
+    Stopped(String),
+}
+
+impl ServerHandler for Bridge {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_resources().build())
+            .with_server_info(Implementation::new("interarec", env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+                "InteraRec turns what a shopper sees into what they are offered. Call the registered tools directly; create a recommending session with session_create, stream screenshots into it over gRPC, and read its latest summary and recommendation with session_latest (or session_recommend_now). Catalogs and choice models are resources.",
+            )
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let mut tools = self.registry_tools().await?;
+        tools.extend(session_tools());
+        Ok(ListToolsResult::with_all_items(tools))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let arguments = request.arguments.unwrap_or_default();
+        let name = request.name.as_ref();
+        if name.contains('_') {
+            return Ok(self.session_tool(name, &arguments).await?.into());
+        }
+        // An unknown tool is a protocol error, as MCP asks; the registry says so by NOT_FOUND.
+        match self.client.clone().describe_tool(name).await {
+            Ok(_) => Ok(self.invoke(name, arguments).await.into()),
+            Err(error) if error.is_not_found() => Err(unknown_tool(name)),
+            Err(error) => Ok(failed(&error).into()),
+        }
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        Ok(ListResourcesResult::with_all_items(self.resources().await?))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let value = self.read(&request.uri).await?;
+        let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+        Ok(ReadResourceResult::new(vec![
+            ResourceContents::text(text, request.uri).with_mime_type("application/json"),
+        ])
+        .into())
+    }
+}
+
+/// The session tools' descriptions and argument schemas.
+fn session_tools() -> Vec<Tool> {
+    let session_id = json!({ "type": "string", "description": "the session's id" });
+    let only_session = object(json!({
+        "type": "object",
+        "properties": { "session_id": session_id },
+        "required": ["session_id"],
+        "additionalProperties": false,
+    }));
+    vec![
+        Tool::new(
+            SESSION_CREATE,
+            "Create a recommending session on a catalog with a fitted choice model. Returns its id and credential; screenshots are streamed into it over gRPC, and each batch ends in a recommendation.",
+            Arc::new(object(json!({
+                "type": "object",
+                "properties": {
+                    "catalog_id": { "type": "string", "description": "the catalog to recommend from" },
+                    "choice_model_id": { "type": "string", "description": "a choice model fitted on that catalog" },
+                    "capacity": { "type": "integer", "minimum": 0, "maximum": 100, "description": "products per recommendation (0: the server's default)" },
+                    "session_id": { "type": "string", "description": "an id to use (default: an unguessable one)" },
+                },
+                "required": ["catalog_id", "choice_model_id"],
+                "additionalProperties": false,
+            }))),
+        ),
+        Tool::new(
+            SESSION_RECOMMEND_NOW,
+            "Recommend now: the session's pending screenshots are summarised at once (or the planner runs again on the latest summary). Returns the recommendation, or why there is none.",
+            Arc::new(only_session.clone()),
+        ),
+        Tool::new(
+            SESSION_LATEST,
+            "A session's state with its latest summary (the shopper's preferences in eight categories) and latest recommendation (products, prices, purchase probabilities, expected revenue, the answer text).",
+            Arc::new(only_session),
+        ),
+    ]
+}
+
+/// What the end of a session's log says.
+#[derive(Debug, Default)]
+struct Latest {
+    summary: Option<Value>,
+    recommendation: Option<Value>,
+    why_not: Option<Value>,
+}
+
+impl Latest {
+    fn read(&mut self, events: &[SessionEvent]) {
+        for event in events {
+            let payload = || serde_json::from_str::<Value>(&event.payload_json).unwrap_or(Value::Null);
+            match event.kind.parse::<EventKind>() {
+                Ok(EventKind::Summary) => self.summary = Some(payload()),
+                Ok(EventKind::Recommendation) => {
+                    self.recommendation = Some(payload());
+                    self.why_not = None;
+                }
+                Ok(EventKind::PlannerSkipped | EventKind::PlannerStopped) => self.why_not = Some(payload()),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The session's record and what the last [`LATEST_EVENTS_READ`] events of its log say.
+async fn latest(client: &mut Client, session: &str) -> Result<Value, ClientError> {
+    let info = client.get_session(session).await?;
+    let from = info.events.saturating_sub(LATEST_EVENTS_READ - 1).max(1);
+    let mut events = Vec::new();
+    if info.events > 0 {
+        let mut stream = client.watch_session(session, from).await?;
+        // The watch replays the log, then tails it: stop at the last event the record counted.
+        while let Some(event) = stream.message().await? {
+            let last = event.event_sequence >= info.events;
+            events.push(event);
+            if last {
+                break;
+            }
+        }
+    }
+    let mut latest = Latest::default();
+    latest.read(&events);
+    Ok(json!({
+        "session_id": info.session_id,
+        "catalog_id": info.catalog_id,
+        "choice_model_id": info.choice_model_id,
+        "ended": info.ended,
+        "frames_accepted": info.frames_accepted,
+        "batches": info.batches,
+        "events": info.events,
+        "latest_summary": latest.summary,
+        "latest_recommendation": latest.recommendation,
+        "why_not": latest.why_not,
+    }))
+}
+
+fn object(value: Value) -> JsonObject {
+    match value {
+        Value::Object(map) => map,
+        _ => JsonObject::new(),
+    }
+}
+
+/// A successful result: the JSON as text (every client shows it) and as structured content.
+fn answer(value: Value) -> CallToolResult {
+    let mut result = CallToolResult::success(vec![ContentBlock::text(value.to_string())]);
+    if value.is_object() {
+        result.structured_content = Some(value);
+    }
+    result
+}
+
+/// A failed call the agent should read: the server's message, its status code's name first.
+fn failed(error: &ClientError) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(error.to_string())])
+}
+
+fn unknown_tool(name: &str) -> ErrorData {
+    ErrorData::invalid_params(
+        format!(
+            "no tool named `{name}`; tools/list shows the registered tools and {SESSION_CREATE}, {SESSION_RECOMMEND_NOW}, {SESSION_LATEST}"
+        ),
+        None,
+    )
+}
+
+fn unavailable(error: ClientError) -> ErrorData {
+    ErrorData::internal_error(error.to_string(), None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(sequence: u64, kind: EventKind, payload: Value) -> SessionEvent {
+        SessionEvent {
+            session_id: "s".into(),
+            event_sequence: sequence,
+            at_unix_ms: 0,
+            kind: kind.as_str().into(),
+            payload_json: payload.to_string(),
+        }
+    }
+
+    #[test]
+    fn the_latest_summary_and_recommendation_win_and_a_later_skip_says_why_not() {
+        let cases = [
+            (
+                vec![
+                    event(1, EventKind::Summary, json!({"n": 1})),
+                    event(2, EventKind::Recommendation, json!({"r": 1})),
+                    event(3, EventKind::Summary, json!({"n": 2})),
+                    event(4, EventKind::Recommendation, json!({"r": 2})),
+                ],
+                Some(json!({"n": 2})),
+                Some(json!({"r": 2})),
+                None,
+            ),
+            (
+                vec![
+                    event(1, EventKind::Recommendation, json!({"r": 1})),
+                    event(2, EventKind::PlannerSkipped, json!({"reason": "no model"})),
+                ],
+                None,
+                Some(json!({"r": 1})),
+                Some(json!({"reason": "no model"})),
+            ),
+            (Vec::new(), None, None, None),
+        ];
+        for (events, summary, recommendation, why_not) in cases {
+            let mut latest = Latest::default();
+            latest.read(&events);
+            assert_eq!(latest.summary, summary);
+            assert_eq!(latest.recommendation, recommendation);
+            assert_eq!(latest.why_not, why_not);
+        }
+    }
+
+    #[test]
+    fn session_tools_take_names_no_registered_tool_can_have() {
+        for tool in session_tools() {
+            assert!(tool.name.contains('_'), "{}", tool.name);
+            assert_eq!(tool.input_schema["type"], "object");
+        }
+    }
+}
