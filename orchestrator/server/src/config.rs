@@ -111,6 +111,8 @@ pub struct ServingConfig {
     pub max_concurrent_optimize: usize,
     /// Wall time of one `Optimize` computation.
     pub optimize_timeout_ms: u64,
+    /// `Optimize`: largest `constraints_json`, in bytes.
+    pub optimize_max_constraints_bytes: usize,
 }
 
 impl Default for ServingConfig {
@@ -130,6 +132,7 @@ impl Default for ServingConfig {
             optimize_max_filters: interarec_choice::recommend::MAX_FILTERS,
             max_concurrent_optimize: crate::models::MAX_CONCURRENT_OPTIMIZE,
             optimize_timeout_ms: crate::models::OPTIMIZE_TIMEOUT.as_millis() as u64,
+            optimize_max_constraints_bytes: crate::models::MAX_CONSTRAINTS_JSON_BYTES,
         }
     }
 }
@@ -157,7 +160,14 @@ impl ServingConfig {
         in_range("optimize_max_listed", self.optimize_max_listed as u64, 1, 10_000_000)?;
         in_range("optimize_max_filters", self.optimize_max_filters as u64, 1, 100_000)?;
         in_range("max_concurrent_optimize", self.max_concurrent_optimize as u64, 1, 256)?;
-        in_range("optimize_timeout_ms", self.optimize_timeout_ms, 100, 3_600_000)
+        in_range("optimize_timeout_ms", self.optimize_timeout_ms, 100, 3_600_000)?;
+        // Optimize requests are read up to 64 MiB.
+        in_range(
+            "optimize_max_constraints_bytes",
+            self.optimize_max_constraints_bytes as u64,
+            1024,
+            64 * 1024 * 1024,
+        )
     }
 
     /// What one frame may be.
@@ -180,6 +190,7 @@ impl ServingConfig {
             },
             max_concurrent: self.max_concurrent_optimize,
             timeout: std::time::Duration::from_millis(self.optimize_timeout_ms),
+            max_constraints_bytes: self.optimize_max_constraints_bytes,
         }
     }
 }
@@ -774,6 +785,11 @@ mod tests {
                 Some("[serving]\nmax_frame_bytes = 1000"),
                 &[],
                 "serving.max_frame_bytes = 1000 is out of range: use 65536 to 67108864",
+            ),
+            (
+                Some("[serving]\noptimize_max_constraints_bytes = 10"),
+                &[],
+                "serving.optimize_max_constraints_bytes = 10 is out of range: use 1024 to 67108864",
             ),
             (
                 Some("[serving]\noptimize_timeout_ms = 5"),

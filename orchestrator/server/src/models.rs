@@ -55,7 +55,8 @@ pub enum ModelServiceError {
     Exhausted(String),
 }
 
-/// Largest `constraints_json` an `Optimize` call may send.
+/// Largest `constraints_json` an `Optimize` call may send by default
+/// (`serving.optimize_max_constraints_bytes`).
 pub const MAX_CONSTRAINTS_JSON_BYTES: usize = 1024 * 1024;
 /// Wall time one `Optimize` computation may take by default before the caller is told to
 /// narrow it (`serving.optimize_timeout_ms`).
@@ -72,6 +73,8 @@ pub struct OptimizeLimits {
     pub max_concurrent: usize,
     /// Wall time of one computation.
     pub timeout: std::time::Duration,
+    /// Largest `constraints_json`, in bytes.
+    pub max_constraints_bytes: usize,
 }
 
 impl Default for OptimizeLimits {
@@ -80,6 +83,7 @@ impl Default for OptimizeLimits {
             sizes: SizeLimits::default(),
             max_concurrent: MAX_CONCURRENT_OPTIMIZE,
             timeout: OPTIMIZE_TIMEOUT,
+            max_constraints_bytes: MAX_CONSTRAINTS_JSON_BYTES,
         }
     }
 }
@@ -201,9 +205,10 @@ impl Models {
         segment: Option<String>,
         constraints_json: &str,
     ) -> Result<Optimized, ModelServiceError> {
-        if constraints_json.len() > MAX_CONSTRAINTS_JSON_BYTES {
+        let limit = self.limits.max_constraints_bytes;
+        if constraints_json.len() > limit {
             return Err(ModelServiceError::BadRequest(format!(
-                "constraints_json is {} bytes, over the {MAX_CONSTRAINTS_JSON_BYTES}-byte limit; use filters rather than long id lists",
+                "constraints_json is {} bytes, over the {limit}-byte limit (serving.optimize_max_constraints_bytes); use filters rather than long id lists",
                 constraints_json.len()
             )));
         }

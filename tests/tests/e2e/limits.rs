@@ -52,6 +52,7 @@ async fn frame_fields_and_optimize_lists_follow_the_configured_limits() {
         config.serving.max_dom_text_bytes = 100;
         config.serving.optimize_max_listed = 2;
         config.serving.optimize_max_filters = 1;
+        config.serving.optimize_max_constraints_bytes = 1024;
     })
     .await;
     let mut client = server.client().await;
@@ -107,6 +108,10 @@ async fn frame_fields_and_optimize_lists_follow_the_configured_limits() {
         (
             serde_json::json!({"filters": [{"attribute": "colour", "one_of": ["red"]}, {"attribute": "brand", "one_of": ["x"]}]}),
             "filters lists 2 entries, over the limit of 1",
+        ),
+        (
+            serde_json::json!({"highest_price": 100, "note": "x".repeat(1100)}),
+            "over the 1024-byte limit (serving.optimize_max_constraints_bytes)",
         ),
     ];
     for (constraints, expected) in cases {
