@@ -244,8 +244,15 @@ async fn serve_state(
             .tls_config(tls)
             .context("the TLS certificate or key is not usable PEM")?;
     }
+    let observe = grpc::observe::ObserveLayer::new(&[
+        interarec_proto::FILE_DESCRIPTOR_SET,
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+    ])
+    .context("reading the services' descriptor sets")?;
     let served = builder
-        .layer(grpc::observe::ObserveLayer)
+        .layer(observe)
         .layer(grpc::connections::AdmissionLayer {
             max_connections: serving.max_connections,
         })

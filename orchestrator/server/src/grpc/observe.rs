@@ -4,29 +4,67 @@
 //!
 //! A call's status is known only when its response ends: in the headers of an error answered at
 //! once, in the trailers otherwise. A response dropped before it ended (the client went away)
-//! counts as CANCELLED. Methods the router does not know are answered UNIMPLEMENTED and counted
-//! under `unknown`, so a client cannot add series by calling made-up paths.
+//! counts as CANCELLED. A path that is none of the served methods (read from the services'
+//! descriptor sets) is counted as `unknown`, so a client cannot add series by calling made-up
+//! paths, even on a connection whose calls are all refused before routing.
 
 use interarec_core::telemetry;
+use prost::Message;
+use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 use tonic::codegen::http;
 use tracing::Instrument;
 
-/// Longest method path counted under its own name.
-const MAX_METHOD_CHARS: usize = 128;
-
 /// Wraps every service with [`Observed`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ObserveLayer;
+#[derive(Debug, Clone, Default)]
+pub struct ObserveLayer {
+    /// `package.Service/Method` of every served method.
+    methods: Arc<HashSet<String>>,
+}
+
+impl ObserveLayer {
+    /// Counts the methods of the services in `descriptor_sets` (encoded `FileDescriptorSet`s,
+    /// as the reflection service takes them) under their names, anything else as `unknown`.
+    pub fn new(descriptor_sets: &[&[u8]]) -> Result<ObserveLayer, prost::DecodeError> {
+        let mut methods = HashSet::new();
+        for encoded in descriptor_sets {
+            for file in prost_types::FileDescriptorSet::decode(*encoded)?.file {
+                let package = file.package();
+                for service in &file.service {
+                    for method in &service.method {
+                        methods.insert(format!("{package}.{}/{}", service.name(), method.name()));
+                    }
+                }
+            }
+        }
+        Ok(ObserveLayer {
+            methods: Arc::new(methods),
+        })
+    }
+
+    /// The `method` label of a request path.
+    fn method_label(&self, path: &str) -> String {
+        let path = path.trim_start_matches('/');
+        if self.methods.contains(path) {
+            path.to_owned()
+        } else {
+            "unknown".to_owned()
+        }
+    }
+}
 
 impl<S> tower_layer::Layer<S> for ObserveLayer {
     type Service = Observed<S>;
 
     fn layer(&self, inner: S) -> Observed<S> {
-        Observed { inner }
+        Observed {
+            inner,
+            layer: self.clone(),
+        }
     }
 }
 
@@ -34,6 +72,7 @@ impl<S> tower_layer::Layer<S> for ObserveLayer {
 #[derive(Debug, Clone)]
 pub struct Observed<S> {
     inner: S,
+    layer: ObserveLayer,
 }
 
 type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
@@ -53,12 +92,7 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let path = request.uri().path().trim_start_matches('/');
-        let method = if path.chars().count() <= MAX_METHOD_CHARS {
-            path.to_owned()
-        } else {
-            "unknown".to_owned()
-        };
+        let method = self.layer.method_label(request.uri().path());
         let span = tracing::info_span!("rpc", method = %method);
         let mut observation = Observation {
             method,
@@ -100,7 +134,6 @@ struct Code(i32);
 impl Code {
     const CANCELLED: Code = Code(1);
     const UNKNOWN: Code = Code(2);
-    const UNIMPLEMENTED: Code = Code(12);
 
     /// The canonical name (`OK`, `INVALID_ARGUMENT`, …), the `code` label.
     fn name(self) -> &'static str {
@@ -150,11 +183,7 @@ struct Observation {
 impl Drop for Observation {
     fn drop(&mut self) {
         let code = self.code.unwrap_or(Code::CANCELLED);
-        let method = if code == Code::UNIMPLEMENTED {
-            "unknown".to_owned()
-        } else {
-            std::mem::take(&mut self.method)
-        };
+        let method = std::mem::take(&mut self.method);
         metrics::counter!(telemetry::RPC_REQUESTS, "method" => method.clone(), "code" => code.name()).increment(1);
         metrics::histogram!(telemetry::RPC_DURATION, "method" => method).record(self.started.elapsed().as_secs_f64());
     }
@@ -206,6 +235,32 @@ impl http_body::Body for ObservedBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn served_methods_keep_their_names_and_anything_else_is_unknown() {
+        let layer = ObserveLayer::new(&[
+            interarec_proto::FILE_DESCRIPTOR_SET,
+            tonic_health::pb::FILE_DESCRIPTOR_SET,
+        ])
+        .expect("the descriptor sets decode");
+        let cases = [
+            (
+                "/interarec.v1.SessionService/Browse",
+                "interarec.v1.SessionService/Browse",
+            ),
+            (
+                "/interarec.v1.ToolRegistry/InvokeTool",
+                "interarec.v1.ToolRegistry/InvokeTool",
+            ),
+            ("/grpc.health.v1.Health/Check", "grpc.health.v1.Health/Check"),
+            ("/interarec.v1.SessionService/Nothing", "unknown"),
+            ("/made.up.Service/Browse", "unknown"),
+            ("/", "unknown"),
+        ];
+        for (path, label) in cases {
+            assert_eq!(layer.method_label(path), label, "{path}");
+        }
+    }
 
     #[test]
     fn status_codes_get_their_canonical_names() {
