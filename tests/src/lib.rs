@@ -7,6 +7,7 @@ pub mod fake_openai;
 pub mod fixtures;
 pub mod intent;
 pub mod llm;
+pub mod metrics;
 pub mod pipeline;
 
 use interarec_client::{Client, ConnectOptions, Grant, ToolLimits};

@@ -10,8 +10,10 @@
 //! consistency check keeps the summary's facts.
 
 use interarec_core::event::EventKind;
+use interarec_core::telemetry;
 use interarec_demo_shop::catalog::Domain;
 use interarec_tests::llm::{LlmServer, REFUSALS};
+use interarec_tests::metrics::{sample, scrape};
 use interarec_tests::{TestServer, intent, pipeline};
 use serde_json::Value;
 
@@ -46,7 +48,13 @@ fn final_constraints(events: &[(EventKind, Value)]) -> Option<&Value> {
 #[ignore = "needs a llama.cpp server: `just test-llm` starts one and runs this"]
 async fn a_real_llama_cpp_server_plans_recommending_sessions() {
     let llm = endpoint();
-    let server = TestServer::start_with(move |config| llm.configure(config)).await;
+    let server = TestServer::start_with(move |config| {
+        llm.configure(config);
+        config.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+    })
+    .await;
+    let metrics = server.server.metrics_addr.expect("the metrics endpoint is bound");
+    let mut model_steps = 0usize;
     let mut client = server.client().await;
     pipeline::register_tools(
         &mut client,
@@ -144,7 +152,19 @@ async fn a_real_llama_cpp_server_plans_recommending_sessions() {
             info.fallback_turns
         );
         assert_eq!(info.planner_turns as usize, batches, "{recording}");
+        model_steps += steps.len();
     }
+    // The model server's answers are counted for operators: each step is one completed call,
+    // with the tokens the server reported.
+    let (status, body) = scrape(metrics, None).await;
+    assert_eq!(status, 200);
+    let tokens = |kind: &str| sample(&body, telemetry::MODEL_TOKENS, &[&format!("kind=\"{kind}\"")]);
+    assert!(
+        sample(&body, telemetry::MODEL_CALLS, &["outcome=\"ok\""]) >= model_steps as f64,
+        "{model_steps} model steps:\n{body}"
+    );
+    assert!(tokens("prompt") > 0.0 && tokens("completion") > 0.0, "{body}");
+    assert!(sample(&body, &format!("{}_count", telemetry::MODEL_CALL_DURATION), &[]) >= model_steps as f64);
 }
 
 /// The vision provider's request shape against the same server: a system message, a user
