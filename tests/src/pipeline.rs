@@ -33,6 +33,12 @@ pub async fn register_tools(client: &mut Client, tools: &[&str]) -> anyhow::Resu
     Ok(())
 }
 
+/// Registers `tools` (as [`register_tools`]) and imports a demo shop with its fitted model.
+pub async fn prepare(client: &mut Client, domain: Domain, tools: &[&str]) -> anyhow::Result<()> {
+    register_tools(client, tools).await?;
+    import_demo_shop(client, domain, true).await
+}
+
 /// The id of a demo shop's fitted model (see [`import_demo_shop`]).
 pub fn demo_model_id(domain: Domain) -> String {
     format!("{}-mnl", domain.slug())

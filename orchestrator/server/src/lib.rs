@@ -166,9 +166,10 @@ async fn serve_state(
     let metrics = match metrics {
         Some(listener) => {
             let (admin_token, state) = (config.admin_token.clone(), state.clone());
-            telemetry::recorder()?;
+            // Installed here, so a recorder that cannot be installed stops start-up.
+            let handle = telemetry::recorder()?;
             Some(tokio::spawn(async move {
-                if let Err(error) = telemetry::serve(listener, &state, admin_token, std::future::pending()).await {
+                if let Err(error) = telemetry::serve(listener, handle, &state, admin_token).await {
                     tracing::error!(%error, "the metrics endpoint stopped");
                 }
             }))

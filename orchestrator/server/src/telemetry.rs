@@ -15,7 +15,6 @@ use interarec_core::telemetry::{self, METRICS, MetricKind};
 use interarec_plugin_host::PluginHost;
 use interarec_sessions::Sessions;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Mutex;
 use tokio::net::TcpListener;
@@ -76,16 +75,17 @@ pub async fn bind(address: Option<SocketAddr>) -> anyhow::Result<Option<TcpListe
     Ok(Some(listener))
 }
 
-/// Serves `GET /metrics` on `listener` until `shutdown` resolves.
+/// Serves `GET /metrics` on `listener` with `handle`'s metrics until the task is aborted (the
+/// server does so when it stops).
 pub async fn serve(
     listener: TcpListener,
+    handle: PrometheusHandle,
     state: &AppState,
     admin_token: Option<String>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let beyond_loopback = !listener.local_addr()?.ip().is_loopback();
     let scraped = Scraped {
-        handle: recorder()?,
+        handle,
         sessions: state.sessions.clone(),
         host: state.registry.host().clone(),
         required_token: admin_token.filter(|_| beyond_loopback),
@@ -94,7 +94,6 @@ pub async fn serve(
         .route("/metrics", axum::routing::get(scrape))
         .with_state(scraped);
     axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
         .await
         .map_err(|e| anyhow::anyhow!("the metrics endpoint failed: {e}"))
 }

@@ -16,8 +16,7 @@ use serde_json::Value;
 use std::time::Duration;
 
 async fn prepare(client: &mut interarec_client::Client, domain: Domain, tools: &[&str]) {
-    pipeline::register_tools(client, tools).await.unwrap();
-    pipeline::import_demo_shop(client, domain, true).await.unwrap();
+    pipeline::prepare(client, domain, tools).await.unwrap();
 }
 
 /// Replays a recording into a recommending session; returns every event (kind, payload).

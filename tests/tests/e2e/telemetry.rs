@@ -28,12 +28,13 @@ async fn a_scrape_after_a_replayed_session_shows_every_stage_counted() {
     assert_eq!(status, 200, "{before}");
 
     let mut client = server.client().await;
-    pipeline::register_tools(&mut client, &["capture", "summarize", "validate", "assortment"])
-        .await
-        .unwrap();
-    pipeline::import_demo_shop(&mut client, Domain::Fashion, true)
-        .await
-        .unwrap();
+    pipeline::prepare(
+        &mut client,
+        Domain::Fashion,
+        &["capture", "summarize", "validate", "assortment"],
+    )
+    .await
+    .unwrap();
     let recording = "fashion-green-dresses";
     let (_, _, frames) = pipeline::fixture_recording(recording).unwrap();
     let sent = frames.len() as f64;

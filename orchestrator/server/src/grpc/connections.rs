@@ -165,8 +165,6 @@ pub struct Admitted<S> {
     max_connections: usize,
 }
 
-type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
-
 impl<S, B> tonic::codegen::Service<http::Request<B>> for Admitted<S>
 where
     S: tonic::codegen::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
@@ -175,7 +173,7 @@ where
 {
     type Response = http::Response<tonic::body::Body>;
     type Error = S::Error;
-    type Future = BoxFuture<Self::Response, Self::Error>;
+    type Future = tonic::codegen::BoxFuture<Self::Response, Self::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)

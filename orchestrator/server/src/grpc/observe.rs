@@ -11,7 +11,6 @@
 use interarec_core::telemetry;
 use prost::Message;
 use std::collections::HashSet;
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -75,8 +74,6 @@ pub struct Observed<S> {
     layer: ObserveLayer,
 }
 
-type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
-
 impl<S, B> tonic::codegen::Service<http::Request<B>> for Observed<S>
 where
     S: tonic::codegen::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
@@ -85,7 +82,7 @@ where
 {
     type Response = http::Response<tonic::body::Body>;
     type Error = S::Error;
-    type Future = BoxFuture<Self::Response, Self::Error>;
+    type Future = tonic::codegen::BoxFuture<Self::Response, Self::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
