@@ -81,6 +81,14 @@ enum Command {
         /// address beyond loopback needs the admin token, which scrapes then send.
         #[arg(long)]
         metrics_listen: Option<String>,
+        /// Serve MCP over streamable HTTP at http://ADDR/mcp (IP:PORT; off unless given). An
+        /// address beyond loopback needs the admin token; MCP clients then send it or an API key.
+        #[arg(long)]
+        mcp_listen: Option<String>,
+        /// Serve the live session console at http://ADDR/ (IP:PORT; off unless given). An
+        /// address beyond loopback needs the admin token, which the console asks for.
+        #[arg(long)]
+        console_listen: Option<String>,
     },
     /// Makes client API keys for the server's config.
     ApiKey(api_key::ApiKeyArgs),
@@ -127,6 +135,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             openai_base_url,
             openai_model,
             metrics_listen,
+            mcp_listen,
+            console_listen,
         } => {
             let overrides = ConfigOverrides {
                 config_file: config,
@@ -140,6 +150,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 openai_base_url,
                 openai_model,
                 metrics_listen,
+                mcp_listen,
+                console_listen,
             };
             let config = ServerConfig::load(&overrides, &|key| std::env::var(key).ok())?;
             serve(config).await

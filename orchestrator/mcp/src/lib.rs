@@ -11,7 +11,8 @@
 //!
 //! A tool that fails answers a result with `isError` and the server's message (the status code's
 //! name first), so the agent reads what to change; an unknown tool or resource is a protocol
-//! error. `interarec mcp` serves a bridge over stdio.
+//! error. `interarec mcp` serves a bridge over stdio; the server serves one per MCP session over
+//! streamable HTTP ([`http`]), calling its own gRPC API with each caller's bearer token.
 
 use interarec_client::{Client, ClientError, SessionEvent, SessionOptions};
 use interarec_core::event::EventKind;
@@ -24,6 +25,8 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::{Value, json};
 use std::sync::Arc;
+
+pub mod http;
 
 /// Creates a recommending session.
 pub const SESSION_CREATE: &str = "session_create";
@@ -41,13 +44,43 @@ const MODEL_URI: &str = "interarec://models/";
 /// The MCP server over one connection to an InteraRec server. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Bridge {
-    client: Client,
+    upstream: Upstream,
+}
+
+/// How a bridge reaches the InteraRec server.
+#[derive(Debug, Clone)]
+enum Upstream {
+    /// One client, with the token it was given (stdio: one MCP client per process).
+    Fixed(Client),
+    /// A client per bearer token the MCP caller sends with each HTTP request.
+    PerCaller(Arc<http::Callers>),
 }
 
 impl Bridge {
     /// A bridge calling the server through `client` (with its token, if any).
     pub fn new(client: Client) -> Bridge {
-        Bridge { client }
+        Bridge {
+            upstream: Upstream::Fixed(client),
+        }
+    }
+
+    /// The client this request is answered with: the fixed one, or the one for the bearer
+    /// token of the HTTP request it came in (kept for the MCP session, with the session
+    /// credentials it collects).
+    async fn client(&self, context: &RequestContext<RoleServer>) -> Result<Client, ErrorData> {
+        match &self.upstream {
+            Upstream::Fixed(client) => Ok(client.clone()),
+            Upstream::PerCaller(callers) => {
+                let bearer = context
+                    .extensions
+                    .get::<::http::request::Parts>()
+                    .and_then(|parts| parts.headers.get(::http::header::AUTHORIZATION))
+                    .and_then(|value| value.to_str().ok())
+                    .and_then(|value| value.strip_prefix("Bearer "))
+                    .map(str::to_owned);
+                callers.client(bearer).await.map_err(unavailable)
+            }
+        }
     }
 
     /// Serves MCP over stdin and stdout until the client closes them.
@@ -61,8 +94,8 @@ impl Bridge {
         Ok(())
     }
 
-    async fn registry_tools(&self) -> Result<Vec<Tool>, ErrorData> {
-        let tools = self.client.clone().list_tools().await.map_err(unavailable)?;
+    async fn registry_tools(mut client: Client) -> Result<Vec<Tool>, ErrorData> {
+        let tools = client.list_tools().await.map_err(unavailable)?;
         Ok(tools
             .into_iter()
             .map(|tool| {
@@ -75,9 +108,9 @@ impl Bridge {
             .collect())
     }
 
-    async fn invoke(&self, name: &str, arguments: JsonObject) -> CallToolResult {
+    async fn invoke(mut client: Client, name: &str, arguments: JsonObject) -> CallToolResult {
         let arguments = Value::Object(arguments).to_string();
-        match self.client.clone().invoke_tool(name, &arguments, "").await {
+        match client.invoke_tool(name, &arguments, "").await {
             Ok(response) => {
                 let result = serde_json::from_str::<Value>(&response.result_json).unwrap_or(Value::Null);
                 answer(result)
@@ -86,7 +119,7 @@ impl Bridge {
         }
     }
 
-    async fn session_tool(&self, name: &str, arguments: &JsonObject) -> Result<CallToolResult, ErrorData> {
+    async fn session_tool(mut client: Client, name: &str, arguments: &JsonObject) -> Result<CallToolResult, ErrorData> {
         let text = |key: &str| {
             arguments
                 .get(key)
@@ -94,7 +127,12 @@ impl Bridge {
                 .unwrap_or_default()
                 .to_owned()
         };
-        let mut client = self.client.clone();
+        // A credential given back by the agent serves where this bridge did not create the
+        // session (stateless HTTP, another MCP session, a session created over gRPC).
+        let credential = text("credential");
+        if !credential.is_empty() {
+            client.remember_session_credential(&text("session_id"), &credential);
+        }
         let outcome = match name {
             SESSION_CREATE => {
                 let capacity = arguments.get("capacity").and_then(Value::as_u64).unwrap_or(0);
@@ -116,7 +154,7 @@ impl Bridge {
                             "catalog_id": info.catalog_id,
                             "choice_model_id": info.choice_model_id,
                             "capacity": info.capacity,
-                            "note": "stream screenshots into the session over gRPC (Browse or UploadFrame) with this credential; this MCP connection keeps it for the session tools",
+                            "note": "stream screenshots into the session over gRPC (Browse or UploadFrame) with this credential; this MCP session keeps it for the session tools (pass it as `credential` from elsewhere)",
                         })
                     })
             }
@@ -145,8 +183,7 @@ impl Bridge {
         })
     }
 
-    async fn resources(&self) -> Result<Vec<Resource>, ErrorData> {
-        let mut client = self.client.clone();
+    async fn resources(mut client: Client) -> Result<Vec<Resource>, ErrorData> {
         let catalogs = client.list_catalogs().await.map_err(unavailable)?;
         let models = client.list_choice_models().await.map_err(unavailable)?;
         let catalogs = catalogs.into_iter().map(|catalog| {
@@ -172,8 +209,7 @@ impl Bridge {
         Ok(catalogs.chain(models).collect())
     }
 
-    async fn read(&self, uri: &str) -> Result<Value, ErrorData> {
-        let mut client = self.client.clone();
+    async fn read(mut client: Client, uri: &str) -> Result<Value, ErrorData> {
         let read = if let Some(id) = uri.strip_prefix(CATALOG_URI) {
             client.get_catalog(id).await.map(|catalog| {
                 json!({
@@ -249,9 +285,9 @@ impl ServerHandler for Bridge {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let mut tools = self.registry_tools().await?;
+        let mut tools = Bridge::registry_tools(self.client(&context).await?).await?;
         tools.extend(session_tools());
         Ok(ListToolsResult::with_all_items(tools))
     }
@@ -259,16 +295,17 @@ impl ServerHandler for Bridge {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        let mut client = self.client(&context).await?;
         let arguments = request.arguments.unwrap_or_default();
         let name = request.name.as_ref();
         if name.contains('_') {
-            return Ok(self.session_tool(name, &arguments).await?.into());
+            return Ok(Bridge::session_tool(client, name, &arguments).await?.into());
         }
         // An unknown tool is a protocol error, as MCP asks; the registry says so by NOT_FOUND.
-        match self.client.clone().describe_tool(name).await {
-            Ok(_) => Ok(self.invoke(name, arguments).await.into()),
+        match client.describe_tool(name).await {
+            Ok(_) => Ok(Bridge::invoke(client, name, arguments).await.into()),
             Err(error) if error.is_not_found() => Err(unknown_tool(name)),
             Err(error) => Ok(failed(&error).into()),
         }
@@ -277,17 +314,18 @@ impl ServerHandler for Bridge {
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        Ok(ListResourcesResult::with_all_items(self.resources().await?))
+        let client = self.client(&context).await?;
+        Ok(ListResourcesResult::with_all_items(Bridge::resources(client).await?))
     }
 
     async fn read_resource(
         &self,
         request: ReadResourceRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        let value = self.read(&request.uri).await?;
+        let value = Bridge::read(self.client(&context).await?, &request.uri).await?;
         let text = serde_json::to_string_pretty(&value).unwrap_or_default();
         Ok(ReadResourceResult::new(vec![
             ResourceContents::text(text, request.uri).with_mime_type("application/json"),
@@ -299,9 +337,13 @@ impl ServerHandler for Bridge {
 /// The session tools' descriptions and argument schemas.
 fn session_tools() -> Vec<Tool> {
     let session_id = json!({ "type": "string", "description": "the session's id" });
+    let credential = json!({
+        "type": "string",
+        "description": "the session's credential (session_create's answer); needed when this MCP connection did not create the session",
+    });
     let only_session = object(json!({
         "type": "object",
-        "properties": { "session_id": session_id },
+        "properties": { "session_id": session_id, "credential": credential },
         "required": ["session_id"],
         "additionalProperties": false,
     }));

@@ -12,6 +12,8 @@
 //! | `[limits]`     | –                       | –            | see [`LimitsConfig`]    |
 //! | `[serving]`    | –                       | –            | see [`ServingConfig`]   |
 //! | `telemetry.metrics_listen` | `INTERAREC_METRICS_LISTEN` | `--metrics-listen` | unset (no metrics endpoint); beyond loopback only with an admin token |
+//! | `mcp.listen`   | `INTERAREC_MCP_LISTEN`  | `--mcp-listen` | unset (no MCP over HTTP); beyond loopback only with an admin token |
+//! | `console.listen` | `INTERAREC_CONSOLE_LISTEN` | `--console-listen` | unset (no web console); beyond loopback only with an admin token |
 //! | `vision.provider` | `INTERAREC_MODEL_PROVIDER` | `--model-provider` | `offline` (or `openai`) |
 //! | `vision.ocr`   | `INTERAREC_OCR`         | `--ocr`      | `paddle` (or `paddle-tiny`, `tesseract`) |
 //! | `vision.ocr_on_arrival` | –              | –            | `true` (`false` in tests) |
@@ -75,6 +77,10 @@ pub struct ServerConfig {
     pub network_planner: NetworkPlannerSettings,
     /// Where Prometheus metrics are served (`None`: nowhere).
     pub metrics_listen: Option<SocketAddr>,
+    /// Where MCP is served over streamable HTTP (`None`: nowhere).
+    pub mcp_listen: Option<SocketAddr>,
+    /// Where the live session console is served (`None`: nowhere).
+    pub console_listen: Option<SocketAddr>,
 }
 
 /// The `[serving]` table: what one client, and all of them, may hold at once. Every refusal
@@ -227,6 +233,17 @@ struct FileConfig {
     openai: OpenAiFile,
     #[serde(default)]
     telemetry: TelemetryFile,
+    #[serde(default)]
+    mcp: ListenFile,
+    #[serde(default)]
+    console: ListenFile,
+}
+
+/// The `[mcp]` and `[console]` tables.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListenFile {
+    listen: Option<String>,
 }
 
 /// The `[telemetry]` table.
@@ -292,6 +309,10 @@ pub struct ConfigOverrides {
     pub openai_model: Option<String>,
     /// `--metrics-listen`.
     pub metrics_listen: Option<String>,
+    /// `--mcp-listen`.
+    pub mcp_listen: Option<String>,
+    /// `--console-listen`.
+    pub console_listen: Option<String>,
 }
 
 /// Default listen address: loopback only.
@@ -317,6 +338,8 @@ impl ServerConfig {
             openai: None,
             network_planner: NetworkPlannerSettings::default(),
             metrics_listen: None,
+            mcp_listen: None,
+            console_listen: None,
         }
     }
 
@@ -382,18 +405,30 @@ impl ServerConfig {
             }),
             ..network_planner
         };
-        let metrics_listen = overrides
-            .metrics_listen
-            .clone()
-            .or_else(|| env("INTERAREC_METRICS_LISTEN"))
-            .or(file.telemetry.metrics_listen)
-            .filter(|text| !text.is_empty())
-            .map(|text| {
-                text.parse::<SocketAddr>().map_err(|e| {
-                    anyhow::anyhow!("metrics address `{text}` is invalid ({e}); write IP:PORT such as 127.0.0.1:9464")
-                })
-            })
-            .transpose()?;
+        let metrics_listen = side_address(
+            "metrics",
+            "127.0.0.1:9464",
+            overrides
+                .metrics_listen
+                .clone()
+                .or_else(|| env("INTERAREC_METRICS_LISTEN")),
+            file.telemetry.metrics_listen,
+        )?;
+        let mcp_listen = side_address(
+            "MCP",
+            "127.0.0.1:8090",
+            overrides.mcp_listen.clone().or_else(|| env("INTERAREC_MCP_LISTEN")),
+            file.mcp.listen,
+        )?;
+        let console_listen = side_address(
+            "console",
+            "127.0.0.1:8080",
+            overrides
+                .console_listen
+                .clone()
+                .or_else(|| env("INTERAREC_CONSOLE_LISTEN")),
+            file.console.listen,
+        )?;
         check_api_keys(&file.api_keys, admin_token.as_deref())?;
         file.serving
             .validate()
@@ -411,6 +446,8 @@ impl ServerConfig {
             openai,
             network_planner,
             metrics_listen,
+            mcp_listen,
+            console_listen,
         };
         config.check_exposure()?;
         Ok(config)
@@ -432,16 +469,54 @@ impl ServerConfig {
                 self.listen
             );
         }
-        if let Some(metrics) = self.metrics_listen
-            && !metrics.ip().is_loopback()
-            && self.admin_token.is_none()
-        {
-            anyhow::bail!(
-                "refusing to serve metrics on {metrics} without an admin token: they name sessions' tools and load; set INTERAREC_ADMIN_TOKEN (scrapes then send it as a bearer token), or serve them on 127.0.0.1"
-            );
+        let side = [
+            (
+                self.metrics_listen,
+                "metrics",
+                "they name sessions' tools and load; set INTERAREC_ADMIN_TOKEN (scrapes then send it as a bearer token)",
+            ),
+            (
+                self.mcp_listen,
+                "MCP",
+                "its tools run code and read catalogs; set INTERAREC_ADMIN_TOKEN (MCP clients then send it or an API key as a bearer token)",
+            ),
+            (
+                self.console_listen,
+                "the console",
+                "it shows every session's screenshots; set INTERAREC_ADMIN_TOKEN (the console then asks for it)",
+            ),
+        ];
+        for (address, what, why) in side {
+            if let Some(address) = address
+                && !address.ip().is_loopback()
+                && self.admin_token.is_none()
+            {
+                anyhow::bail!(
+                    "refusing to serve {what} on {address} without an admin token: {why}, or serve it on 127.0.0.1"
+                );
+            }
         }
         Ok(())
     }
+}
+
+/// An optional address of its own (metrics, MCP, the console): the flag or environment
+/// variable first, then the file; empty means off.
+fn side_address(
+    what: &str,
+    example: &str,
+    flag_or_env: Option<String>,
+    file: Option<String>,
+) -> anyhow::Result<Option<SocketAddr>> {
+    flag_or_env
+        .or(file)
+        .filter(|text| !text.is_empty())
+        .map(|text| {
+            text.parse::<SocketAddr>().map_err(|e| {
+                anyhow::anyhow!("{what} address `{text}` is invalid ({e}); write IP:PORT such as {example}")
+            })
+        })
+        .transpose()
 }
 
 /// API keys are hashed, named once, and need an admin token beside them (without one every
@@ -740,6 +815,64 @@ mod tests {
     }
 
     #[test]
+    fn the_mcp_and_console_addresses_come_from_file_env_or_flag_and_are_off_by_default() {
+        let file = "[mcp]\nlisten = \"127.0.0.1:8090\"\n[console]\nlisten = \"127.0.0.1:8080\"\n";
+        let flags = ConfigOverrides {
+            mcp_listen: Some("127.0.0.1:9001".into()),
+            console_listen: Some("127.0.0.1:9002".into()),
+            ..ConfigOverrides::default()
+        };
+        let env: &[(&str, &str)] = &[
+            ("INTERAREC_MCP_LISTEN", "127.0.0.1:7001"),
+            ("INTERAREC_CONSOLE_LISTEN", "127.0.0.1:7002"),
+        ];
+        let cases: &[(
+            Option<&str>,
+            &[(&str, &str)],
+            ConfigOverrides,
+            Option<&str>,
+            Option<&str>,
+        )] = &[
+            (None, &[], ConfigOverrides::default(), None, None),
+            (
+                Some(file),
+                &[],
+                ConfigOverrides::default(),
+                Some("127.0.0.1:8090"),
+                Some("127.0.0.1:8080"),
+            ),
+            (
+                Some(file),
+                env,
+                ConfigOverrides::default(),
+                Some("127.0.0.1:7001"),
+                Some("127.0.0.1:7002"),
+            ),
+            (Some(file), env, flags, Some("127.0.0.1:9001"), Some("127.0.0.1:9002")),
+            (
+                Some(file),
+                &[("INTERAREC_MCP_LISTEN", "")],
+                ConfigOverrides::default(),
+                None,
+                Some("127.0.0.1:8080"),
+            ),
+        ];
+        for (file, env, overrides, mcp, console) in cases {
+            let config = load(*file, env, overrides.clone()).unwrap();
+            assert_eq!(
+                config.mcp_listen.map(|a| a.to_string()).as_deref(),
+                *mcp,
+                "{file:?} {env:?}"
+            );
+            assert_eq!(
+                config.console_listen.map(|a| a.to_string()).as_deref(),
+                *console,
+                "{file:?} {env:?}"
+            );
+        }
+    }
+
+    #[test]
     fn bad_configuration_says_what_to_fix() {
         let keys_twice = format!("admin_token = \"a-long-enough-token\"\n{API_KEY_TOML}{API_KEY_TOML}");
         let unknown_scope = API_KEY_TOML.replace("\"sessions\"", "\"admin\"");
@@ -769,6 +902,22 @@ mod tests {
                 &[("INTERAREC_METRICS_LISTEN", "0.0.0.0:9464")],
                 "refusing to serve metrics on 0.0.0.0:9464 without an admin token",
             ),
+            (
+                Some("[mcp]\nlisten = \"[::]:8090\""),
+                &[],
+                "refusing to serve MCP on [::]:8090 without an admin token",
+            ),
+            (
+                None,
+                &[("INTERAREC_CONSOLE_LISTEN", "0.0.0.0:8080")],
+                "refusing to serve the console on 0.0.0.0:8080 without an admin token",
+            ),
+            (
+                Some("[console]\nlisten = \"8080\""),
+                &[],
+                "console address `8080` is invalid",
+            ),
+            (Some("[mcp]\naddress = \"127.0.0.1:1\""), &[], "unknown field `address`"),
             (Some("[telemetry]\nmetrics = true"), &[], "unknown field `metrics`"),
             (
                 Some("[serving]\nmax_live_sessions = 0"),

@@ -11,6 +11,7 @@ pub mod background;
 pub mod catalogs;
 pub mod config;
 pub mod grpc;
+pub mod mcp;
 pub mod models;
 pub mod registry;
 pub mod telemetry;
@@ -139,10 +140,31 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let tls = load_tls(&config)?;
-    let metrics = telemetry::bind(config.metrics_listen).await?;
+    let side = SideListeners::bind(&config).await?;
     let state = open_state(&config).await?;
-    serve_state(config, tls, state.clone(), listener, metrics, shutdown).await?;
+    serve_state(config, tls, state.clone(), listener, side, shutdown).await?;
     state.shut_down().await
+}
+
+/// The addresses beside the gRPC API, bound before anything else starts so a taken port stops
+/// start-up at once.
+struct SideListeners {
+    metrics: Option<TcpListener>,
+    mcp: Option<TcpListener>,
+}
+
+impl SideListeners {
+    async fn bind(config: &ServerConfig) -> anyhow::Result<SideListeners> {
+        Ok(SideListeners {
+            metrics: telemetry::bind(config.metrics_listen).await?,
+            mcp: mcp::bind(config.mcp_listen).await?,
+        })
+    }
+
+    fn addrs(&self) -> anyhow::Result<(Option<SocketAddr>, Option<SocketAddr>)> {
+        let addr = |listener: &Option<TcpListener>| listener.as_ref().map(TcpListener::local_addr).transpose();
+        Ok((addr(&self.metrics)?, addr(&self.mcp)?))
+    }
 }
 
 /// Reads the TLS identity named by the configuration, so that bad files stop start-up at once.
@@ -159,11 +181,12 @@ async fn serve_state(
     tls: Option<ServerTlsConfig>,
     state: AppState,
     listener: TcpListener,
-    metrics: Option<TcpListener>,
+    side: SideListeners,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
+    let grpc_addr = listener.local_addr()?;
     // The metrics endpoint stops with the gRPC server (its task is aborted below).
-    let metrics = match metrics {
+    let metrics = match side.metrics {
         Some(listener) => {
             let (admin_token, state) = (config.admin_token.clone(), state.clone());
             // Installed here, so a recorder that cannot be installed stops start-up.
@@ -176,11 +199,37 @@ async fn serve_state(
         }
         None => None,
     };
+    let access = access::Access::new(config.admin_token.as_deref(), config.api_keys.clone());
+    // MCP sessions end when the server starts shutting down, before the gRPC API drains.
+    let side_stop = tokio_util::sync::CancellationToken::new();
+    let mcp = match side.mcp {
+        Some(listener) => {
+            let tls_ca = match &config.tls {
+                Some(tls) => Some(
+                    std::fs::read(&tls.cert)
+                        .with_context(|| format!("cannot read TLS certificate {} for MCP", tls.cert.display()))?,
+                ),
+                None => None,
+            };
+            let url = mcp::grpc_url(grpc_addr, tls_ca.is_some());
+            let (access, stop) = (access.clone(), side_stop.clone());
+            Some(tokio::spawn(async move {
+                if let Err(error) = mcp::serve(listener, url, tls_ca, access, stop).await {
+                    tracing::error!(%error, "the MCP endpoint stopped");
+                }
+            }))
+        }
+        None => None,
+    };
+    let shutdown = {
+        let side_stop = side_stop.clone();
+        async move {
+            shutdown.await;
+            side_stop.cancel();
+        }
+    };
     let max_message = config.limits.max_component_bytes as usize + MESSAGE_OVERHEAD_BYTES;
-    let gate = grpc::auth::Gate::new(access::Access::new(
-        config.admin_token.as_deref(),
-        config.api_keys.clone(),
-    ));
+    let gate = grpc::auth::Gate::new(access);
     let tools = ToolRegistryServer::new(grpc::tools::ToolRegistryService::new(
         state.registry,
         state.sessions.clone(),
@@ -272,9 +321,10 @@ async fn serve_state(
     ticker.abort();
     // Wait until the ticker is gone: it holds the store.
     let _ = ticker.await;
-    if let Some(metrics) = metrics {
-        metrics.abort();
-        let _ = metrics.await;
+    side_stop.cancel();
+    for task in [metrics, mcp].into_iter().flatten() {
+        task.abort();
+        let _ = task.await;
     }
     served.context("the gRPC server failed")?;
     Ok(())
@@ -286,6 +336,9 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     /// Where metrics are served, when they are (`telemetry.metrics_listen`).
     pub metrics_addr: Option<SocketAddr>,
+    /// Where MCP is served over HTTP, when it is (`mcp.listen`); clients connect to
+    /// `http://ADDR/mcp`.
+    pub mcp_addr: Option<SocketAddr>,
     scheme: &'static str,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -325,13 +378,13 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     })?;
     let addr = listener.local_addr()?;
     let tls = load_tls(&config)?;
-    let metrics = telemetry::bind(config.metrics_listen).await?;
-    let metrics_addr = metrics.as_ref().map(TcpListener::local_addr).transpose()?;
+    let side = SideListeners::bind(&config).await?;
+    let (metrics_addr, mcp_addr) = side.addrs()?;
     let state = open_state(&config).await?;
     let scheme = if config.tls.is_some() { "https" } else { "http" };
     let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        let served = serve_state(config, tls, state.clone(), listener, metrics, async {
+        let served = serve_state(config, tls, state.clone(), listener, side, async {
             let _ = shutdown_rx.await;
         })
         .await;
@@ -342,6 +395,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     Ok(RunningServer {
         addr,
         metrics_addr,
+        mcp_addr,
         scheme,
         shutdown: Some(shutdown_tx),
         task,

@@ -25,7 +25,7 @@ pub use intake::{
     FrameLimits, FrameOutcome, ImageFacts, IncomingFrame, MAX_CONCURRENT_DECODES, MAX_DECODE_BYTES, MAX_DOM_TEXT_BYTES,
     MAX_FRAME_BYTES, MAX_GROUP, MAX_URL_BYTES, inspect_image, inspect_image_within,
 };
-pub use log::LIVE_EVENT_BUFFER;
+pub use log::{LIVE_EVENT_BUFFER, WATCH_PAGE, Watch};
 
 pub use interarec_core::tools::pipeline::{CAPTURE_TOOL, SUMMARIZE_TOOL};
 /// Sessions held in memory at once by default (`serving.max_live_sessions`); idle ones beyond it are

@@ -3,12 +3,18 @@
 //! up from the store and then follows the broadcast misses nothing.
 
 use crate::{SessionError, Sessions};
-use interarec_core::event::EventPayload;
+use interarec_core::event::{EventKind, EventPayload};
 use interarec_core::session::{SessionEvent, SessionRecord};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 /// Events kept for a slow live subscriber before it is told it lagged (the log keeps all).
 pub const LIVE_EVENT_BUFFER: usize = 1024;
+
+/// Events a watch reads from the log at once.
+pub const WATCH_PAGE: usize = 256;
+
+/// A watch's events, in sequence order; an error ends it.
+pub type Watch = mpsc::Receiver<Result<SessionEvent, SessionError>>;
 
 /// A session in memory: its record (written through to the store on every change), the lock
 /// that serialises batch formation, and its live feed.
@@ -48,5 +54,85 @@ impl Sessions {
     pub async fn events(&self, id: &str, from: u64, limit: usize) -> Result<Vec<SessionEvent>, SessionError> {
         let committed = self.live(id)?.record.lock().await.events;
         Ok(self.store.events(id, from, committed, limit)?)
+    }
+
+    /// The session's log from `from` (1 for all of it), then its live events as they come: each
+    /// once, in order, with no gap, ending after `session-ended` or when the receiver is dropped.
+    /// At most `buffer` events wait for a slow reader (the live feed then lags, and the watch
+    /// reads what it missed from the log).
+    pub async fn watch(&self, id: &str, from: u64, buffer: usize) -> Result<Watch, SessionError> {
+        self.get(id).await?;
+        // Subscribe before reading the log, so nothing falls between the two.
+        let mut live = self.subscribe(id)?;
+        let (sender, receiver) = mpsc::channel(buffer.max(1));
+        let (sessions, id) = (self.clone(), id.to_owned());
+        tokio::spawn(async move {
+            let mut last = from.max(1) - 1;
+            let mut filled = sessions.send_from_log(&id, &mut last, u64::MAX, &sender).await;
+            while let Ok(Some(())) = filled {
+                let received = tokio::select! {
+                    received = live.recv() => received,
+                    // A reader that went away ends the watch now, not at the next event.
+                    () = sender.closed() => return,
+                };
+                filled = match received {
+                    Ok(event) if event.sequence <= last => continue,
+                    Ok(event) => {
+                        // A step that wrote events before failing (they are committed when it is
+                        // retried) leaves a gap in what was broadcast: fill it from the log.
+                        match sessions
+                            .send_from_log(&id, &mut last, event.sequence - 1, &sender)
+                            .await
+                        {
+                            Ok(Some(())) => {
+                                last = event.sequence;
+                                let ended = event.kind == EventKind::SessionEnded;
+                                match sender.send(Ok(event)).await.is_err() || ended {
+                                    true => Ok(None),
+                                    false => Ok(Some(())),
+                                }
+                            }
+                            other => other,
+                        }
+                    }
+                    // Fell behind the live feed: the log has everything it missed.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        sessions.send_from_log(&id, &mut last, u64::MAX, &sender).await
+                    }
+                    Err(broadcast::error::RecvError::Closed) => Ok(None),
+                };
+            }
+            if let Err(error) = filled {
+                let _ = sender.send(Err(error)).await;
+            }
+        });
+        Ok(receiver)
+    }
+
+    /// Sends the committed events after `last` through `through` from the log, a page at a
+    /// time, advancing `last`. `Ok(None)`: the watch is over (the reader went away, or the
+    /// session ended).
+    async fn send_from_log(
+        &self,
+        id: &str,
+        last: &mut u64,
+        through: u64,
+        sender: &mpsc::Sender<Result<SessionEvent, SessionError>>,
+    ) -> Result<Option<()>, SessionError> {
+        while *last < through {
+            let page = self.events(id, *last + 1, WATCH_PAGE).await?;
+            let full = page.len() == WATCH_PAGE;
+            for event in page.into_iter().take_while(|e| e.sequence <= through) {
+                *last = event.sequence;
+                let ended = event.kind == EventKind::SessionEnded;
+                if sender.send(Ok(event)).await.is_err() || ended {
+                    return Ok(None);
+                }
+            }
+            if !full {
+                break;
+            }
+        }
+        Ok(Some(()))
     }
 }

@@ -17,6 +17,7 @@ use interarec_proto::v1 as pb;
 use interarec_sessions::{FrameOutcome, IncomingFrame, MAX_GROUP, Sessions};
 use pb::session_service_server::SessionService;
 use tokio::sync::{broadcast, mpsc};
+use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -109,7 +110,8 @@ fn answer(part: pb::browse_response::Part) -> Result<pb::BrowseResponse, Status>
 #[tonic::async_trait]
 impl SessionService for SessionServiceImpl {
     type BrowseStream = ReceiverStream<Result<pb::BrowseResponse, Status>>;
-    type WatchSessionStream = ReceiverStream<Result<pb::SessionEvent, Status>>;
+    type WatchSessionStream =
+        std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::SessionEvent, Status>> + Send>>;
 
     async fn create_session(
         &self,
@@ -325,64 +327,16 @@ impl SessionService for SessionServiceImpl {
             .session(&request, &self.sessions, session, "watching it")
             .await?;
         let request = request.into_inner();
-        let id = request.session_id;
-        self.sessions.get(&id).await.map_err(session_status)?;
-        // Subscribe before reading the log, so nothing falls between the two.
-        let mut live = self.sessions.subscribe(&id).map_err(session_status)?;
-        let (sender, receiver) = mpsc::channel(ANSWER_BUFFER);
-        let sessions = self.sessions.clone();
-        tokio::spawn(async move {
-            let mut last = request.from_sequence.max(1) - 1;
-            // The log in pages, up to what is committed.
-            match send_from_log(&sessions, &id, &mut last, u64::MAX, &sender).await {
-                Ok(Some(())) => {}
-                Ok(None) => return,
-                Err(status) => {
-                    let _ = sender.send(Err(status)).await;
-                    return;
-                }
-            }
-            loop {
-                let received = tokio::select! {
-                    received = live.recv() => received,
-                    // A client that went away ends the watch now, not at the next event.
-                    () = sender.closed() => return,
-                };
-                let filled = match received {
-                    Ok(event) if event.sequence <= last => continue,
-                    Ok(event) => {
-                        // A step that wrote events before failing (they are committed when it is
-                        // retried) leaves a gap in what was broadcast: fill it from the log.
-                        let filled = send_from_log(&sessions, &id, &mut last, event.sequence - 1, &sender).await;
-                        match filled {
-                            Ok(Some(())) => {
-                                last = event.sequence;
-                                let ended = event.kind == EventKind::SessionEnded;
-                                if sender.send(Ok(session_event(&event))).await.is_err() || ended {
-                                    return;
-                                }
-                                continue;
-                            }
-                            other => other,
-                        }
-                    }
-                    // Fell behind the live feed: the log has everything it missed.
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        send_from_log(&sessions, &id, &mut last, u64::MAX, &sender).await
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return,
-                };
-                match filled {
-                    Ok(Some(())) => {}
-                    Ok(None) => return,
-                    Err(status) => {
-                        let _ = sender.send(Err(status)).await;
-                        return;
-                    }
-                }
-            }
+        let watch = self
+            .sessions
+            .watch(&request.session_id, request.from_sequence, ANSWER_BUFFER)
+            .await
+            .map_err(session_status)?;
+        let events = ReceiverStream::new(watch).map(|event| match event {
+            Ok(event) => Ok(session_event(&event)),
+            Err(error) => Err(session_status(error)),
         });
-        Ok(Response::new(ReceiverStream::new(receiver)))
+        Ok(Response::new(Box::pin(events)))
     }
 
     async fn recommend_now(
@@ -402,38 +356,6 @@ impl SessionService for SessionServiceImpl {
             events: events.iter().map(session_event).collect(),
         }))
     }
-}
-
-/// Events a watch reads from the log at once.
-pub const WATCH_PAGE: usize = 256;
-
-/// Sends the committed events after `last` through `through` from the log, a page at a time,
-/// advancing `last`. `Ok(None)`: the watch is over (the client went away, or the session ended).
-async fn send_from_log(
-    sessions: &Sessions,
-    id: &str,
-    last: &mut u64,
-    through: u64,
-    sender: &mpsc::Sender<Result<pb::SessionEvent, Status>>,
-) -> Result<Option<()>, Status> {
-    while *last < through {
-        let page = sessions
-            .events(id, *last + 1, WATCH_PAGE)
-            .await
-            .map_err(session_status)?;
-        let full = page.len() == WATCH_PAGE;
-        for event in page.into_iter().take_while(|e| e.sequence <= through) {
-            *last = event.sequence;
-            let ended = event.kind == EventKind::SessionEnded;
-            if sender.send(Ok(session_event(&event))).await.is_err() || ended {
-                return Ok(None);
-            }
-        }
-        if !full {
-            break;
-        }
-    }
-    Ok(Some(()))
 }
 
 /// The next message if one has already arrived (never waits).
