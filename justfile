@@ -29,9 +29,10 @@ build:
 
 # The main job on offline defaults: a throw-away server, the demo catalogs and fitted models, the
 # recorded sessions of all three shops replayed through Browse; per batch the summary,
-# constraints, validation, recommended products and the answer.
-demo: plugins build models
-    INTERAREC_LOG=${INTERAREC_LOG:-warn} ./target/debug/interarec demo
+# constraints, validation, recommended products and the answer. `just demo --console` also
+# serves the live session console (http://localhost:8080/) and keeps it open until Ctrl-C.
+demo *ARGS: plugins build models
+    INTERAREC_LOG=${INTERAREC_LOG:-warn} ./target/debug/interarec demo {{ARGS}}
 
 # The foundation's job: a throw-away server, the echo tool registered and invoked.
 demo-tool: plugins build

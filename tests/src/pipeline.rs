@@ -7,7 +7,7 @@ use interarec_client::{
     CatalogFormat, Client, FitHeader, Frame, ImportHeader, SessionEvent, TransactionFormat, browse_response,
 };
 use interarec_core::event::EventKind;
-use interarec_demo_shop::catalog::{Domain, catalog_csv, generate, transactions_csv};
+use interarec_demo_shop::catalog::{Domain, catalog_csv_pictured, generate, transactions_csv};
 use std::path::Path;
 use std::time::Duration;
 
@@ -47,6 +47,16 @@ pub fn demo_model_id(domain: Domain) -> String {
 /// Imports a demo shop's catalog (seed 42) as catalog `<slug>` and, when `fit` is set, fits
 /// [`demo_model_id`] from 4,000 simulated purchases.
 pub async fn import_demo_shop(client: &mut Client, domain: Domain, fit: bool) -> anyhow::Result<()> {
+    import_demo_shop_pictured(client, domain, fit, "").await
+}
+
+/// [`import_demo_shop`] with picture URLs on the demo shop served at `image_base`.
+pub async fn import_demo_shop_pictured(
+    client: &mut Client,
+    domain: Domain,
+    fit: bool,
+    image_base: &str,
+) -> anyhow::Result<()> {
     let products = generate(domain, 42);
     client
         .import_catalog(
@@ -58,7 +68,7 @@ pub async fn import_demo_shop(client: &mut Client, domain: Domain, fit: bool) ->
                 replace: false,
                 attribute_overrides_json: String::new(),
             },
-            catalog_csv(domain, &products).as_bytes(),
+            catalog_csv_pictured(domain, &products, image_base).as_bytes(),
             64 * 1024,
         )
         .await?;

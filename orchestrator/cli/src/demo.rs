@@ -13,12 +13,13 @@ use interarec_client::{
     ToolLimits, TransactionFormat, browse_response,
 };
 use interarec_core::event::EventKind;
-use interarec_demo_shop::catalog::{Domain, catalog_csv, generate, transactions_csv};
+use interarec_demo_shop::catalog::{Domain, catalog_csv_pictured, generate, transactions_csv};
 use interarec_llm::Provider;
 use interarec_server::config::ServerConfig;
 use interarec_server::config::VisionConfig;
 use interarec_vision::ocr::OcrChoice;
 use serde_json::Value;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -44,6 +45,10 @@ pub struct DemoArgs {
     /// folder, removed at the end.
     #[arg(long)]
     keep_data: Option<PathBuf>,
+    /// Serve the live session console while the sessions replay, and keep it (and the server)
+    /// open afterwards until Ctrl-C; optionally on ADDR (default 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
+    console: Option<SocketAddr>,
 }
 
 fn tesseract_installed() -> bool {
@@ -100,7 +105,26 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         "[1/4] starting a server (offline vision engine, OCR: {ocr_name}) with data in {}",
         data_dir.display()
     );
+    config.console_listen = args.console;
+    // The console shows product pictures from the demo shop, served here for as long as it is.
+    let pictures = match args.console {
+        Some(_) => {
+            let shop = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .context("cannot serve the demo shop's pictures")?;
+            let base = format!("http://{}", shop.local_addr()?);
+            tokio::spawn(interarec_demo_shop::serve(shop, 42, std::future::pending()));
+            base
+        }
+        None => String::new(),
+    };
     let server = interarec_server::start(config).await?;
+    if let Some(console) = server.console_addr {
+        println!(
+            "      the console: http://localhost:{}/ (sessions appear as they replay)",
+            console.port()
+        );
+    }
     let outcome = async {
         let mut client = Client::connect(&server.url(), ConnectOptions::default()).await?;
         println!("[2/4] registering the pipeline's tools");
@@ -142,7 +166,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                         replace: false,
                         attribute_overrides_json: String::new(),
                     },
-                    catalog_csv(domain, &products).as_bytes(),
+                    catalog_csv_pictured(domain, &products, &pictures).as_bytes(),
                     64 * 1024,
                 )
                 .await?;
@@ -171,6 +195,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         println!("[4/4] replaying {} recorded sessions", recordings.len());
         for recording in &recordings {
             replay(&mut client, recording, &args).await?;
+        }
+        if let Some(console) = server.console_addr {
+            println!(
+                "the console stays open on the demo's sessions at http://localhost:{}/ ; press Ctrl-C to stop",
+                console.port()
+            );
+            tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
         }
         anyhow::Ok(())
     }

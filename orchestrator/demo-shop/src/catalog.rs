@@ -343,8 +343,15 @@ pub fn transactions_csv(domain: Domain, products: &[Product], seed: u64, occasio
 }
 
 /// The catalog CSV of a shop (`id,title,price,image,<attributes>`; lists joined by `|`), as the
-/// catalog service imports it.
+/// catalog service imports it; pictures are paths on the demo shop (`/fashion/image/3.svg`).
 pub fn catalog_csv(domain: Domain, products: &[Product]) -> String {
+    catalog_csv_pictured(domain, products, "")
+}
+
+/// [`catalog_csv`] with picture URLs under `image_base` (the demo shop's address, such as
+/// `http://127.0.0.1:8000`), so that a page elsewhere (the console) can show them.
+pub fn catalog_csv_pictured(domain: Domain, products: &[Product], image_base: &str) -> String {
+    let image_base = image_base.trim_end_matches('/');
     let mut names: Vec<&str> = products
         .iter()
         .flat_map(|p| p.item.attributes.keys().map(String::as_str))
@@ -356,7 +363,7 @@ pub fn catalog_csv(domain: Domain, products: &[Product]) -> String {
         let item = &product.item;
         write!(
             csv,
-            "{},\"{}\",{},/{}/image/{}.svg",
+            "{},\"{}\",{},{image_base}/{}/image/{}.svg",
             item.id,
             item.title.replace('"', "\"\""),
             item.price,

@@ -10,6 +10,7 @@ pub mod backends;
 pub mod background;
 pub mod catalogs;
 pub mod config;
+pub mod console;
 pub mod grpc;
 pub mod mcp;
 pub mod models;
@@ -54,6 +55,8 @@ pub struct AppState {
     pub ocr: Arc<backends::OcrPages>,
     /// The lower-priority threads batch work and the ticker run on.
     pub background: Arc<background::BackgroundRuntime>,
+    /// The store itself, for readers beside the services (the console's frames and pictures).
+    pub store: Store,
 }
 
 impl AppState {
@@ -113,7 +116,7 @@ pub async fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
         false => None,
     };
     let background = Arc::new(background::BackgroundRuntime::start().context("cannot start the background threads")?);
-    let sessions = Sessions::new(store, Arc::new(registry.clone()))
+    let sessions = Sessions::new(store.clone(), Arc::new(registry.clone()))
         .with_background_runtime(background.handle())
         .with_reader(reader)
         .with_planners(interarec_agent::Planners {
@@ -130,6 +133,7 @@ pub async fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
         sessions,
         ocr: vision.pages(),
         background,
+        store,
     })
 }
 
@@ -151,6 +155,7 @@ pub async fn serve(
 struct SideListeners {
     metrics: Option<TcpListener>,
     mcp: Option<TcpListener>,
+    console: Option<TcpListener>,
 }
 
 impl SideListeners {
@@ -158,12 +163,14 @@ impl SideListeners {
         Ok(SideListeners {
             metrics: telemetry::bind(config.metrics_listen).await?,
             mcp: mcp::bind(config.mcp_listen).await?,
+            console: console::bind(config.console_listen).await?,
         })
     }
 
-    fn addrs(&self) -> anyhow::Result<(Option<SocketAddr>, Option<SocketAddr>)> {
+    /// The metrics, MCP and console addresses.
+    fn addrs(&self) -> anyhow::Result<[Option<SocketAddr>; 3]> {
         let addr = |listener: &Option<TcpListener>| listener.as_ref().map(TcpListener::local_addr).transpose();
-        Ok((addr(&self.metrics)?, addr(&self.mcp)?))
+        Ok([addr(&self.metrics)?, addr(&self.mcp)?, addr(&self.console)?])
     }
 }
 
@@ -221,6 +228,14 @@ async fn serve_state(
         }
         None => None,
     };
+    let console = side.console.map(|listener| {
+        let (state, admin_token, stop) = (state.clone(), config.admin_token.clone(), side_stop.clone());
+        tokio::spawn(async move {
+            if let Err(error) = console::serve(listener, &state, admin_token.as_deref(), stop).await {
+                tracing::error!(%error, "the console stopped");
+            }
+        })
+    });
     let shutdown = {
         let side_stop = side_stop.clone();
         async move {
@@ -322,7 +337,7 @@ async fn serve_state(
     // Wait until the ticker is gone: it holds the store.
     let _ = ticker.await;
     side_stop.cancel();
-    for task in [metrics, mcp].into_iter().flatten() {
+    for task in [metrics, mcp, console].into_iter().flatten() {
         task.abort();
         let _ = task.await;
     }
@@ -339,6 +354,8 @@ pub struct RunningServer {
     /// Where MCP is served over HTTP, when it is (`mcp.listen`); clients connect to
     /// `http://ADDR/mcp`.
     pub mcp_addr: Option<SocketAddr>,
+    /// Where the console is served, when it is (`console.listen`): `http://ADDR/`.
+    pub console_addr: Option<SocketAddr>,
     scheme: &'static str,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -379,7 +396,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     let addr = listener.local_addr()?;
     let tls = load_tls(&config)?;
     let side = SideListeners::bind(&config).await?;
-    let (metrics_addr, mcp_addr) = side.addrs()?;
+    let [metrics_addr, mcp_addr, console_addr] = side.addrs()?;
     let state = open_state(&config).await?;
     let scheme = if config.tls.is_some() { "https" } else { "http" };
     let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
@@ -396,6 +413,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         addr,
         metrics_addr,
         mcp_addr,
+        console_addr,
         scheme,
         shutdown: Some(shutdown_tx),
         task,

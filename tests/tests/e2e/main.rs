@@ -7,6 +7,7 @@ mod access;
 mod agent;
 mod capture;
 mod catalogs;
+mod console;
 mod crash;
 mod hosting;
 mod limits;
