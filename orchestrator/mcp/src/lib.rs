@@ -51,7 +51,7 @@ pub struct Bridge {
 #[derive(Debug, Clone)]
 enum Upstream {
     /// One client, with the token it was given (stdio: one MCP client per process).
-    Fixed(Client),
+    Fixed(Box<Client>),
     /// A client per bearer token the MCP caller sends with each HTTP request.
     PerCaller(Arc<http::Callers>),
 }
@@ -60,7 +60,7 @@ impl Bridge {
     /// A bridge calling the server through `client` (with its token, if any).
     pub fn new(client: Client) -> Bridge {
         Bridge {
-            upstream: Upstream::Fixed(client),
+            upstream: Upstream::Fixed(Box::new(client)),
         }
     }
 
@@ -69,7 +69,7 @@ impl Bridge {
     /// credentials it collects).
     async fn client(&self, context: &RequestContext<RoleServer>) -> Result<Client, ErrorData> {
         match &self.upstream {
-            Upstream::Fixed(client) => Ok(client.clone()),
+            Upstream::Fixed(client) => Ok(Client::clone(client)),
             Upstream::PerCaller(callers) => {
                 let bearer = context
                     .extensions

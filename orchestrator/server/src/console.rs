@@ -213,7 +213,7 @@ async fn list_sessions(State(console): State<Console>) -> Response {
     let sessions = console.sessions.clone();
     match tokio::task::spawn_blocking(move || sessions.list()).await {
         Ok(Ok(mut records)) => {
-            records.sort_by(|a, b| b.created_at_unix_ms.cmp(&a.created_at_unix_ms));
+            records.sort_by_key(|record| std::cmp::Reverse(record.created_at_unix_ms));
             axum::Json(records.iter().map(brief).collect::<Vec<_>>()).into_response()
         }
         Ok(Err(error)) => failed(error),
