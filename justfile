@@ -40,8 +40,9 @@ demo-tool: plugins build
 
 # Run every test: unit, end-to-end (real server, real components), SDK, plugins, invariants.
 test: plugins data models check-architecture
-    # The `interarec` binary first: the MCP test drives `interarec mcp` as a child process.
-    cargo build
+    # No `cargo build` first: `cargo test` builds target/debug/interarec itself (the CLI has
+    # integration tests), with the features the tests unify, which the MCP and crash tests then
+    # run; a plain `cargo build` has other features and would compile ~110 crates twice.
     # Tests run in parallel: the store takes no sled transaction or batch (their process-wide
     # lock could deadlock one test's store against another's).
     cargo test
@@ -253,8 +254,9 @@ check-new-plugin:
     trap 'rm -rf "plugins/$name"; cargo metadata -q --format-version 1 > /dev/null 2>&1 || true' EXIT
     rm -rf "plugins/$name"
     just new-plugin "$name"
-    # The CLI as `cargo test` built it (no `cargo run -p interarec-server`: see `build`).
-    cargo build -q
+    # The CLI as `cargo test` builds it (a no-op after `just test`): a plain `cargo build`
+    # resolves other features and would compile ~110 crates again (see `test`).
+    cargo test --no-run -q
     output=$(INTERAREC_LOG=error ./target/debug/interarec demo-tool --plugin "target/wasm32-wasip2/plugin/scaffold_check.wasm" --tool scaffold-check --arguments '{"name":"Ada"}')
     echo "$output"
     if ! grep -q '"greeting":"Hello, Ada!"' <<< "$output"; then
