@@ -33,6 +33,9 @@ pub async fn register_tools(client: &mut Client, tools: &[&str]) -> anyhow::Resu
     Ok(())
 }
 
+/// The tools a recommending session runs: de-duplication, summary, validation, assortment.
+pub const RECOMMENDING_TOOLS: &[&str] = &["capture", "summarize", "validate", "assortment"];
+
 /// Registers `tools` (as [`register_tools`]) and imports a demo shop with its fitted model.
 pub async fn prepare(client: &mut Client, domain: Domain, tools: &[&str]) -> anyhow::Result<()> {
     register_tools(client, tools).await?;

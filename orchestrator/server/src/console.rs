@@ -24,7 +24,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio_stream::StreamExt;
@@ -40,17 +39,6 @@ const TOKEN_COOKIE: &str = "interarec_console";
 
 /// Events waiting for a slow page before the watch reads them from the log instead.
 const EVENT_BUFFER: usize = 256;
-
-/// Binds the console address, when one is configured (port 0 picks a free port).
-pub async fn bind(address: Option<SocketAddr>) -> anyhow::Result<Option<TcpListener>> {
-    let Some(address) = address else { return Ok(None) };
-    let listener = TcpListener::bind(address).await.map_err(|e| {
-        anyhow::anyhow!(
-            "cannot serve the console on {address} ({e}); is the port taken? choose another with --console-listen"
-        )
-    })?;
-    Ok(Some(listener))
-}
 
 /// A catalog's version: its item generation and import time (a catalog removed and imported
 /// again starts its generations over).
@@ -161,11 +149,7 @@ async fn admitted(State(console): State<Console>, request: Request, next: Next) 
 }
 
 fn presented_tokens(headers: &HeaderMap) -> impl Iterator<Item = String> + '_ {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::to_owned);
+    let bearer = crate::side::bearer(headers).map(str::to_owned);
     let cookies = headers
         .get_all(header::COOKIE)
         .iter()
@@ -179,11 +163,7 @@ fn presented_tokens(headers: &HeaderMap) -> impl Iterator<Item = String> + '_ {
 /// The page posts the token it was given as a bearer token (checked by [`admitted`]); the
 /// answer keeps it in a cookie only this address's pages send.
 async fn login(headers: HeaderMap) -> Response {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .unwrap_or_default();
+    let token = crate::side::bearer(&headers).unwrap_or_default();
     let cookie = format!("{TOKEN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
     match HeaderValue::from_str(&cookie) {
         Ok(cookie) => (StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response(),

@@ -15,6 +15,7 @@ pub mod grpc;
 pub mod mcp;
 pub mod models;
 pub mod registry;
+pub mod side;
 pub mod telemetry;
 
 use anyhow::Context;
@@ -161,9 +162,9 @@ struct SideListeners {
 impl SideListeners {
     async fn bind(config: &ServerConfig) -> anyhow::Result<SideListeners> {
         Ok(SideListeners {
-            metrics: telemetry::bind(config.metrics_listen).await?,
-            mcp: mcp::bind(config.mcp_listen).await?,
-            console: console::bind(config.console_listen).await?,
+            metrics: side::bind(config.metrics_listen, "metrics", "--metrics-listen").await?,
+            mcp: side::bind(config.mcp_listen, "MCP", "--mcp-listen").await?,
+            console: side::bind(config.console_listen, "the console", "--console-listen").await?,
         })
     }
 

@@ -19,15 +19,6 @@ use tokio_util::sync::CancellationToken;
 /// The path MCP clients connect to.
 pub const PATH: &str = "/mcp";
 
-/// Binds the MCP address, when one is configured (port 0 picks a free port).
-pub async fn bind(address: Option<SocketAddr>) -> anyhow::Result<Option<TcpListener>> {
-    let Some(address) = address else { return Ok(None) };
-    let listener = TcpListener::bind(address).await.map_err(|e| {
-        anyhow::anyhow!("cannot serve MCP on {address} ({e}); is the port taken? choose another with --mcp-listen")
-    })?;
-    Ok(Some(listener))
-}
-
 /// Where the bridges reach the gRPC API: this machine's side of `grpc_addr` (an unspecified
 /// address is dialled on loopback); with TLS by the name `localhost`, which the certificate
 /// must carry.
@@ -70,12 +61,7 @@ pub async fn serve(
 
 /// Beyond loopback: only requests with the admin token or an API key go on.
 async fn known_token(State(access): State<Access>, request: Request, next: Next) -> Response {
-    let bearer = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "));
-    let refusal = match bearer.map(|token| access.identify(Some(token))) {
+    let refusal = match crate::side::bearer(request.headers()).map(|token| access.identify(Some(token))) {
         None => "MCP beyond loopback needs a bearer token: send `Authorization: Bearer <admin token or API key>` (the tools then have that token's rights)".to_owned(),
         Some(Err(denied)) => denied.to_string(),
         Some(Ok(_)) => return next.run(request).await,

@@ -15,7 +15,6 @@ use interarec_core::telemetry::{self, METRICS, MetricKind};
 use interarec_plugin_host::PluginHost;
 use interarec_sessions::Sessions;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use std::net::SocketAddr;
 use std::sync::Mutex;
 use tokio::net::TcpListener;
 
@@ -64,17 +63,6 @@ struct Scraped {
     required_token: Option<String>,
 }
 
-/// Binds the metrics address, when one is configured (port 0 picks a free port).
-pub async fn bind(address: Option<SocketAddr>) -> anyhow::Result<Option<TcpListener>> {
-    let Some(address) = address else { return Ok(None) };
-    let listener = TcpListener::bind(address).await.map_err(|e| {
-        anyhow::anyhow!(
-            "cannot serve metrics on {address} ({e}); is the port taken? choose another with --metrics-listen"
-        )
-    })?;
-    Ok(Some(listener))
-}
-
 /// Serves `GET /metrics` on `listener` with `handle`'s metrics until the task is aborted (the
 /// server does so when it stops).
 pub async fn serve(
@@ -100,11 +88,7 @@ pub async fn serve(
 
 async fn scrape(State(scraped): State<Scraped>, headers: HeaderMap) -> Response {
     if let Some(token) = &scraped.required_token {
-        let presented = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .unwrap_or_default();
+        let presented = crate::side::bearer(&headers).unwrap_or_default();
         if !interarec_core::secret::matches(presented, &interarec_core::secret::fingerprint(token)) {
             return (
                 StatusCode::UNAUTHORIZED,

@@ -51,7 +51,7 @@ async fn run(rounds: usize, ocr: &str, sessions_dir: &std::path::Path) -> anyhow
     })
     .await;
     let mut client = server.client().await;
-    pipeline::register_tools(&mut client, &["capture", "summarize", "validate", "assortment"]).await?;
+    pipeline::register_tools(&mut client, pipeline::RECOMMENDING_TOOLS).await?;
     for domain in Domain::ALL {
         pipeline::import_demo_shop(&mut client, domain, true).await?;
     }

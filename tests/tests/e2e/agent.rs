@@ -110,12 +110,7 @@ async fn the_network_planner_calls_tools_in_parallel_and_is_told_what_to_fix() {
     .await;
     let server = TestServer::start_with(server_with_endpoint(fake.base_url.clone())).await;
     let mut client = server.client().await;
-    prepare(
-        &mut client,
-        Domain::Fashion,
-        &["capture", "summarize", "validate", "assortment"],
-    )
-    .await;
+    prepare(&mut client, Domain::Fashion, pipeline::RECOMMENDING_TOOLS).await;
     let events = replay_with(&server, "fashion-green-dresses", Domain::Fashion, 16, "openai").await;
     assert_eq!(
         kinds(&events),
@@ -243,12 +238,7 @@ async fn a_turn_stops_at_its_configured_steps_and_time() {
     })
     .await;
     let mut client = server.client().await;
-    prepare(
-        &mut client,
-        Domain::Fashion,
-        &["capture", "summarize", "validate", "assortment"],
-    )
-    .await;
+    prepare(&mut client, Domain::Fashion, pipeline::RECOMMENDING_TOOLS).await;
     // (recording, the event that ends the network planner's part and its reason, planner steps
     // taken in all)
     let cases = [
@@ -305,12 +295,7 @@ async fn a_failing_network_planner_hands_the_turn_to_the_offline_planner() {
     let fake = FakeOpenAi::start(Vec::new(), Reply::error(503, "the model is overloaded")).await;
     let server = TestServer::start_with(server_with_endpoint(fake.base_url.clone())).await;
     let mut client = server.client().await;
-    prepare(
-        &mut client,
-        Domain::Fashion,
-        &["capture", "summarize", "validate", "assortment"],
-    )
-    .await;
+    prepare(&mut client, Domain::Fashion, pipeline::RECOMMENDING_TOOLS).await;
     let events = replay_with(&server, "fashion-green-dresses", Domain::Fashion, 16, "openai").await;
     let error = &events
         .iter()
@@ -442,12 +427,7 @@ async fn a_misbehaving_model_still_ends_with_the_summarys_facts() {
         })
         .await;
         let mut client = server.client().await;
-        prepare(
-            &mut client,
-            Domain::Fashion,
-            &["capture", "summarize", "validate", "assortment"],
-        )
-        .await;
+        prepare(&mut client, Domain::Fashion, pipeline::RECOMMENDING_TOOLS).await;
         let events = replay_with(&server, "fashion-green-dresses", Domain::Fashion, 16, "openai").await;
         let kinds = kinds(&events);
         let mut rest = kinds.iter();
@@ -503,12 +483,7 @@ async fn a_misbehaving_model_still_ends_with_the_summarys_facts() {
 async fn each_batch_ends_in_a_recommendation_that_honours_the_shoppers_constraints() {
     let server = TestServer::start_with(server_with_tesseract()).await;
     let mut client = server.client().await;
-    prepare(
-        &mut client,
-        Domain::Fashion,
-        &["capture", "summarize", "validate", "assortment"],
-    )
-    .await;
+    prepare(&mut client, Domain::Fashion, pipeline::RECOMMENDING_TOOLS).await;
     let events = replay(&server, "fashion-green-dresses", Domain::Fashion, 16).await;
     let kinds: Vec<EventKind> = events
         .iter()
@@ -705,12 +680,7 @@ async fn footwear_and_real_estate_sessions_recommend_what_the_shopper_browsed() 
 async fn a_recommending_session_resumes_after_a_restart() {
     let server = TestServer::start_with(server_with_tesseract()).await;
     let mut client = server.client().await;
-    prepare(
-        &mut client,
-        Domain::Fashion,
-        &["capture", "summarize", "validate", "assortment"],
-    )
-    .await;
+    prepare(&mut client, Domain::Fashion, pipeline::RECOMMENDING_TOOLS).await;
     let options = SessionOptions {
         batch_size: 6,
         batch_interval_ms: 3_600_000,
@@ -828,12 +798,7 @@ async fn a_session_without_the_planners_tools_says_what_to_register() {
 async fn recommend_now_and_watch_session_from_any_sequence() {
     let server = TestServer::start_with(server_with_tesseract()).await;
     let mut client = server.client().await;
-    prepare(
-        &mut client,
-        Domain::Fashion,
-        &["capture", "summarize", "validate", "assortment"],
-    )
-    .await;
+    prepare(&mut client, Domain::Fashion, pipeline::RECOMMENDING_TOOLS).await;
     // Batches would close at 100 frames or after an hour: only RecommendNow closes this one.
     let options = SessionOptions {
         batch_size: 100,
@@ -929,12 +894,7 @@ async fn vision_answers_as_models_print_them_reach_the_recommendation() {
         let base_url = fake.base_url.clone();
         let server = TestServer::start_with(move |config| server_with_endpoint(base_url)(config)).await;
         let mut client = server.client().await;
-        prepare(
-            &mut client,
-            Domain::Fashion,
-            &["capture", "summarize", "validate", "assortment"],
-        )
-        .await;
+        prepare(&mut client, Domain::Fashion, pipeline::RECOMMENDING_TOOLS).await;
         let request = CreateSessionRequest {
             vision_provider: "openai".into(),
             ..pipeline::recommending_session("answers", Domain::Fashion, 16, "", "")

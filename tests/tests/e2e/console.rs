@@ -52,7 +52,7 @@ async fn a_replayed_session_appears_live_in_the_console_in_chromium() {
     .await;
     let console = server.server.console_addr.expect("the console is bound");
     let mut client = server.client().await;
-    pipeline::register_tools(&mut client, &["capture", "summarize", "validate", "assortment"])
+    pipeline::register_tools(&mut client, pipeline::RECOMMENDING_TOOLS)
         .await
         .unwrap();
     pipeline::import_demo_shop_pictured(&mut client, Domain::Fashion, true, &shop_url)

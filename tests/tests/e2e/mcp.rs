@@ -34,6 +34,20 @@ fn text_of(result: &CallToolResult) -> String {
         .join("\n")
 }
 
+/// Registers the echo tool with `grants` and imports the fashion shop with its fitted model.
+async fn echo_and_fashion(client: &mut interarec_client::Client, grants: Vec<interarec_client::Grant>) {
+    client
+        .register_tool(
+            interarec_tests::plugin("echo"),
+            grants,
+            interarec_tests::limits(5_000, 64),
+            false,
+        )
+        .await
+        .unwrap();
+    pipeline::import_demo_shop(client, Domain::Fashion, true).await.unwrap();
+}
+
 /// An MCP client of the server's streamable HTTP endpoint, sending `bearer` if given.
 async fn over_http(addr: SocketAddr, bearer: Option<&str>) -> McpClient {
     let mut config = StreamableHttpClientTransportConfig::with_uri(format!("http://127.0.0.1:{}/mcp", addr.port()));
@@ -63,18 +77,7 @@ async fn over_stdio(url: &str) -> McpClient {
 async fn an_mcp_client_lists_calls_and_reads_over_stdio_and_http() {
     let server = TestServer::start_with(|config| config.mcp_listen = Some("127.0.0.1:0".parse().unwrap())).await;
     let mut client = server.client().await;
-    client
-        .register_tool(
-            interarec_tests::plugin("echo"),
-            vec![interarec_tests::grant("kv")],
-            interarec_tests::limits(5_000, 64),
-            false,
-        )
-        .await
-        .unwrap();
-    pipeline::import_demo_shop(&mut client, Domain::Fashion, true)
-        .await
-        .unwrap();
+    echo_and_fashion(&mut client, vec![interarec_tests::grant("kv")]).await;
     let transports = [
         ("stdio", over_stdio(&server.server.url()).await),
         ("http", over_http(server.server.mcp_addr.unwrap(), None).await),
@@ -211,18 +214,7 @@ async fn mcp_over_http_beyond_loopback_takes_the_callers_token_and_its_rights() 
     })
     .await;
     let mut admin = server.client_with_token(Some(ADMIN)).await;
-    admin
-        .register_tool(
-            interarec_tests::plugin("echo"),
-            vec![],
-            interarec_tests::limits(5_000, 64),
-            false,
-        )
-        .await
-        .unwrap();
-    pipeline::import_demo_shop(&mut admin, Domain::Fashion, true)
-        .await
-        .unwrap();
+    echo_and_fashion(&mut admin, vec![]).await;
     let addr = server.server.mcp_addr.unwrap();
 
     // Without a token, or with one the server does not know, nothing gets through.

@@ -52,13 +52,9 @@ fn count(events: &[(EventKind, Value)], kind: EventKind) -> usize {
 async fn a_batch_stopped_at_any_step_finishes_after_a_restart() {
     let server = TestServer::start_with(interarec_tests::read_with_tesseract).await;
     let mut client = server.client().await;
-    pipeline::prepare(
-        &mut client,
-        Domain::Fashion,
-        &["capture", "summarize", "validate", "assortment"],
-    )
-    .await
-    .unwrap();
+    pipeline::prepare(&mut client, Domain::Fashion, pipeline::RECOMMENDING_TOOLS)
+        .await
+        .unwrap();
     let (_, _, frames) = pipeline::fixture_recording("fashion-green-dresses").unwrap();
     let options = SessionOptions {
         batch_size: FRAMES as u32,

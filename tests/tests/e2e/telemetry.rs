@@ -28,13 +28,9 @@ async fn a_scrape_after_a_replayed_session_shows_every_stage_counted() {
     assert_eq!(status, 200, "{before}");
 
     let mut client = server.client().await;
-    pipeline::prepare(
-        &mut client,
-        Domain::Fashion,
-        &["capture", "summarize", "validate", "assortment"],
-    )
-    .await
-    .unwrap();
+    pipeline::prepare(&mut client, Domain::Fashion, pipeline::RECOMMENDING_TOOLS)
+        .await
+        .unwrap();
     let recording = "fashion-green-dresses";
     let (_, _, frames) = pipeline::fixture_recording(recording).unwrap();
     let sent = frames.len() as f64;
