@@ -28,7 +28,8 @@ expect_only sled interarec-store
 expect_only tonic interarec-proto interarec-server interarec-client interarec-tests
 # The binary wires the server; the test harness starts it in process. Nothing else builds on it.
 expect_only interarec-server interarec-cli interarec-tests
-expect_only wit-bindgen interarec-plugin
+# guest-wit-0-1-0 stands for a tool built by the 0.1.0 SDK: its bindings come from the old WIT.
+expect_only wit-bindgen interarec-plugin guest-wit-0-1-0
 expect_only chromiumoxide interarec-capture-driver
 expect_only pure-onnx-ocr interarec-vision
 expect_only metrics-exporter-prometheus interarec-server

@@ -9,8 +9,11 @@
 //! [`model`] for a fitted model as stored and [`recommend`] for constraints over catalog
 //! [`item`]s.
 
+pub mod access;
 pub mod assortment;
+pub mod columns;
 pub mod estimation;
+mod hash;
 pub mod item;
 pub mod model;
 pub mod recommend;

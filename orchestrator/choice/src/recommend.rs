@@ -16,7 +16,8 @@ use crate::model::{ChoiceModel, ModelError, NO_PURCHASE_WEIGHT, Segment};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use crate::hash::FxHasher;
+use std::hash::BuildHasherDefault;
 
 /// Items shown when the constraints do not say.
 pub const DEFAULT_CAPACITY: usize = 8;
@@ -299,11 +300,11 @@ pub fn recommend(
     })
 }
 
-fn show(bound: Option<f64>) -> String {
+pub(crate) fn show(bound: Option<f64>) -> String {
     bound.map_or_else(|| "any".to_owned(), |b| b.to_string())
 }
 
-fn describe(filter: &AttributeFilter) -> String {
+pub(crate) fn describe(filter: &AttributeFilter) -> String {
     let mut parts = Vec::new();
     if let Some(value) = &filter.equals {
         parts.push(format!("= {}", plain(value)));
@@ -323,7 +324,7 @@ fn describe(filter: &AttributeFilter) -> String {
     format!("the filter `{}` {}", filter.attribute, parts.join(" and "))
 }
 
-fn plain(value: &Value) -> String {
+pub(crate) fn plain(value: &Value) -> String {
     match value {
         Value::String(text) => text.clone(),
         other => other.to_string(),
@@ -461,6 +462,26 @@ impl AttributeFilter {
 
 /// Refuses constraints that cannot mean anything for this catalog.
 fn check(items: &[Item], constraints: &Constraints) -> Result<(), RecommendError> {
+    let known = |attribute: &str| items.is_empty() || items.iter().any(|i| i.attributes.contains_key(attribute));
+    let attribute_names = || {
+        let mut names: Vec<&str> = items
+            .iter()
+            .flat_map(|i| i.attributes.keys().map(String::as_str))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names.join(", ")
+    };
+    check_against(constraints, &known, &attribute_names)
+}
+
+/// [`check`] against any catalog: `known` says whether some item has an attribute (or the
+/// catalog is empty), `attribute_names` lists them all for the message.
+pub(crate) fn check_against(
+    constraints: &Constraints,
+    known: &dyn Fn(&str) -> bool,
+    attribute_names: &dyn Fn() -> String,
+) -> Result<(), RecommendError> {
     let invalid = |message: String| Err(RecommendError::InvalidConstraint(message));
     for (name, bound) in [
         ("lowest_price", constraints.lowest_price),
@@ -475,16 +496,6 @@ fn check(items: &[Item], constraints: &Constraints) -> Result<(), RecommendError
     {
         return invalid(format!("lowest_price {low} is above highest_price {high}; swap them"));
     }
-    let known = |attribute: &str| items.is_empty() || items.iter().any(|i| i.attributes.contains_key(attribute));
-    let attribute_names = || {
-        let mut names: Vec<&str> = items
-            .iter()
-            .flat_map(|i| i.attributes.keys().map(String::as_str))
-            .collect();
-        names.sort_unstable();
-        names.dedup();
-        names.join(", ")
-    };
     for filter in &constraints.filters {
         if !known(&filter.attribute) {
             return invalid(format!(
@@ -576,49 +587,6 @@ impl<'a> IdIndex<'a> {
 
     fn intercept(&self, id: &str) -> Option<f64> {
         self.by_id.get(id).copied()
-    }
-}
-
-/// A multiply-rotate hash (as rustc's FxHash) with a murmur3 finaliser: fast on short keys.
-/// Item ids are not chosen by an adversary who could profit from collisions here.
-#[derive(Default)]
-struct FxHasher {
-    hash: u64,
-}
-
-impl FxHasher {
-    fn add(&mut self, word: u64) {
-        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            self.add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
-        }
-        let mut tail = [0u8; 8];
-        let rest = chunks.remainder();
-        tail[..rest.len()].copy_from_slice(rest);
-        self.add(u64::from_le_bytes(tail) ^ ((rest.len() as u64) << 56));
-    }
-
-    fn write_u8(&mut self, byte: u8) {
-        self.add(u64::from(byte));
-    }
-
-    fn write_usize(&mut self, value: usize) {
-        self.add(value as u64);
-    }
-
-    /// Mixed so the low bits (the table's bucket) depend on every input byte; the product alone
-    /// leaves them to the first bytes, which similar ids share.
-    fn finish(&self) -> u64 {
-        let mut z = self.hash;
-        z = (z ^ (z >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
-        z = (z ^ (z >> 33)).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        z ^ (z >> 33)
     }
 }
 

@@ -13,7 +13,7 @@
 
 use crate::refine::fact_of;
 use crate::{CatalogFacts, Violation, validate};
-use interarec_choice::item::Item;
+use interarec_choice::access::CountAdmitted;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
 
@@ -62,9 +62,9 @@ pub struct Relaxed {
 }
 
 /// Items of `items` that `arguments` admit.
-pub fn matching(catalog: &CatalogFacts, items: &[Item], arguments: &Value) -> usize {
+pub fn matching<C: CountAdmitted + ?Sized>(catalog: &CatalogFacts, items: &C, arguments: &Value) -> Result<usize, C::Error> {
     let constraints = validate(catalog, arguments).constraints;
-    constraints.admitted_count(items)
+    items.count_admitted(&constraints)
 }
 
 /// Relaxes `arguments` (already validated) in `order` until at least `wanted` items match or
@@ -76,17 +76,17 @@ pub fn matching(catalog: &CatalogFacts, items: &[Item], arguments: &Value) -> us
 /// `stated_facts`, named as fields are without `_min`/`_max`): they are requirements, so they
 /// are relaxed only when nothing at all matches otherwise; to reach `wanted` only what was
 /// inferred is given up (one townhouse that is everything asked for beats three that are not).
-pub fn relax(
+pub fn relax<C: CountAdmitted + ?Sized>(
     catalog: &CatalogFacts,
-    items: &[Item],
+    items: &C,
     arguments: &Value,
     wanted: usize,
     order: &[Relaxation],
     stated: &BTreeSet<String>,
-) -> Relaxed {
+) -> Result<Relaxed, C::Error> {
     let original: Map<String, Value> = arguments.as_object().cloned().unwrap_or_default();
     let count = |arguments: &Map<String, Value>| matching(catalog, items, &Value::Object(arguments.clone()));
-    let before = count(&original);
+    let before = count(&original)?;
     let mut arguments = original.clone();
     let mut widened = 0;
     // Each applied step: what it did, and the values of the fields it touched before it.
@@ -114,7 +114,7 @@ pub fn relax(
             .map(|k| (k.clone(), snapshot.get(k).cloned()))
             .collect();
         applied.push((change, touched));
-        now = count(&arguments);
+        now = count(&arguments)?;
     }
     // Tighten back: undo each step whose undoing keeps enough items, or, when enough could not
     // be reached, loses none (a field a later kept step changed again stays as that step left
@@ -141,7 +141,7 @@ pub fn relax(
                     None => tried.remove(field),
                 };
             }
-            let after = count(&tried);
+            let after = count(&tried)?;
             if after >= enough {
                 arguments = tried;
                 now = after;
@@ -162,11 +162,11 @@ pub fn relax(
             repair: format!("{repair} ({now} item(s) match after relaxing)"),
         })
         .collect();
-    Relaxed {
+    Ok(Relaxed {
         arguments: Value::Object(arguments),
         violations,
         matching: now,
-    }
+    })
 }
 
 /// Applies one relaxation if it changes something and touches no `locked` field: `(field, old

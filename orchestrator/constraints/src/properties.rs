@@ -63,7 +63,7 @@ proptest! {
         }
         let _ = crate::changes(&current, &merged);
         let stated: BTreeSet<String> = viewed.clone();
-        let _ = crate::feasible::relax(&catalog, &[], &checked.arguments, 1, &crate::feasible::GENERIC_ORDER, &stated);
+        let _ = crate::feasible::relax(&catalog, &[][..], &checked.arguments, 1, &crate::feasible::GENERIC_ORDER, &stated);
     }
 }
 
@@ -148,9 +148,9 @@ proptest! {
     ) {
         let catalog = catalog();
         let checked = crate::validate(&catalog, &arguments).arguments;
-        let before = crate::feasible::matching(&catalog, &items, &checked);
-        let relaxed = crate::feasible::relax(&catalog, &items, &checked, wanted, &crate::feasible::GENERIC_ORDER, &stated);
-        let after = crate::feasible::matching(&catalog, &items, &relaxed.arguments);
+        let before = crate::feasible::matching(&catalog, &items[..], &checked).unwrap();
+        let relaxed = crate::feasible::relax(&catalog, &items[..], &checked, wanted, &crate::feasible::GENERIC_ORDER, &stated).unwrap();
+        let after = crate::feasible::matching(&catalog, &items[..], &relaxed.arguments).unwrap();
         prop_assert_eq!(relaxed.matching, after, "the count it reports is the count its arguments admit");
         prop_assert!(after >= before, "relaxing lost matches: {} before, {} after", before, after);
         if before >= wanted {

@@ -393,7 +393,7 @@ fn relaxation_gives_up_preferences_in_order_until_something_matches() {
         ),
     ];
     for (arguments, expected, matching) in cases {
-        let relaxed = relax(&fashion(), &items, &arguments, 1, &GENERIC_ORDER, &BTreeSet::new());
+        let relaxed = relax(&fashion(), &items[..], &arguments, 1, &GENERIC_ORDER, &BTreeSet::new()).unwrap();
         let got: Vec<(String, String)> = relaxed
             .violations
             .iter()
@@ -456,7 +456,7 @@ fn relaxation_gives_up_preferences_in_order_until_something_matches() {
     ];
     for (arguments, stated, wanted, expected, matching) in stated_cases {
         let stated: BTreeSet<String> = stated.into_iter().map(str::to_owned).collect();
-        let relaxed = relax(&fashion(), &items, &arguments, wanted, &GENERIC_ORDER, &stated);
+        let relaxed = relax(&fashion(), &items[..], &arguments, wanted, &GENERIC_ORDER, &stated).unwrap();
         let fields: Vec<&str> = relaxed.violations.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(
             fields, expected,

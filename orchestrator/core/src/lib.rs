@@ -22,8 +22,12 @@ pub use schema::{ArgumentSchema, SchemaError};
 pub use tool::{ManifestError, ToolManifest, ToolRecord};
 pub use tools::{ToolFuture, Tools};
 
-/// The version of the `interarec:tool` WIT package this build speaks.
-pub const TOOL_API_VERSION: &str = "0.1.0";
+/// The version of the `interarec:tool` WIT package this build speaks and the SDK builds against.
+pub const TOOL_API_VERSION: &str = "0.1.1";
+
+/// Every `interarec:tool` version whose components this build runs: 0.1.1 only adds to 0.1.0,
+/// so a 0.1.0 component links against the 0.1.1 host unchanged (semver matching of 0.1.x).
+pub const SUPPORTED_TOOL_API_VERSIONS: [&str; 2] = ["0.1.0", "0.1.1"];
 
 /// Milliseconds since the Unix epoch, for the time stamps of stored records (0 if the clock is
 /// before 1970).

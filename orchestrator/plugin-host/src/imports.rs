@@ -4,11 +4,12 @@
 //! calling session's frames only), models from its `ModelsBackend` (the server's configured
 //! provider; images by frame id of the calling session).
 
+mod catalog;
 pub(crate) mod http;
 pub(crate) use http as http_limits;
 
 use crate::bindings::HostError;
-use crate::bindings::interarec::tool::{catalog, frames, kv, log, models, types};
+use crate::bindings::interarec::tool::{frames, kv, log, models, types};
 use crate::state::CallState;
 use interarec_core::Capability;
 
@@ -89,7 +90,7 @@ impl kv::Host for CallState {
     }
 }
 
-fn not_available(capability: Capability, arrives_with: &str) -> HostError {
+pub(crate) fn not_available(capability: Capability, arrives_with: &str) -> HostError {
     HostError::NotAvailable(format!(
         "the `{capability}` capability is granted but not available in this build of InteraRec (it arrives with {arrives_with})"
     ))
@@ -208,48 +209,11 @@ impl CallState {
         }
     }
 
-    fn catalog_backend(&self) -> Result<std::sync::Arc<dyn crate::services::CatalogBackend>, HostError> {
+    pub(crate) fn catalog_backend(&self) -> Result<std::sync::Arc<dyn crate::services::CatalogBackend>, HostError> {
         self.require(Capability::Catalog)?;
         self.services
             .catalog
             .clone()
             .ok_or_else(|| not_available(Capability::Catalog, "a server that stores catalogs"))
-    }
-}
-
-fn unknown_catalog(catalog_id: &str) -> HostError {
-    HostError::Invalid(format!(
-        "there is no catalog `{catalog_id}`; the server's catalogs are listed by `interarec catalog list`"
-    ))
-}
-
-impl catalog::Host for CallState {
-    async fn describe(&mut self, catalog_id: String) -> Result<String, HostError> {
-        let backend = self.catalog_backend()?;
-        backend
-            .describe(&catalog_id)
-            .map_err(HostError::Failed)?
-            .ok_or_else(|| unknown_catalog(&catalog_id))
-    }
-
-    async fn items(&mut self, catalog_id: String, offset: u32, limit: u32) -> Result<String, HostError> {
-        let backend = self.catalog_backend()?;
-        let limit = limit.min(crate::services::MAX_CATALOG_PAGE);
-        backend
-            .items(&catalog_id, offset, limit)
-            .map_err(HostError::Failed)?
-            .ok_or_else(|| unknown_catalog(&catalog_id))
-    }
-
-    async fn choice_model(&mut self, model_id: String) -> Result<String, HostError> {
-        let backend = self.catalog_backend()?;
-        backend
-            .choice_model(&model_id)
-            .map_err(HostError::Failed)?
-            .ok_or_else(|| {
-                HostError::Invalid(format!(
-                    "there is no choice model `{model_id}`; the server's models are listed by `interarec model list`"
-                ))
-            })
     }
 }

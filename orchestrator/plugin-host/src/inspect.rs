@@ -11,8 +11,9 @@ use wasmparser::{Parser, Payload};
 /// The custom section the guest SDK writes.
 pub const API_VERSION_SECTION: &str = "interarec:api-version";
 
-/// Checks the bytes and returns the tool API version the component was built against.
-pub fn api_version(bytes: &[u8], expected: &str) -> Result<String, LoadError> {
+/// Checks the bytes and returns the tool API version the component was built against, one of
+/// `supported`.
+pub fn api_version(bytes: &[u8], supported: &[&str]) -> Result<String, LoadError> {
     if !bytes.starts_with(b"\0asm") {
         return Err(LoadError::NotWasm);
     }
@@ -45,10 +46,10 @@ pub fn api_version(bytes: &[u8], expected: &str) -> Result<String, LoadError> {
         }
     }
     let found = from_section.or(from_export).ok_or(LoadError::NotATool)?;
-    if found != expected {
+    if !supported.contains(&found.as_str()) {
         return Err(LoadError::VersionMismatch {
             found,
-            expected: expected.to_owned(),
+            expected: supported.join(" or "),
         });
     }
     Ok(found)
@@ -70,7 +71,7 @@ mod tests {
             ),
         ];
         for (bytes, fragment) in cases {
-            let error = api_version(bytes, "0.1.0").unwrap_err().to_string();
+            let error = api_version(bytes, &["0.1.0"]).unwrap_err().to_string();
             assert!(error.contains(fragment), "{bytes:?}: {error}");
         }
     }

@@ -18,9 +18,9 @@ mod state;
 pub use error::{CallError, CallFailure, LoadError};
 pub use imports_limits::*;
 pub use services::{
-    CatalogBackend, FrameDescription, FramesBackend, KvBackend, MAX_CATALOG_PAGE, MAX_CHAT_TEXT_BYTES,
+    CatalogBackend, CatalogFailure, FrameDescription, FramesBackend, KvBackend, MAX_CATALOG_PAGE, MAX_CHAT_TEXT_BYTES,
     MAX_IMAGES_PER_CHAT, MemoryKv, ModelAnswer, ModelFailure, ModelFuture, ModelMessage, ModelPart, ModelRequest,
-    ModelsBackend, Services,
+    MAX_LISTED_ROWS, ModelsBackend, Services,
 };
 pub use state::CallIdentity;
 
@@ -32,7 +32,7 @@ pub mod imports_limits {
 }
 
 use bindings::{ToolWorld, ToolWorldPre};
-use interarec_core::{Grants, LimitsConfig, TOOL_API_VERSION, ToolLimits, ToolManifest, telemetry};
+use interarec_core::{Grants, LimitsConfig, SUPPORTED_TOOL_API_VERSIONS, ToolLimits, ToolManifest, telemetry};
 use sha2::{Digest, Sha256};
 use state::{CallState, DeadlineReached, MemoryLimitReached};
 use std::collections::HashMap;
@@ -143,7 +143,7 @@ impl PluginHost {
         if let Some(prepared) = self.lock_prepared().get(&sha256) {
             return Ok(prepared.clone());
         }
-        let wit_version = inspect::api_version(bytes, TOOL_API_VERSION)?;
+        let wit_version = inspect::api_version(bytes, &SUPPORTED_TOOL_API_VERSIONS)?;
         let component = self.compile_cached(&sha256, bytes)?;
         let instance_pre = self
             .inner

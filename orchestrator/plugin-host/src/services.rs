@@ -19,7 +19,8 @@ pub trait KvBackend: Send + Sync + 'static {
     fn flush(&self) -> Result<(), String>;
 }
 
-/// Read access behind the `catalog` capability. Answers are JSON documents; errors are
+/// Read access behind the `catalog` capability: JSON documents, and columns over a catalog the
+/// backend keeps decoded per version. `None` means the catalog is unknown; errors are
 /// user-facing sentences.
 pub trait CatalogBackend: Send + Sync + 'static {
     /// The catalog's record (item count, price range, attribute schema), or `None` if unknown.
@@ -28,7 +29,38 @@ pub trait CatalogBackend: Send + Sync + 'static {
     fn items(&self, catalog_id: &str, offset: u32, limit: u32) -> Result<Option<String>, String>;
     /// A fitted choice model as JSON (`interarec_choice::model::ChoiceModel`), or `None`.
     fn choice_model(&self, model_id: &str) -> Result<Option<String>, String>;
+    /// The rows a selection admits and the columns asked for.
+    fn columns(&self, catalog_id: &str, request: &ColumnsRequest) -> Result<Option<Columns>, CatalogFailure>;
+    /// How many items a selection admits.
+    fn count(&self, catalog_id: &str, selection: &Constraints) -> Result<Option<usize>, CatalogFailure>;
+    /// Items by row, with weights when asked.
+    fn rows(
+        &self,
+        catalog_id: &str,
+        rows: &[u32],
+        weights: Option<&WeightsRequest>,
+    ) -> Result<Option<Vec<RowItem>>, CatalogFailure>;
+    /// The rows of item ids.
+    fn positions(&self, catalog_id: &str, ids: &[String]) -> Result<Option<Vec<Option<u32>>>, CatalogFailure>;
 }
+
+pub use interarec_choice::access::RowItem;
+pub use interarec_choice::columns::{Columns, ColumnsRequest, WeightsRequest};
+pub use interarec_choice::recommend::Constraints;
+
+/// Why a columnar catalog request failed: the tool asked for something wrong, or the host failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CatalogFailure {
+    /// The request is wrong (unknown model or attribute, bounds that cannot hold); the text says
+    /// what to fix.
+    Invalid(String),
+    /// Reading or decoding failed.
+    Failed(String),
+}
+
+/// Most rows one `catalog.rows` call, ids one `catalog.positions` call, and exclusions one
+/// selection may name.
+pub const MAX_LISTED_ROWS: usize = 10_000;
 
 /// A frame as the `frames` capability describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,7 +8,7 @@ pub mod frames;
 pub mod kv;
 pub mod models;
 
-pub use catalog::StoreCatalogs;
+pub use catalog::{Decoded, StoreCatalogs};
 pub use frames::StoreFrames;
 pub use kv::StoreKv;
 pub use models::{OcrPages, Vision, VisionConfig};

@@ -89,19 +89,20 @@ pub async fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
         &config.vision,
         config.openai.as_ref(),
     )?);
+    let decoded = Arc::new(backends::Decoded::new(store.clone()));
     let host = PluginHost::new(
         HostConfig {
             limits: config.limits,
             cache_dir: Some(config.data_dir.join("component-cache")),
         },
         Services::new(Arc::new(StoreKv(store.clone())))?
-            .with_catalog(Arc::new(StoreCatalogs(store.clone())))
+            .with_catalog(Arc::new(StoreCatalogs(decoded.clone())))
             .with_frames(Arc::new(StoreFrames(store.clone())))
             .with_models(vision.clone()),
     )
     .context("cannot start the plugin host")?;
     let catalogs = Catalogs::new(store.clone());
-    let models = Models::new(store.clone()).with_optimize_limits(config.serving.optimize_limits());
+    let models = Models::new(store.clone(), decoded).with_optimize_limits(config.serving.optimize_limits());
     let registry = Registry::open(store.clone(), host).await?;
     let network_planner = match &config.openai {
         Some(openai) => {

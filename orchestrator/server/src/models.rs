@@ -10,6 +10,7 @@ use interarec_choice::model::ChoiceModel;
 use interarec_choice::recommend::{Constraints, RecommendError, Recommendation, SizeLimits, recommend};
 use interarec_core::catalog::Item;
 use interarec_datasets::fitting::{FitModelError, FitSpec, Progress, fit_model};
+use crate::backends::Decoded;
 use interarec_store::{Store, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -98,7 +99,6 @@ pub struct Optimized {
 }
 
 type CatalogCache = HashMap<String, (u64, Arc<Vec<Item>>)>;
-type ModelCache = HashMap<String, Arc<ChoiceModel>>;
 
 /// Model operations. Cheap to clone.
 #[derive(Clone)]
@@ -106,19 +106,19 @@ pub struct Models {
     store: Store,
     writes: Arc<tokio::sync::Mutex<()>>,
     catalogs: Arc<Mutex<CatalogCache>>,
-    models: Arc<Mutex<ModelCache>>,
+    decoded: Arc<Decoded>,
     optimizing: Arc<tokio::sync::Semaphore>,
     limits: OptimizeLimits,
 }
 
 impl Models {
-    /// Models over the store.
-    pub fn new(store: Store) -> Models {
+    /// Models over the store, sharing decoded models with the `catalog` capability.
+    pub fn new(store: Store, decoded: Arc<Decoded>) -> Models {
         Models {
             store,
             writes: Arc::default(),
             catalogs: Arc::default(),
-            models: Arc::default(),
+            decoded,
             optimizing: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_OPTIMIZE)),
             limits: OptimizeLimits::default(),
         }
@@ -169,10 +169,7 @@ impl Models {
         tokio::task::spawn_blocking(move || store.put_choice_model(&stored))
             .await
             .map_err(|e| ModelServiceError::Worker(format!("the storing worker failed: {e}; see the server log")))??;
-        self.models
-            .lock()
-            .expect("model cache")
-            .insert(model.id.clone(), Arc::new(model.clone()));
+        self.decoded.put_model(Arc::new(model.clone()));
         Ok(model)
     }
 
@@ -191,7 +188,7 @@ impl Models {
     /// Removes a model.
     pub async fn remove(&self, id: &str) -> Result<ChoiceModel, ModelServiceError> {
         let _guard = self.writes.lock().await;
-        self.models.lock().expect("model cache").remove(id);
+        self.decoded.forget_model(id);
         self.store
             .remove_choice_model(id)?
             .ok_or_else(|| ModelServiceError::NotFound(id.to_owned()))
@@ -278,14 +275,9 @@ impl Models {
     /// This service is the only writer of models (the store is locked to one process), so the
     /// cache is kept right by `fit` and `remove` and never re-reads a model it holds.
     fn model(&self, model_id: &str) -> Result<Arc<ChoiceModel>, ModelServiceError> {
-        if let Some(model) = self.models.lock().expect("model cache").get(model_id) {
-            return Ok(model.clone());
-        }
-        let model = Arc::new(self.get(model_id)?);
-        self.models
-            .lock()
-            .expect("model cache")
-            .insert(model_id.to_owned(), model.clone());
-        Ok(model)
+        self.decoded
+            .model(model_id)
+            .map_err(|e| ModelServiceError::Worker(format!("cannot read model `{model_id}`: {e}")))?
+            .ok_or_else(|| ModelServiceError::NotFound(model_id.to_owned()))
     }
 }

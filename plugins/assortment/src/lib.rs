@@ -1,16 +1,20 @@
-//! `assortment`: the exact MNL assortment optimizer as a sandboxed tool. It reads the catalog's
-//! items and the fitted choice model through the `catalog` capability and runs the same library
-//! code as the server's `Optimize` call (`interarec_choice::recommend`), so the planner and a
-//! direct gRPC caller get the same answer.
+//! `assortment`: the exact MNL assortment optimizer as a sandboxed tool. It asks the host,
+//! through the `catalog` capability's columns, for the rows the shopper's price range and
+//! filters admit with their prices, model weights and cap groups, solves on those alone, and
+//! fetches ids and titles for the items it picked (`interarec_choice::access::recommend_via`,
+//! held to the same answers as the server's `Optimize`, `interarec_choice::recommend`).
 //!
-//! Each call is a fresh instance, so the catalog is read in pages of 1,000 items on every call:
-//! the cost grows with the catalog (the answer reports load and compute time separately).
+//! The host keeps catalogs and models decoded, so a call copies a few arrays of the admitted
+//! rows instead of reading the catalog as JSON; the answer reports the time spent in host calls
+//! and in the optimizer.
 
-use interarec_choice::item::Item;
-use interarec_choice::model::ChoiceModel;
-use interarec_choice::recommend::{Constraints, RecommendError, Recommendation, recommend};
-use interarec_plugin::{Capability, Description, HostError, Tool, ToolError, Value, catalog, export_tool, json};
+use interarec_choice::access::{CatalogAccess, RowItem, recommend_via};
+use interarec_choice::columns::{Columns, ColumnsRequest, WeightsRequest};
+use interarec_choice::recommend::Constraints;
+use interarec_plugin::catalog::HostCatalog;
+use interarec_plugin::{Capability, Description, Tool, ToolError, Value, export_tool, json};
 use serde::Deserialize;
+use std::cell::Cell;
 use std::time::Instant;
 
 /// The tool's arguments.
@@ -43,26 +47,56 @@ impl Tool for Assortment {
         let arguments: Arguments = serde_json::from_value(arguments)
             .map_err(|e| ToolError::InvalidArguments(format!("the arguments are not valid: {e}")))?;
         let started = Instant::now();
-        let items: Vec<Item> = catalog::all_items_as(&arguments.catalog_id).map_err(HostError::named_by_caller)?;
-        let model: ChoiceModel = catalog::choice_model_as(&arguments.model_id).map_err(HostError::named_by_caller)?;
-        let load_ms = started.elapsed().as_secs_f64() * 1e3;
-        let started = Instant::now();
-        let answer = run(&items, &model, &arguments)?;
-        let compute_ms = started.elapsed().as_secs_f64() * 1e3;
+        let catalog = Timed {
+            access: HostCatalog {
+                catalog_id: &arguments.catalog_id,
+            },
+            spent_ms: Cell::new(0.0),
+        };
+        let answer = recommend_via(
+            &catalog,
+            &arguments.model_id,
+            arguments.segment.as_deref(),
+            &arguments.constraints,
+        )?;
+        let host_ms = catalog.spent_ms.get();
+        let compute_ms = started.elapsed().as_secs_f64() * 1e3 - host_ms;
         let mut result = serde_json::to_value(answer).map_err(|e| ToolError::Failed(e.to_string()))?;
-        result["timings"] = json!({ "load_ms": load_ms, "compute_ms": compute_ms });
+        result["timings"] = json!({ "host_ms": host_ms, "compute_ms": compute_ms });
         Ok(result)
     }
 }
 
-/// The optimization proper, separate from the host calls so it can be tested natively.
-fn run(items: &[Item], model: &ChoiceModel, arguments: &Arguments) -> Result<Recommendation, ToolError> {
-    recommend(items, model, arguments.segment.as_deref(), &arguments.constraints).map_err(|error| match error {
-        RecommendError::InvalidConstraint(_) | RecommendError::Model(_) => {
-            ToolError::InvalidArguments(error.to_string())
-        }
-        RecommendError::Optimize(_) => ToolError::Failed(error.to_string()),
-    })
+/// A catalog access that adds up the time its calls take (the host's selection and the copy
+/// into the sandbox), so the answer can tell it from the optimizer's.
+struct Timed<A> {
+    access: A,
+    spent_ms: Cell<f64>,
+}
+
+impl<A: CatalogAccess> Timed<A> {
+    fn timed<T>(&self, call: impl FnOnce(&A) -> T) -> T {
+        let started = Instant::now();
+        let answer = call(&self.access);
+        self.spent_ms.set(self.spent_ms.get() + started.elapsed().as_secs_f64() * 1e3);
+        answer
+    }
+}
+
+impl<A: CatalogAccess> CatalogAccess for Timed<A> {
+    type Error = A::Error;
+
+    fn columns(&self, request: &ColumnsRequest) -> Result<Columns, A::Error> {
+        self.timed(|access| access.columns(request))
+    }
+
+    fn rows(&self, rows: &[u32], weights: Option<&WeightsRequest>) -> Result<Vec<RowItem>, A::Error> {
+        self.timed(|access| access.rows(rows, weights))
+    }
+
+    fn positions(&self, ids: &[String]) -> Result<Vec<Option<u32>>, A::Error> {
+        self.timed(|access| access.positions(ids))
+    }
 }
 
 fn arguments_schema() -> Value {
@@ -118,31 +152,30 @@ export_tool!(Assortment);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use interarec_choice::item::Item;
+    use interarec_choice::model::ChoiceModel;
+    use interarec_plugin::catalog::testing;
 
-    fn model() -> ChoiceModel {
-        ChoiceModel::builder("m")
+    fn serve() {
+        let model = ChoiceModel::builder("m")
             .price_coefficient(-0.05, 0.01)
             .item("a", 1.0, 0.1, "g")
             .item("b", 0.5, 0.1, "g")
             .item("c", -0.2, 0.1, "g")
-            .build()
-    }
-
-    fn items() -> Vec<Item> {
-        serde_json::from_value(json!([
+            .build();
+        let items: Vec<Item> = serde_json::from_value(json!([
             {"id": "a", "title": "A", "price": 20.0, "attributes": {"colour": "green"}},
             {"id": "b", "title": "B", "price": 35.0, "attributes": {"colour": "red"}},
             {"id": "c", "title": "C", "price": 60.0, "attributes": {"colour": "green"}}
         ]))
-        .unwrap()
-    }
-
-    fn arguments(value: Value) -> Arguments {
-        serde_json::from_value(value).unwrap()
+        .unwrap();
+        testing::serve_catalog("c", json!({"id": "c"}), items);
+        testing::serve_model(model);
     }
 
     #[test]
     fn arguments_and_errors_map_to_tool_errors() {
+        serve();
         // Ok: (the items allowed, how many to show at most).
         let cases: Vec<(Value, Result<(Vec<&str>, usize), &str>)> = vec![
             (
@@ -165,17 +198,30 @@ mod tests {
                 json!({"catalog_id": "c", "model_id": "m", "constraints": {"filters": [{"attribute": "size", "min": 1}]}}),
                 Err("invalid arguments: invalid constraint: no item has the attribute `size`"),
             ),
+            (
+                json!({"catalog_id": "c", "model_id": "m", "constraints": {"must_include": ["z"]}}),
+                Err("invalid arguments: invalid constraint: there is no item `z` in the catalog"),
+            ),
+            (
+                json!({"catalog_id": "nope", "model_id": "m"}),
+                Err("invalid arguments: there is no catalog `nope`"),
+            ),
+            (
+                json!({"catalog_id": "c", "model_id": "nope"}),
+                Err("invalid arguments: there is no choice model `nope`"),
+            ),
         ];
         for (value, expected) in cases {
-            let result = run(&items(), &model(), &arguments(value.clone()));
+            let result = Assortment::invoke(value.clone());
             match expected {
                 Ok((allowed, most)) => {
                     let answer = result.unwrap_or_else(|e| panic!("{value}: {e}"));
-                    let got: Vec<&str> = answer.items.iter().map(|i| i.id.as_str()).collect();
+                    let got: Vec<&str> = answer["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
                     assert!(!got.is_empty() && got.len() <= most, "{value}: {got:?}");
                     assert!(got.iter().all(|id| allowed.contains(id)), "{value}: {got:?}");
-                    assert_eq!(answer.eligible_items, allowed.len(), "{value}");
-                    assert!(answer.certificate.holds && answer.expected_revenue > 0.0);
+                    assert_eq!(answer["eligible_items"], allowed.len(), "{value}");
+                    assert!(answer["certificate"]["holds"] == true && answer["expected_revenue"].as_f64().unwrap() > 0.0);
+                    assert!(answer["timings"]["compute_ms"].as_f64().unwrap() >= 0.0);
                 }
                 Err(text) => {
                     let error = result.err().unwrap().to_string();

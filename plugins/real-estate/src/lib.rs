@@ -19,9 +19,10 @@
 //! Reads the whole catalog through the `catalog` capability in pages of 1,000 listings: meant for
 //! catalogs up to about 100,000 listings (the call's time limit bounds it).
 
-use interarec_choice::item::Item;
+use interarec_choice::access::CountAdmitted;
 use interarec_constraints::feasible::{Relaxation, relax, stated_in};
 use interarec_constraints::{CatalogFacts, Violation, validate};
+use interarec_plugin::catalog::HostCatalog;
 use interarec_plugin::{Capability, Description, HostError, Tool, ToolError, Value, catalog, export_tool, json};
 use serde_json::Map;
 use std::collections::BTreeSet;
@@ -85,8 +86,7 @@ impl Tool for RealEstate {
                 )));
             }
         }
-        let items: Vec<Item> = catalog::all_items_as(catalog_id).map_err(HostError::named_by_caller)?;
-        Ok(review(&facts, &items, &arguments["arguments"], &stated_in(&arguments)))
+        review(&facts, &HostCatalog { catalog_id }, &arguments["arguments"], &stated_in(&arguments))
     }
 }
 
@@ -102,8 +102,13 @@ fn violation(field: &str, value: &Value, problem: String, repair: String) -> Vio
 }
 
 /// The review of one set of arguments: the generic validation, the domain's readings, and the
-/// relaxations filtering needed. Pure, so it is tested natively.
-pub fn review(facts: &CatalogFacts, items: &[Item], arguments: &Value, stated: &BTreeSet<String>) -> Value {
+/// relaxations filtering needed, counting over `items` (the host's columns, or items in a test).
+pub fn review<C: CountAdmitted + ?Sized>(
+    facts: &CatalogFacts,
+    items: &C,
+    arguments: &Value,
+    stated: &BTreeSet<String>,
+) -> Result<Value, C::Error> {
     let mut violations = Vec::new();
     // Field names planners use, read as the function's arguments (the generic validation
     // would drop them as unknown).
@@ -153,22 +158,23 @@ pub fn review(facts: &CatalogFacts, items: &[Item], arguments: &Value, stated: &
         wanted,
         &HOME_SHOPPERS_ORDER,
         stated,
-    );
+    )?;
     violations.extend(relaxed.violations);
     let last = validate(facts, &relaxed.arguments);
-    json!({
+    Ok(json!({
         "valid": violations.is_empty(),
         "violations": violations,
         "arguments": last.arguments,
         "constraints": last.constraints,
         "matching_items": relaxed.matching,
         "domain": "real-estate",
-    })
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use interarec_choice::item::Item;
     use interarec_choice::item::AttributeValue;
 
     fn facts() -> CatalogFacts {
@@ -255,7 +261,7 @@ mod tests {
             ),
         ];
         for (arguments, repaired, expected, matching) in cases {
-            let review = review(&facts(), &listings(), &arguments, &BTreeSet::new());
+            let review = review(&facts(), &listings()[..], &arguments, &BTreeSet::new()).unwrap();
             let found: Vec<(String, String)> = review["violations"]
                 .as_array()
                 .unwrap()
@@ -310,7 +316,7 @@ mod tests {
         ];
         for (stated, repaired, matching) in cases {
             let stated: BTreeSet<String> = stated.iter().map(|s| (*s).to_owned()).collect();
-            let review = review(&facts(), &listings(), &arguments, &stated);
+            let review = review(&facts(), &listings()[..], &arguments, &stated).unwrap();
             assert_eq!(review["arguments"], repaired, "stated {stated:?}: {review:#}");
             assert_eq!(review["matching_items"], matching, "stated {stated:?}");
         }
@@ -319,10 +325,11 @@ mod tests {
         let stated: BTreeSet<String> = ["bedrooms", "property_type"].map(str::to_owned).into();
         let review = review(
             &facts(),
-            &listings(),
+            &listings()[..],
             &json!({"city": ["Oakland"], "property_type": ["condo"], "bedrooms_min": 4}),
             &stated,
-        );
+        )
+        .unwrap();
         assert_eq!(
             review["arguments"],
             json!({"city": ["Oakland"], "property_type": ["condo"], "bedrooms_min": 3.0}),

@@ -9,12 +9,13 @@
 //! Returns every violation with its repair, the repaired
 //! arguments, the optimizer's constraints for the `assortment` tool and how many items match.
 //!
-//! Reads the catalog's items through the `catalog` capability in pages of 1,000.
+//! Counts what the arguments admit through the `catalog` capability's `count`: the host
+//! answers over its decoded copy of the catalog, so no item enters the sandbox.
 
-use interarec_choice::item::Item;
 use interarec_constraints::feasible::{GENERIC_ORDER, relax, stated_in};
 use interarec_constraints::{CatalogFacts, Validation, validate};
-use interarec_plugin::{Capability, Description, HostError, Tool, ToolError, Value, catalog, export_tool, json};
+use interarec_plugin::catalog::HostCatalog;
+use interarec_plugin::{Capability, Description, Tool, ToolError, Value, catalog, export_tool, json};
 
 /// The tool.
 pub struct Validate;
@@ -35,15 +36,14 @@ impl Tool for Validate {
         let description = catalog::describe(catalog_id)?;
         let facts = CatalogFacts::from_json(&description.to_string()).map_err(ToolError::Failed)?;
         let mut validation = validate(&facts, &arguments["arguments"]);
-        let items: Vec<Item> = catalog::all_items_as(catalog_id).map_err(HostError::named_by_caller)?;
         let relaxed = relax(
             &facts,
-            &items,
+            &HostCatalog { catalog_id },
             &validation.arguments,
             1,
             &GENERIC_ORDER,
             &stated_in(&arguments),
-        );
+        )?;
         if !relaxed.violations.is_empty() {
             validation = Validation {
                 valid: false,

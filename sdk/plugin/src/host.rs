@@ -2,10 +2,11 @@
 //!
 //! Inside the component they call the host. Compiled natively (a tool's own `cargo test`) they
 //! fall back to stand-ins so tool logic can be unit-tested: logging prints to stderr, `kv` is an
-//! in-memory map per test thread, and the other imports answer [`HostError::NotAvailable`].
+//! in-memory map per test thread, `catalog` serves what a test put in with
+//! [`catalog::testing::serve`], and the other imports answer [`HostError::NotAvailable`].
 
 #[cfg(not(target_family = "wasm"))]
-fn native_unavailable(capability: &str) -> crate::HostError {
+pub(crate) fn native_unavailable(capability: &str) -> crate::HostError {
     crate::HostError::NotAvailable(format!(
         "the `{capability}` import exists only inside the InteraRec host; in native tests, keep the logic that needs it behind a function you can test apart"
     ))
@@ -230,81 +231,4 @@ pub mod models {
 }
 
 /// Read access to catalogs and fitted choice models (capability `catalog`).
-pub mod catalog {
-    use crate::HostError;
-    #[cfg(target_family = "wasm")]
-    use crate::bindings::interarec::tool::catalog as wit;
-    use serde_json::Value;
-
-    #[cfg(not(target_family = "wasm"))]
-    mod wit {
-        use crate::bindings::interarec::tool::types::HostError;
-
-        fn unavailable() -> Result<String, HostError> {
-            match super::super::native_unavailable("catalog") {
-                crate::HostError::NotAvailable(message) => Err(HostError::NotAvailable(message)),
-                other => Err(HostError::Failed(other.to_string())),
-            }
-        }
-
-        pub fn describe(_catalog_id: &str) -> Result<String, HostError> {
-            unavailable()
-        }
-
-        pub fn items(_catalog_id: &str, _offset: u32, _limit: u32) -> Result<String, HostError> {
-            unavailable()
-        }
-
-        pub fn choice_model(_model_id: &str) -> Result<String, HostError> {
-            unavailable()
-        }
-    }
-
-    fn parse(text: String) -> Result<Value, HostError> {
-        serde_json::from_str(&text).map_err(|error| HostError::Failed(format!("host sent invalid JSON: {error}")))
-    }
-
-    /// The catalog's summary and attribute schema.
-    pub fn describe(catalog_id: &str) -> Result<Value, HostError> {
-        parse(wit::describe(catalog_id).map_err(HostError::from)?)
-    }
-
-    /// A page of items.
-    pub fn items(catalog_id: &str, offset: u32, limit: u32) -> Result<Value, HostError> {
-        parse(wit::items(catalog_id, offset, limit).map_err(HostError::from)?)
-    }
-
-    /// A fitted choice model.
-    pub fn choice_model(model_id: &str) -> Result<Value, HostError> {
-        parse(wit::choice_model(model_id).map_err(HostError::from)?)
-    }
-
-    /// A page of items decoded straight into `T` (e.g. `Vec<interarec_choice::item::Item>`),
-    /// without an intermediate `Value`.
-    pub fn items_as<T: serde::de::DeserializeOwned>(catalog_id: &str, offset: u32, limit: u32) -> Result<T, HostError> {
-        parse_as(wit::items(catalog_id, offset, limit).map_err(HostError::from)?)
-    }
-
-    /// Every item of the catalog, read page by page (1,000 per call, the host's largest page).
-    pub fn all_items_as<T: serde::de::DeserializeOwned>(catalog_id: &str) -> Result<Vec<T>, HostError> {
-        const PAGE: u32 = 1_000;
-        let mut items: Vec<T> = Vec::new();
-        loop {
-            let page: Vec<T> = items_as(catalog_id, items.len() as u32, PAGE)?;
-            let full = page.len() as u32 == PAGE;
-            items.extend(page);
-            if !full {
-                return Ok(items);
-            }
-        }
-    }
-
-    /// A fitted choice model decoded straight into `T` (e.g. `interarec_choice::model::ChoiceModel`).
-    pub fn choice_model_as<T: serde::de::DeserializeOwned>(model_id: &str) -> Result<T, HostError> {
-        parse_as(wit::choice_model(model_id).map_err(HostError::from)?)
-    }
-
-    fn parse_as<T: serde::de::DeserializeOwned>(text: String) -> Result<T, HostError> {
-        serde_json::from_str(&text).map_err(|error| HostError::Failed(format!("host sent unexpected JSON: {error}")))
-    }
-}
+pub mod catalog;

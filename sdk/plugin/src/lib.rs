@@ -45,7 +45,7 @@ pub use serde_json::{self, Value, json};
 /// The version of the `interarec:tool` WIT package this SDK builds against. The
 /// [`export_tool!`] macro writes it into the component's `interarec:api-version` custom section,
 /// and the host refuses components built against a version it does not speak.
-pub const API_VERSION: &str = "0.1.0";
+pub const API_VERSION: &str = "0.1.1";
 
 /// The name of the custom section holding [`API_VERSION`].
 pub const API_VERSION_SECTION: &str = "interarec:api-version";
@@ -65,7 +65,7 @@ pub trait Tool {
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/v0.1.0",
+        path: "../wit/v0.1.1",
         world: "tool-world",
         pub_export_macro: true,
         export_macro_name: "__export_tool_world",
@@ -115,7 +115,7 @@ pub mod __private {
 #[macro_export]
 macro_rules! export_tool {
     ($tool:ty) => {
-        $crate::export_tool!($tool, api_version = "0.1.0");
+        $crate::export_tool!($tool, api_version = "0.1.1");
     };
     ($tool:ty, api_version = $version:literal) => {
         // Exports exist only in the component: natively (`cargo test`) the tool is plain Rust,
@@ -155,13 +155,13 @@ macro_rules! export_tool {
 mod tests {
     #[test]
     fn sdk_version_matches_the_wit_package() {
-        let wit = include_str!("../../wit/v0.1.0/tool.wit");
+        let wit = include_str!("../../wit/v0.1.1/tool.wit");
         assert!(wit.contains(&format!("package interarec:tool@{};", super::API_VERSION)));
     }
 
     #[test]
     fn version_bytes_copies_the_whole_string() {
-        const BYTES: [u8; 5] = super::__private::version_bytes::<5>("0.1.0");
-        assert_eq!(&BYTES, b"0.1.0");
+        const BYTES: [u8; 5] = super::__private::version_bytes::<5>("0.1.1");
+        assert_eq!(&BYTES, b"0.1.1");
     }
 }

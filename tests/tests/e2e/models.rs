@@ -435,3 +435,66 @@ async fn the_assortment_plugin_answers_like_optimize() {
     assert_eq!(code, Code::PermissionDenied, "{message}");
     assert!(message.contains("catalog"), "{message}");
 }
+
+/// Components built against WIT 0.1.0 (JSON pages) run beside 0.1.1 ones (columns) on one
+/// host; a re-imported catalog and a replaced or removed model reach the columnar path at once.
+#[tokio::test]
+async fn both_wit_versions_read_catalogs_and_the_host_cache_follows_changes() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    catalog_and_model(&mut client, 2_300).await;
+    let old = client
+        .register_tool(plugin("guest_wit_0_1_0"), vec![grant("catalog"), grant("kv")], limits(0, 256), false)
+        .await
+        .unwrap()
+        .tool
+        .unwrap();
+    let new = client
+        .register_tool(plugin("assortment"), vec![grant("catalog")], limits(0, 256), false)
+        .await
+        .unwrap()
+        .tool
+        .unwrap();
+    assert_eq!((old.wit_version.as_str(), new.wit_version.as_str()), ("0.1.0", "0.1.1"));
+    let arguments = serde_json::json!({"catalog_id": "fashion", "model_id": "fashion-mnl"}).to_string();
+    for calls in 1..=2 {
+        let answer = client.invoke_tool("wit-zero-one-zero", &arguments, "").await.unwrap();
+        let answer: serde_json::Value = serde_json::from_str(&answer.result_json).unwrap();
+        assert_eq!(answer["items"], 2_300, "{answer}");
+        assert_eq!(answer["item_count"], 2_300, "{answer}");
+        assert_eq!(answer["segments"], 3, "{answer}");
+        assert_eq!(answer["calls"], calls, "{answer}");
+    }
+    let recommend = |constraints: serde_json::Value| {
+        serde_json::json!({"catalog_id": "fashion", "model_id": "fashion-mnl", "constraints": constraints}).to_string()
+    };
+    let first = client.invoke_tool("assortment", &recommend(serde_json::json!({})), "").await.unwrap();
+    let first: serde_json::Value = serde_json::from_str(&first.result_json).unwrap();
+    assert_eq!(first["catalog_items"], 2_300);
+
+    // A smaller catalog under the same id: the next call sees it.
+    let smaller = fashion_items(500, 3);
+    let header = ImportHeader {
+        catalog_id: "fashion".into(),
+        name: "Fashion".into(),
+        format: CatalogFormat::Csv as i32,
+        strict: true,
+        replace: true,
+        attribute_overrides_json: String::new(),
+    };
+    client.import_catalog(header, catalog_csv(&smaller).as_bytes(), 1 << 20).await.unwrap();
+    let second = client.invoke_tool("assortment", &recommend(serde_json::json!({})), "").await.unwrap();
+    let second: serde_json::Value = serde_json::from_str(&second.result_json).unwrap();
+    assert_eq!(second["catalog_items"], 500, "{second}");
+    let direct = client.optimize(optimize_request("fashion-mnl", "", "{}")).await.unwrap();
+    let ids = |answer: &serde_json::Value| -> Vec<String> {
+        answer["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(ids(&second), direct.items.iter().map(|i| i.id.clone()).collect::<Vec<_>>());
+
+    // A removed model is gone for the plugin too.
+    client.remove_choice_model("fashion-mnl").await.unwrap();
+    let (code, message) = status(client.invoke_tool("assortment", &recommend(serde_json::json!({})), "").await);
+    assert_eq!(code, Code::InvalidArgument, "{message}");
+    assert!(message.contains("there is no choice model `fashion-mnl`"), "{message}");
+}

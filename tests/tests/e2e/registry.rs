@@ -34,7 +34,7 @@ async fn register_list_describe_invoke_remove_and_survive_restart() {
     let tool = registered.tool.unwrap();
     assert_eq!(
         (tool.name.as_str(), tool.version.as_str(), tool.wit_version.as_str()),
-        ("echo", "0.1.0", "0.1.0")
+        ("echo", "0.1.0", "0.1.1")
     );
     assert_eq!(tool.sha256.len(), 64);
 
@@ -157,7 +157,7 @@ async fn bad_registrations_say_what_to_fix() {
             vec![],
             limits(0, 0),
             Code::FailedPrecondition,
-            "built against interarec:tool@9.9.0, but this host speaks interarec:tool@0.1.0",
+            "built against interarec:tool@9.9.0, but this host speaks interarec:tool@0.1.0 or 0.1.1",
         ),
         (
             "invalid schema",
