@@ -122,6 +122,12 @@ bench-assortment: plugins data
     cargo run -q -p interarec-choice --example bench_assortment | tee "$native"
     cargo run -q -p interarec-tests --example bench -- assortment-plugin "$native"
 
+# Catalogs of 1e3 … 1e6 items through the loop: import time and memory, one validate and one
+# assortment call against native recommend, batch → recommendation with OCR cached; last line
+# is JSON. `just bench-scale --max-n 1e5` stops earlier.
+bench-scale *ARGS: plugins
+    cargo run -q -p interarec-tests --example bench -- scale {{ ARGS }}
+
 # Screenshots per second with headless Chromium, and frames acknowledged durable per second
 # from 1 and 16 concurrent Browse streams; last line is JSON.
 bench-capture: plugins

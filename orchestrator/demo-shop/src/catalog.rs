@@ -184,6 +184,14 @@ pub fn generate(domain: Domain, seed: u64) -> Vec<Product> {
     (0..PRODUCTS_PER_SHOP).map(|i| product(domain, i, &mut rng)).collect()
 }
 
+/// The shop's products, then more drawn the same way until there are `n`: a catalog of retail
+/// size whose first products are the shop's own, so recorded sessions still read against it
+/// (benchmarks at 10^3 to 10^6 items, `just bench-scale`).
+pub fn scaled(domain: Domain, seed: u64, n: usize) -> Vec<Product> {
+    let mut rng = Rng(seed ^ (domain as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    (0..n.max(PRODUCTS_PER_SHOP)).map(|i| product(domain, i, &mut rng)).collect()
+}
+
 fn product(domain: Domain, index: usize, rng: &mut Rng) -> Product {
     let mut attributes = BTreeMap::new();
     let rating = (30.0 + rng.unit() * 20.0).round() / 10.0;
@@ -388,6 +396,18 @@ pub fn catalog_csv_pictured(domain: Domain, products: &[Product], image_base: &s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scaled_catalog_starts_with_the_shop_and_has_unique_ids() {
+        for domain in Domain::ALL {
+            let shop = generate(domain, 42);
+            let scaled = scaled(domain, 42, 5_000);
+            assert_eq!(scaled.len(), 5_000);
+            assert_eq!(&scaled[..shop.len()], &shop[..]);
+            let ids: std::collections::HashSet<&str> = scaled.iter().map(|p| p.item.id.as_str()).collect();
+            assert_eq!(ids.len(), scaled.len(), "{domain:?}");
+        }
+    }
 
     #[test]
     fn the_same_seed_gives_the_same_shop_and_every_domain_has_its_attributes() {

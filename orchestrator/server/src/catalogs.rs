@@ -1,6 +1,7 @@
 //! Catalog management over the store: import (parse, check the id rule, store), list, get,
 //! remove. Knows nothing of gRPC; `grpc::catalogs` converts to and from wire types.
 
+use crate::backends::Decoded;
 use interarec_core::catalog::{AttributeOverride, CatalogError, CatalogFormat, CatalogRecord, RowError, parse_catalog};
 use interarec_store::{Store, StoreError};
 use std::collections::BTreeMap;
@@ -72,6 +73,7 @@ pub struct Imported {
 pub struct Catalogs {
     store: Store,
     writes: Arc<tokio::sync::Mutex<()>>,
+    decoded: Option<Arc<Decoded>>,
 }
 
 impl Catalogs {
@@ -80,7 +82,14 @@ impl Catalogs {
         Catalogs {
             store,
             writes: Arc::default(),
+            decoded: None,
         }
+    }
+
+    /// Hands every import's items to the tools' decoded catalogs as they are stored.
+    pub fn with_decoded(mut self, decoded: Arc<Decoded>) -> Catalogs {
+        self.decoded = Some(decoded);
+        self
     }
 
     /// Parses and stores an import.
@@ -114,7 +123,16 @@ impl Catalogs {
         let record = CatalogRecord::new(spec.id.clone(), name, &parsed, now_ms);
         let store = self.store.clone();
         let stored = record.clone();
-        tokio::task::spawn_blocking(move || store.put_catalog(&stored, &parsed.items).map(|()| parsed))
+        let decoded = self.decoded.clone();
+        tokio::task::spawn_blocking(move || {
+            store.put_catalog(&stored, &parsed.items)?;
+            if let Some(decoded) = decoded
+                && let Err(error) = decoded.imported(&stored.id, &parsed.items)
+            {
+                tracing::warn!(catalog = %stored.id, "the imported catalog will be decoded on first use: {error}");
+            }
+            Ok::<_, interarec_store::StoreError>(parsed)
+        })
             .await
             .map_err(|e| CatalogServiceError::Worker(format!("the import worker failed: {e}; see the server log")))?
             .map(|parsed| Imported {

@@ -101,8 +101,8 @@ pub async fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
             .with_models(vision.clone()),
     )
     .context("cannot start the plugin host")?;
-    let catalogs = Catalogs::new(store.clone());
-    let models = Models::new(store.clone(), decoded).with_optimize_limits(config.serving.optimize_limits());
+    let catalogs = Catalogs::new(store.clone()).with_decoded(decoded.clone());
+    let models = Models::new(store.clone(), decoded.clone()).with_optimize_limits(config.serving.optimize_limits());
     let registry = Registry::open(store.clone(), host).await?;
     let network_planner = match &config.openai {
         Some(openai) => {
@@ -118,6 +118,9 @@ pub async fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
         false => None,
     };
     let background = Arc::new(background::BackgroundRuntime::start().context("cannot start the background threads")?);
+    // Catalogs decoded before the first tool needs them: a million items take seconds.
+    let warming = decoded.clone();
+    background.handle().spawn_blocking(move || warming.warm());
     let sessions = Sessions::new(store.clone(), Arc::new(registry.clone()))
         .with_background_runtime(background.handle())
         .with_reader(reader)

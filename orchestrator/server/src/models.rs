@@ -2,18 +2,20 @@
 //! reporting progress), list, get, remove, and optimize a catalog's assortment. Knows nothing of
 //! gRPC; `grpc::models` converts to and from wire types.
 //!
-//! Optimization reads the catalog's items and the model from memory: items are cached by the
-//! catalog's import time (a re-import is picked up by the next call), models are cached and
-//! updated by this service's own fits and removals (it is their only writer).
+//! Optimization reads the catalog and the model from memory ([`Decoded`], shared with the
+//! `catalog` capability): catalogs as columns per version (a re-import is picked up by the next
+//! call), models updated by this service's own fits and removals (it is their only writer), and
+//! solves with `recommend_via`, the `assortment` tool's code path.
 
 use interarec_choice::model::ChoiceModel;
-use interarec_choice::recommend::{Constraints, RecommendError, Recommendation, SizeLimits, recommend};
-use interarec_core::catalog::Item;
+use interarec_choice::access::{CatalogAccess, RowItem, recommend_via};
+use interarec_choice::columns::{CatalogColumns, Columns, ColumnsRequest, Weights, WeightsRequest};
+use interarec_choice::recommend::{Constraints, RecommendError, Recommendation, SizeLimits};
 use interarec_datasets::fitting::{FitModelError, FitSpec, Progress, fit_model};
 use crate::backends::Decoded;
+use crate::backends::catalog::CatalogVersion;
 use interarec_store::{Store, StoreError};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Largest transaction log accepted, in bytes.
@@ -98,14 +100,12 @@ pub struct Optimized {
     pub compute_ms: f64,
 }
 
-type CatalogCache = HashMap<String, (u64, Arc<Vec<Item>>)>;
 
 /// Model operations. Cheap to clone.
 #[derive(Clone)]
 pub struct Models {
     store: Store,
     writes: Arc<tokio::sync::Mutex<()>>,
-    catalogs: Arc<Mutex<CatalogCache>>,
     decoded: Arc<Decoded>,
     optimizing: Arc<tokio::sync::Semaphore>,
     limits: OptimizeLimits,
@@ -117,7 +117,6 @@ impl Models {
         Models {
             store,
             writes: Arc::default(),
-            catalogs: Arc::default(),
             decoded,
             optimizing: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_OPTIMIZE)),
             limits: OptimizeLimits::default(),
@@ -219,16 +218,32 @@ impl Models {
             })?
         };
         constraints.check_sizes_within(&self.limits.sizes)?;
-        let items = self.catalog_items(catalog_id).await?;
+        let decoded = self.decoded.clone();
+        let id = catalog_id.to_owned();
+        let (version, columns) = tokio::task::spawn_blocking(move || decoded.catalog(&id))
+            .await
+            .map_err(|e| ModelServiceError::Worker(format!("the loading worker failed: {e}; see the server log")))?
+            .map_err(|e| ModelServiceError::Worker(format!("cannot read catalog `{catalog_id}`: {e}")))?
+            .ok_or_else(|| ModelServiceError::CatalogNotFound(catalog_id.to_owned()))?;
         let model = self.model(model_id)?;
         let _turn = self
             .optimizing
             .acquire()
             .await
             .map_err(|_| ModelServiceError::Exhausted("the optimizer is shutting down".into()))?;
+        let decoded = self.decoded.clone();
+        let catalog_id = catalog_id.to_owned();
         let computing = tokio::task::spawn_blocking(move || {
             let started = Instant::now();
-            let recommendation = recommend(&items, &model, segment.as_deref(), &constraints)?;
+            let access = Served {
+                decoded: &decoded,
+                catalog_id: &catalog_id,
+                version,
+                columns: &columns,
+                model,
+            };
+            let model_id = access.model.id.clone();
+            let recommendation = recommend_via(&access, &model_id, segment.as_deref(), &constraints)?;
             Ok(Optimized {
                 recommendation,
                 compute_ms: started.elapsed().as_secs_f64() * 1e3,
@@ -246,32 +261,6 @@ impl Models {
         }
     }
 
-    async fn catalog_items(&self, catalog_id: &str) -> Result<Arc<Vec<Item>>, ModelServiceError> {
-        let record = self
-            .store
-            .get_catalog(catalog_id)?
-            .ok_or_else(|| ModelServiceError::CatalogNotFound(catalog_id.to_owned()))?;
-        if let Some((version, items)) = self.catalogs.lock().expect("catalog cache").get(catalog_id)
-            && *version == record.imported_at_unix_ms
-        {
-            return Ok(items.clone());
-        }
-        let store = self.store.clone();
-        let id = catalog_id.to_owned();
-        let items = Arc::new(
-            tokio::task::spawn_blocking(move || store.all_catalog_items(&id))
-                .await
-                .map_err(|e| {
-                    ModelServiceError::Worker(format!("the loading worker failed: {e}; see the server log"))
-                })??,
-        );
-        self.catalogs
-            .lock()
-            .expect("catalog cache")
-            .insert(catalog_id.to_owned(), (record.imported_at_unix_ms, items.clone()));
-        Ok(items)
-    }
-
     /// This service is the only writer of models (the store is locked to one process), so the
     /// cache is kept right by `fit` and `remove` and never re-reads a model it holds.
     fn model(&self, model_id: &str) -> Result<Arc<ChoiceModel>, ModelServiceError> {
@@ -279,5 +268,43 @@ impl Models {
             .model(model_id)
             .map_err(|e| ModelServiceError::Worker(format!("cannot read model `{model_id}`: {e}")))?
             .ok_or_else(|| ModelServiceError::NotFound(model_id.to_owned()))
+    }
+}
+
+/// The optimizer's view of a decoded catalog: the same selection the `catalog` capability
+/// answers tools with, so `Optimize` and the `assortment` tool share one code path and one copy
+/// of the catalog in memory.
+struct Served<'a> {
+    decoded: &'a Decoded,
+    catalog_id: &'a str,
+    version: CatalogVersion,
+    columns: &'a CatalogColumns,
+    model: Arc<ChoiceModel>,
+}
+
+impl Served<'_> {
+    fn weights(&self, request: &WeightsRequest) -> Result<Arc<Weights>, ModelServiceError> {
+        Ok(self
+            .decoded
+            .weights_of(self.catalog_id, self.version, self.columns, self.model.clone(), request.segment.as_deref())
+            .map_err(RecommendError::from)?)
+    }
+}
+
+impl CatalogAccess for Served<'_> {
+    type Error = ModelServiceError;
+
+    fn columns(&self, request: &ColumnsRequest) -> Result<Columns, ModelServiceError> {
+        let weights = request.weights.as_ref().map(|w| self.weights(w)).transpose()?;
+        Ok(self.columns.columns(request, weights.as_deref())?)
+    }
+
+    fn rows(&self, rows: &[u32], weights: Option<&WeightsRequest>) -> Result<Vec<RowItem>, ModelServiceError> {
+        let weights = weights.map(|w| self.weights(w)).transpose()?;
+        Ok(self.columns.rows(rows, weights.as_deref()))
+    }
+
+    fn positions(&self, ids: &[String]) -> Result<Vec<Option<u32>>, ModelServiceError> {
+        Ok(ids.iter().map(|id| self.columns.position(id)).collect())
     }
 }

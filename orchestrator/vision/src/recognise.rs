@@ -52,11 +52,18 @@ pub struct Recognised {
     pub price_agrees: bool,
 }
 
-/// The session catalog's items, indexed by title word.
+/// The session catalog's items, indexed by title word. Items with the same title words share
+/// one title entry, so a card is compared with each distinct title once: a catalog of a million
+/// items repeats the same few thousand titles in many colours, sizes and prices.
 #[derive(Debug, Clone, Default)]
 pub struct ItemIndex {
     items: Vec<KnownItem>,
-    by_word: HashMap<String, Vec<u32>>,
+    /// Each item's title entry.
+    title_of: Vec<u32>,
+    /// Distinct titles: their words and their items, ascending.
+    titles: Vec<(Vec<String>, Vec<u32>)>,
+    /// Per word, the titles holding it and how many items those have.
+    by_word: HashMap<String, (Vec<u32>, usize)>,
     /// Items by price in cents.
     by_price: BTreeMap<i64, Vec<u32>>,
 }
@@ -91,12 +98,25 @@ impl ItemIndex {
                 }
             })
             .collect();
-        let mut by_word: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut title_ids: HashMap<&[String], u32> = HashMap::new();
+        let mut titles: Vec<(Vec<String>, Vec<u32>)> = Vec::new();
+        let mut title_of = Vec::with_capacity(known.len());
         for (index, item) in known.iter().enumerate() {
-            for word in &item.title_words {
-                let postings = by_word.entry(word.clone()).or_default();
-                if postings.last() != Some(&(index as u32)) {
-                    postings.push(index as u32);
+            let next = titles.len() as u32;
+            let title = *title_ids.entry(item.title_words.as_slice()).or_insert(next);
+            if title == next {
+                titles.push((item.title_words.clone(), Vec::new()));
+            }
+            titles[title as usize].1.push(index as u32);
+            title_of.push(title);
+        }
+        let mut by_word: HashMap<String, (Vec<u32>, usize)> = HashMap::new();
+        for (title, (words, members)) in titles.iter().enumerate() {
+            for word in words {
+                let (postings, count) = by_word.entry(word.clone()).or_default();
+                if postings.last() != Some(&(title as u32)) {
+                    postings.push(title as u32);
+                    *count += members.len();
                 }
             }
         }
@@ -109,6 +129,8 @@ impl ItemIndex {
         }
         ItemIndex {
             items: known,
+            title_of,
+            titles,
             by_word,
             by_price,
         }
@@ -135,51 +157,56 @@ impl ItemIndex {
         }
         // Candidates: the items of the card's two rarest title words (OCR slips within one
         // edit), and the items at the card's price; never a scan of the catalog.
-        let mut postings: Vec<&Vec<u32>> = Vec::new();
+        let mut postings: Vec<&(Vec<u32>, usize)> = Vec::new();
         for word in &card_words {
             if word.len() < 3 {
                 continue;
             }
-            if let Some(items) = self.by_word.get(word) {
-                postings.push(items);
+            if let Some(titles) = self.by_word.get(word) {
+                postings.push(titles);
             } else if word.len() >= 5 {
                 postings.extend(
                     self.by_word
                         .iter()
                         .filter(|(k, _)| k.len().abs_diff(word.len()) <= 1 && within_one_edit(k, word))
-                        .map(|(_, items)| items),
+                        .map(|(_, titles)| titles),
                 );
             }
         }
-        postings.sort_by_key(|items| items.len());
-        let mut candidates: Vec<u32> = postings
+        postings.sort_by_key(|(_, items)| *items);
+        let mut candidate_titles: Vec<u32> = postings
             .iter()
             .take(2)
-            .flat_map(|items| items.iter().copied())
+            .flat_map(|(titles, _)| titles.iter().copied())
             .collect();
-        for price in [price, was_price].into_iter().flatten() {
-            let cents = (price * 100.0).round() as i64;
-            let slack = ((price * PRICE_TOLERANCE * 100.0).round() as i64).max(1);
-            candidates.extend(
-                self.by_price
-                    .range(cents - slack..=cents + slack)
-                    .flat_map(|(_, items)| items.iter().copied())
-                    .take(MAX_PRICE_CANDIDATES),
-            );
-        }
-        candidates.sort_unstable();
-        candidates.dedup();
-        let mut best: Vec<(u32, f64, bool)> = Vec::new();
-        for index in candidates {
-            let item = &self.items[index as usize];
-            let coverage = coverage(&item.title_words, &card_words);
-            if coverage * (item.title_words.len() as f64) < 1.5 {
-                continue;
+        candidate_titles.sort_unstable();
+        candidate_titles.dedup();
+        let prices: Vec<f64> = [price, was_price].into_iter().flatten().collect();
+        let agrees = |item: &KnownItem| prices.iter().any(|p| (p - item.price).abs() <= PRICE_TOLERANCE * item.price.max(1.0));
+        // Whether a title word is on the card, asked once per word for the whole card.
+        let mut on_card: HashMap<&str, bool> = HashMap::new();
+        let mut coverage_of = |title: u32| {
+            let words = &self.titles[title as usize].0;
+            if words.is_empty() {
+                return 0.0;
             }
-            let price_agrees = [price, was_price]
-                .into_iter()
-                .flatten()
-                .any(|p| (p - item.price).abs() <= PRICE_TOLERANCE * item.price.max(1.0));
+            let found = words
+                .iter()
+                .filter(|word| {
+                    *on_card
+                        .entry(word.as_str())
+                        .or_insert_with(|| card_words.iter().any(|seen| same_word(word, seen)))
+                })
+                .count();
+            found as f64 / words.len() as f64
+        };
+        let mut best: Vec<(u32, f64, bool)> = Vec::new();
+        let passes = |index: u32, coverage: f64, best: &mut Vec<(u32, f64, bool)>| {
+            let item = &self.items[index as usize];
+            if coverage * (item.title_words.len() as f64) < 1.5 {
+                return;
+            }
+            let price_agrees = agrees(item);
             let needed = if price_agrees {
                 COVERAGE_WITH_PRICE
             } else {
@@ -187,10 +214,59 @@ impl ItemIndex {
             };
             // A card whose price is read and disagrees is another item (or another variant).
             if coverage < needed || (price.is_some() && !price_agrees && coverage < 1.0) {
-                continue;
+                return;
             }
             best.push((index, coverage, price_agrees));
+        };
+        // Titles whose items can pass only where the price agrees are met through the price
+        // index below, so their (possibly many) other items are never visited.
+        let mut price_only: Vec<(u32, f64)> = Vec::new();
+        for &title in &candidate_titles {
+            let coverage = coverage_of(title);
+            let every_item_may_pass = coverage >= 1.0 || (price.is_none() && coverage >= COVERAGE_WITHOUT_PRICE);
+            if every_item_may_pass {
+                for &index in &self.titles[title as usize].1 {
+                    passes(index, coverage, &mut best);
+                }
+            } else if coverage >= COVERAGE_WITH_PRICE && !prices.is_empty() {
+                price_only.push((title, coverage));
+            }
         }
+        if !price_only.is_empty() {
+            for &p in &prices {
+                // Every item whose price is within the tolerance of its own price of `p`.
+                let low = ((p / (1.0 + PRICE_TOLERANCE)).min(p - PRICE_TOLERANCE) * 100.0).floor() as i64 - 1;
+                let high = ((p / (1.0 - PRICE_TOLERANCE)).max(p + PRICE_TOLERANCE) * 100.0).ceil() as i64 + 1;
+                for (_, members) in self.by_price.range(low..=high) {
+                    for &index in members {
+                        let title = self.title_of[index as usize];
+                        if let Ok(at) = price_only.binary_search_by_key(&title, |(t, _)| *t) {
+                            passes(index, price_only[at].1, &mut best);
+                        }
+                    }
+                }
+            }
+        }
+        // The first items at the card's price, whatever their words, as a card may name them
+        // in words no title index lookup found.
+        for &p in &prices {
+            let cents = (p * 100.0).round() as i64;
+            let slack = ((p * PRICE_TOLERANCE * 100.0).round() as i64).max(1);
+            for &index in self
+                .by_price
+                .range(cents - slack..=cents + slack)
+                .flat_map(|(_, items)| items.iter())
+                .take(MAX_PRICE_CANDIDATES)
+            {
+                let title = self.title_of[index as usize];
+                if candidate_titles.binary_search(&title).is_err() {
+                    let coverage = coverage_of(title);
+                    passes(index, coverage, &mut best);
+                }
+            }
+        }
+        best.sort_unstable_by_key(|(index, _, _)| *index);
+        best.dedup_by_key(|(index, _, _)| *index);
         // Best first: price agreement, then coverage.
         best.sort_by(|a, b| b.2.cmp(&a.2).then(b.1.total_cmp(&a.1)));
         let &(_, top_coverage, top_price) = best.first()?;
@@ -213,7 +289,8 @@ impl ItemIndex {
     }
 }
 
-/// Share of `title` words found among `card` words (OCR-tolerant).
+/// Share of `title` words found among `card` words (OCR-tolerant); the tests' reference.
+#[cfg(test)]
 fn coverage(title: &[String], card: &[String]) -> f64 {
     if title.is_empty() {
         return 0.0;
@@ -316,6 +393,109 @@ mod tests {
                 );
                 assert_eq!(found.numbers.get("bedrooms"), Some(&2.0), "{text}");
             }
+        }
+    }
+
+    /// The recognition as first written: every candidate item compared on its own.
+    fn reference(index: &ItemIndex, text: &str, price: Option<f64>, was_price: Option<f64>) -> Option<Vec<String>> {
+        let card_words = tokens(text);
+        let mut by_word: HashMap<&str, Vec<u32>> = HashMap::new();
+        for (i, item) in index.items.iter().enumerate() {
+            for word in &item.title_words {
+                let postings = by_word.entry(word.as_str()).or_default();
+                if postings.last() != Some(&(i as u32)) {
+                    postings.push(i as u32);
+                }
+            }
+        }
+        let mut postings: Vec<&Vec<u32>> = Vec::new();
+        for word in &card_words {
+            if word.len() < 3 {
+                continue;
+            }
+            if let Some(items) = by_word.get(word.as_str()) {
+                postings.push(items);
+            } else if word.len() >= 5 {
+                postings.extend(
+                    by_word
+                        .iter()
+                        .filter(|(k, _)| k.len().abs_diff(word.len()) <= 1 && within_one_edit(k, word))
+                        .map(|(_, items)| items),
+                );
+            }
+        }
+        postings.sort_by_key(|items| items.len());
+        let mut candidates: Vec<u32> = postings.iter().take(2).flat_map(|items| items.iter().copied()).collect();
+        for price in [price, was_price].into_iter().flatten() {
+            let cents = (price * 100.0).round() as i64;
+            let slack = ((price * PRICE_TOLERANCE * 100.0).round() as i64).max(1);
+            candidates.extend(
+                index
+                    .by_price
+                    .range(cents - slack..=cents + slack)
+                    .flat_map(|(_, items)| items.iter().copied())
+                    .take(MAX_PRICE_CANDIDATES),
+            );
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut best: Vec<(u32, f64, bool)> = Vec::new();
+        for i in candidates {
+            let item = &index.items[i as usize];
+            let coverage = coverage(&item.title_words, &card_words);
+            if coverage * (item.title_words.len() as f64) < 1.5 {
+                continue;
+            }
+            let agrees = [price, was_price]
+                .into_iter()
+                .flatten()
+                .any(|p| (p - item.price).abs() <= PRICE_TOLERANCE * item.price.max(1.0));
+            let needed = if agrees { COVERAGE_WITH_PRICE } else { COVERAGE_WITHOUT_PRICE };
+            if coverage < needed || (price.is_some() && !agrees && coverage < 1.0) {
+                continue;
+            }
+            best.push((i, coverage, agrees));
+        }
+        best.sort_by(|a, b| b.2.cmp(&a.2).then(b.1.total_cmp(&a.1)));
+        let &(_, top_coverage, top_price) = best.first()?;
+        Some(
+            best.iter()
+                .take_while(|(_, c, a)| *a == top_price && (top_coverage - c).abs() < 1e-9)
+                .map(|(i, _, _)| index.items[*i as usize].id.clone())
+                .collect(),
+        )
+    }
+
+    const WORDS: [&str; 8] = ["harbor", "lounge", "chair", "oslo", "dining", "velocity", "trail", "runner"];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn grouping_by_title_recognises_what_comparing_every_item_did(
+            catalog in proptest::collection::vec((proptest::collection::vec(0usize..8, 1..4), 1u32..40), 1..60),
+            card in proptest::collection::vec((0usize..8, proptest::prelude::any::<bool>()), 0..5),
+            price in proptest::option::of(1u32..40),
+            was in proptest::option::weighted(0.2, 1u32..40),
+        ) {
+            let items: Vec<Item> = catalog
+                .iter()
+                .enumerate()
+                .map(|(i, (words, price))| {
+                    let title: Vec<&str> = words.iter().map(|w| WORDS[*w]).collect();
+                    item(&format!("i{i}"), &title.join(" "), f64::from(*price) * 10.0, "gray", "chair")
+                })
+                .collect();
+            let index = ItemIndex::new(&items, &["colour".to_owned()]);
+            // Card words, some with an OCR slip (a letter dropped).
+            let text: Vec<String> = card
+                .iter()
+                .map(|(w, slip)| if *slip && WORDS[*w].len() >= 6 { WORDS[*w][1..].to_owned() } else { WORDS[*w].to_owned() })
+                .collect();
+            let text = text.join(" ");
+            let (price, was) = (price.map(|p| f64::from(p) * 10.0), was.map(|p| f64::from(p) * 10.0));
+            let found = index.recognise(&text, price, was).map(|r| r.ids);
+            proptest::prop_assert_eq!(found, reference(&index, &text, price, was), "{}", text);
         }
     }
 

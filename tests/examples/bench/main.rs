@@ -9,6 +9,7 @@ mod chaos;
 mod llm;
 mod recommendation_loop;
 mod recovery;
+mod scale;
 mod summarize;
 mod tools;
 
@@ -23,8 +24,9 @@ fn main() -> anyhow::Result<()> {
         "llm" => llm::main(),
         "recovery" => recovery::main(),
         "chaos" => chaos::main(),
+        "scale" => scale::main(),
         _ => anyhow::bail!(
-            "unknown benchmark `{name}`: choose tools, assortment-plugin, loop, summarize, capture, llm, recovery or chaos (the `just bench-*` recipes run them)"
+            "unknown benchmark `{name}`: choose tools, assortment-plugin, loop, summarize, capture, llm, recovery, chaos or scale (the `just bench-*` recipes run them)"
         ),
     }
 }

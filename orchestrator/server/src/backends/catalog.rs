@@ -9,7 +9,7 @@
 
 use interarec_choice::access::RowItem;
 use interarec_choice::columns::{CatalogColumns, Columns, ColumnsRequest, Weights, WeightsRequest};
-use interarec_choice::model::ChoiceModel;
+use interarec_choice::model::{ChoiceModel, ModelError};
 use interarec_choice::recommend::Constraints;
 use interarec_plugin_host::CatalogFailure;
 use interarec_store::Store;
@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// What identifies one stored set of a catalog's items.
-type CatalogVersion = (u64, u64);
+pub type CatalogVersion = (u64, u64);
 
 type WeightsKey = (String, Option<String>, String);
 
@@ -75,6 +75,35 @@ impl Decoded {
         Ok(Some((version, columns)))
     }
 
+    /// Holds the columns of items just imported, so the first call after an import does not
+    /// decode them again from the store (a million items take seconds, over a tool's deadline).
+    pub fn imported(&self, catalog_id: &str, items: &[interarec_choice::item::Item]) -> Result<(), String> {
+        let Some(record) = self.store.get_catalog(catalog_id).map_err(|e| e.to_string())? else {
+            return Ok(());
+        };
+        let columns = Arc::new(CatalogColumns::from_items(items));
+        self.catalogs
+            .lock()
+            .expect("catalog cache")
+            .insert(catalog_id.to_owned(), ((record.imported_at_unix_ms, record.generation), columns));
+        Ok(())
+    }
+
+    /// Decodes every stored catalog (at start, on a background thread, so the first calls find
+    /// them decoded); a catalog that cannot be read is left to the call that needs it.
+    pub fn warm(&self) {
+        let Ok(catalogs) = self.store.list_catalogs() else {
+            return;
+        };
+        for record in catalogs {
+            let started = std::time::Instant::now();
+            match self.catalog(&record.id) {
+                Ok(_) => tracing::info!(catalog = %record.id, items = record.item_count, ms = started.elapsed().as_millis() as u64, "catalog decoded for the tools"),
+                Err(error) => tracing::warn!(catalog = %record.id, "cannot decode the catalog ahead of use: {error}"),
+            }
+        }
+    }
+
     /// The model, or `None` if there is no such model.
     pub fn model(&self, model_id: &str) -> Result<Option<Arc<ChoiceModel>>, String> {
         if let Some(model) = self.models.lock().expect("model cache").get(model_id) {
@@ -105,6 +134,7 @@ impl Decoded {
             .retain(|(model, _, _), _| model != model_id);
     }
 
+    /// The weights of a model's segment over a catalog at a version, kept until either changes.
     fn weights(
         &self,
         catalog_id: &str,
@@ -121,17 +151,27 @@ impl Decoded {
                     request.model_id
                 ))
             })?;
-        let key = (request.model_id.clone(), request.segment.clone(), catalog_id.to_owned());
+        self.weights_of(catalog_id, version, columns, model, request.segment.as_deref())
+            .map_err(|e| CatalogFailure::Invalid(e.to_string()))
+    }
+
+    /// [`Decoded::weights`] of a model already read.
+    pub fn weights_of(
+        &self,
+        catalog_id: &str,
+        version: CatalogVersion,
+        columns: &CatalogColumns,
+        model: Arc<ChoiceModel>,
+        segment: Option<&str>,
+    ) -> Result<Arc<Weights>, ModelError> {
+        let key = (model.id.clone(), segment.map(str::to_owned), catalog_id.to_owned());
         if let Some((held, held_model, weights)) = self.weights.lock().expect("weights cache").get(&key)
             && *held == version
             && Arc::ptr_eq(held_model, &model)
         {
             return Ok(weights.clone());
         }
-        let weights = Arc::new(
-            Weights::new(columns, &model, request.segment.as_deref())
-                .map_err(|e| CatalogFailure::Invalid(e.to_string()))?,
-        );
+        let weights = Arc::new(Weights::new(columns, &model, segment)?);
         self.weights
             .lock()
             .expect("weights cache")
