@@ -6,28 +6,12 @@
 //! which is how the tests hold it to [`recommend`](crate::recommend::recommend)'s answers.
 
 use crate::assortment::{AssortmentProblem, Capacity, GroupCaps, optimize};
+pub use crate::columns::RowItem;
 use crate::columns::{CatalogColumns, Columns, ColumnsRequest, Weights, WeightsRequest};
 use crate::model::{ChoiceModel, NO_PURCHASE_WEIGHT};
 use crate::recommend::{
     CertificateReport, Constraints, DEFAULT_CAPACITY, RecommendError, Recommendation, RecommendedItem,
 };
-
-/// One item fetched by row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RowItem {
-    /// Its row.
-    pub row: u32,
-    /// Catalog id.
-    pub id: String,
-    /// Title.
-    pub title: String,
-    /// Price.
-    pub price: f64,
-    /// Image reference.
-    pub image: Option<String>,
-    /// Its weight, when weights were asked for and the model has an estimate.
-    pub weight: Option<f64>,
-}
 
 /// How [`recommend_via`] reaches a catalog.
 pub trait CatalogAccess {
@@ -72,7 +56,12 @@ pub fn recommend_via<A: CatalogAccess>(
         .iter()
         .map(|&w| if w > 0.0 && w.is_finite() { w } else { f64::MIN_POSITIVE })
         .collect();
-    let listed: Vec<String> = constraints.exclude.iter().chain(&constraints.must_include).cloned().collect();
+    let listed: Vec<String> = constraints
+        .exclude
+        .iter()
+        .chain(&constraints.must_include)
+        .cloned()
+        .collect();
     let positions = if listed.is_empty() {
         Vec::new()
     } else {
@@ -123,13 +112,19 @@ pub fn recommend_via<A: CatalogAccess>(
     };
     if let Some(refused) = &columns.cap_refused {
         return Err(RecommendError::InvalidConstraint(
-            refused.strip_prefix("invalid constraint: ").unwrap_or(refused).to_owned(),
+            refused
+                .strip_prefix("invalid constraint: ")
+                .unwrap_or(refused)
+                .to_owned(),
         )
         .into());
     }
     let caps: Vec<usize> = constraints.max_per_value.as_ref().map_or_else(Vec::new, |cap| {
         std::iter::once((columns.catalog_items as usize).max(1))
-            .chain(std::iter::repeat_n(cap.max, columns.group_count.saturating_sub(1) as usize))
+            .chain(std::iter::repeat_n(
+                cap.max,
+                columns.group_count.saturating_sub(1) as usize,
+            ))
             .collect()
     });
     let mut is_excluded = vec![false; rows.len()];
@@ -206,7 +201,10 @@ pub struct Local<'a> {
 impl Local<'_> {
     fn weights(&self, request: &WeightsRequest) -> Result<Weights, RecommendError> {
         if request.model_id != self.model.id {
-            return Err(RecommendError::InvalidConstraint(format!("there is no model `{}`", request.model_id)));
+            return Err(RecommendError::InvalidConstraint(format!(
+                "there is no model `{}`",
+                request.model_id
+            )));
         }
         Ok(Weights::new(self.catalog, self.model, request.segment.as_deref())?)
     }
@@ -227,24 +225,6 @@ impl CatalogAccess for Local<'_> {
 
     fn positions(&self, ids: &[String]) -> Result<Vec<Option<u32>>, RecommendError> {
         Ok(ids.iter().map(|id| self.catalog.position(id)).collect())
-    }
-}
-
-impl CatalogColumns {
-    /// Items by row (rows past the end are left out), with their weights when given.
-    pub fn rows(&self, rows: &[u32], weights: Option<&Weights>) -> Vec<RowItem> {
-        rows.iter()
-            .map(|&row| row as usize)
-            .filter(|&row| row < self.len())
-            .map(|row| RowItem {
-                row: row as u32,
-                id: self.ids[row].clone(),
-                title: self.titles[row].clone(),
-                price: self.prices[row],
-                image: self.images[row].clone(),
-                weight: weights.map(|w| w.values[row]).filter(|w| !w.is_nan()),
-            })
-            .collect()
     }
 }
 
@@ -273,3 +253,6 @@ impl CountAdmitted for CatalogColumns {
         Ok(self.count(selection))
     }
 }
+
+#[cfg(test)]
+mod tests;

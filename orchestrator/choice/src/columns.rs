@@ -153,6 +153,23 @@ pub struct Columns {
     pub categories: Vec<CategoryColumn>,
 }
 
+/// One item fetched by row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowItem {
+    /// Its row.
+    pub row: u32,
+    /// Catalog id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Price.
+    pub price: f64,
+    /// Image reference.
+    pub image: Option<String>,
+    /// Its weight, when weights were asked for and the model has an estimate.
+    pub weight: Option<f64>,
+}
+
 impl CatalogColumns {
     /// Decodes items into columns.
     pub fn from_items(items: &[Item]) -> CatalogColumns {
@@ -205,7 +222,12 @@ impl CatalogColumns {
             }
         }
         let mut positions = FxMap::with_capacity_and_hasher(rows, BuildHasherDefault::default());
-        positions.extend(items.iter().enumerate().map(|(row, item)| (item.id.clone(), row as u32)));
+        positions.extend(
+            items
+                .iter()
+                .enumerate()
+                .map(|(row, item)| (item.id.clone(), row as u32)),
+        );
         CatalogColumns {
             ids: items.iter().map(|item| item.id.clone()).collect(),
             titles: items.iter().map(|item| item.title.clone()).collect(),
@@ -261,8 +283,18 @@ impl CatalogColumns {
             max_per_value: request.cap.clone(),
             ..selection.clone()
         };
-        let attribute_names = || self.attributes.keys().map(String::as_str).collect::<Vec<_>>().join(", ");
-        check_against(&checked, &|name| self.is_empty() || self.attributes.contains_key(name), &attribute_names)?;
+        let attribute_names = || {
+            self.attributes
+                .keys()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        check_against(
+            &checked,
+            &|name| self.is_empty() || self.attributes.contains_key(name),
+            &attribute_names,
+        )?;
         let filters = self.compile(selection);
         let excluded = self.excluded_mask(selection);
         let rows: Vec<u32> = (0..self.len())
@@ -497,10 +529,21 @@ impl<'a> CompiledFilter<'a> {
         let equals = filter.equals.as_ref().map(plain);
         CompiledFilter {
             column,
-            needs_value: filter.equals.is_some() || filter.one_of.is_some() || filter.min.is_some() || filter.max.is_some(),
-            equals: equals.as_ref().map(|value| Wanted::new(column, std::iter::once(value.as_str()))),
-            one_of: filter.one_of.as_ref().map(|values| Wanted::new(column, values.iter().map(String::as_str))),
-            none_of: filter.none_of.as_ref().map(|values| Wanted::new(column, values.iter().map(String::as_str))),
+            needs_value: filter.equals.is_some()
+                || filter.one_of.is_some()
+                || filter.min.is_some()
+                || filter.max.is_some(),
+            equals: equals
+                .as_ref()
+                .map(|value| Wanted::new(column, std::iter::once(value.as_str()))),
+            one_of: filter
+                .one_of
+                .as_ref()
+                .map(|values| Wanted::new(column, values.iter().map(String::as_str))),
+            none_of: filter
+                .none_of
+                .as_ref()
+                .map(|values| Wanted::new(column, values.iter().map(String::as_str))),
             min: filter.min,
             max: filter.max,
         }
@@ -515,8 +558,14 @@ impl<'a> CompiledFilter<'a> {
         if self.none_of.as_ref().is_some_and(|none| none.matches(number, codes)) {
             return false;
         }
-        if self.equals.as_ref().is_some_and(|wanted| !wanted.matches(number, codes))
-            || self.one_of.as_ref().is_some_and(|wanted| !wanted.matches(number, codes))
+        if self
+            .equals
+            .as_ref()
+            .is_some_and(|wanted| !wanted.matches(number, codes))
+            || self
+                .one_of
+                .as_ref()
+                .is_some_and(|wanted| !wanted.matches(number, codes))
         {
             return false;
         }
@@ -532,5 +581,20 @@ impl<'a> CompiledFilter<'a> {
     }
 }
 
-#[cfg(test)]
-mod tests;
+impl CatalogColumns {
+    /// Items by row (rows past the end are left out), with their weights when given.
+    pub fn rows(&self, rows: &[u32], weights: Option<&Weights>) -> Vec<RowItem> {
+        rows.iter()
+            .map(|&row| row as usize)
+            .filter(|&row| row < self.len())
+            .map(|row| RowItem {
+                row: row as u32,
+                id: self.ids[row].clone(),
+                title: self.titles[row].clone(),
+                price: self.prices[row],
+                image: self.images[row].clone(),
+                weight: weights.map(|w| w.values[row]).filter(|w| !w.is_nan()),
+            })
+            .collect()
+    }
+}

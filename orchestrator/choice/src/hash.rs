@@ -45,4 +45,3 @@ impl Hasher for FxHasher {
         z ^ (z >> 33)
     }
 }
-

@@ -11,12 +11,12 @@
 //! removed the last items.
 
 use crate::assortment::{AssortmentProblem, Capacity, GroupCaps, OptimizeError, optimize};
+use crate::hash::FxHasher;
 use crate::item::{AttributeValue, Item};
 use crate::model::{ChoiceModel, ModelError, NO_PURCHASE_WEIGHT, Segment};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
-use crate::hash::FxHasher;
 use std::hash::BuildHasherDefault;
 
 /// Items shown when the constraints do not say.

@@ -62,7 +62,11 @@ pub struct Relaxed {
 }
 
 /// Items of `items` that `arguments` admit.
-pub fn matching<C: CountAdmitted + ?Sized>(catalog: &CatalogFacts, items: &C, arguments: &Value) -> Result<usize, C::Error> {
+pub fn matching<C: CountAdmitted + ?Sized>(
+    catalog: &CatalogFacts,
+    items: &C,
+    arguments: &Value,
+) -> Result<usize, C::Error> {
     let constraints = validate(catalog, arguments).constraints;
     items.count_admitted(&constraints)
 }

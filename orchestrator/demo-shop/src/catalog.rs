@@ -189,7 +189,9 @@ pub fn generate(domain: Domain, seed: u64) -> Vec<Product> {
 /// (benchmarks at 10^3 to 10^6 items, `just bench-scale`).
 pub fn scaled(domain: Domain, seed: u64, n: usize) -> Vec<Product> {
     let mut rng = Rng(seed ^ (domain as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-    (0..n.max(PRODUCTS_PER_SHOP)).map(|i| product(domain, i, &mut rng)).collect()
+    (0..n.max(PRODUCTS_PER_SHOP))
+        .map(|i| product(domain, i, &mut rng))
+        .collect()
 }
 
 fn product(domain: Domain, index: usize, rng: &mut Rng) -> Product {

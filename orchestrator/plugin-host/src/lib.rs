@@ -19,8 +19,8 @@ pub use error::{CallError, CallFailure, LoadError};
 pub use imports_limits::*;
 pub use services::{
     CatalogBackend, CatalogFailure, FrameDescription, FramesBackend, KvBackend, MAX_CATALOG_PAGE, MAX_CHAT_TEXT_BYTES,
-    MAX_IMAGES_PER_CHAT, MemoryKv, ModelAnswer, ModelFailure, ModelFuture, ModelMessage, ModelPart, ModelRequest,
-    MAX_LISTED_ROWS, ModelsBackend, Services,
+    MAX_IMAGES_PER_CHAT, MAX_LISTED_ROWS, MemoryKv, ModelAnswer, ModelFailure, ModelFuture, ModelMessage, ModelPart,
+    ModelRequest, ModelsBackend, Services,
 };
 pub use state::CallIdentity;
 

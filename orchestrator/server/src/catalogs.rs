@@ -133,15 +133,15 @@ impl Catalogs {
             }
             Ok::<_, interarec_store::StoreError>(parsed)
         })
-            .await
-            .map_err(|e| CatalogServiceError::Worker(format!("the import worker failed: {e}; see the server log")))?
-            .map(|parsed| Imported {
-                record,
-                errors: parsed.errors,
-                error_count: parsed.error_count,
-                replaced: existing.is_some(),
-            })
-            .map_err(CatalogServiceError::from)
+        .await
+        .map_err(|e| CatalogServiceError::Worker(format!("the import worker failed: {e}; see the server log")))?
+        .map(|parsed| Imported {
+            record,
+            errors: parsed.errors,
+            error_count: parsed.error_count,
+            replaced: existing.is_some(),
+        })
+        .map_err(CatalogServiceError::from)
     }
 
     /// Every catalog.

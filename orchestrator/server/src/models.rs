@@ -7,13 +7,13 @@
 //! call), models updated by this service's own fits and removals (it is their only writer), and
 //! solves with `recommend_via`, the `assortment` tool's code path.
 
-use interarec_choice::model::ChoiceModel;
-use interarec_choice::access::{CatalogAccess, RowItem, recommend_via};
-use interarec_choice::columns::{CatalogColumns, Columns, ColumnsRequest, Weights, WeightsRequest};
-use interarec_choice::recommend::{Constraints, RecommendError, Recommendation, SizeLimits};
-use interarec_datasets::fitting::{FitModelError, FitSpec, Progress, fit_model};
 use crate::backends::Decoded;
 use crate::backends::catalog::CatalogVersion;
+use interarec_choice::access::{CatalogAccess, RowItem, recommend_via};
+use interarec_choice::columns::{CatalogColumns, Columns, ColumnsRequest, Weights, WeightsRequest};
+use interarec_choice::model::ChoiceModel;
+use interarec_choice::recommend::{Constraints, RecommendError, Recommendation, SizeLimits};
+use interarec_datasets::fitting::{FitModelError, FitSpec, Progress, fit_model};
 use interarec_store::{Store, StoreError};
 use std::sync::Arc;
 use std::time::Instant;
@@ -99,7 +99,6 @@ pub struct Optimized {
     /// Milliseconds in `recommend` (filters, weights, optimizer), without loading.
     pub compute_ms: f64,
 }
-
 
 /// Model operations. Cheap to clone.
 #[derive(Clone)]
@@ -286,7 +285,13 @@ impl Served<'_> {
     fn weights(&self, request: &WeightsRequest) -> Result<Arc<Weights>, ModelServiceError> {
         Ok(self
             .decoded
-            .weights_of(self.catalog_id, self.version, self.columns, self.model.clone(), request.segment.as_deref())
+            .weights_of(
+                self.catalog_id,
+                self.version,
+                self.columns,
+                self.model.clone(),
+                request.segment.as_deref(),
+            )
             .map_err(RecommendError::from)?)
     }
 }

@@ -182,7 +182,11 @@ impl ItemIndex {
         candidate_titles.sort_unstable();
         candidate_titles.dedup();
         let prices: Vec<f64> = [price, was_price].into_iter().flatten().collect();
-        let agrees = |item: &KnownItem| prices.iter().any(|p| (p - item.price).abs() <= PRICE_TOLERANCE * item.price.max(1.0));
+        let agrees = |item: &KnownItem| {
+            prices
+                .iter()
+                .any(|p| (p - item.price).abs() <= PRICE_TOLERANCE * item.price.max(1.0))
+        };
         // Whether a title word is on the card, asked once per word for the whole card.
         let mut on_card: HashMap<&str, bool> = HashMap::new();
         let mut coverage_of = |title: u32| {
@@ -425,7 +429,11 @@ mod tests {
             }
         }
         postings.sort_by_key(|items| items.len());
-        let mut candidates: Vec<u32> = postings.iter().take(2).flat_map(|items| items.iter().copied()).collect();
+        let mut candidates: Vec<u32> = postings
+            .iter()
+            .take(2)
+            .flat_map(|items| items.iter().copied())
+            .collect();
         for price in [price, was_price].into_iter().flatten() {
             let cents = (price * 100.0).round() as i64;
             let slack = ((price * PRICE_TOLERANCE * 100.0).round() as i64).max(1);
@@ -450,7 +458,11 @@ mod tests {
                 .into_iter()
                 .flatten()
                 .any(|p| (p - item.price).abs() <= PRICE_TOLERANCE * item.price.max(1.0));
-            let needed = if agrees { COVERAGE_WITH_PRICE } else { COVERAGE_WITHOUT_PRICE };
+            let needed = if agrees {
+                COVERAGE_WITH_PRICE
+            } else {
+                COVERAGE_WITHOUT_PRICE
+            };
             if coverage < needed || (price.is_some() && !agrees && coverage < 1.0) {
                 continue;
             }
@@ -466,7 +478,9 @@ mod tests {
         )
     }
 
-    const WORDS: [&str; 8] = ["harbor", "lounge", "chair", "oslo", "dining", "velocity", "trail", "runner"];
+    const WORDS: [&str; 8] = [
+        "harbor", "lounge", "chair", "oslo", "dining", "velocity", "trail", "runner",
+    ];
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]

@@ -78,7 +78,8 @@ impl<A: CatalogAccess> Timed<A> {
     fn timed<T>(&self, call: impl FnOnce(&A) -> T) -> T {
         let started = Instant::now();
         let answer = call(&self.access);
-        self.spent_ms.set(self.spent_ms.get() + started.elapsed().as_secs_f64() * 1e3);
+        self.spent_ms
+            .set(self.spent_ms.get() + started.elapsed().as_secs_f64() * 1e3);
         answer
     }
 }
@@ -216,11 +217,18 @@ mod tests {
             match expected {
                 Ok((allowed, most)) => {
                     let answer = result.unwrap_or_else(|e| panic!("{value}: {e}"));
-                    let got: Vec<&str> = answer["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
+                    let got: Vec<&str> = answer["items"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|i| i["id"].as_str().unwrap())
+                        .collect();
                     assert!(!got.is_empty() && got.len() <= most, "{value}: {got:?}");
                     assert!(got.iter().all(|id| allowed.contains(id)), "{value}: {got:?}");
                     assert_eq!(answer["eligible_items"], allowed.len(), "{value}");
-                    assert!(answer["certificate"]["holds"] == true && answer["expected_revenue"].as_f64().unwrap() > 0.0);
+                    assert!(
+                        answer["certificate"]["holds"] == true && answer["expected_revenue"].as_f64().unwrap() > 0.0
+                    );
                     assert!(answer["timings"]["compute_ms"].as_f64().unwrap() >= 0.0);
                 }
                 Err(text) => {

@@ -86,7 +86,12 @@ impl Tool for RealEstate {
                 )));
             }
         }
-        review(&facts, &HostCatalog { catalog_id }, &arguments["arguments"], &stated_in(&arguments))
+        review(
+            &facts,
+            &HostCatalog { catalog_id },
+            &arguments["arguments"],
+            &stated_in(&arguments),
+        )
     }
 }
 
@@ -174,8 +179,8 @@ pub fn review<C: CountAdmitted + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use interarec_choice::item::Item;
     use interarec_choice::item::AttributeValue;
+    use interarec_choice::item::Item;
 
     fn facts() -> CatalogFacts {
         CatalogFacts::from_json(

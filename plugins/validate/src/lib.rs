@@ -59,3 +59,50 @@ impl Tool for Validate {
 }
 
 export_tool!(Validate);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use interarec_choice::item::Item;
+    use interarec_plugin::catalog::testing;
+
+    fn serve() {
+        let items: Vec<Item> = serde_json::from_value(json!([
+            {"id": "a", "title": "Mango Green Dress", "price": 40.0, "attributes": {"brand": "Mango", "colour": "green"}},
+            {"id": "b", "title": "Zara Green Dress", "price": 60.0, "attributes": {"brand": "Zara", "colour": "green"}},
+            {"id": "c", "title": "Zara Red Dress", "price": 90.0, "attributes": {"brand": "Zara", "colour": "red"}}
+        ]))
+        .unwrap();
+        let description = json!({"id": "shop", "item_count": 3, "price_min": 40.0, "price_max": 90.0, "attributes": [
+            {"name": "brand", "type": "text", "vocabulary": ["Mango", "Zara"], "present": 3},
+            {"name": "colour", "type": "text", "vocabulary": ["green", "red"], "present": 3}
+        ]});
+        testing::serve_catalog("shop", description, items);
+    }
+
+    #[test]
+    fn the_host_counts_what_the_arguments_admit_and_relaxes_what_admits_nothing() {
+        serve();
+        // (arguments, items matching after validation, fields relaxed)
+        let cases: [(Value, u64, &[&str]); 4] = [
+            (json!({"colour": ["green"]}), 2, &[]),
+            (json!({"colour": ["Green"], "highest_price": 50}), 1, &[]),
+            (json!({"colour": ["red"], "brand": ["Mango"]}), 1, &["brand"]),
+            (json!({"colour": ["green"], "lowest_price": 70}), 1, &["price", "price"]),
+        ];
+        for (arguments, matching, relaxed) in cases {
+            let answer = Validate::invoke(json!({"catalog_id": "shop", "arguments": arguments})).unwrap();
+            assert_eq!(answer["matching_items"], matching, "{arguments}: {answer:#}");
+            let fields: Vec<&str> = answer["violations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|v| v["repair"].as_str().is_some_and(|r| r.contains("match after relaxing")))
+                .map(|v| v["field"].as_str().unwrap())
+                .collect();
+            assert_eq!(fields, relaxed, "{arguments}: {answer:#}");
+        }
+        let error = Validate::invoke(json!({"catalog_id": "nope", "arguments": {}})).unwrap_err();
+        assert!(error.to_string().contains("there is no catalog `nope`"), "{error}");
+    }
+}

@@ -6,8 +6,9 @@
 //!
 //! The compute compared is `recommend` (filters, weights, exact optimizer) on the same items and
 //! model: natively here, and inside the sandbox as the plugin reports it (`timings.compute_ms`,
-//! WASI monotonic clock). The plugin's whole call also reads the catalog page by page and the
-//! model through the `catalog` capability; that time is shown beside it.
+//! WASI monotonic clock, the optimizer without the host calls). The plugin's whole call also
+//! asks the host for the admitted rows through the `catalog` capability's columns; that time is
+//! shown beside it. `just bench-scale` measures the same against catalogs up to 1e6 items.
 //!
 //! Usage: `bench assortment-plugin [NATIVE_JSON]` — the native benchmark's JSON line (a file),
 //! merged into the one JSON object printed last. `BENCH_PLUGIN_MAX_N` caps n (default 1e5).

@@ -38,7 +38,12 @@ pub fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(2);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--max-n" => max_n = args.next().and_then(|v| v.parse::<f64>().ok()).map_or(max_n, |v| v as usize),
+            "--max-n" => {
+                max_n = args
+                    .next()
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .map_or(max_n, |v| v as usize)
+            }
             "--rounds" => rounds = args.next().and_then(|v| v.parse().ok()).unwrap_or(rounds),
             other => anyhow::bail!("unknown argument `{other}`; use --max-n N, --rounds R"),
         }
@@ -54,7 +59,9 @@ pub fn main() -> anyhow::Result<()> {
         }
     }
     println!();
-    println!("| n | import s | import peak MiB | validate ms (first) | validate ms | native recommend ms | assortment call ms | in host calls ms | in optimizer ms | call / native | batch → recommendation p50 / p99 ms |");
+    println!(
+        "| n | import s | import peak MiB | validate ms (first) | validate ms | native recommend ms | assortment call ms | in host calls ms | in optimizer ms | call / native | batch → recommendation p50 / p99 ms |"
+    );
     println!("|---:|---:|---:|---:|---:|---|---|---|---|---|---:|");
     for row in &rows {
         let per_variant = |key: &str, digits: usize| {
@@ -86,7 +93,11 @@ pub fn main() -> anyhow::Result<()> {
     let largest = rows.last().cloned().unwrap_or_default();
     let worst_ratio = largest["assortment"]
         .as_array()
-        .map(|v| v.iter().filter_map(|v| v["call_over_native"].as_f64()).fold(0.0, f64::max))
+        .map(|v| {
+            v.iter()
+                .filter_map(|v| v["call_over_native"].as_f64())
+                .fold(0.0, f64::max)
+        })
         .unwrap_or(f64::NAN);
     println!(
         "{}",
@@ -195,7 +206,12 @@ async fn measure(n: usize, rounds: usize) -> anyhow::Result<serde_json::Value> {
         // Default limits: the plugins must fit the default 256 MiB.
         client.remove_tool(tool).await?;
         client
-            .register_tool(interarec_tests::plugin(tool), vec![interarec_tests::grant("catalog")], interarec_tests::limits(0, 0), false)
+            .register_tool(
+                interarec_tests::plugin(tool),
+                vec![interarec_tests::grant("catalog")],
+                interarec_tests::limits(0, 0),
+                false,
+            )
             .await?;
     }
 

@@ -444,7 +444,12 @@ async fn both_wit_versions_read_catalogs_and_the_host_cache_follows_changes() {
     let mut client = server.client().await;
     catalog_and_model(&mut client, 2_300).await;
     let old = client
-        .register_tool(plugin("guest_wit_0_1_0"), vec![grant("catalog"), grant("kv")], limits(0, 256), false)
+        .register_tool(
+            plugin("guest_wit_0_1_0"),
+            vec![grant("catalog"), grant("kv")],
+            limits(0, 256),
+            false,
+        )
         .await
         .unwrap()
         .tool
@@ -468,7 +473,10 @@ async fn both_wit_versions_read_catalogs_and_the_host_cache_follows_changes() {
     let recommend = |constraints: serde_json::Value| {
         serde_json::json!({"catalog_id": "fashion", "model_id": "fashion-mnl", "constraints": constraints}).to_string()
     };
-    let first = client.invoke_tool("assortment", &recommend(serde_json::json!({})), "").await.unwrap();
+    let first = client
+        .invoke_tool("assortment", &recommend(serde_json::json!({})), "")
+        .await
+        .unwrap();
     let first: serde_json::Value = serde_json::from_str(&first.result_json).unwrap();
     assert_eq!(first["catalog_items"], 2_300);
 
@@ -482,19 +490,40 @@ async fn both_wit_versions_read_catalogs_and_the_host_cache_follows_changes() {
         replace: true,
         attribute_overrides_json: String::new(),
     };
-    client.import_catalog(header, catalog_csv(&smaller).as_bytes(), 1 << 20).await.unwrap();
-    let second = client.invoke_tool("assortment", &recommend(serde_json::json!({})), "").await.unwrap();
+    client
+        .import_catalog(header, catalog_csv(&smaller).as_bytes(), 1 << 20)
+        .await
+        .unwrap();
+    let second = client
+        .invoke_tool("assortment", &recommend(serde_json::json!({})), "")
+        .await
+        .unwrap();
     let second: serde_json::Value = serde_json::from_str(&second.result_json).unwrap();
     assert_eq!(second["catalog_items"], 500, "{second}");
-    let direct = client.optimize(optimize_request("fashion-mnl", "", "{}")).await.unwrap();
+    let direct = client
+        .optimize(optimize_request("fashion-mnl", "", "{}"))
+        .await
+        .unwrap();
     let ids = |answer: &serde_json::Value| -> Vec<String> {
-        answer["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect()
+        answer["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_owned())
+            .collect()
     };
-    assert_eq!(ids(&second), direct.items.iter().map(|i| i.id.clone()).collect::<Vec<_>>());
+    assert_eq!(
+        ids(&second),
+        direct.items.iter().map(|i| i.id.clone()).collect::<Vec<_>>()
+    );
 
     // A removed model is gone for the plugin too.
     client.remove_choice_model("fashion-mnl").await.unwrap();
-    let (code, message) = status(client.invoke_tool("assortment", &recommend(serde_json::json!({})), "").await);
+    let (code, message) = status(
+        client
+            .invoke_tool("assortment", &recommend(serde_json::json!({})), "")
+            .await,
+    );
     assert_eq!(code, Code::InvalidArgument, "{message}");
     assert!(message.contains("there is no choice model `fashion-mnl`"), "{message}");
 }

@@ -82,10 +82,10 @@ impl Decoded {
             return Ok(());
         };
         let columns = Arc::new(CatalogColumns::from_items(items));
-        self.catalogs
-            .lock()
-            .expect("catalog cache")
-            .insert(catalog_id.to_owned(), ((record.imported_at_unix_ms, record.generation), columns));
+        self.catalogs.lock().expect("catalog cache").insert(
+            catalog_id.to_owned(),
+            ((record.imported_at_unix_ms, record.generation), columns),
+        );
         Ok(())
     }
 
@@ -98,7 +98,9 @@ impl Decoded {
         for record in catalogs {
             let started = std::time::Instant::now();
             match self.catalog(&record.id) {
-                Ok(_) => tracing::info!(catalog = %record.id, items = record.item_count, ms = started.elapsed().as_millis() as u64, "catalog decoded for the tools"),
+                Ok(_) => {
+                    tracing::info!(catalog = %record.id, items = record.item_count, ms = started.elapsed().as_millis() as u64, "catalog decoded for the tools")
+                }
                 Err(error) => tracing::warn!(catalog = %record.id, "cannot decode the catalog ahead of use: {error}"),
             }
         }
@@ -202,7 +204,12 @@ impl interarec_plugin_host::CatalogBackend for StoreCatalogs {
     }
 
     fn items(&self, catalog_id: &str, offset: u32, limit: u32) -> Result<Option<String>, String> {
-        if self.store().get_catalog(catalog_id).map_err(|e| e.to_string())?.is_none() {
+        if self
+            .store()
+            .get_catalog(catalog_id)
+            .map_err(|e| e.to_string())?
+            .is_none()
+        {
             return Ok(None);
         }
         let items = self

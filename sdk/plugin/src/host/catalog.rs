@@ -129,7 +129,9 @@ impl CountAdmitted for HostCatalog<'_> {
 impl From<RecommendError> for ToolError {
     fn from(error: RecommendError) -> Self {
         match error {
-            RecommendError::InvalidConstraint(_) | RecommendError::Model(_) => ToolError::InvalidArguments(error.to_string()),
+            RecommendError::InvalidConstraint(_) | RecommendError::Model(_) => {
+                ToolError::InvalidArguments(error.to_string())
+            }
             RecommendError::Optimize(_) => ToolError::Failed(error.to_string()),
         }
     }
@@ -296,13 +298,21 @@ pub mod testing {
     fn catalog(catalog_id: &str) -> Result<Rc<Served>, HostError> {
         CATALOGS
             .with(|catalogs| catalogs.borrow().get(catalog_id).cloned())
-            .ok_or_else(|| HostError::Invalid(format!("there is no catalog `{catalog_id}` (serve it with catalog::testing::serve_catalog)")))
+            .ok_or_else(|| {
+                HostError::Invalid(format!(
+                    "there is no catalog `{catalog_id}` (serve it with catalog::testing::serve_catalog)"
+                ))
+            })
     }
 
     fn model(model_id: &str) -> Result<Rc<ChoiceModel>, HostError> {
         MODELS
             .with(|models| models.borrow().get(model_id).cloned())
-            .ok_or_else(|| HostError::Invalid(format!("there is no choice model `{model_id}` (serve it with catalog::testing::serve_model)")))
+            .ok_or_else(|| {
+                HostError::Invalid(format!(
+                    "there is no choice model `{model_id}` (serve it with catalog::testing::serve_model)"
+                ))
+            })
     }
 
     fn weights(served: &Served, request: &WeightsRequest) -> Result<Weights, HostError> {
@@ -329,7 +339,12 @@ pub mod testing {
 
     pub(super) fn items(catalog_id: &str, offset: u32, limit: u32) -> Result<String, WitError> {
         let served = catalog(catalog_id).map_err(wit_error)?;
-        let page: Vec<&Item> = served.items.iter().skip(offset as usize).take(limit.min(1_000) as usize).collect();
+        let page: Vec<&Item> = served
+            .items
+            .iter()
+            .skip(offset as usize)
+            .take(limit.min(1_000) as usize)
+            .collect();
         json(&page)
     }
 
@@ -350,7 +365,11 @@ pub mod testing {
         Ok(catalog(catalog_id)?.columns.count(selection))
     }
 
-    pub(super) fn rows(catalog_id: &str, rows: &[u32], request: Option<&WeightsRequest>) -> Result<Vec<RowItem>, HostError> {
+    pub(super) fn rows(
+        catalog_id: &str,
+        rows: &[u32],
+        request: Option<&WeightsRequest>,
+    ) -> Result<Vec<RowItem>, HostError> {
         let served = catalog(catalog_id)?;
         let weights = request.map(|w| weights(&served, w)).transpose()?;
         Ok(served.columns.rows(rows, weights.as_ref()))

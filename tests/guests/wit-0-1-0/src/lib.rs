@@ -64,7 +64,10 @@ impl Guest for WitZeroOneZero {
             }
         }
         let model = parse(&catalog::choice_model(model_id).map_err(host)?)?;
-        let calls = kv::get("calls").map_err(host)?.map_or(0, |bytes| bytes.first().copied().unwrap_or(0)) + 1;
+        let calls = kv::get("calls")
+            .map_err(host)?
+            .map_or(0, |bytes| bytes.first().copied().unwrap_or(0))
+            + 1;
         kv::set("calls", &[calls]).map_err(host)?;
         Ok(json!({
             "items": items,

@@ -1,19 +1,28 @@
-//! The columnar selection against the item-by-item one: on random catalogs (text with varied
+//! The columnar selection and `recommend_via` against the item-by-item code: on random catalogs (text with varied
 //! case and spaces, numbers, lists, missing attributes, numbers written as text) and random
 //! constraints, `count` equals `Constraints::admitted_count`, the admitted rows are exactly the
 //! items `Constraints::admits`, and `recommend_via` over [`Local`] answers what `recommend`
 //! answers, errors included.
 
 use super::*;
-use crate::access::{Local, recommend_via};
-use crate::recommend::recommend;
+use crate::columns::{CatalogColumns, ColumnsRequest};
+use crate::item::{AttributeValue, Item};
+use crate::model::ChoiceModel;
+use crate::recommend::{AttributeFilter, Constraints, RecommendError, ValueCap, recommend};
 use proptest::prelude::*;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 const COLOURS: [&str; 5] = ["green", " Green", "RED", "blue ", "Grün"];
 const SIZES: [&str; 3] = ["38", "40", "large"];
 
-fn item(index: usize, price: f64, colour: Option<usize>, size: Option<(bool, usize)>, tags: Option<Vec<usize>>) -> Item {
+fn item(
+    index: usize,
+    price: f64,
+    colour: Option<usize>,
+    size: Option<(bool, usize)>,
+    tags: Option<Vec<usize>>,
+) -> Item {
     let mut attributes = BTreeMap::new();
     if let Some(colour) = colour {
         attributes.insert("colour".to_owned(), AttributeValue::Text(COLOURS[colour].to_owned()));
@@ -42,7 +51,13 @@ fn item(index: usize, price: f64, colour: Option<usize>, size: Option<(bool, usi
     }
 }
 
-type Row = (f64, Option<usize>, Option<(bool, usize)>, Option<Vec<usize>>, Option<f64>);
+type Row = (
+    f64,
+    Option<usize>,
+    Option<(bool, usize)>,
+    Option<Vec<usize>>,
+    Option<f64>,
+);
 
 fn catalog(rows: &[Row]) -> (Vec<Item>, ChoiceModel) {
     let items: Vec<Item> = rows
@@ -109,23 +124,28 @@ fn constraints() -> impl Strategy<Value = Constraints> {
         proptest::collection::vec(filter(), 0..3),
         proptest::option::of(1usize..6),
         any::<bool>(),
-        proptest::option::weighted(0.3, (prop_oneof![Just("colour"), Just("size"), Just("tags")], 1usize..3)),
+        proptest::option::weighted(
+            0.3,
+            (prop_oneof![Just("colour"), Just("size"), Just("tags")], 1usize..3),
+        ),
         proptest::collection::vec(0usize..40, 0..2),
         proptest::collection::vec(0usize..40, 0..3),
     )
-        .prop_map(|(low, high, filters, capacity, exactly, cap, include, exclude)| Constraints {
-            lowest_price: low,
-            highest_price: high,
-            filters,
-            capacity,
-            exactly,
-            max_per_value: cap.map(|(attribute, max)| ValueCap {
-                attribute: attribute.to_owned(),
-                max,
-            }),
-            must_include: include.into_iter().map(|i| format!("i{i}")).collect(),
-            exclude: exclude.into_iter().map(|i| format!("i{i}")).collect(),
-        })
+        .prop_map(
+            |(low, high, filters, capacity, exactly, cap, include, exclude)| Constraints {
+                lowest_price: low,
+                highest_price: high,
+                filters,
+                capacity,
+                exactly,
+                max_per_value: cap.map(|(attribute, max)| ValueCap {
+                    attribute: attribute.to_owned(),
+                    max,
+                }),
+                must_include: include.into_iter().map(|i| format!("i{i}")).collect(),
+                exclude: exclude.into_iter().map(|i| format!("i{i}")).collect(),
+            },
+        )
 }
 
 proptest! {
@@ -171,9 +191,15 @@ fn columns_hold_numbers_codes_and_lists() {
     assert_eq!(size.numbers[0], 38.0);
     assert!(size.numbers[1].is_nan() && size.numbers[2].is_nan());
     assert_eq!(size.vocabulary, ["large"]);
-    assert_eq!((size.starts.as_slice(), size.codes.as_slice()), (&[0, 0, 1, 1][..], &[0][..]));
+    assert_eq!(
+        (size.starts.as_slice(), size.codes.as_slice()),
+        (&[0, 0, 1, 1][..], &[0][..])
+    );
     let colour = &columns.attributes["colour"];
-    assert_eq!((colour.vocabulary.as_slice(), colour.codes.as_slice()), (&["Green".to_owned(), "red".to_owned()][..], &[0, 1, 0][..]));
+    assert_eq!(
+        (colour.vocabulary.as_slice(), colour.codes.as_slice()),
+        (&["Green".to_owned(), "red".to_owned()][..], &[0, 1, 0][..])
+    );
     assert!(columns.attributes["tags"].has_lists && !colour.has_lists);
     let request = ColumnsRequest {
         selection: Constraints {
