@@ -13,6 +13,10 @@ use crate::recommend::{
     CertificateReport, Constraints, DEFAULT_CAPACITY, RecommendError, Recommendation, RecommendedItem,
 };
 
+/// Most rows or ids [`recommend_via`] sends in one `rows` or `positions` request (the host's
+/// limit per call); longer lists go in parts.
+pub const ACCESS_CHUNK: usize = 10_000;
+
 /// How [`recommend_via`] reaches a catalog.
 pub trait CatalogAccess {
     /// What a failed access returns; a bad constraint becomes one too.
@@ -62,11 +66,10 @@ pub fn recommend_via<A: CatalogAccess>(
         .chain(&constraints.must_include)
         .cloned()
         .collect();
-    let positions = if listed.is_empty() {
-        Vec::new()
-    } else {
-        access.positions(&listed)?
-    };
+    let mut positions = Vec::with_capacity(listed.len());
+    for part in listed.chunks(ACCESS_CHUNK) {
+        positions.extend(access.positions(part)?);
+    }
     let mut excluded = Vec::new();
     let mut required = Vec::new();
     let mut listed_rows = Vec::with_capacity(listed.len());
@@ -151,11 +154,10 @@ pub fn recommend_via<A: CatalogAccess>(
     };
     let assortment = optimize(&problem).map_err(RecommendError::from)?;
     let chosen: Vec<u32> = assortment.items.iter().map(|selected| rows[selected.index]).collect();
-    let fetched = if chosen.is_empty() {
-        Vec::new()
-    } else {
-        access.rows(&chosen, None)?
-    };
+    let mut fetched = Vec::with_capacity(chosen.len());
+    for part in chosen.chunks(ACCESS_CHUNK) {
+        fetched.extend(access.rows(part, None)?);
+    }
     let empty_reason = assortment
         .empty_reason
         .as_ref()

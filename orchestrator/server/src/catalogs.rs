@@ -159,8 +159,13 @@ impl Catalogs {
     /// Removes a catalog and its items.
     pub async fn remove(&self, id: &str) -> Result<CatalogRecord, CatalogServiceError> {
         let _guard = self.writes.lock().await;
-        self.store
+        let removed = self
+            .store
             .remove_catalog(id)?
-            .ok_or_else(|| CatalogServiceError::NotFound(id.to_owned()))
+            .ok_or_else(|| CatalogServiceError::NotFound(id.to_owned()))?;
+        if let Some(decoded) = &self.decoded {
+            decoded.forget_catalog(id);
+        }
+        Ok(removed)
     }
 }

@@ -5,7 +5,7 @@
 //! answers, errors included.
 
 use super::*;
-use crate::columns::{CatalogColumns, ColumnsRequest};
+use crate::columns::{CatalogColumns, Columns, ColumnsRequest, RowItem, WeightsRequest};
 use crate::item::{AttributeValue, Item};
 use crate::model::ChoiceModel;
 use crate::recommend::{AttributeFilter, Constraints, RecommendError, ValueCap, recommend};
@@ -228,4 +228,60 @@ fn columns_hold_numbers_codes_and_lists() {
     };
     let refused = columns.columns(&tags_cap, None).unwrap().cap_refused.unwrap();
     assert!(refused.contains("`tags` is a list attribute"), "{refused}");
+}
+
+/// An access that refuses lists over the host's limit per call, as the host does.
+struct Limited<'a>(Local<'a>);
+
+impl CatalogAccess for Limited<'_> {
+    type Error = RecommendError;
+
+    fn columns(&self, request: &ColumnsRequest) -> Result<Columns, RecommendError> {
+        self.0.columns(request)
+    }
+
+    fn rows(&self, rows: &[u32], weights: Option<&WeightsRequest>) -> Result<Vec<RowItem>, RecommendError> {
+        assert!(rows.len() <= ACCESS_CHUNK, "{} rows in one call", rows.len());
+        self.0.rows(rows, weights)
+    }
+
+    fn positions(&self, ids: &[String]) -> Result<Vec<Option<u32>>, RecommendError> {
+        assert!(ids.len() <= ACCESS_CHUNK, "{} ids in one call", ids.len());
+        self.0.positions(ids)
+    }
+}
+
+#[test]
+fn long_id_lists_and_large_assortments_are_fetched_in_parts() {
+    let rows: Vec<Row> = (0..40_000)
+        .map(|i| {
+            (
+                10.0 + (i % 90) as f64,
+                Some(i % 5),
+                None,
+                None,
+                Some(((i * 7) % 13) as f64 / 13.0),
+            )
+        })
+        .collect();
+    let (items, model) = catalog(&rows);
+    let columns = CatalogColumns::from_items(&items);
+    let constraints = Constraints {
+        capacity: Some(12_000),
+        exactly: true,
+        exclude: (0..15_000).map(|i| format!("i{i}")).collect(),
+        ..Constraints::default()
+    };
+    let via = recommend_via(
+        &Limited(Local {
+            catalog: &columns,
+            model: &model,
+        }),
+        "m",
+        None,
+        &constraints,
+    )
+    .unwrap();
+    assert_eq!(via.items.len(), 12_000);
+    assert_eq!(via, recommend(&items, &model, None, &constraints).unwrap());
 }

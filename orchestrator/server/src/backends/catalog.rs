@@ -89,6 +89,15 @@ impl Decoded {
         Ok(())
     }
 
+    /// Forgets a removed catalog's columns and the weights over it.
+    pub fn forget_catalog(&self, catalog_id: &str) {
+        self.catalogs.lock().expect("catalog cache").remove(catalog_id);
+        self.weights
+            .lock()
+            .expect("weights cache")
+            .retain(|(_, _, catalog), _| catalog != catalog_id);
+    }
+
     /// Decodes every stored catalog (at start, on a background thread, so the first calls find
     /// them decoded); a catalog that cannot be read is left to the call that needs it.
     pub fn warm(&self) {
