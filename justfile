@@ -128,6 +128,15 @@ bench-assortment: plugins data
 bench-scale *ARGS: plugins
     cargo run -q -p interarec-tests --example bench -- scale {{ ARGS }}
 
+# A retail-size catalog to try: the fashion shop grown to ITEMS products (its own 180 first) and
+# a simulated purchase log for `interarec fit`, written to target/large-catalog/ with progress.
+large-catalog ITEMS="1000000" PURCHASES="500000": build
+    ./target/debug/interarec demo-shop --export target/large-catalog --shop fashion --items {{ ITEMS }} --purchases {{ PURCHASES }}
+    @echo "next, with a server running (interarec serve) and INTERAREC_ADMIN_TOKEN set if it has one:"
+    @echo "  ./target/debug/interarec catalog import target/large-catalog/fashion.csv --id fashion-large"
+    @echo "  ./target/debug/interarec fit target/large-catalog/fashion-transactions.csv --id fashion-large --catalog fashion-large"
+    @echo "  ./target/debug/interarec optimize --catalog fashion-large --model fashion-large --constraints '{\"capacity\": 10}'"
+
 # Screenshots per second with headless Chromium, and frames acknowledged durable per second
 # from 1 and 16 concurrent Browse streams; last line is JSON.
 bench-capture: plugins

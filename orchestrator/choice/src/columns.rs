@@ -170,72 +170,112 @@ pub struct RowItem {
     pub weight: Option<f64>,
 }
 
+/// Builds [`CatalogColumns`] item by item (from an import or the store), so a catalog is never
+/// held as items and as columns at once. Gives exactly the columns of
+/// [`CatalogColumns::from_items`] over the same items.
+#[derive(Debug, Default)]
+pub struct ColumnsBuilder {
+    columns: CatalogColumns,
+    spellings: BTreeMap<String, FxMap<String, u32>>,
+}
+
+impl ColumnsBuilder {
+    /// An empty builder.
+    pub fn new() -> ColumnsBuilder {
+        ColumnsBuilder::default()
+    }
+
+    /// Adds the next row.
+    pub fn push(&mut self, item: &Item) {
+        let row = self.columns.ids.len();
+        for name in item.attributes.keys() {
+            if !self.columns.attributes.contains_key(name) {
+                self.columns.attributes.insert(name.clone(), AttributeColumn::default());
+            }
+        }
+        for (name, column) in self.columns.attributes.iter_mut() {
+            let value = item.attributes.get(name);
+            // A column's storage starts with its first value of that kind, the rows before
+            // filled in as absent.
+            if let Some(AttributeValue::Number(number)) = value {
+                column.numbers.resize(row, f64::NAN);
+                column.numbers.push(*number);
+            } else if !column.numbers.is_empty() {
+                column.numbers.push(f64::NAN);
+            }
+            let texts: &[String] = match value {
+                Some(AttributeValue::Text(text)) => std::slice::from_ref(text),
+                Some(AttributeValue::List(values)) => {
+                    column.has_lists = true;
+                    values
+                }
+                _ => &[],
+            };
+            if column.starts.is_empty() {
+                if !matches!(value, Some(AttributeValue::Text(_) | AttributeValue::List(_))) {
+                    continue;
+                }
+                column.starts.resize(row + 1, 0);
+            }
+            let codes = self.spellings.entry(name.clone()).or_default();
+            for text in texts {
+                let next = column.vocabulary.len() as u32;
+                let code = *codes.entry(text.clone()).or_insert(next);
+                if code == next {
+                    column.vocabulary.push(text.clone());
+                }
+                column.codes.push(code);
+            }
+            column.starts.push(column.codes.len() as u32);
+        }
+        self.columns.positions.insert(item.id.clone(), row as u32);
+        self.columns.ids.push(item.id.clone());
+        self.columns.titles.push(item.title.clone());
+        self.columns.images.push(item.image.clone());
+        self.columns.prices.push(item.price);
+    }
+
+    /// Rows added so far.
+    pub fn len(&self) -> usize {
+        self.columns.ids.len()
+    }
+
+    /// Whether no row was added.
+    pub fn is_empty(&self) -> bool {
+        self.columns.ids.is_empty()
+    }
+
+    /// The columns.
+    pub fn finish(mut self) -> CatalogColumns {
+        let rows = self.columns.ids.len();
+        for column in self.columns.attributes.values_mut() {
+            // Columns that gained no value after some row end as absent.
+            if !column.numbers.is_empty() {
+                column.numbers.resize(rows, f64::NAN);
+            }
+            if !column.starts.is_empty() {
+                column.starts.resize(rows + 1, column.codes.len() as u32);
+            }
+            column.numbers.shrink_to_fit();
+            column.starts.shrink_to_fit();
+            column.codes.shrink_to_fit();
+        }
+        self.columns.ids.shrink_to_fit();
+        self.columns.titles.shrink_to_fit();
+        self.columns.images.shrink_to_fit();
+        self.columns.prices.shrink_to_fit();
+        self.columns
+    }
+}
+
 impl CatalogColumns {
     /// Decodes items into columns.
     pub fn from_items(items: &[Item]) -> CatalogColumns {
-        let rows = items.len();
-        let mut attributes: BTreeMap<String, AttributeColumn> = BTreeMap::new();
-        let mut spellings: BTreeMap<String, FxMap<String, u32>> = BTreeMap::new();
-        // First pass: which kinds of value each attribute holds, so columns are allocated once.
+        let mut builder = ColumnsBuilder::new();
         for item in items {
-            for (name, value) in &item.attributes {
-                let column = attributes.entry(name.clone()).or_default();
-                match value {
-                    AttributeValue::Number(_) if column.numbers.is_empty() => column.numbers = vec![f64::NAN; rows],
-                    AttributeValue::Text(_) | AttributeValue::List(_) if column.starts.is_empty() => {
-                        column.starts = Vec::with_capacity(rows + 1);
-                    }
-                    _ => {}
-                }
-                column.has_lists |= matches!(value, AttributeValue::List(_));
-            }
+            builder.push(item);
         }
-        for column in attributes.values_mut() {
-            if column.starts.capacity() > 0 {
-                column.starts.push(0);
-            }
-        }
-        for (row, item) in items.iter().enumerate() {
-            for (name, column) in attributes.iter_mut() {
-                let value = item.attributes.get(name);
-                if let Some(AttributeValue::Number(number)) = value {
-                    column.numbers[row] = *number;
-                }
-                if column.starts.is_empty() {
-                    continue;
-                }
-                let texts: &[String] = match value {
-                    Some(AttributeValue::Text(text)) => std::slice::from_ref(text),
-                    Some(AttributeValue::List(values)) => values,
-                    _ => &[],
-                };
-                let codes = spellings.entry(name.clone()).or_default();
-                for text in texts {
-                    let next = column.vocabulary.len() as u32;
-                    let code = *codes.entry(text.clone()).or_insert(next);
-                    if code == next {
-                        column.vocabulary.push(text.clone());
-                    }
-                    column.codes.push(code);
-                }
-                column.starts.push(column.codes.len() as u32);
-            }
-        }
-        let mut positions = FxMap::with_capacity_and_hasher(rows, BuildHasherDefault::default());
-        positions.extend(
-            items
-                .iter()
-                .enumerate()
-                .map(|(row, item)| (item.id.clone(), row as u32)),
-        );
-        CatalogColumns {
-            ids: items.iter().map(|item| item.id.clone()).collect(),
-            titles: items.iter().map(|item| item.title.clone()).collect(),
-            images: items.iter().map(|item| item.image.clone()).collect(),
-            prices: items.iter().map(|item| item.price).collect(),
-            attributes,
-            positions,
-        }
+        builder.finish()
     }
 
     /// Items in the catalog.

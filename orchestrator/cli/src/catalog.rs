@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use interarec_client::{CatalogFormat, CatalogInfo, IMPORT_CHUNK_BYTES, ImportHeader};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -73,8 +74,10 @@ pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
                     other.unwrap_or("no extension")
                 ),
             };
-            let data = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            eprintln!("importing {} ({} bytes) as catalog `{id}`", file.display(), data.len());
+            let size = std::fs::metadata(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?
+                .len();
+            eprintln!("importing {} ({}) as catalog `{id}`", file.display(), mebibytes(size));
             let header = ImportHeader {
                 catalog_id: id,
                 name,
@@ -83,7 +86,11 @@ pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
                 replace,
                 attribute_overrides_json: overrides,
             };
-            let response = client.import_catalog(header, &data, IMPORT_CHUNK_BYTES).await?;
+            let started = std::time::Instant::now();
+            let response = client
+                .import_catalog_file(header, &file, IMPORT_CHUNK_BYTES, upload_progress())
+                .await?;
+            eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());
             let catalog = response.catalog.context("the server sent no catalog")?;
             println!(
                 "{} {}: {} items imported, {} rows refused",
@@ -121,6 +128,34 @@ pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn mebibytes(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)
+}
+
+/// The upload's progress on stderr (a redrawn line on a terminal, a line per tenth otherwise),
+/// then a note that the server is at work: it parses and stores once the file has arrived, and
+/// a million rows take seconds.
+fn upload_progress() -> impl FnMut(u64, u64) + Send + 'static {
+    let terminal = std::io::stderr().is_terminal();
+    let mut tenths_shown = 0;
+    move |sent, size| {
+        let tenths = (sent * 10).checked_div(size).unwrap_or(10);
+        let whole = sent >= size;
+        if terminal {
+            eprint!("\rsent {} of {}   ", mebibytes(sent), mebibytes(size));
+            if whole {
+                eprintln!();
+            }
+        } else if tenths > tenths_shown && !whole {
+            tenths_shown = tenths;
+            eprintln!("sent {} of {} ({}%)", mebibytes(sent), mebibytes(size), tenths * 10);
+        }
+        if whole {
+            eprintln!("the server is checking and storing the rows (its log shows each 100,000)");
+        }
+    }
 }
 
 fn print_catalog(catalog: &CatalogInfo) {

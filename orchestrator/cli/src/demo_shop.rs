@@ -19,23 +19,26 @@ pub struct DemoShopArgs {
     /// exit instead of serving.
     #[arg(long)]
     export: Option<PathBuf>,
+    /// With --export: only this shop (fashion, footwear or homes).
+    #[arg(long, requires = "export")]
+    shop: Option<String>,
+    /// With --export: products per shop, the shop's own first and then more drawn the same way
+    /// (up to 10,000,000; a million rows make a CSV of about 130 MB).
+    #[arg(long, default_value_t = catalog::PRODUCTS_PER_SHOP, requires = "export")]
+    items: usize,
+    /// With --export: simulated purchases per shop (each a choice among eight products).
+    #[arg(long, default_value_t = 4_000, requires = "export")]
+    purchases: usize,
 }
 
+/// Most products an export writes per shop.
+const MAX_EXPORT_ITEMS: usize = 10_000_000;
+/// Most simulated purchases an export writes per shop.
+const MAX_EXPORT_PURCHASES: usize = 10_000_000;
+
 pub async fn run(args: DemoShopArgs) -> anyhow::Result<()> {
-    if let Some(dir) = args.export {
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        for domain in Domain::ALL {
-            let path = dir.join(format!("{}.csv", domain.slug()));
-            let products = catalog::generate(domain, args.seed);
-            std::fs::write(&path, catalog::catalog_csv(domain, &products))
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            println!("{}: {} products", path.display(), products.len());
-            let path = dir.join(format!("{}-transactions.csv", domain.slug()));
-            std::fs::write(&path, catalog::transactions_csv(domain, &products, 7, 4_000))
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            println!("{}: 4000 simulated purchases", path.display());
-        }
-        return Ok(());
+    if let Some(dir) = &args.export {
+        return export(dir, &args);
     }
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
@@ -51,3 +54,65 @@ pub async fn run(args: DemoShopArgs) -> anyhow::Result<()> {
     .await
     .context("the demo shop server failed")
 }
+
+/// Writes each chosen shop's catalog and purchase log, product by product: a catalog of millions
+/// is never held (only each product's id, price and rating, for the purchases).
+fn export(dir: &std::path::Path, args: &DemoShopArgs) -> anyhow::Result<()> {
+    use std::io::Write;
+    anyhow::ensure!(
+        (1..=MAX_EXPORT_ITEMS).contains(&args.items),
+        "--items {} is out of range; give 1 to {MAX_EXPORT_ITEMS} (fewer than {} still exports the shop's own {})",
+        args.items,
+        catalog::PRODUCTS_PER_SHOP,
+        catalog::PRODUCTS_PER_SHOP
+    );
+    anyhow::ensure!(
+        args.purchases <= MAX_EXPORT_PURCHASES,
+        "--purchases {} is over the limit; give at most {MAX_EXPORT_PURCHASES}",
+        args.purchases
+    );
+    let domains: Vec<Domain> = match args.shop.as_deref() {
+        None => Domain::ALL.to_vec(),
+        Some(slug) => vec![
+            Domain::ALL
+                .into_iter()
+                .find(|d| d.slug() == slug)
+                .with_context(|| format!("there is no demo shop `{slug}`; choose fashion, footwear or homes"))?,
+        ],
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let create = |path: &std::path::Path| {
+        std::fs::File::create(path)
+            .map(|file| std::io::BufWriter::with_capacity(1 << 20, file))
+            .with_context(|| format!("cannot write {}", path.display()))
+    };
+    for domain in domains {
+        let path = dir.join(format!("{}.csv", domain.slug()));
+        let mut out = create(&path)?;
+        // Every product of a shop has the same attributes: the shop's own name the columns.
+        let names = catalog::attribute_names(&catalog::generate(domain, args.seed));
+        catalog::write_catalog_header(&mut out, &names)?;
+        let mut offers = Vec::with_capacity(args.items.max(catalog::PRODUCTS_PER_SHOP));
+        for product in catalog::scaled_products(domain, args.seed, args.items) {
+            catalog::write_catalog_row(&mut out, domain, &product, &names, "")
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            offers.push(catalog::Offer::of(&product));
+            if offers.len().is_multiple_of(PROGRESS_EVERY) {
+                eprintln!("{}: {} products so far", path.display(), offers.len());
+            }
+        }
+        out.flush()
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("{}: {} products", path.display(), offers.len());
+        let path = dir.join(format!("{}-transactions.csv", domain.slug()));
+        let mut out = create(&path)?;
+        let purchases = catalog::write_transactions_csv(&mut out, domain, &offers, 7, args.purchases)
+            .and_then(|purchases| out.flush().map(|()| purchases))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("{}: {purchases} simulated purchases", path.display());
+    }
+    Ok(())
+}
+
+/// Products between two progress lines of a large export.
+const PROGRESS_EVERY: usize = 100_000;

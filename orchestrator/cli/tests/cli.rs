@@ -827,3 +827,128 @@ fn api_keys_and_session_credentials_from_the_command_line() {
     );
     assert!(ok && stdout.contains("shop-visit"), "{stderr}");
 }
+
+#[test]
+fn a_large_demo_catalog_is_exported_imported_fitted_and_optimized() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("interarec.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let export = dir.path().join("export");
+    let output = Command::new(BIN)
+        .args(["demo-shop", "--export"])
+        .arg(&export)
+        .args(["--shop", "fashion", "--items", "5000", "--purchases", "3000"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("fashion.csv: 5000 products"), "{stdout}");
+    assert!(
+        stdout.contains("fashion-transactions.csv: 3000 simulated purchases"),
+        "{stdout}"
+    );
+    let catalog = std::fs::read_to_string(export.join("fashion.csv")).unwrap();
+    assert_eq!(catalog.lines().count(), 5_001);
+    assert!(!export.join("homes.csv").exists(), "only the shop asked for");
+    // The large catalog starts with the shop's own products, as the default export writes them.
+    let small = dir.path().join("small");
+    assert!(
+        Command::new(BIN)
+            .args(["demo-shop", "--export"])
+            .arg(&small)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let shop = std::fs::read_to_string(small.join("fashion.csv")).unwrap();
+    assert!(catalog.starts_with(&shop), "the shop's products come first");
+
+    let server = serve(&config, "t0ken-for-the-cli-tests");
+    let token = Some("t0ken-for-the-cli-tests");
+    let (catalog, transactions) = (export.join("fashion.csv"), export.join("fashion-transactions.csv"));
+    let (ok, stdout, stderr) = interarec(
+        "catalog",
+        &server.url,
+        token,
+        &["import", catalog.to_str().unwrap(), "--id", "fashion"],
+    );
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("fashion imported: 5000 items imported, 0 rows refused"),
+        "{stdout}"
+    );
+    for step in ["sent ", "the server is checking and storing the rows", "done in"] {
+        assert!(stderr.contains(step), "{step:?} missing from {stderr}");
+    }
+    let (ok, _, stderr) = interarec(
+        "fit",
+        &server.url,
+        token,
+        &[
+            transactions.to_str().unwrap(),
+            "--id",
+            "fashion-mnl",
+            "--catalog",
+            "fashion",
+        ],
+    );
+    assert!(ok, "{stderr}");
+    check_cases(
+        "optimize",
+        &server.url,
+        vec![
+            (
+                None,
+                vec![
+                    "--catalog",
+                    "fashion",
+                    "--model",
+                    "fashion-mnl",
+                    "--constraints",
+                    r#"{"capacity": 5, "filters": [{"attribute": "colour", "one_of": ["green"]}]}"#,
+                ],
+                true,
+                "optimal: h(R) =",
+            ),
+            (
+                None,
+                vec![
+                    "--catalog",
+                    "fashion",
+                    "--model",
+                    "fashion-mnl",
+                    "--constraints",
+                    r#"{"capacity": 5, "lowest_price": 100000}"#,
+                ],
+                true,
+                "no assortment: no item left after the price range 100000–any",
+            ),
+        ],
+    );
+    let refused: [(&[&str], &str); 2] = [
+        (&["--export", "x", "--items", "0"], "--items 0 is out of range"),
+        (&["--export", "x", "--shop", "toys"], "there is no demo shop `toys`"),
+    ];
+    for (args, fragment) in refused {
+        let output = Command::new(BIN)
+            .arg("demo-shop")
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?} was accepted");
+        assert!(stderr.contains(fragment), "{fragment:?} missing from {stderr}");
+    }
+}

@@ -5,7 +5,6 @@
 use interarec_choice::item::{AttributeValue, Item};
 use interarec_choice::simulation::Rng;
 use std::collections::BTreeMap;
-use std::fmt::Write;
 
 /// Products per shop.
 pub const PRODUCTS_PER_SHOP: usize = 180;
@@ -188,10 +187,36 @@ pub fn generate(domain: Domain, seed: u64) -> Vec<Product> {
 /// size whose first products are the shop's own, so recorded sessions still read against it
 /// (benchmarks at 10^3 to 10^6 items, `just bench-scale`).
 pub fn scaled(domain: Domain, seed: u64, n: usize) -> Vec<Product> {
+    scaled_products(domain, seed, n).collect()
+}
+
+/// [`scaled`] one product at a time, for catalogs too large to hold as products.
+pub fn scaled_products(domain: Domain, seed: u64, n: usize) -> impl Iterator<Item = Product> {
     let mut rng = Rng(seed ^ (domain as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-    (0..n.max(PRODUCTS_PER_SHOP))
-        .map(|i| product(domain, i, &mut rng))
-        .collect()
+    (0..n.max(PRODUCTS_PER_SHOP)).map(move |i| product(domain, i, &mut rng))
+}
+
+/// What the simulated shoppers weigh of a product: kept for every product of a large export,
+/// where the products themselves are written out and dropped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Offer {
+    /// Item id.
+    pub id: String,
+    /// List price.
+    pub price: f64,
+    /// Average stars.
+    pub rating: f64,
+}
+
+impl Offer {
+    /// The offer of a product.
+    pub fn of(product: &Product) -> Offer {
+        Offer {
+            id: product.item.id.clone(),
+            price: product.item.price,
+            rating: product.rating,
+        }
+    }
 }
 
 fn product(domain: Domain, index: usize, rng: &mut Rng) -> Product {
@@ -299,19 +324,34 @@ fn capitalise(word: &str) -> String {
 /// (purchases are what shops log). A transactions CSV (`choice_set`, `item_id`, `price`,
 /// `quantity`) for `interarec fit`; the same seed gives the same log.
 pub fn transactions_csv(domain: Domain, products: &[Product], seed: u64, occasions: usize) -> String {
+    let offers: Vec<Offer> = products.iter().map(Offer::of).collect();
+    let mut out = Vec::new();
+    write_transactions_csv(&mut out, domain, &offers, seed, occasions).expect("writing to memory");
+    String::from_utf8(out).expect("the log is UTF-8")
+}
+
+/// [`transactions_csv`] written to `out` as it is drawn, over the products' offers; returns the
+/// purchases written (fewer than `occasions` only when nine in ten occasions buy nothing).
+pub fn write_transactions_csv(
+    out: &mut impl std::io::Write,
+    domain: Domain,
+    offers: &[Offer],
+    seed: u64,
+    occasions: usize,
+) -> std::io::Result<usize> {
     let mut rng = Rng(seed ^ 0x5eed_7a4e_0000_0000 ^ domain as u64);
-    let mean_price = products.iter().map(|p| p.item.price).sum::<f64>() / products.len().max(1) as f64;
+    let mean_price = offers.iter().map(|p| p.price).sum::<f64>() / offers.len().max(1) as f64;
     // A product at the mean price and a 4-star rating is as likely as buying nothing.
     let beta = -1.5 / mean_price;
-    let utility = |p: &Product, price: f64| 1.2 * (p.rating - 4.0) + beta * (price - mean_price);
-    let mut out = String::from("choice_set,item_id,price,quantity\n");
+    let utility = |p: &Offer, price: f64| 1.2 * (p.rating - 4.0) + beta * (price - mean_price);
+    out.write_all(b"choice_set,item_id,price,quantity\n")?;
     let mut written = 0;
     let mut attempt = 0;
     while written < occasions && attempt < occasions * 10 {
         attempt += 1;
         let mut shown: Vec<usize> = Vec::with_capacity(8);
-        while shown.len() < 8.min(products.len()) {
-            let index = rng.below(products.len());
+        while shown.len() < 8.min(offers.len()) {
+            let index = rng.below(offers.len());
             if !shown.contains(&index) {
                 shown.push(index);
             }
@@ -320,12 +360,12 @@ pub fn transactions_csv(domain: Domain, products: &[Product], seed: u64, occasio
         // that variation a price coefficient could not be told apart from item intercepts.
         let prices: Vec<f64> = shown
             .iter()
-            .map(|&i| (products[i].item.price * (1.0 - 0.2 * rng.unit()) * 100.0).round() / 100.0)
+            .map(|&i| (offers[i].price * (1.0 - 0.2 * rng.unit()) * 100.0).round() / 100.0)
             .collect();
         let weights: Vec<f64> = shown
             .iter()
             .zip(&prices)
-            .map(|(&i, &price)| utility(&products[i], price).exp())
+            .map(|(&i, &price)| utility(&offers[i], price).exp())
             .collect();
         let total: f64 = 1.0 + weights.iter().sum::<f64>();
         // The outside option has weight 1.
@@ -342,14 +382,10 @@ pub fn transactions_csv(domain: Domain, products: &[Product], seed: u64, occasio
             .unwrap_or(weights.len() - 1);
         written += 1;
         for (k, (&i, price)) in shown.iter().zip(&prices).enumerate() {
-            out.push_str(&format!(
-                "o{written},{},{price},{}\n",
-                products[i].item.id,
-                u8::from(k == chosen)
-            ));
+            writeln!(out, "o{written},{},{price},{}", offers[i].id, u8::from(k == chosen))?;
         }
     }
-    out
+    Ok(written)
 }
 
 /// The catalog CSV of a shop (`id,title,price,image,<attributes>`; lists joined by `|`), as the
@@ -361,38 +397,59 @@ pub fn catalog_csv(domain: Domain, products: &[Product]) -> String {
 /// [`catalog_csv`] with picture URLs under `image_base` (the demo shop's address, such as
 /// `http://127.0.0.1:8000`), so that a page elsewhere (the console) can show them.
 pub fn catalog_csv_pictured(domain: Domain, products: &[Product], image_base: &str) -> String {
-    let image_base = image_base.trim_end_matches('/');
-    let mut names: Vec<&str> = products
+    let names = attribute_names(products);
+    let mut csv = Vec::new();
+    write_catalog_header(&mut csv, &names).expect("writing to memory");
+    for product in products {
+        write_catalog_row(&mut csv, domain, product, &names, image_base).expect("writing to memory");
+    }
+    String::from_utf8(csv).expect("the catalog is UTF-8")
+}
+
+/// The attribute columns of a catalog of these products, sorted.
+pub fn attribute_names(products: &[Product]) -> Vec<String> {
+    let mut names: Vec<String> = products
         .iter()
-        .flat_map(|p| p.item.attributes.keys().map(String::as_str))
+        .flat_map(|p| p.item.attributes.keys().cloned())
         .collect();
     names.sort_unstable();
     names.dedup();
-    let mut csv = format!("id,title,price,image,{}\n", names.join(","));
-    for product in products {
-        let item = &product.item;
-        write!(
-            csv,
-            "{},\"{}\",{},{image_base}/{}/image/{}.svg",
-            item.id,
-            item.title.replace('"', "\"\""),
-            item.price,
-            domain.slug(),
-            item.id
-        )
-        .unwrap();
-        for name in &names {
-            let value = match item.attributes.get(*name) {
-                None => String::new(),
-                Some(AttributeValue::Number(n)) => n.to_string(),
-                Some(AttributeValue::Text(t)) => format!("\"{}\"", t.replace('"', "\"\"")),
-                Some(AttributeValue::List(values)) => values.join("|"),
-            };
-            write!(csv, ",{value}").unwrap();
+    names
+}
+
+/// The header row of [`catalog_csv`] with these attribute columns.
+pub fn write_catalog_header(out: &mut impl std::io::Write, names: &[String]) -> std::io::Result<()> {
+    writeln!(out, "id,title,price,image,{}", names.join(","))
+}
+
+/// One row of [`catalog_csv_pictured`]; attributes outside `names` are left out.
+pub fn write_catalog_row(
+    out: &mut impl std::io::Write,
+    domain: Domain,
+    product: &Product,
+    names: &[String],
+    image_base: &str,
+) -> std::io::Result<()> {
+    let image_base = image_base.trim_end_matches('/');
+    let item = &product.item;
+    write!(
+        out,
+        "{},\"{}\",{},{image_base}/{}/image/{}.svg",
+        item.id,
+        item.title.replace('"', "\"\""),
+        item.price,
+        domain.slug(),
+        item.id
+    )?;
+    for name in names {
+        match item.attributes.get(name) {
+            None => write!(out, ",")?,
+            Some(AttributeValue::Number(n)) => write!(out, ",{n}")?,
+            Some(AttributeValue::Text(t)) => write!(out, ",\"{}\"", t.replace('"', "\"\""))?,
+            Some(AttributeValue::List(values)) => write!(out, ",{}", values.join("|"))?,
         }
-        csv.push('\n');
     }
-    csv
+    writeln!(out)
 }
 
 #[cfg(test)]

@@ -2,13 +2,16 @@
 //! remove. Knows nothing of gRPC; `grpc::catalogs` converts to and from wire types.
 
 use crate::backends::Decoded;
-use interarec_core::catalog::{AttributeOverride, CatalogError, CatalogFormat, CatalogRecord, RowError, parse_catalog};
+use interarec_choice::columns::ColumnsBuilder;
+use interarec_core::catalog::{
+    AttributeOverride, CatalogError, CatalogFormat, CatalogRecord, ImportPhase, ImportSummary, RowError, import_catalog,
+};
 use interarec_store::{Store, StoreError};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// Largest import accepted, in bytes.
-pub const MAX_IMPORT_BYTES: usize = 1 << 30;
+/// Largest import accepted, in bytes (spooled to disk, never held in memory).
+pub const MAX_IMPORT_BYTES: u64 = 4 << 30;
 
 /// Why a catalog operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -92,8 +95,10 @@ impl Catalogs {
         self
     }
 
-    /// Parses and stores an import.
-    pub async fn import(&self, spec: ImportSpec, data: Vec<u8>) -> Result<Imported, CatalogServiceError> {
+    /// Checks what an import asks for before its data arrives (a bad id or overrides, or an id
+    /// taken without `replace`, is refused before a gigabyte is uploaded), and opens the file
+    /// its data is spooled to.
+    pub fn begin_import(&self, spec: ImportSpec) -> Result<ImportUpload, CatalogServiceError> {
         interarec_core::tool::validate_tool_name(&spec.id)
             .map_err(|_| CatalogServiceError::InvalidId(spec.id.clone()))?;
         let overrides: BTreeMap<String, AttributeOverride> = if spec.overrides_json.trim().is_empty() {
@@ -105,43 +110,64 @@ impl Catalogs {
                 ))
             })?
         };
+        if !spec.replace && self.store.get_catalog(&spec.id)?.is_some() {
+            return Err(CatalogServiceError::Exists(spec.id));
+        }
+        let spool_dir = self.spool_dir();
+        let spool_error = |e: std::io::Error| {
+            CatalogServiceError::Worker(format!(
+                "cannot spool the import to {}: {e}; check the data directory's space and permissions",
+                spool_dir.display()
+            ))
+        };
+        std::fs::create_dir_all(&spool_dir).map_err(spool_error)?;
+        // Unnamed: the file goes with its handle, whatever ends the import.
+        let file = tempfile::tempfile_in(&spool_dir).map_err(spool_error)?;
+        Ok(ImportUpload {
+            spec,
+            overrides,
+            file: std::io::BufWriter::with_capacity(1 << 20, file),
+            bytes: 0,
+        })
+    }
+
+    /// Where uploads wait to be parsed: beside the database, on disk (a temp dir may be memory).
+    fn spool_dir(&self) -> std::path::PathBuf {
+        let db = self.store.path();
+        db.parent().unwrap_or(db).join("imports")
+    }
+
+    /// Parses an upload and stores its items as they are read (see [`import_catalog`]); the
+    /// catalog changes only when the whole import is accepted.
+    pub async fn import(&self, upload: ImportUpload) -> Result<Imported, CatalogServiceError> {
+        let ImportUpload {
+            spec,
+            overrides,
+            file,
+            bytes,
+        } = upload;
+        let file = file
+            .into_inner()
+            .map_err(|e| CatalogServiceError::Worker(format!("cannot finish spooling the import: {e}")))?;
         let _guard = self.writes.lock().await;
         let existing = self.store.get_catalog(&spec.id)?;
         if existing.is_some() && !spec.replace {
             return Err(CatalogServiceError::Exists(spec.id));
         }
-        let (format, strict) = (spec.format, spec.strict);
-        let parsed = tokio::task::spawn_blocking(move || parse_catalog(format, &data, &overrides, strict))
+        let store = self.store.clone();
+        let decoded = self.decoded.clone();
+        let worker = tokio::task::spawn_blocking(move || {
+            import_spooled(&store, decoded.as_deref(), &spec, &overrides, &file, bytes)
+        });
+        let (record, summary) = worker
             .await
             .map_err(|e| CatalogServiceError::Worker(format!("the import worker failed: {e}; see the server log")))??;
-        let now_ms = interarec_core::unix_millis();
-        let name = if spec.name.trim().is_empty() {
-            spec.id.clone()
-        } else {
-            spec.name.clone()
-        };
-        let record = CatalogRecord::new(spec.id.clone(), name, &parsed, now_ms);
-        let store = self.store.clone();
-        let stored = record.clone();
-        let decoded = self.decoded.clone();
-        tokio::task::spawn_blocking(move || {
-            store.put_catalog(&stored, &parsed.items)?;
-            if let Some(decoded) = decoded
-                && let Err(error) = decoded.imported(&stored.id, &parsed.items)
-            {
-                tracing::warn!(catalog = %stored.id, "the imported catalog will be decoded on first use: {error}");
-            }
-            Ok::<_, interarec_store::StoreError>(parsed)
-        })
-        .await
-        .map_err(|e| CatalogServiceError::Worker(format!("the import worker failed: {e}; see the server log")))?
-        .map(|parsed| Imported {
+        Ok(Imported {
             record,
-            errors: parsed.errors,
-            error_count: parsed.error_count,
+            errors: summary.errors,
+            error_count: summary.error_count,
             replaced: existing.is_some(),
         })
-        .map_err(CatalogServiceError::from)
     }
 
     /// Every catalog.
@@ -167,5 +193,117 @@ impl Catalogs {
             decoded.forget_catalog(id);
         }
         Ok(removed)
+    }
+}
+
+/// An import's data arriving: spooled to an unnamed file in the data directory.
+pub struct ImportUpload {
+    spec: ImportSpec,
+    overrides: BTreeMap<String, AttributeOverride>,
+    file: std::io::BufWriter<std::fs::File>,
+    bytes: u64,
+}
+
+impl ImportUpload {
+    /// Appends the next part of the data.
+    pub fn append(&mut self, part: &[u8]) -> Result<(), CatalogServiceError> {
+        use std::io::Write;
+        if self.bytes + part.len() as u64 > MAX_IMPORT_BYTES {
+            return Err(CatalogServiceError::BadRequest(format!(
+                "the import is over the {} GiB limit; split the catalog",
+                MAX_IMPORT_BYTES >> 30
+            )));
+        }
+        self.file.write_all(part).map_err(|e| {
+            CatalogServiceError::Worker(format!(
+                "cannot spool the import: {e}; check the data directory's free space"
+            ))
+        })?;
+        self.bytes += part.len() as u64;
+        Ok(())
+    }
+}
+
+/// The blocking part of an import: both passes over the spooled file, items stored and decoded
+/// for the tools as they are read, then the commit.
+fn import_spooled(
+    store: &Store,
+    decoded: Option<&Decoded>,
+    spec: &ImportSpec,
+    overrides: &BTreeMap<String, AttributeOverride>,
+    file: &std::fs::File,
+    bytes: u64,
+) -> Result<(CatalogRecord, ImportSummary), CatalogServiceError> {
+    use std::io::{Seek, SeekFrom};
+    let started = std::time::Instant::now();
+    let mut writer = store.begin_catalog(&spec.id)?;
+    let mut columns = decoded.map(|_| ColumnsBuilder::new());
+    let mut open = || -> Result<&std::fs::File, Interrupted> {
+        let mut reader = file;
+        reader.seek(SeekFrom::Start(0))?;
+        Ok(file)
+    };
+    let mut progress = |phase: ImportPhase, rows: u64| {
+        let phase = match phase {
+            ImportPhase::Typing => "typing the columns",
+            ImportPhase::Importing => "storing the items",
+        };
+        tracing::info!(catalog = %spec.id, rows, bytes, seconds = started.elapsed().as_secs(), "import: {phase}");
+    };
+    let mut sink = |item: interarec_core::catalog::Item| {
+        writer.put(&item)?;
+        if let Some(columns) = columns.as_mut() {
+            columns.push(&item);
+        }
+        Ok(())
+    };
+    let outcome = import_catalog(spec.format, &mut open, overrides, spec.strict, &mut progress, &mut sink);
+    let summary = match outcome {
+        Ok(Ok(summary)) => summary,
+        Ok(Err(refused)) => {
+            writer.abandon()?;
+            return Err(refused.into());
+        }
+        Err(failed) => {
+            if let Err(error) = writer.abandon() {
+                tracing::warn!(catalog = %spec.id, "the items of a failed import are left for the next import to remove: {error}");
+            }
+            return Err(match failed {
+                Interrupted::Store(error) => error.into(),
+                Interrupted::Spool(error) => CatalogServiceError::Worker(format!(
+                    "cannot read the spooled import back: {error}; check the data directory's disk"
+                )),
+            });
+        }
+    };
+    let name = if spec.name.trim().is_empty() {
+        spec.id.clone()
+    } else {
+        spec.name.clone()
+    };
+    let record = CatalogRecord::new(spec.id.clone(), name, &summary, interarec_core::unix_millis());
+    let stored = writer.commit(&record)?;
+    if let (Some(decoded), Some(columns)) = (decoded, columns) {
+        decoded.imported(&stored, columns.finish());
+    }
+    tracing::info!(catalog = %spec.id, items = stored.item_count, refused = summary.error_count, seconds = started.elapsed().as_secs_f64(), "import done");
+    Ok((stored, summary))
+}
+
+/// What stops an import midway: the store or the spooled file failing.
+enum Interrupted {
+    Store(StoreError),
+    Spool(std::io::Error),
+}
+
+impl From<std::io::Error> for Interrupted {
+    fn from(error: std::io::Error) -> Self {
+        Interrupted::Spool(error)
+    }
+}
+
+impl From<StoreError> for Interrupted {
+    fn from(error: StoreError) -> Self {
+        Interrupted::Store(error)
     }
 }

@@ -393,35 +393,35 @@ impl Store {
             .collect()
     }
 
-    /// Stores a catalog and its items, replacing a catalog of the same id, and flushes. The
-    /// items go to a new generation first and the record (the commit point) last, so readers
-    /// and a crash in between see the old catalog whole (or none); the old generation's items
-    /// are removed after.
+    /// Stores a catalog and its items, replacing a catalog of the same id, and flushes (see
+    /// [`Store::begin_catalog`]).
     pub fn put_catalog(&self, record: &CatalogRecord, items: &[Item]) -> Result<(), StoreError> {
-        let previous = self.get_catalog(&record.id)?;
+        let mut writer = self.begin_catalog(&record.id)?;
+        for item in items {
+            writer.put(item)?;
+        }
+        writer.commit(record).map(drop)
+    }
+
+    /// Starts storing a new set of items for catalog `id`, item by item, so an import never holds
+    /// them all. The items go to a new generation and the record (the commit point) goes last,
+    /// so readers and a crash in between see the old catalog whole (or none); the old
+    /// generation's items are removed after. One writer per catalog at a time (the caller's
+    /// lock); a writer dropped without [`CatalogWriter::commit`] leaves items that nothing points
+    /// at, removed by [`CatalogWriter::abandon`] or else by the next import of that id.
+    pub fn begin_catalog(&self, id: &str) -> Result<CatalogWriter<'_>, StoreError> {
+        let previous = self.get_catalog(id)?;
         let live_generation = previous.as_ref().map(|old| old.generation);
         // Item sets nothing points at (an import or removal cut short) go first.
-        self.remove_item_sets(&record.id, live_generation)?;
-        let generation = live_generation.map_or(1, |g| g + 1);
-        for (position, item) in items.iter().enumerate() {
-            let encoded = serde_json::to_vec(item).map_err(|e| self.io(e))?;
-            self.catalog_item_sets
-                .insert(keys::item_set_item(&record.id, generation, position as u32), encoded)
-                .map_err(|e| self.io(e))?;
-        }
-        let stored = CatalogRecord {
-            generation,
-            ..record.clone()
-        };
-        let encoded = serde_json::to_vec(&stored).map_err(|e| self.io(e))?;
-        self.catalogs
-            .insert(record.id.as_bytes(), encoded)
-            .map_err(|e| self.io(e))?;
-        if let Some(previous) = previous {
-            self.remove_items_of(&previous)?;
-        }
-        self.db.flush().map_err(|e| self.io(e))?;
-        Ok(())
+        self.remove_item_sets(id, live_generation)?;
+        Ok(CatalogWriter {
+            store: self,
+            id: id.to_owned(),
+            generation: live_generation.map_or(1, |g| g + 1),
+            position: 0,
+            previous,
+            encoded: Vec::new(),
+        })
     }
 
     /// Removes every item set of `catalog` except generation `keep`.
@@ -525,6 +525,28 @@ impl Store {
         Ok(Some(record))
     }
 
+    /// Calls `each` with every item of a catalog in import order, reading them in pages, and
+    /// returns the record they belong to (`None`: no such catalog).
+    pub fn for_each_catalog_item(
+        &self,
+        id: &str,
+        mut each: impl FnMut(Item),
+    ) -> Result<Option<CatalogRecord>, StoreError> {
+        let Some(record) = self.get_catalog(id)? else {
+            return Ok(None);
+        };
+        let (tree, prefix) = self.items_of(&record);
+        let end = u32::try_from(record.item_count).unwrap_or(u32::MAX);
+        let mut last = prefix.clone();
+        last.extend_from_slice(&end.to_be_bytes());
+        // Bounded by the record's count: items past it are a crash's leftovers.
+        for entry in tree.range(prefix..last) {
+            let (key, value) = entry.map_err(|e| self.io(e))?;
+            each(decode("catalog_items", &key, &value)?);
+        }
+        Ok(Some(record))
+    }
+
     /// Every item of a catalog, in import order.
     pub fn all_catalog_items(&self, id: &str) -> Result<Vec<Item>, StoreError> {
         self.catalog_items(id, 0, u32::MAX)
@@ -581,6 +603,84 @@ impl Store {
     /// Writes everything to disk.
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map(|_| ()).map_err(|e| self.io(e))
+    }
+}
+
+/// A catalog's new items being stored; see [`Store::begin_catalog`].
+pub struct CatalogWriter<'s> {
+    store: &'s Store,
+    id: String,
+    generation: u64,
+    position: u32,
+    previous: Option<CatalogRecord>,
+    encoded: Vec<u8>,
+}
+
+impl CatalogWriter<'_> {
+    /// Stores the next item.
+    pub fn put(&mut self, item: &Item) -> Result<(), StoreError> {
+        let store = self.store;
+        let Some(next) = self.position.checked_add(1) else {
+            return Err(store.io(format!(
+                "catalog `{}` has more than {} items, the most a catalog may hold",
+                self.id,
+                u32::MAX
+            )));
+        };
+        self.encoded.clear();
+        serde_json::to_writer(&mut self.encoded, item).map_err(|e| store.io(e))?;
+        store
+            .catalog_item_sets
+            .insert(
+                keys::item_set_item(&self.id, self.generation, self.position),
+                self.encoded.as_slice(),
+            )
+            .map_err(|e| store.io(e))?;
+        self.position = next;
+        Ok(())
+    }
+
+    /// Items stored so far.
+    pub fn len(&self) -> u32 {
+        self.position
+    }
+
+    /// Whether no item is stored yet.
+    pub fn is_empty(&self) -> bool {
+        self.position == 0
+    }
+
+    /// Makes the items stored the catalog's, with `record` (its generation set here), removes
+    /// the catalog's previous items and flushes; returns the record as stored.
+    pub fn commit(self, record: &CatalogRecord) -> Result<CatalogRecord, StoreError> {
+        let store = self.store;
+        let stored = CatalogRecord {
+            generation: self.generation,
+            ..record.clone()
+        };
+        let encoded = serde_json::to_vec(&stored).map_err(|e| store.io(e))?;
+        store
+            .catalogs
+            .insert(self.id.as_bytes(), encoded)
+            .map_err(|e| store.io(e))?;
+        if let Some(previous) = &self.previous {
+            store.remove_items_of(previous)?;
+        }
+        store.db.flush().map_err(|e| store.io(e))?;
+        Ok(stored)
+    }
+
+    /// Removes the items stored so far; the catalog stays as it was.
+    pub fn abandon(self) -> Result<(), StoreError> {
+        let store = self.store;
+        let prefix = keys::item_set_prefix(&self.id, self.generation);
+        for key in store.catalog_item_sets.scan_prefix(prefix).keys() {
+            store
+                .catalog_item_sets
+                .remove(key.map_err(|e| store.io(e))?)
+                .map_err(|e| store.io(e))?;
+        }
+        Ok(())
     }
 }
 

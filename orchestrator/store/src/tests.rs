@@ -157,11 +157,14 @@ fn catalogs_store_items_in_order_and_replace_cleanly() {
     {
         let store = Store::open(dir.path()).unwrap();
         store
-            .put_catalog(&CatalogRecord::new("shop".into(), "Shop".into(), &long, 1), &long.items)
+            .put_catalog(
+                &CatalogRecord::new("shop".into(), "Shop".into(), &long.summary(), 1),
+                &long.items,
+            )
             .unwrap();
         store
             .put_catalog(
-                &CatalogRecord::new("other".into(), "Other".into(), &short, 1),
+                &CatalogRecord::new("other".into(), "Other".into(), &short.summary(), 1),
                 &short.items,
             )
             .unwrap();
@@ -175,7 +178,7 @@ fn catalogs_store_items_in_order_and_replace_cleanly() {
     // Replacing with fewer items leaves none of the old ones behind.
     store
         .put_catalog(
-            &CatalogRecord::new("shop".into(), "Shop".into(), &short, 2),
+            &CatalogRecord::new("shop".into(), "Shop".into(), &short.summary(), 2),
             &short.items,
         )
         .unwrap();
@@ -202,7 +205,7 @@ fn content_nothing_points_at_is_invisible_and_swept() {
         let store = Store::open(dir.path()).unwrap();
         store
             .put_catalog(
-                &CatalogRecord::new("shop".into(), "Shop".into(), &first, 1),
+                &CatalogRecord::new("shop".into(), "Shop".into(), &first.summary(), 1),
                 &first.items,
             )
             .unwrap();
@@ -227,13 +230,16 @@ fn content_nothing_points_at_is_invisible_and_swept() {
         ["a", "b"],
         "only the record's items"
     );
+    let mut each = Vec::new();
+    store.for_each_catalog_item("shop", |item| each.push(item.id)).unwrap();
+    assert_eq!(each, ["a", "b"], "read in pages, the same items");
     assert!(
         store.components.get([7u8; 32]).unwrap().is_none(),
         "orphan component swept at open"
     );
     store
         .put_catalog(
-            &CatalogRecord::new("shop".into(), "Shop".into(), &second, 2),
+            &CatalogRecord::new("shop".into(), "Shop".into(), &second.summary(), 2),
             &second.items,
         )
         .unwrap();
@@ -246,6 +252,54 @@ fn content_nothing_points_at_is_invisible_and_swept() {
         .collect();
     assert_eq!(left, [2], "one item set, the record's");
     assert_eq!(store.get_catalog("shop").unwrap().unwrap().generation, 2);
+}
+
+#[test]
+fn a_catalog_written_item_by_item_shows_only_when_committed() {
+    use interarec_core::catalog::{CatalogFormat, parse_catalog};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let import = |text: &str| parse_catalog(CatalogFormat::Csv, text.as_bytes(), &Default::default(), false).unwrap();
+    let first = import(
+        "id,title,price
+a,A,1
+b,B,2
+",
+    );
+    let second = import(
+        "id,title,price
+c,C,3
+d,D,4
+e,E,5
+",
+    );
+    let record = |parsed: &interarec_core::catalog::ParsedCatalog| {
+        CatalogRecord::new("shop".into(), "Shop".into(), &parsed.summary(), 1)
+    };
+    store.put_catalog(&record(&first), &first.items).unwrap();
+    let ids = || {
+        let mut ids = Vec::new();
+        store.for_each_catalog_item("shop", |item| ids.push(item.id)).unwrap();
+        ids
+    };
+    // Half a replacement, then abandoned: readers see the old items throughout.
+    let mut writer = store.begin_catalog("shop").unwrap();
+    writer.put(&second.items[0]).unwrap();
+    assert_eq!(ids(), ["a", "b"]);
+    writer.abandon().unwrap();
+    assert_eq!(ids(), ["a", "b"]);
+    assert_eq!(store.catalog_item_sets.len(), 2, "the abandoned items are gone");
+    // A whole replacement, committed.
+    let mut writer = store.begin_catalog("shop").unwrap();
+    for item in &second.items {
+        writer.put(item).unwrap();
+    }
+    assert_eq!((writer.len(), ids()), (3, vec!["a".to_owned(), "b".to_owned()]));
+    let stored = writer.commit(&record(&second)).unwrap();
+    assert_eq!(stored.generation, 2);
+    assert_eq!(ids(), ["c", "d", "e"]);
+    assert_eq!(store.catalog_item_sets.len(), 3, "the replaced items are gone");
+    assert!(store.for_each_catalog_item("none", |_| {}).unwrap().is_none());
 }
 
 #[test]

@@ -73,6 +73,9 @@ pub enum ClientError {
     /// The server answered with an error status.
     #[error("{}: {}", code_name(.0.code()), .0.message())]
     Status(#[from] tonic::Status),
+    /// What was to be sent could not be read (the message names the file).
+    #[error("{0}")]
+    Input(String),
 }
 
 impl ClientError {
@@ -277,6 +280,74 @@ impl Client {
         }));
         let request = self.request(tonic::codegen::tokio_stream::iter(messages));
         Ok(self.catalogs.import_catalog(request).await?.into_inner())
+    }
+
+    /// Imports a catalog from a file, streaming it in chunks of `chunk_bytes` as it is read (the
+    /// file is never held whole); `sent` hears the bytes sent so far and the file's size after
+    /// each chunk. The server parses once everything has arrived.
+    pub async fn import_catalog_file(
+        &mut self,
+        header: ImportHeader,
+        path: &std::path::Path,
+        chunk_bytes: usize,
+        mut sent: impl FnMut(u64, u64) + Send + 'static,
+    ) -> Result<ImportCatalogResponse, ClientError> {
+        use pb::import_catalog_request::Part;
+        use std::io::Read;
+        let mut file = std::fs::File::open(path)
+            .map_err(|e| ClientError::Input(format!("cannot read {}: {e}", path.display())))?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let (parts, receiver) = tokio::sync::mpsc::channel(4);
+        let (failed, failure) = tokio::sync::oneshot::channel::<String>();
+        let path = path.to_owned();
+        std::thread::spawn(move || {
+            let header = pb::ImportCatalogRequest {
+                part: Some(Part::Header(header)),
+            };
+            if parts.blocking_send(header).is_err() {
+                return;
+            }
+            let mut total = 0u64;
+            loop {
+                let mut chunk = vec![0; chunk_bytes.max(1)];
+                let read = match read_full(&mut file, &mut chunk) {
+                    Ok(0) => break,
+                    Ok(read) => read,
+                    Err(e) => {
+                        // Ending the stream would import a truncated file: the call is dropped
+                        // instead, which cancels it on the server.
+                        let _ = failed.send(format!("cannot read {}: {e}", path.display()));
+                        return;
+                    }
+                };
+                chunk.truncate(read);
+                total += read as u64;
+                let message = pb::ImportCatalogRequest {
+                    part: Some(Part::Chunk(chunk)),
+                };
+                if parts.blocking_send(message).is_err() {
+                    break; // the call ended (refused or cut off)
+                }
+                sent(total, size);
+            }
+        });
+        fn read_full(file: &mut std::fs::File, buffer: &mut [u8]) -> std::io::Result<usize> {
+            let mut filled = 0;
+            while filled < buffer.len() {
+                match file.read(&mut buffer[filled..])? {
+                    0 => break,
+                    read => filled += read,
+                }
+            }
+            Ok(filled)
+        }
+        let request = self.request(tokio_stream::wrappers::ReceiverStream::new(receiver));
+        let call = self.catalogs.import_catalog(request);
+        // A reader that finishes drops `failed` unsent; that branch then stays disabled.
+        tokio::select! {
+            answer = call => Ok(answer?.into_inner()),
+            Ok(failure) = failure => Err(ClientError::Input(failure)),
+        }
     }
 
     /// Every catalog.

@@ -1,9 +1,10 @@
 //! `just bench-scale`: catalogs of retail size through the whole loop. For n = 10^3 … 10^6
 //! items (the fashion demo shop's products, then more drawn the same way, so recorded sessions
 //! still read against it) served by a real server: the import's time and the memory it took
-//! (peak resident set above the level before it); one `validate` call and one `assortment` call
-//! (the whole call over gRPC, and for `assortment` the part spent in host calls and in the
-//! optimizer) against the native `recommend` on the same items and model; and, with OCR cached,
+//! (peak resident set above the level before it, the CSV sent from a file as the CLI sends it);
+//! `GetCatalog` (`catalog show`); one `validate` call and one `assortment` call (the whole call
+//! over gRPC, and for `assortment` the part spent in host calls and in the optimizer) and the
+//! `Optimize` RPC against the native `recommend` on the same items and model; and, with OCR cached,
 //! batch closed → recommendation event in recommending sessions replayed from the fashion
 //! recordings. The plugins run with the default limits (256 MiB). The model goes straight into
 //! the store (random intercepts, one price coefficient): this measures serving, not fitting.
@@ -12,7 +13,7 @@
 
 use interarec_choice::model::ChoiceModel;
 use interarec_choice::recommend::{Constraints, recommend};
-use interarec_client::{CatalogFormat, Client, ConnectOptions, ImportHeader, SessionOptions};
+use interarec_client::{CatalogFormat, Client, ConnectOptions, ImportHeader, OptimizeRequest, SessionOptions};
 use interarec_core::catalog::{CatalogFormat as CoreFormat, parse_catalog};
 use interarec_core::event::EventKind;
 use interarec_demo_shop::catalog::{Domain, catalog_csv_pictured, scaled};
@@ -60,9 +61,9 @@ pub fn main() -> anyhow::Result<()> {
     }
     println!();
     println!(
-        "| n | import s | import peak MiB | validate ms (first) | validate ms | native recommend ms | assortment call ms | in host calls ms | in optimizer ms | call / native | batch → recommendation p50 / p99 ms |"
+        "| n | import s | import peak MiB | show ms | validate ms (first) | validate ms | native recommend ms | assortment call ms | in host calls ms | in optimizer ms | call / native | Optimize ms | batch → recommendation p50 / p99 ms |"
     );
-    println!("|---:|---:|---:|---:|---:|---|---|---|---|---|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---|---|---|---|---|---|---:|");
     for row in &rows {
         let per_variant = |key: &str, digits: usize| {
             row["assortment"]
@@ -74,10 +75,11 @@ pub fn main() -> anyhow::Result<()> {
                 .join(" / ")
         };
         println!(
-            "| {} | {:.1} | {:.0} | {:.1} | {:.2} | {} | {} | {} | {} | {} | {:.0} / {:.0} |",
+            "| {} | {:.1} | {:.0} | {:.2} | {:.1} | {:.2} | {} | {} | {} | {} | {} | {} | {:.0} / {:.0} |",
             row["n"],
             row["import_s"].as_f64().unwrap_or(f64::NAN),
             row["import_peak_mib"].as_f64().unwrap_or(f64::NAN),
+            row["show_ms"].as_f64().unwrap_or(f64::NAN),
             row["validate_first_ms"].as_f64().unwrap_or(f64::NAN),
             row["validate_ms"].as_f64().unwrap_or(f64::NAN),
             per_variant("native_ms", 1),
@@ -85,6 +87,7 @@ pub fn main() -> anyhow::Result<()> {
             per_variant("host_ms", 1),
             per_variant("compute_ms", 1),
             per_variant("call_over_native", 2),
+            per_variant("optimize_ms", 1),
             row["batch_to_recommendation_ms_p50"].as_f64().unwrap_or(f64::NAN),
             row["batch_to_recommendation_ms_p99"].as_f64().unwrap_or(f64::NAN),
         );
@@ -180,12 +183,16 @@ async fn measure(n: usize, rounds: usize) -> anyhow::Result<serde_json::Value> {
     let mut client = Client::connect(&server.url(), ConnectOptions::default()).await?;
 
     eprintln!("n = {n}: importing {} MB of CSV", csv.len() / 1_000_000);
+    // From a file, as `interarec catalog import` sends it: what the import holds is the server's.
+    let csv_path = data_dir.path().join("catalog.csv");
+    std::fs::write(&csv_path, &csv)?;
+    drop(csv);
     // Peak resident memory is reset, so the import's peak is measured from here.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let (before_mib, _) = memory_mib();
     let started = Instant::now();
     client
-        .import_catalog(
+        .import_catalog_file(
             ImportHeader {
                 catalog_id: Domain::Fashion.slug().into(),
                 name: "fashion at scale".into(),
@@ -194,13 +201,13 @@ async fn measure(n: usize, rounds: usize) -> anyhow::Result<serde_json::Value> {
                 replace: false,
                 attribute_overrides_json: String::new(),
             },
-            csv.as_bytes(),
+            &csv_path,
             1 << 20,
+            |_, _| {},
         )
         .await?;
     let import_s = started.elapsed().as_secs_f64();
     let (_, peak_mib) = memory_mib();
-    drop(csv);
     pipeline::register_tools(&mut client, pipeline::RECOMMENDING_TOOLS).await?;
     for tool in ["validate", "assortment"] {
         // Default limits: the plugins must fit the default 256 MiB.
@@ -213,6 +220,14 @@ async fn measure(n: usize, rounds: usize) -> anyhow::Result<serde_json::Value> {
                 false,
             )
             .await?;
+    }
+
+    // `catalog show`: the record only, however large the catalog.
+    let mut show = Vec::new();
+    for _ in 0..11 {
+        let started = Instant::now();
+        client.get_catalog(Domain::Fashion.slug()).await?;
+        show.push(started.elapsed().as_secs_f64() * 1e3);
     }
 
     eprintln!("n = {n}: validate");
@@ -265,8 +280,28 @@ async fn measure(n: usize, rounds: usize) -> anyhow::Result<serde_json::Value> {
             host.push(result["timings"]["host_ms"].as_f64().unwrap_or(f64::NAN));
             compute.push(result["timings"]["compute_ms"].as_f64().unwrap_or(f64::NAN));
         }
+        // The same question through `Optimize` (the service's own answer, no sandbox).
+        let mut optimize = Vec::new();
+        for _ in 0..runs {
+            let started = Instant::now();
+            let response = client
+                .optimize(OptimizeRequest {
+                    catalog_id: Domain::Fashion.slug().into(),
+                    model_id: model.id.clone(),
+                    segment: String::new(),
+                    constraints_json: constraints_json.to_owned(),
+                })
+                .await?;
+            optimize.push(started.elapsed().as_secs_f64() * 1e3);
+            anyhow::ensure!(
+                (response.expected_revenue - expected.expected_revenue).abs()
+                    <= 1e-9 * expected.expected_revenue.abs().max(1.0),
+                "Optimize differs from the native answer for {name} at n = {n}"
+            );
+        }
         let (native, call) = (median(native), median(call));
         assortment.push(json!({
+            "optimize_ms": median(optimize),
             "variant": name,
             "native_ms": native,
             "call_ms": call,
@@ -303,6 +338,7 @@ async fn measure(n: usize, rounds: usize) -> anyhow::Result<serde_json::Value> {
         "n": n,
         "import_s": import_s,
         "import_peak_mib": peak_mib - before_mib,
+        "show_ms": median(show),
         "validate_first_ms": validate_first_ms,
         "validate_ms": median(validate),
         "assortment": assortment,

@@ -186,3 +186,81 @@ async fn the_admin_token_guards_catalog_changes() {
     assert_eq!(code, Code::Unauthenticated);
     server.server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_file_streams_in_and_a_refused_replacement_keeps_the_catalog_whole() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = 30_000;
+    let mut csv = String::from("id,title,price,colour,size\n");
+    for row in 0..rows {
+        csv.push_str(&format!(
+            "p{row},Product {row},{}.25,{},S|M\n",
+            1 + row % 500,
+            ["red", "blue", "green"][row % 3]
+        ));
+    }
+    let path = dir.path().join("large.csv");
+    std::fs::write(&path, &csv).unwrap();
+    let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let heard = sent.clone();
+    let chunk = 64 << 10;
+    let imported = client
+        .import_catalog_file(
+            header("large", CatalogFormat::Csv, true, false),
+            &path,
+            chunk,
+            move |sent, of| heard.lock().unwrap().push((sent, of)),
+        )
+        .await
+        .unwrap();
+    let catalog = imported.catalog.unwrap();
+    assert_eq!(
+        (catalog.item_count, catalog.price_min, catalog.price_max),
+        (rows as u64, 1.25, 500.25)
+    );
+    let size = csv.len() as u64;
+    let sent = sent.lock().unwrap().clone();
+    assert_eq!(sent.len() as u64, size.div_ceil(chunk as u64), "one report per chunk");
+    assert!(sent.windows(2).all(|pair| pair[0].0 < pair[1].0) && sent.iter().all(|&(_, of)| of == size));
+    assert_eq!(sent.last(), Some(&(size, size)));
+
+    // A strict replacement whose last row is bad is refused after its items were stored: the
+    // catalog stays the one before, and the spooled upload is gone.
+    let bad = format!("{csv}p-last,Last,not-a-price,red,S\n");
+    std::fs::write(&path, &bad).unwrap();
+    let (code, message) = status(
+        client
+            .import_catalog_file(header("large", CatalogFormat::Csv, true, true), &path, chunk, |_, _| {})
+            .await,
+    );
+    assert_eq!(code, Code::InvalidArgument);
+    assert!(
+        message.starts_with("strict import refused: 1 bad row(s), the first at line 30002"),
+        "{message}"
+    );
+    let kept = client.get_catalog("large").await.unwrap();
+    assert_eq!(
+        (kept.item_count, kept.imported_at_unix_ms),
+        (rows as u64, catalog.imported_at_unix_ms)
+    );
+    let spooled: Vec<_> = std::fs::read_dir(server.data_dir().join("imports")).unwrap().collect();
+    assert!(spooled.is_empty(), "{spooled:?}");
+
+    // A file that cannot be read is the client's error, named.
+    let missing = dir.path().join("missing.csv");
+    match client
+        .import_catalog_file(
+            header("other", CatalogFormat::Csv, false, false),
+            &missing,
+            chunk,
+            |_, _| {},
+        )
+        .await
+    {
+        Err(ClientError::Input(message)) => assert!(message.contains("missing.csv"), "{message}"),
+        other => panic!("expected an input error, got {other:?}"),
+    }
+    server.server.stop().await.unwrap();
+}

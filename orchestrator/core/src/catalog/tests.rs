@@ -173,3 +173,94 @@ fn unusable_inputs_are_refused_whole() {
             .starts_with("the JSON Lines input cannot be read: not UTF-8")
     );
 }
+
+#[test]
+fn a_streamed_import_hands_rows_on_in_order_with_progress() {
+    let rows = 2 * PROGRESS_EVERY_ROWS as usize + 7;
+    let mut text = String::from("id,title,price,colour\n");
+    for row in 0..rows {
+        text.push_str(&format!(
+            "i{row},Item {row},{}.5,{}\n",
+            row % 100,
+            ["red", "blue"][row % 2]
+        ));
+    }
+    let mut opened = 0;
+    let mut progress = Vec::new();
+    let mut kept = Vec::new();
+    let summary = import_catalog(
+        CatalogFormat::Csv,
+        &mut || {
+            opened += 1;
+            Ok::<_, std::io::Error>(text.as_bytes())
+        },
+        &BTreeMap::new(),
+        false,
+        &mut |phase, rows| progress.push((phase, rows)),
+        &mut |item| {
+            kept.push(item.id);
+            Ok(())
+        },
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(opened, 2, "CSV is read once to type the columns, once to import");
+    let every = PROGRESS_EVERY_ROWS;
+    assert_eq!(
+        progress,
+        [
+            (ImportPhase::Typing, every),
+            (ImportPhase::Typing, 2 * every),
+            (ImportPhase::Importing, every),
+            (ImportPhase::Importing, 2 * every)
+        ]
+    );
+    assert_eq!(kept.len(), rows);
+    assert!(kept.iter().enumerate().all(|(row, id)| *id == format!("i{row}")));
+    assert_eq!(
+        (summary.item_count, summary.price_min, summary.price_max),
+        (rows as u64, 0.5, 99.5)
+    );
+    assert_eq!(
+        summary.attributes[0].vocabulary,
+        Some(vec!["blue".into(), "red".into()])
+    );
+}
+
+#[test]
+fn a_strict_import_keeps_nothing_after_its_first_bad_row_and_sink_failures_end_it() {
+    let text = "id,title,price\na,A,1\nb,B,x\nc,C,3\n";
+    let lines = r#"{"id":"a","price":1}
+{"id":"b","price":"x"}
+{"id":"c","price":3}"#;
+    for (format, text) in [(CatalogFormat::Csv, text), (CatalogFormat::Jsonl, lines)] {
+        let mut kept = Vec::new();
+        let answer = import_catalog(
+            format,
+            &mut || Ok::<_, std::io::Error>(text.as_bytes()),
+            &BTreeMap::new(),
+            true,
+            &mut |_, _| {},
+            &mut |item| {
+                kept.push(item.id);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert!(
+            matches!(answer, Err(CatalogError::Strict { count: 1, .. })),
+            "{answer:?}"
+        );
+        assert_eq!(kept, ["a"], "{format:?}");
+
+        let failure = import_catalog(
+            format,
+            &mut || Ok::<_, std::io::Error>(text.as_bytes()),
+            &BTreeMap::new(),
+            false,
+            &mut |_, _| {},
+            &mut |_| Err(std::io::Error::other("disk full")),
+        );
+        assert_eq!(failure.unwrap_err().to_string(), "disk full");
+    }
+}

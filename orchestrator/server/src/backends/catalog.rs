@@ -8,9 +8,10 @@
 //! weights of a (model, segment) over a catalog until either changes.
 
 use interarec_choice::access::RowItem;
-use interarec_choice::columns::{CatalogColumns, Columns, ColumnsRequest, Weights, WeightsRequest};
+use interarec_choice::columns::{CatalogColumns, Columns, ColumnsBuilder, ColumnsRequest, Weights, WeightsRequest};
 use interarec_choice::model::{ChoiceModel, ModelError};
 use interarec_choice::recommend::Constraints;
+use interarec_core::catalog::CatalogRecord;
 use interarec_plugin_host::CatalogFailure;
 use interarec_store::Store;
 use std::collections::HashMap;
@@ -65,9 +66,17 @@ impl Decoded {
         if let Some(columns) = cached() {
             return Ok(Some((version, columns)));
         }
-        let items = self.store.all_catalog_items(catalog_id).map_err(|e| e.to_string())?;
-        let columns = Arc::new(CatalogColumns::from_items(&items));
-        drop(items);
+        // Item by item from the store: the catalog is never held as items and columns at once.
+        let mut builder = ColumnsBuilder::new();
+        let read = self
+            .store
+            .for_each_catalog_item(catalog_id, |item| builder.push(&item))
+            .map_err(|e| e.to_string())?;
+        let Some(read) = read else {
+            return Ok(None);
+        };
+        let version = (read.imported_at_unix_ms, read.generation);
+        let columns = Arc::new(builder.finish());
         self.catalogs
             .lock()
             .expect("catalog cache")
@@ -75,18 +84,14 @@ impl Decoded {
         Ok(Some((version, columns)))
     }
 
-    /// Holds the columns of items just imported, so the first call after an import does not
-    /// decode them again from the store (a million items take seconds, over a tool's deadline).
-    pub fn imported(&self, catalog_id: &str, items: &[interarec_choice::item::Item]) -> Result<(), String> {
-        let Some(record) = self.store.get_catalog(catalog_id).map_err(|e| e.to_string())? else {
-            return Ok(());
-        };
-        let columns = Arc::new(CatalogColumns::from_items(items));
+    /// Holds the columns of a catalog just imported (built as its items were stored), so the
+    /// first call after an import does not decode them again from the store (a million items
+    /// take seconds, over a tool's deadline).
+    pub fn imported(&self, record: &CatalogRecord, columns: CatalogColumns) {
         self.catalogs.lock().expect("catalog cache").insert(
-            catalog_id.to_owned(),
-            ((record.imported_at_unix_ms, record.generation), columns),
+            record.id.clone(),
+            ((record.imported_at_unix_ms, record.generation), Arc::new(columns)),
         );
-        Ok(())
     }
 
     /// Forgets a removed catalog's columns and the weights over it.

@@ -3,7 +3,7 @@
 use super::auth::Gate;
 use super::status;
 use crate::access::Scope;
-use crate::catalogs::{Catalogs, ImportSpec, MAX_IMPORT_BYTES};
+use crate::catalogs::{Catalogs, ImportSpec};
 use interarec_core::catalog::{AttributeType, CatalogFormat, CatalogRecord};
 use interarec_proto::v1 as pb;
 use pb::catalog_service_server::CatalogService;
@@ -77,24 +77,6 @@ impl CatalogService for CatalogServiceImpl {
                 return Err(status::bad_request("the import header needs a format: CSV or JSONL"));
             }
         };
-        let mut data = Vec::new();
-        while let Some(message) = stream.message().await? {
-            match message.part {
-                Some(pb::import_catalog_request::Part::Chunk(chunk)) => {
-                    if data.len() + chunk.len() > MAX_IMPORT_BYTES {
-                        return Err(status::bad_request(format!(
-                            "the import is over the {MAX_IMPORT_BYTES}-byte limit; split the catalog"
-                        )));
-                    }
-                    data.extend_from_slice(&chunk);
-                }
-                _ => {
-                    return Err(status::bad_request(
-                        "only the first message of an import may be a header",
-                    ));
-                }
-            }
-        }
         let spec = ImportSpec {
             id: header.catalog_id,
             name: header.name,
@@ -103,7 +85,18 @@ impl CatalogService for CatalogServiceImpl {
             replace: header.replace,
             overrides_json: header.attribute_overrides_json,
         };
-        let imported = self.catalogs.import(spec, data).await?;
+        let mut upload = self.catalogs.begin_import(spec)?;
+        while let Some(message) = stream.message().await? {
+            match message.part {
+                Some(pb::import_catalog_request::Part::Chunk(chunk)) => upload.append(&chunk)?,
+                _ => {
+                    return Err(status::bad_request(
+                        "only the first message of an import may be a header",
+                    ));
+                }
+            }
+        }
+        let imported = self.catalogs.import(upload).await?;
         Ok(Response::new(pb::ImportCatalogResponse {
             catalog: Some(catalog_info(&imported.record)),
             row_errors: imported
