@@ -148,7 +148,7 @@ fn upload_progress() -> impl FnMut(u64, u64) + Send + 'static {
             if whole {
                 eprintln!();
             }
-        } else if tenths > tenths_shown && !whole {
+        } else if tenths > tenths_shown {
             tenths_shown = tenths;
             eprintln!("sent {} of {} ({}%)", mebibytes(sent), mebibytes(size), tenths * 10);
         }

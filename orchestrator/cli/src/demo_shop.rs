@@ -26,7 +26,8 @@ pub struct DemoShopArgs {
     /// (up to 10,000,000; a million rows make a CSV of about 130 MB).
     #[arg(long, default_value_t = catalog::PRODUCTS_PER_SHOP, requires = "export")]
     items: usize,
-    /// With --export: simulated purchases per shop (each a choice among eight products).
+    /// With --export: simulated purchases per shop (each a choice among eight products; over
+    /// 3,999 products, eight of one shelf of 100, named in a `group` column for the fit).
     #[arg(long, default_value_t = 4_000, requires = "export")]
     purchases: usize,
 }

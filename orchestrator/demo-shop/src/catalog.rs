@@ -8,6 +8,10 @@ use std::collections::BTreeMap;
 
 /// Products per shop.
 pub const PRODUCTS_PER_SHOP: usize = 180;
+/// Catalogs larger than this get purchase logs by shelf (see [`write_transactions_csv`]).
+pub const SHELF_FROM_ITEMS: usize = 3_999;
+/// Products per shelf of a large catalog's purchase log.
+pub const SHELF_ITEMS: usize = 100;
 
 /// A shop's domain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -320,7 +324,8 @@ fn capitalise(word: &str) -> String {
 /// products drawn at random at prices up to 20% below list, each answered by a multinomial-logit
 /// shopper whose utility rises
 /// with the product's rating and falls with its price (the price sensitivity scaled to the
-/// shop's prices), with an outside option. Occasions where nothing was bought are left out
+/// shop's prices), with an outside option; in catalogs over 3,999 products the eight come from
+/// one shelf of 100 (a `group` column). Occasions where nothing was bought are left out
 /// (purchases are what shops log). A transactions CSV (`choice_set`, `item_id`, `price`,
 /// `quantity`) for `interarec fit`; the same seed gives the same log.
 pub fn transactions_csv(domain: Domain, products: &[Product], seed: u64, occasions: usize) -> String {
@@ -344,14 +349,30 @@ pub fn write_transactions_csv(
     // A product at the mean price and a 4-star rating is as likely as buying nothing.
     let beta = -1.5 / mean_price;
     let utility = |p: &Offer, price: f64| 1.2 * (p.rating - 4.0) + beta * (price - mean_price);
-    out.write_all(b"choice_set,item_id,price,quantity\n")?;
+    // A large catalog is shelved: each occasion shows eight products of one shelf, and the log
+    // names the shelf as the group, since the fit estimates one group's intercepts together
+    // (at most 3,999 items each). A shop of its own size keeps the plain log it always had.
+    let shelved = offers.len() > SHELF_FROM_ITEMS;
+    out.write_all(if shelved {
+        b"choice_set,group,item_id,price,quantity\n"
+    } else {
+        b"choice_set,item_id,price,quantity\n"
+    })?;
+    let shelves = offers.len().div_ceil(SHELF_ITEMS);
     let mut written = 0;
     let mut attempt = 0;
     while written < occasions && attempt < occasions * 10 {
         attempt += 1;
+        let (shelf, first, on_shelf) = if shelved {
+            let shelf = rng.below(shelves);
+            let first = shelf * SHELF_ITEMS;
+            (shelf, first, SHELF_ITEMS.min(offers.len() - first))
+        } else {
+            (0, 0, offers.len())
+        };
         let mut shown: Vec<usize> = Vec::with_capacity(8);
-        while shown.len() < 8.min(offers.len()) {
-            let index = rng.below(offers.len());
+        while shown.len() < 8.min(on_shelf) {
+            let index = first + rng.below(on_shelf);
             if !shown.contains(&index) {
                 shown.push(index);
             }
@@ -382,7 +403,12 @@ pub fn write_transactions_csv(
             .unwrap_or(weights.len() - 1);
         written += 1;
         for (k, (&i, price)) in shown.iter().zip(&prices).enumerate() {
-            writeln!(out, "o{written},{},{price},{}", offers[i].id, u8::from(k == chosen))?;
+            let chosen = u8::from(k == chosen);
+            if shelved {
+                writeln!(out, "o{written},shelf-{shelf},{},{price},{chosen}", offers[i].id)?;
+            } else {
+                writeln!(out, "o{written},{},{price},{chosen}", offers[i].id)?;
+            }
         }
     }
     Ok(written)

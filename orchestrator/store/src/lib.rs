@@ -45,6 +45,11 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 const SCHEMA_VERSION_KEY: &[u8] = b"schema_version";
 
+/// sled's page cache (its default is 1 GiB). What is read hot is held decoded elsewhere
+/// (catalog columns, models, OCR pages), so a small cache keeps a million-item import or the
+/// start-up decode from holding the catalog's pages twice.
+pub const CACHE_BYTES: u64 = 128 << 20;
+
 /// Largest kv key, in bytes.
 pub const MAX_KV_KEY_BYTES: usize = 256;
 /// Largest kv value, in bytes.
@@ -153,6 +158,7 @@ impl Store {
         })?;
         let db = sled::Config::new()
             .path(&path)
+            .cache_capacity(CACHE_BYTES)
             .open()
             .map_err(|error| open_error(&path, error))?;
         let io = |error: sled::Error| open_error(&path, error);
