@@ -303,17 +303,22 @@ impl Console {
         }
         let store = self.store.clone();
         let id = catalog.to_owned();
-        let items = tokio::task::spawn_blocking(move || store.all_catalog_items(&id))
-            .await
-            .map_err(|_| "reading the catalog failed".to_owned())?
-            .map_err(|e| e.to_string())?;
-        let pictures: HashMap<String, String> = items
-            .into_iter()
-            .filter_map(|item| {
-                let image = item.image?;
-                (image.starts_with("http://") || image.starts_with("https://")).then_some((item.id, image))
-            })
-            .collect();
+        // Row by row, keeping only the pictures a page elsewhere can load.
+        let pictures = tokio::task::spawn_blocking(move || {
+            let mut pictures = HashMap::new();
+            store
+                .for_each_catalog_item(&id, |item| {
+                    if let Some(image) = item.image
+                        && (image.starts_with("http://") || image.starts_with("https://"))
+                    {
+                        pictures.insert(item.id, image);
+                    }
+                })
+                .map(|_| pictures)
+        })
+        .await
+        .map_err(|_| "reading the catalog failed".to_owned())?
+        .map_err(|e| e.to_string())?;
         let pictures = Arc::new(pictures);
         self.pictures
             .lock()

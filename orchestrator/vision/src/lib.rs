@@ -13,7 +13,7 @@ pub mod vocabulary;
 
 pub use ocr::{OcrChoice, OcrEngine, OcrError, OcrPage};
 pub use offline::{OfflineSummary, SeenFrame, summarize};
-pub use recognise::ItemIndex;
+pub use recognise::{ItemIndex, ItemIndexBuilder};
 pub use vocabulary::Vocabulary;
 
 #[cfg(test)]

@@ -68,36 +68,70 @@ pub struct ItemIndex {
     by_price: BTreeMap<i64, Vec<u32>>,
 }
 
+/// Builds an [`ItemIndex`] item by item (a catalog read from the store row by row is never held
+/// as items and as its index at once); the same index as [`ItemIndex::new`] over those items.
+#[derive(Debug)]
+pub struct ItemIndexBuilder<'a> {
+    attributes: &'a [String],
+    known: Vec<KnownItem>,
+}
+
+impl<'a> ItemIndexBuilder<'a> {
+    /// A builder keeping the values of `attributes` and every number.
+    pub fn new(attributes: &'a [String]) -> ItemIndexBuilder<'a> {
+        ItemIndexBuilder {
+            attributes,
+            known: Vec::new(),
+        }
+    }
+
+    /// Adds the next item.
+    pub fn push(&mut self, item: &Item) {
+        let attributes = self.attributes;
+        let known = {
+            let mut values = BTreeMap::new();
+            let mut numbers = BTreeMap::new();
+            for (name, value) in &item.attributes {
+                match value {
+                    AttributeValue::Text(text) if attributes.contains(name) => {
+                        values.insert(name.clone(), text.clone());
+                    }
+                    AttributeValue::Number(number) => {
+                        numbers.insert(name.clone(), *number);
+                    }
+                    _ => {}
+                }
+            }
+            let mut title_words = tokens(&item.title);
+            title_words.dedup();
+            KnownItem {
+                id: item.id.clone(),
+                price: item.price,
+                values,
+                numbers,
+                title_words,
+            }
+        };
+        self.known.push(known);
+    }
+
+    /// The index.
+    pub fn finish(self) -> ItemIndex {
+        ItemIndex::index(self.known)
+    }
+}
+
 impl ItemIndex {
     /// Indexes `items`, keeping the values of `attributes` (the vocabulary's) and every number.
     pub fn new(items: &[Item], attributes: &[String]) -> ItemIndex {
-        let known: Vec<KnownItem> = items
-            .iter()
-            .map(|item| {
-                let mut values = BTreeMap::new();
-                let mut numbers = BTreeMap::new();
-                for (name, value) in &item.attributes {
-                    match value {
-                        AttributeValue::Text(text) if attributes.contains(name) => {
-                            values.insert(name.clone(), text.clone());
-                        }
-                        AttributeValue::Number(number) => {
-                            numbers.insert(name.clone(), *number);
-                        }
-                        _ => {}
-                    }
-                }
-                let mut title_words = tokens(&item.title);
-                title_words.dedup();
-                KnownItem {
-                    id: item.id.clone(),
-                    price: item.price,
-                    values,
-                    numbers,
-                    title_words,
-                }
-            })
-            .collect();
+        let mut builder = ItemIndexBuilder::new(attributes);
+        for item in items {
+            builder.push(item);
+        }
+        builder.finish()
+    }
+
+    fn index(known: Vec<KnownItem>) -> ItemIndex {
         let mut title_ids: HashMap<&[String], u32> = HashMap::new();
         let mut titles: Vec<(Vec<String>, Vec<u32>)> = Vec::new();
         let mut title_of = Vec::with_capacity(known.len());

@@ -13,7 +13,7 @@ use interarec_llm::openai::{OpenAiConfig, OpenAiProvider};
 use interarec_plugin_host::{ModelAnswer, ModelFailure, ModelFuture, ModelPart, ModelRequest, ModelsBackend};
 use interarec_store::Store;
 use interarec_vision::ocr::{OcrChoice, OcrEngine, OcrPage, PreviousFrame, read_after};
-use interarec_vision::{ItemIndex, SeenFrame, Vocabulary, summarize};
+use interarec_vision::{ItemIndex, ItemIndexBuilder, SeenFrame, Vocabulary, summarize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -278,12 +278,15 @@ impl CatalogReaders {
             return Ok(reader.clone());
         }
         let vocabulary = Vocabulary::from_schema(&catalog.attributes);
-        let items = store
-            .all_catalog_items(&catalog.id)
+        // Row by row: a million items are never held as items and as their index at once.
+        let attributes = vocabulary.attributes();
+        let mut index = ItemIndexBuilder::new(&attributes);
+        store
+            .for_each_catalog_item(&catalog.id, |item| index.push(&item))
             .map_err(|e| ModelFailure::Failed(format!("the catalog `{}` cannot be read: {e}", catalog.id)))?;
         let reader = Arc::new(CatalogReader {
             imported_at_unix_ms: catalog.imported_at_unix_ms,
-            items: ItemIndex::new(&items, &vocabulary.attributes()),
+            items: index.finish(),
             vocabulary,
         });
         let mut readers = self.by_catalog.lock().expect("catalog readers");
