@@ -130,7 +130,7 @@ bench-scale *ARGS: plugins
 
 # A retail-size catalog to try: the fashion shop grown to ITEMS products (its own 180 first) and
 # a simulated purchase log for `interarec fit`, written to target/large-catalog/ with progress.
-large-catalog ITEMS="1000000" PURCHASES="500000": build
+large-catalog ITEMS="1000000" PURCHASES="1000000": build
     ./target/debug/interarec demo-shop --export target/large-catalog --shop fashion --items {{ ITEMS }} --purchases {{ PURCHASES }}
     @echo "next, with a server running (interarec serve) and INTERAREC_ADMIN_TOKEN set if it has one:"
     @echo "  ./target/debug/interarec catalog import target/large-catalog/fashion.csv --id fashion-large"

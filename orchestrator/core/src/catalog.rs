@@ -156,7 +156,10 @@ pub fn parse_catalog(
     )
     // Reading from memory cannot fail and the sink never does.
     .map_err(|error| CatalogError::Unreadable {
-        format: "input",
+        format: match format {
+            CatalogFormat::Csv => "CSV",
+            CatalogFormat::Jsonl => "JSON Lines",
+        },
         detail: error.to_string(),
     })??;
     Ok(ParsedCatalog {
