@@ -298,7 +298,10 @@ impl Client {
             .map_err(|e| ClientError::Input(format!("cannot read {}: {e}", path.display())))?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         let (parts, receiver) = tokio::sync::mpsc::channel(4);
-        let (failed, failure) = tokio::sync::oneshot::channel::<String>();
+        // A failure carries the sender with it: the request stream must not end (the server
+        // would import what it got) before the call is dropped, which cancels it on the server.
+        let (failed, failure) = tokio::sync::oneshot::channel();
+        let regular = file.metadata().is_ok_and(|m| m.is_file());
         let path = path.to_owned();
         std::thread::spawn(move || {
             let header = pb::ImportCatalogRequest {
@@ -311,12 +314,18 @@ impl Client {
             loop {
                 let mut chunk = vec![0; chunk_bytes.max(1)];
                 let read = match read_full(&mut file, &mut chunk) {
+                    Ok(0) if regular && total != size => {
+                        let message = format!(
+                            "{} changed while it was sent ({size} bytes when opened, {total} read); import it again once it is written",
+                            path.display()
+                        );
+                        let _ = failed.send((message, parts));
+                        return;
+                    }
                     Ok(0) => break,
                     Ok(read) => read,
                     Err(e) => {
-                        // Ending the stream would import a truncated file: the call is dropped
-                        // instead, which cancels it on the server.
-                        let _ = failed.send(format!("cannot read {}: {e}", path.display()));
+                        let _ = failed.send((format!("cannot read {}: {e}", path.display()), parts));
                         return;
                     }
                 };
@@ -342,12 +351,17 @@ impl Client {
             Ok(filled)
         }
         let request = self.request(tokio_stream::wrappers::ReceiverStream::new(receiver));
-        let call = self.catalogs.import_catalog(request);
+        let mut call = Box::pin(self.catalogs.import_catalog(request));
         // A reader that finishes drops `failed` unsent; that branch then stays disabled.
-        tokio::select! {
-            answer = call => Ok(answer?.into_inner()),
-            Ok(failure) = failure => Err(ClientError::Input(failure)),
-        }
+        let (message, parts) = tokio::select! {
+            answer = &mut call => return Ok(answer?.into_inner()),
+            Ok(failure) = failure => failure,
+        };
+        // The call goes first, with the stream still open: the server sees a cancelled
+        // upload, never a complete one.
+        drop(call);
+        drop(parts);
+        Err(ClientError::Input(message))
     }
 
     /// Every catalog.

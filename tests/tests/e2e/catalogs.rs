@@ -248,6 +248,34 @@ async fn a_file_streams_in_and_a_refused_replacement_keeps_the_catalog_whole() {
     let spooled: Vec<_> = std::fs::read_dir(server.data_dir().join("imports")).unwrap().collect();
     assert!(spooled.is_empty(), "{spooled:?}");
 
+    // A file cut short while it is sent is refused by the client, and the server, whose upload
+    // was cancelled rather than ended, imports nothing.
+    let shrinking = dir.path().join("shrinking.csv");
+    std::fs::write(&shrinking, &csv).unwrap();
+    let victim = shrinking.clone();
+    let cut = move |sent: u64, _| {
+        if sent == chunk as u64 {
+            let file = std::fs::OpenOptions::new().write(true).open(&victim).unwrap();
+            file.set_len(sent).unwrap();
+        }
+    };
+    match client
+        .import_catalog_file(
+            header("shrinking", CatalogFormat::Csv, false, false),
+            &shrinking,
+            chunk,
+            cut,
+        )
+        .await
+    {
+        Err(ClientError::Input(message)) => assert!(message.contains("changed while it was sent"), "{message}"),
+        other => panic!("expected an input error, got {other:?}"),
+    }
+    // An import of what had arrived would take milliseconds; give it ample time to show.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let (code, _) = status(client.get_catalog("shrinking").await);
+    assert_eq!(code, Code::NotFound);
+
     // A file that cannot be read is the client's error, named.
     let missing = dir.path().join("missing.csv");
     match client
