@@ -6,7 +6,7 @@ use interarec_choice::columns::ColumnsBuilder;
 use interarec_core::catalog::{
     AttributeOverride, CatalogError, CatalogFormat, CatalogRecord, ImportPhase, ImportSummary, RowError, import_catalog,
 };
-use interarec_store::{Store, StoreError};
+use interarec_store::{ReplacedItems, Store, StoreError};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -159,9 +159,12 @@ impl Catalogs {
         let worker = tokio::task::spawn_blocking(move || {
             import_spooled(&store, decoded.as_deref(), &spec, &overrides, &file, bytes)
         });
-        let (record, summary) = worker
+        let (record, summary, replaced) = worker
             .await
             .map_err(|e| CatalogServiceError::Worker(format!("the import worker failed: {e}; see the server log")))??;
+        if let Some(replaced) = replaced {
+            remove_replaced_later(self.store.clone(), record.id.clone(), replaced);
+        }
         Ok(Imported {
             record,
             errors: summary.errors,
@@ -233,7 +236,7 @@ fn import_spooled(
     overrides: &BTreeMap<String, AttributeOverride>,
     file: &std::fs::File,
     bytes: u64,
-) -> Result<(CatalogRecord, ImportSummary), CatalogServiceError> {
+) -> Result<(CatalogRecord, ImportSummary, Option<ReplacedItems>), CatalogServiceError> {
     use std::io::{Seek, SeekFrom};
     let started = std::time::Instant::now();
     let mut writer = store.begin_catalog(&spec.id)?;
@@ -282,12 +285,28 @@ fn import_spooled(
         spec.name.clone()
     };
     let record = CatalogRecord::new(spec.id.clone(), name, &summary, interarec_core::unix_millis());
-    let stored = writer.commit(&record)?;
+    let (stored, replaced) = writer.commit(&record)?;
     if let (Some(decoded), Some(columns)) = (decoded, columns) {
         decoded.imported(&stored, columns.finish());
     }
     tracing::info!(catalog = %spec.id, items = stored.item_count, refused = summary.error_count, seconds = started.elapsed().as_secs_f64(), "import done");
-    Ok((stored, summary))
+    Ok((stored, summary, replaced))
+}
+
+/// Removes a replaced import's items after the import has answered (nothing points at them;
+/// a million take seconds). If this fails, the catalog's next import sweeps them.
+fn remove_replaced_later(store: Store, catalog: String, replaced: ReplacedItems) {
+    tokio::task::spawn_blocking(move || {
+        let (started, items) = (std::time::Instant::now(), replaced.item_count());
+        match store.remove_replaced(replaced) {
+            Ok(()) => {
+                tracing::debug!(%catalog, items, seconds = started.elapsed().as_secs_f64(), "replaced items removed")
+            }
+            Err(error) => {
+                tracing::warn!(%catalog, "the replaced items stay until the next import of the catalog: {error}")
+            }
+        }
+    });
 }
 
 /// What stops an import midway: the store or the spooled file failing.

@@ -406,7 +406,17 @@ impl Store {
         for item in items {
             writer.put(item)?;
         }
-        writer.commit(record).map(drop)
+        match writer.commit(record)? {
+            (_, Some(replaced)) => self.remove_replaced(replaced),
+            (_, None) => Ok(()),
+        }
+    }
+
+    /// Removes the items a commit replaced, and flushes.
+    pub fn remove_replaced(&self, replaced: ReplacedItems) -> Result<(), StoreError> {
+        self.remove_items_of(&replaced.record)?;
+        self.db.flush().map_err(|e| self.io(e))?;
+        Ok(())
     }
 
     /// Starts storing a new set of items for catalog `id`, item by item, so an import never holds
@@ -612,6 +622,20 @@ impl Store {
     }
 }
 
+/// The items of a catalog's previous import, replaced by a commit.
+#[derive(Debug)]
+#[must_use = "replaced items stay on disk until removed"]
+pub struct ReplacedItems {
+    record: CatalogRecord,
+}
+
+impl ReplacedItems {
+    /// Items in the replaced set.
+    pub fn item_count(&self) -> u64 {
+        self.record.item_count
+    }
+}
+
 /// A catalog's new items being stored; see [`Store::begin_catalog`].
 pub struct CatalogWriter<'s> {
     store: &'s Store,
@@ -656,9 +680,11 @@ impl CatalogWriter<'_> {
         self.position == 0
     }
 
-    /// Makes the items stored the catalog's, with `record` (its generation set here), removes
-    /// the catalog's previous items and flushes; returns the record as stored.
-    pub fn commit(self, record: &CatalogRecord) -> Result<CatalogRecord, StoreError> {
+    /// Makes the items stored the catalog's, with `record` (its generation set here), and
+    /// flushes; returns the record as stored and the items it replaced, which nothing points at
+    /// any more: [`Store::remove_replaced`] removes them when it suits (a million take seconds;
+    /// the catalog's next import sweeps them otherwise).
+    pub fn commit(self, record: &CatalogRecord) -> Result<(CatalogRecord, Option<ReplacedItems>), StoreError> {
         let store = self.store;
         let stored = CatalogRecord {
             generation: self.generation,
@@ -669,11 +695,8 @@ impl CatalogWriter<'_> {
             .catalogs
             .insert(self.id.as_bytes(), encoded)
             .map_err(|e| store.io(e))?;
-        if let Some(previous) = &self.previous {
-            store.remove_items_of(previous)?;
-        }
         store.db.flush().map_err(|e| store.io(e))?;
-        Ok(stored)
+        Ok((stored, self.previous.map(|record| ReplacedItems { record })))
     }
 
     /// Removes the items stored so far; the catalog stays as it was.

@@ -295,9 +295,12 @@ e,E,5
         writer.put(item).unwrap();
     }
     assert_eq!((writer.len(), ids()), (3, vec!["a".to_owned(), "b".to_owned()]));
-    let stored = writer.commit(&record(&second)).unwrap();
+    let (stored, replaced) = writer.commit(&record(&second)).unwrap();
     assert_eq!(stored.generation, 2);
     assert_eq!(ids(), ["c", "d", "e"]);
+    let replaced = replaced.expect("the first import was replaced");
+    assert_eq!((replaced.item_count(), store.catalog_item_sets.len()), (2, 5));
+    store.remove_replaced(replaced).unwrap();
     assert_eq!(store.catalog_item_sets.len(), 3, "the replaced items are gone");
     assert!(store.for_each_catalog_item("none", |_| {}).unwrap().is_none());
 }
