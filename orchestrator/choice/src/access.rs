@@ -176,12 +176,7 @@ pub fn recommend_via<A: CatalogAccess>(
             .collect(),
         expected_revenue: assortment.expected_revenue,
         no_purchase_probability: assortment.no_purchase_probability,
-        certificate: CertificateReport {
-            lambda: assortment.certificate.lambda,
-            h_lambda: assortment.certificate.h_lambda,
-            v0_lambda: assortment.certificate.v0_lambda,
-            holds: assortment.certificate.holds,
-        },
+        certificate: CertificateReport::from(&assortment.certificate),
         iterations: assortment.iterations,
         empty_reason,
         segment: columns.segment.unwrap_or_default(),

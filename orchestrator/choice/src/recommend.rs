@@ -112,6 +112,17 @@ pub struct CertificateReport {
     pub holds: bool,
 }
 
+impl From<&crate::assortment::Certificate> for CertificateReport {
+    fn from(certificate: &crate::assortment::Certificate) -> Self {
+        CertificateReport {
+            lambda: certificate.lambda,
+            h_lambda: certificate.h_lambda,
+            v0_lambda: certificate.v0_lambda,
+            holds: certificate.holds,
+        }
+    }
+}
+
 /// The answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Recommendation {
@@ -285,12 +296,7 @@ pub fn recommend(
             .collect(),
         expected_revenue: assortment.expected_revenue,
         no_purchase_probability: assortment.no_purchase_probability,
-        certificate: CertificateReport {
-            lambda: assortment.certificate.lambda,
-            h_lambda: assortment.certificate.h_lambda,
-            v0_lambda: assortment.certificate.v0_lambda,
-            holds: assortment.certificate.holds,
-        },
+        certificate: CertificateReport::from(&assortment.certificate),
         iterations: assortment.iterations,
         empty_reason,
         segment: segment.name.clone(),

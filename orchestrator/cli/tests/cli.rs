@@ -60,6 +60,17 @@ fn serve(config_file: &std::path::Path, token: &str) -> Serve {
     Serve { child, url }
 }
 
+/// Writes `DIR/interarec.toml`: a free loopback port and `DIR/data`; returns its path.
+fn local_config(dir: &std::path::Path) -> PathBuf {
+    let config = dir.join("interarec.toml");
+    let text = format!(
+        "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n",
+        dir.join("data").display()
+    );
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
 /// Runs `interarec SUBCOMMAND --server URL ARGS…` with the given admin token (or none).
 fn interarec(subcommand: &str, url: &str, token: Option<&str>, args: &[&str]) -> (bool, String, String) {
     let mut command = Command::new(BIN);
@@ -242,15 +253,7 @@ fn serve_refuses_bad_configuration_with_the_fix() {
 #[test]
 fn catalogs_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("interarec.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n",
-            dir.path().join("data").display()
-        ),
-    )
-    .unwrap();
+    let config = local_config(dir.path());
     let homes = dir.path().join("homes.csv");
     std::fs::write(
         &homes,
@@ -299,15 +302,7 @@ fn catalogs_from_the_command_line() {
 #[test]
 fn choice_models_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("interarec.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n",
-            dir.path().join("data").display()
-        ),
-    )
-    .unwrap();
+    let config = local_config(dir.path());
     let catalog = dir.path().join("shop.csv");
     std::fs::write(
         &catalog,
@@ -516,15 +511,7 @@ fn choice_models_from_the_command_line() {
 #[test]
 fn sessions_replay_from_a_recorded_folder_on_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("interarec.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n",
-            dir.path().join("data").display()
-        ),
-    )
-    .unwrap();
+    let config = local_config(dir.path());
     let recorded = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/sessions/fashion-green-dresses");
     let recorded = recorded.to_str().unwrap();
     let server = serve(&config, "t0ken-for-the-cli-tests");
@@ -831,15 +818,7 @@ fn api_keys_and_session_credentials_from_the_command_line() {
 #[test]
 fn a_large_demo_catalog_is_exported_imported_fitted_and_optimized() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("interarec.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n",
-            dir.path().join("data").display()
-        ),
-    )
-    .unwrap();
+    let config = local_config(dir.path());
     let export = dir.path().join("export");
     let output = Command::new(BIN)
         .args(["demo-shop", "--export"])

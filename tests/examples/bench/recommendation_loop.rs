@@ -59,7 +59,7 @@ async fn run(rounds: usize, ocr: &str, sessions_dir: &std::path::Path) -> anyhow
     let mut latencies = Vec::new();
     for round in 0..=rounds {
         for recording in &recordings {
-            let measured = replay(&mut client, recording, round).await?;
+            let measured = replay(&mut client, recording, &round.to_string(), false).await?;
             if round > 0 {
                 latencies.extend(measured);
             }
@@ -97,10 +97,17 @@ async fn run(rounds: usize, ocr: &str, sessions_dir: &std::path::Path) -> anyhow
     Ok(())
 }
 
-/// Replays one recording into a fresh session; returns batch → recommendation latencies (ms).
-async fn replay(client: &mut Client, dir: &std::path::Path, round: usize) -> anyhow::Result<Vec<f64>> {
+/// Replays one recording into a fresh session (its id the recording's name and `tag`); returns
+/// batch → recommendation latencies (ms), every event's offset from its batch on stderr when
+/// `trace` is set. `just bench-scale` replays the same way.
+pub(crate) async fn replay(
+    client: &mut Client,
+    dir: &std::path::Path,
+    tag: &str,
+    trace: bool,
+) -> anyhow::Result<Vec<f64>> {
     let (manifest, domain, frames) = pipeline::recording(dir)?;
-    let id = format!("{}-{round}", manifest.name);
+    let id = format!("{}-{tag}", manifest.name);
     let options = SessionOptions {
         batch_size: 10,
         batch_interval_ms: 600_000,
@@ -112,6 +119,9 @@ async fn replay(client: &mut Client, dir: &std::path::Path, round: usize) -> any
         .await?;
     let (mut batch_at, mut latencies) = (None, Vec::new());
     for event in pipeline::replay(client, &id, frames).await? {
+        if trace && let Some(at) = batch_at {
+            eprintln!("  {id}: +{} ms {}", event.at_unix_ms.saturating_sub(at), event.kind);
+        }
         match EventKind::parse(&event.kind) {
             Some(EventKind::Batch) => batch_at = Some(event.at_unix_ms),
             Some(EventKind::Recommendation) => {

@@ -249,18 +249,7 @@ fn import_csv<R: Read, E: From<std::io::Error>>(
         };
         columns.header.len()
     ];
-    let mut record = csv::StringRecord::new();
-    let mut rows = 0u64;
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(error) => return Ok(Err(csv_unreadable(error))),
-        }
-        rows += 1;
-        if rows.is_multiple_of(PROGRESS_EVERY_ROWS) {
-            progress(ImportPhase::Typing, rows);
-        }
+    let typed = each_record(&mut reader, ImportPhase::Typing, progress, |record| {
         for &c in &columns.attributes {
             let Some(value) = record.get(c).map(str::trim).filter(|v| !v.is_empty()) else {
                 continue;
@@ -272,6 +261,10 @@ fn import_csv<R: Read, E: From<std::io::Error>>(
             }
             seen.any_bar |= value.contains('|');
         }
+        Ok::<_, E>(())
+    })?;
+    if let Err(error) = typed {
+        return Ok(Err(error));
     }
     let kinds: Vec<(usize, AttributeType)> = columns
         .attributes
@@ -296,25 +289,41 @@ fn import_csv<R: Read, E: From<std::io::Error>>(
     if let Err(error) = reader.headers() {
         return Ok(Err(csv_unreadable(error)));
     }
+    // The first pass read the same bytes, so a read error here means the input changed.
+    each_record(&mut reader, ImportPhase::Importing, progress, |record| {
+        let line = record.position().map_or(0, |p| p.line());
+        match csv_item(&columns, &kinds, record) {
+            Ok(item) => intake.accept(line, item),
+            Err(message) => {
+                intake.refuse(line, message);
+                Ok(())
+            }
+        }
+    })
+}
+
+/// Calls `each` with every record after the header, reporting progress as `phase`; stops at
+/// the first record that does not read (the inner error) or that `each` fails on (the outer).
+fn each_record<R: Read, E>(
+    reader: &mut csv::Reader<R>,
+    phase: ImportPhase,
+    progress: &mut dyn FnMut(ImportPhase, u64),
+    mut each: impl FnMut(&csv::StringRecord) -> Result<(), E>,
+) -> Result<Result<(), CatalogError>, E> {
+    let mut record = csv::StringRecord::new();
     let mut rows = 0u64;
     loop {
         match reader.read_record(&mut record) {
-            Ok(false) => break,
+            Ok(false) => return Ok(Ok(())),
             Ok(true) => {}
-            // The first pass read the same bytes, so only the input changing underneath ends here.
             Err(error) => return Ok(Err(csv_unreadable(error))),
         }
         rows += 1;
         if rows.is_multiple_of(PROGRESS_EVERY_ROWS) {
-            progress(ImportPhase::Importing, rows);
+            progress(phase, rows);
         }
-        let line = record.position().map_or(0, |p| p.line());
-        match csv_item(&columns, &kinds, &record) {
-            Ok(item) => intake.accept(line, item)?,
-            Err(message) => intake.refuse(line, message),
-        }
+        each(&record)?;
     }
-    Ok(Ok(()))
 }
 
 /// One CSV record as an item, or what is wrong with it.
