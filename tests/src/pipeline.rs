@@ -70,6 +70,7 @@ pub async fn import_demo_shop_pictured(
                 strict: true,
                 replace: false,
                 attribute_overrides_json: String::new(),
+                total_bytes: 0,
             },
             catalog_csv_pictured(domain, &products, image_base).as_bytes(),
             64 * 1024,

@@ -85,6 +85,7 @@ pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
                 strict,
                 replace,
                 attribute_overrides_json: overrides,
+                total_bytes: 0,
             };
             let started = std::time::Instant::now();
             let response = client

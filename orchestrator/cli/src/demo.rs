@@ -165,6 +165,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                         strict: true,
                         replace: false,
                         attribute_overrides_json: String::new(),
+                        total_bytes: 0,
                     },
                     catalog_csv_pictured(domain, &products, &pictures).as_bytes(),
                     64 * 1024,

@@ -56,6 +56,8 @@ pub struct ImportSpec {
     pub replace: bool,
     /// Attribute overrides as JSON (empty for none).
     pub overrides_json: String,
+    /// The data's size as the sender announced it (`None`: not announced).
+    pub total_bytes: Option<u64>,
 }
 
 /// The outcome of an import.
@@ -146,6 +148,13 @@ impl Catalogs {
             file,
             bytes,
         } = upload;
+        if let Some(announced) = spec.total_bytes
+            && announced != bytes
+        {
+            return Err(CatalogServiceError::BadRequest(format!(
+                "the upload ended after {bytes} of the {announced} bytes its header announced, so the file was not sent whole; nothing was imported; send it again"
+            )));
+        }
         let file = file
             .into_inner()
             .map_err(|e| CatalogServiceError::Worker(format!("cannot finish spooling the import: {e}")))?;

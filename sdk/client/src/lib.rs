@@ -264,14 +264,16 @@ impl Client {
         Ok(self.tools.invoke_tool(request).await?.into_inner())
     }
 
-    /// Imports a catalog, streaming `data` in chunks of `chunk_bytes` after the header.
+    /// Imports a catalog, streaming `data` in chunks of `chunk_bytes` after the header (whose
+    /// `total_bytes` is set to the data's size).
     pub async fn import_catalog(
         &mut self,
-        header: ImportHeader,
+        mut header: ImportHeader,
         data: &[u8],
         chunk_bytes: usize,
     ) -> Result<ImportCatalogResponse, ClientError> {
         use pb::import_catalog_request::Part;
+        header.total_bytes = data.len() as u64;
         let mut messages = vec![pb::ImportCatalogRequest {
             part: Some(Part::Header(header)),
         }];
@@ -298,10 +300,12 @@ impl Client {
             .map_err(|e| ClientError::Input(format!("cannot read {}: {e}", path.display())))?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         let (parts, receiver) = tokio::sync::mpsc::channel(4);
-        // A failure carries the sender with it: the request stream must not end (the server
-        // would import what it got) before the call is dropped, which cancels it on the server.
-        let (failed, failure) = tokio::sync::oneshot::channel();
+        // The server refuses an upload that ends short of (or past) the size announced here, so
+        // a reader that fails or finds the file changed can simply stop sending.
+        let (failed, failure) = tokio::sync::oneshot::channel::<String>();
         let regular = file.metadata().is_ok_and(|m| m.is_file());
+        let mut header = header;
+        header.total_bytes = if regular { size } else { 0 };
         let path = path.to_owned();
         std::thread::spawn(move || {
             let header = pb::ImportCatalogRequest {
@@ -319,13 +323,13 @@ impl Client {
                             "{} changed while it was sent ({size} bytes when opened, {total} read); import it again once it is written",
                             path.display()
                         );
-                        let _ = failed.send((message, parts));
+                        let _ = failed.send(message);
                         return;
                     }
                     Ok(0) => break,
                     Ok(read) => read,
                     Err(e) => {
-                        let _ = failed.send((format!("cannot read {}: {e}", path.display()), parts));
+                        let _ = failed.send(format!("cannot read {}: {e}", path.display()));
                         return;
                     }
                 };
@@ -351,17 +355,17 @@ impl Client {
             Ok(filled)
         }
         let request = self.request(tokio_stream::wrappers::ReceiverStream::new(receiver));
-        let mut call = Box::pin(self.catalogs.import_catalog(request));
-        // A reader that finishes drops `failed` unsent; that branch then stays disabled.
-        let (message, parts) = tokio::select! {
-            answer = &mut call => return Ok(answer?.into_inner()),
-            Ok(failure) = failure => failure,
-        };
-        // The call goes first, with the stream still open: the server sees a cancelled
-        // upload, never a complete one.
-        drop(call);
-        drop(parts);
-        Err(ClientError::Input(message))
+        let call = self.catalogs.import_catalog(request);
+        let mut failure = failure;
+        // A reader that finishes drops `failed` unsent; that branch then stays disabled. The
+        // reader's own failure is the one to report, even if the server's refusal came first.
+        tokio::select! {
+            answer = call => match failure.try_recv() {
+                Ok(failure) => Err(ClientError::Input(failure)),
+                Err(_) => Ok(answer?.into_inner()),
+            },
+            Ok(failure) = &mut failure => Err(ClientError::Input(failure)),
+        }
     }
 
     /// Every catalog.

@@ -162,6 +162,7 @@ pub fn main() -> anyhow::Result<()> {
                 strict: true,
                 replace: false,
                 attribute_overrides_json: String::new(),
+                total_bytes: 0,
             };
             client.import_catalog(header, csv.as_bytes(), 1 << 20).await?;
             client

@@ -11,11 +11,11 @@
 //!
 //! Usage: `bench scale [--max-n N] [--rounds R]` (defaults 1e6 and 2).
 
+use super::recommendation_loop::replay;
 use interarec_choice::model::ChoiceModel;
 use interarec_choice::recommend::{Constraints, recommend};
-use interarec_client::{CatalogFormat, Client, ConnectOptions, ImportHeader, OptimizeRequest, SessionOptions};
+use interarec_client::{CatalogFormat, Client, ConnectOptions, ImportHeader, OptimizeRequest};
 use interarec_core::catalog::{CatalogFormat as CoreFormat, parse_catalog};
-use interarec_core::event::EventKind;
 use interarec_demo_shop::catalog::{Domain, catalog_csv_pictured, scaled};
 use interarec_llm::Provider;
 use interarec_server::config::{ServerConfig, VisionConfig};
@@ -200,6 +200,7 @@ async fn measure(n: usize, rounds: usize) -> anyhow::Result<serde_json::Value> {
                 strict: true,
                 replace: false,
                 attribute_overrides_json: String::new(),
+                total_bytes: 0,
             },
             &csv_path,
             1 << 20,
@@ -320,7 +321,8 @@ async fn measure(n: usize, rounds: usize) -> anyhow::Result<serde_json::Value> {
     let mut latencies = Vec::new();
     for round in 0..=rounds {
         for dir in &recordings {
-            let measured = replay(&mut client, dir, n, round).await?;
+            let trace = std::env::var_os("BENCH_SCALE_TRACE").is_some();
+            let measured = replay(&mut client, dir, &format!("{n}-{round}"), trace).await?;
             if round > 0 {
                 latencies.extend(measured);
             }
@@ -346,36 +348,4 @@ async fn measure(n: usize, rounds: usize) -> anyhow::Result<serde_json::Value> {
         "batch_to_recommendation_ms_p50": quantile(0.5),
         "batch_to_recommendation_ms_p99": quantile(0.99),
     }))
-}
-
-/// Replays one recording into a fresh session; returns batch → recommendation latencies (ms).
-async fn replay(client: &mut Client, dir: &std::path::Path, n: usize, round: usize) -> anyhow::Result<Vec<f64>> {
-    let (manifest, domain, frames) = pipeline::recording(dir)?;
-    let id = format!("{}-{n}-{round}", manifest.name);
-    let options = SessionOptions {
-        batch_size: 10,
-        batch_interval_ms: 600_000,
-        max_side: 256,
-        static_threshold_bits: 4,
-    };
-    client
-        .create_recommending_session(&id, domain.slug(), &pipeline::demo_model_id(domain), 4, options)
-        .await?;
-    let (mut batch_at, mut latencies) = (None, Vec::new());
-    let trace = std::env::var_os("BENCH_SCALE_TRACE").is_some();
-    for event in pipeline::replay(client, &id, frames).await? {
-        if trace && let Some(at) = batch_at {
-            eprintln!("  {id}: +{} ms {}", event.at_unix_ms.saturating_sub(at), event.kind);
-        }
-        match EventKind::parse(&event.kind) {
-            Some(EventKind::Batch) => batch_at = Some(event.at_unix_ms),
-            Some(EventKind::Recommendation) => {
-                if let Some(at) = batch_at.take() {
-                    latencies.push(event.at_unix_ms.saturating_sub(at) as f64);
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(latencies)
 }

@@ -21,6 +21,7 @@ fn header(id: &str, format: CatalogFormat, strict: bool, replace: bool) -> Impor
         strict,
         replace,
         attribute_overrides_json: r#"{"rating":{"unit":"stars"}}"#.into(),
+        total_bytes: 0,
     }
 }
 
@@ -249,7 +250,7 @@ async fn a_file_streams_in_and_a_refused_replacement_keeps_the_catalog_whole() {
     assert!(spooled.is_empty(), "{spooled:?}");
 
     // A file cut short while it is sent is refused by the client, and the server, whose upload
-    // was cancelled rather than ended, imports nothing.
+    // ended short of the size its header announced, imports nothing.
     let shrinking = dir.path().join("shrinking.csv");
     std::fs::write(&shrinking, &csv).unwrap();
     let victim = shrinking.clone();

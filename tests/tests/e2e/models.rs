@@ -55,6 +55,7 @@ async fn fit_store_optimize_restart() {
                 strict: true,
                 replace: false,
                 attribute_overrides_json: String::new(),
+                total_bytes: 0,
             },
             catalog.as_bytes(),
             4096,
@@ -331,6 +332,7 @@ async fn catalog_and_model(client: &mut interarec_client::Client, n: usize) {
         strict: true,
         replace: false,
         attribute_overrides_json: String::new(),
+        total_bytes: 0,
     };
     client
         .import_catalog(header, catalog_csv(&items).as_bytes(), 1 << 20)
@@ -489,6 +491,7 @@ async fn both_wit_versions_read_catalogs_and_the_host_cache_follows_changes() {
         strict: true,
         replace: true,
         attribute_overrides_json: String::new(),
+        total_bytes: 0,
     };
     client
         .import_catalog(header, catalog_csv(&smaller).as_bytes(), 1 << 20)

@@ -278,6 +278,7 @@ async fn the_catalog_capability_reads_stored_catalogs() {
         strict: false,
         replace: false,
         attribute_overrides_json: String::new(),
+        total_bytes: 0,
     };
     let csv = "id,title,price,colour\ns1,Runner,120,black\ns2,Court,95,white\ns3,Trail,140,green\n";
     client.import_catalog(header, csv.as_bytes(), 1 << 20).await.unwrap();

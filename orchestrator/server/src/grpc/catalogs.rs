@@ -84,6 +84,7 @@ impl CatalogService for CatalogServiceImpl {
             strict: header.strict,
             replace: header.replace,
             overrides_json: header.attribute_overrides_json,
+            total_bytes: (header.total_bytes > 0).then_some(header.total_bytes),
         };
         let mut upload = self.catalogs.begin_import(spec)?;
         while let Some(message) = stream.message().await? {
