@@ -7,6 +7,7 @@
 //! `{"error": ...}` for the planner, never as a crash.
 
 use crate::{ASSORTMENT_TOOL, Entry, ToolCall, TurnContext, TurnInput, TurnOutput};
+use interarec_capability::validating::{ValidatingAnswer, ValidatingInput};
 use interarec_constraints::FUNCTION_NAME;
 use interarec_core::Tools;
 use interarec_core::event::{self, AssortmentChosen, ConstraintsMerged, ToolCalled, Validation, ValidationStage};
@@ -61,11 +62,16 @@ pub(crate) async fn execute(
         output,
     )
     .await;
-    let Some(validation) = validation.get("ok").cloned() else {
+    let Some(validation) = validation.get("ok") else {
         return validation;
     };
-    let valid = validation["valid"].as_bool().unwrap_or(false);
-    let repaired = validation["arguments"].clone();
+    let validation = match ValidatingAnswer::from_json(&input.validate_tool, validation) {
+        Ok(answer) => answer,
+        Err(outside) => return json!({ "error": outside }),
+    };
+    let valid = validation.valid;
+    let violations = serde_json::to_value(&validation.violations).unwrap_or_default();
+    let repaired = Value::Object(validation.arguments);
     let final_attempt = valid || asked_before >= 1;
     output.events.push(
         Validation {
@@ -74,7 +80,7 @@ pub(crate) async fn execute(
             stage: ValidationStage::Arguments,
             tool: input.validate_tool.clone(),
             valid,
-            violations: validation["violations"].clone(),
+            violations: violations.clone(),
             repaired_arguments: repaired.clone(),
             outcome: if valid {
                 "valid"
@@ -88,7 +94,7 @@ pub(crate) async fn execute(
         .into(),
     );
     if !final_attempt {
-        return json!({ "ok": { "status": "invalid", "violations": validation["violations"], "repaired_arguments": repaired } });
+        return json!({ "ok": { "status": "invalid", "violations": violations, "repaired_arguments": repaired } });
     }
     let current = input.current.clone().unwrap_or_else(|| json!({}));
     let viewed_only = input.summary.viewed_only_facts();
@@ -104,8 +110,16 @@ pub(crate) async fn execute(
             output,
         )
         .await;
-        if let Some(checked) = check.get("ok") {
-            let valid = checked["valid"] == true;
+        let checked = check
+            .get("ok")
+            .map(|answer| ValidatingAnswer::from_json(&input.validate_tool, answer));
+        if let Some(checked) = checked {
+            let checked = match checked {
+                Ok(answer) => answer,
+                Err(outside) => return json!({ "error": outside }),
+            };
+            let valid = checked.valid;
+            let repaired = Value::Object(checked.arguments);
             output.events.push(
                 Validation {
                     batch: input.batch,
@@ -113,8 +127,8 @@ pub(crate) async fn execute(
                     stage: ValidationStage::Merged,
                     tool: input.validate_tool.clone(),
                     valid,
-                    violations: checked["violations"].clone(),
-                    repaired_arguments: checked["arguments"].clone(),
+                    violations: serde_json::to_value(&checked.violations).unwrap_or_default(),
+                    repaired_arguments: repaired.clone(),
                     outcome: if valid {
                         "valid"
                     } else {
@@ -124,7 +138,7 @@ pub(crate) async fn execute(
                 }
                 .into(),
             );
-            merged = checked["arguments"].clone();
+            merged = repaired;
         }
     }
     // The merged arguments are valid parts of valid arguments; their constraints come from the
@@ -230,15 +244,19 @@ fn hold_to_summary(
 /// were stated outright when the tool's schema takes them (`stated`; a tool written before it
 /// existed gets the two fields its contract names).
 fn validating_input(tools: &dyn Tools, input: &TurnInput, arguments: &Value) -> Value {
-    let mut call = json!({ "catalog_id": input.catalog.id, "arguments": arguments });
     let takes_stated = tools
         .manifest(&input.validate_tool)
         .is_some_and(|manifest| manifest.arguments_schema["properties"].get("stated").is_some());
-    let stated = input.summary.stated_facts();
-    if takes_stated && !stated.is_empty() {
-        call["stated"] = json!(stated);
-    }
-    call
+    let call = ValidatingInput {
+        catalog_id: input.catalog.id.clone(),
+        arguments: arguments.clone(),
+        stated: if takes_stated {
+            input.summary.stated_facts().into_iter().collect()
+        } else {
+            Vec::new()
+        },
+    };
+    serde_json::to_value(call).unwrap_or_default()
 }
 
 /// Invokes a registered tool, recording the call as a `tool-call` event.

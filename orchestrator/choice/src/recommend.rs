@@ -14,6 +14,7 @@ use crate::assortment::{AssortmentProblem, Capacity, GroupCaps, OptimizeError, o
 use crate::hash::FxHasher;
 use crate::item::{AttributeValue, Item};
 use crate::model::{ChoiceModel, ModelError, NO_PURCHASE_WEIGHT, Segment};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -24,20 +25,23 @@ pub const DEFAULT_CAPACITY: usize = 8;
 
 /// What the shopper's constraints allow. Unset bounds are left out when written (schemas that
 /// validate them take absent, not null).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Constraints {
     /// Lowest acceptable price.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub lowest_price: Option<f64>,
     /// Highest acceptable price.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub highest_price: Option<f64>,
     /// Attribute filters, all of which must hold.
     #[serde(default)]
     pub filters: Vec<AttributeFilter>,
-    /// How many items to show.
+    /// How many items to show (default 8).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub capacity: Option<usize>,
     /// Show exactly `capacity` items instead of at most.
     #[serde(default)]
@@ -54,13 +58,14 @@ pub struct Constraints {
 }
 
 /// Conditions on one attribute.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttributeFilter {
     /// Attribute name.
     pub attribute: String,
     /// The value must equal this (a string or a number).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<TextOrNumber>")]
     pub equals: Option<Value>,
     /// The value must be one of these.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -76,13 +81,23 @@ pub struct AttributeFilter {
     pub max: Option<f64>,
 }
 
+/// The schema of a filter's `equals`: the value is kept as JSON, which the schema narrows.
+#[allow(dead_code)]
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum TextOrNumber {
+    Text(String),
+    Number(f64),
+}
+
 /// A cap per attribute value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ValueCap {
     /// Attribute name (text or number).
     pub attribute: String,
     /// Most items per value.
+    #[schemars(range(min = 1))]
     pub max: usize,
 }
 

@@ -11,18 +11,8 @@ use interarec_summary::parse_price;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-/// One problem found, and what was done about it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Violation {
-    /// The argument.
-    pub field: String,
-    /// What it held.
-    pub value: Value,
-    /// What is wrong.
-    pub problem: String,
-    /// What the repair did (`dropped`, `swapped`, `mapped to green`, ...).
-    pub repair: String,
-}
+/// One problem found, and what was done about it: the validating-tool contract's violation.
+pub use interarec_capability::validating::Violation;
 
 /// The outcome.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -35,6 +25,23 @@ pub struct Validation {
     pub arguments: Value,
     /// The repaired arguments as the optimizer's constraints.
     pub constraints: Constraints,
+}
+
+impl Validation {
+    /// The validation as a validating tool's answer (`extra` holds the optimizer's constraints).
+    pub fn into_answer(self) -> interarec_capability::validating::ValidatingAnswer {
+        let mut extra = Map::new();
+        extra.insert("constraints".into(), serde_json::to_value(&self.constraints).unwrap_or(Value::Null));
+        interarec_capability::validating::ValidatingAnswer {
+            valid: self.valid,
+            violations: self.violations,
+            arguments: match self.arguments {
+                Value::Object(arguments) => arguments,
+                _ => Map::new(),
+            },
+            extra,
+        }
+    }
 }
 
 /// Words shoppers and models use for catalog values, tried when a value is not in the

@@ -12,40 +12,44 @@ use interarec_choice::access::{CatalogAccess, RowItem, recommend_via};
 use interarec_choice::columns::{Columns, ColumnsRequest, WeightsRequest};
 use interarec_choice::recommend::Constraints;
 use interarec_plugin::catalog::HostCatalog;
-use interarec_plugin::{Capability, Description, Tool, ToolError, Value, export_tool, json};
+use interarec_plugin::{Capability, Description, JsonSchema, Tool, ToolError, Value, export_tool, json};
 use serde::Deserialize;
 use std::cell::Cell;
 use std::time::Instant;
 
 /// The tool's arguments.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Arguments {
-    catalog_id: String,
-    model_id: String,
+pub struct Arguments {
+    /// The catalog to pick from.
+    pub catalog_id: String,
+    /// The fitted choice model.
+    pub model_id: String,
+    /// Customer segment of the model (default: every customer).
     #[serde(default)]
-    segment: Option<String>,
+    pub segment: Option<String>,
+    /// What the shopper's constraints allow (default: anything, 8 items).
     #[serde(default)]
-    constraints: Constraints,
+    pub constraints: Constraints,
 }
 
 /// The assortment tool.
 pub struct Assortment;
 
 impl Tool for Assortment {
+    type Arguments = Arguments;
+    type Output = Value;
+
     fn describe() -> Description {
         Description::new(
             "assortment",
             "0.1.0",
             "Picks the items to show a shopper: the assortment of a catalog that maximises expected revenue under a fitted multinomial-logit choice model, subject to the shopper's constraints (price range, attribute filters, how many items, at most k per attribute value, items to include or exclude). Returns the items in display order with purchase probabilities, the expected revenue and an optimality certificate; an empty answer says which constraint removed the last items.",
         )
-        .arguments_schema(arguments_schema())
         .capability(Capability::Catalog)
     }
 
-    fn invoke(arguments: Value) -> Result<Value, ToolError> {
-        let arguments: Arguments = serde_json::from_value(arguments)
-            .map_err(|e| ToolError::InvalidArguments(format!("the arguments are not valid: {e}")))?;
+    fn invoke(arguments: Arguments) -> Result<Value, ToolError> {
         let started = Instant::now();
         let catalog = Timed {
             access: HostCatalog {
@@ -98,54 +102,6 @@ impl<A: CatalogAccess> CatalogAccess for Timed<A> {
     fn positions(&self, ids: &[String]) -> Result<Vec<Option<u32>>, A::Error> {
         self.timed(|access| access.positions(ids))
     }
-}
-
-fn arguments_schema() -> Value {
-    let strings = json!({ "type": "array", "items": { "type": "string" } });
-    json!({
-        "type": "object",
-        "properties": {
-            "catalog_id": { "type": "string", "description": "The catalog to pick from" },
-            "model_id": { "type": "string", "description": "The fitted choice model" },
-            "segment": { "type": "string", "description": "Customer segment of the model (default: every customer)" },
-            "constraints": {
-                "type": "object",
-                "additionalProperties": false,
-                "properties": {
-                    "lowest_price": { "type": "number", "minimum": 0 },
-                    "highest_price": { "type": "number", "minimum": 0 },
-                    "filters": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "additionalProperties": false,
-                            "required": ["attribute"],
-                            "properties": {
-                                "attribute": { "type": "string" },
-                                "equals": { "type": ["string", "number"] },
-                                "one_of": strings,
-                                "none_of": strings,
-                                "min": { "type": "number" },
-                                "max": { "type": "number" }
-                            }
-                        }
-                    },
-                    "capacity": { "type": "integer", "minimum": 1, "description": "How many items to show (default 8)" },
-                    "exactly": { "type": "boolean", "description": "Show exactly `capacity` items" },
-                    "max_per_value": {
-                        "type": "object",
-                        "additionalProperties": false,
-                        "required": ["attribute", "max"],
-                        "properties": { "attribute": { "type": "string" }, "max": { "type": "integer", "minimum": 1 } }
-                    },
-                    "must_include": strings,
-                    "exclude": strings
-                }
-            }
-        },
-        "required": ["catalog_id", "model_id"],
-        "additionalProperties": false
-    })
 }
 
 export_tool!(Assortment);
@@ -213,7 +169,7 @@ mod tests {
             ),
         ];
         for (value, expected) in cases {
-            let result = Assortment::invoke(value.clone());
+            let result = interarec_plugin::testing::invoke::<Assortment>(value.clone());
             match expected {
                 Ok((allowed, most)) => {
                     let answer = result.unwrap_or_else(|e| panic!("{value}: {e}"));
@@ -243,8 +199,13 @@ mod tests {
     fn the_schema_refuses_what_serde_refuses() {
         let unknown = serde_json::from_value::<Arguments>(json!({"catalog_id": "c", "model_id": "m", "colour": "x"}));
         assert!(unknown.unwrap_err().to_string().contains("unknown field `colour`"));
-        let schema = arguments_schema();
+        let schema = interarec_plugin::testing::description::<Assortment>().schema();
         assert_eq!(schema["additionalProperties"], json!(false));
         assert_eq!(schema["required"], json!(["catalog_id", "model_id"]));
+        let constraints = &schema["properties"]["constraints"];
+        assert_eq!(constraints["additionalProperties"], json!(false), "{schema:#}");
+        assert_eq!(constraints["properties"]["capacity"]["minimum"], json!(1), "{schema:#}");
+        let equals = constraints["properties"]["filters"]["items"]["properties"]["equals"].to_string();
+        assert!(equals.contains(r#""type":"string""#) && equals.contains(r#""type":"number""#), "{equals}");
     }
 }

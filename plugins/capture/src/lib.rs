@@ -16,7 +16,7 @@
 //! state and gets the same answer, instead of finding its own frames already kept.
 
 use image::imageops::FilterType;
-use interarec_plugin::{Capability, Description, Tool, ToolError, Value, export_tool, frames, json, kv};
+use interarec_plugin::{Capability, Description, JsonSchema, Tool, ToolError, Value, export_tool, frames, json, kv};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -81,32 +81,41 @@ impl State {
 /// The tool.
 pub struct Capture;
 
+/// A batch of frames to prepare.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Arguments {
+    /// Frame ids (sequence numbers) of the session, in order.
+    #[schemars(length(min = 1, max = 100))]
+    pub frames: Vec<String>,
+    /// Longest side after downscaling (default 512).
+    #[serde(default)]
+    #[schemars(range(min = 16, max = 4096))]
+    pub max_side: Option<u32>,
+    /// Hamming distance (of 64 bits) up to which a frame is static (default 4).
+    #[serde(default)]
+    #[schemars(range(max = 32))]
+    pub static_threshold_bits: Option<u32>,
+}
+
 impl Tool for Capture {
+    type Arguments = Arguments;
+    type Output = Value;
+
     fn describe() -> Description {
         Description::new(
             "capture",
             "0.2.1",
             "Prepares a batch of screenshots of the current session: decodes and downscales each frame, computes its perceptual hash, and drops exact duplicates and static frames (nearly identical to the last kept one, same URL, no region whose content changed). Returns the kept frames with their hashes and the dropped ones with the reason.",
         )
-        .arguments_schema(json!({
-            "type": "object",
-            "properties": {
-                "frames": { "type": "array", "items": { "type": "string" }, "minItems": 1, "maxItems": 100, "description": "Frame ids (sequence numbers) of the session, in order" },
-                "max_side": { "type": "integer", "minimum": 16, "maximum": 4096, "description": "Longest side after downscaling (default 512)" },
-                "static_threshold_bits": { "type": "integer", "minimum": 0, "maximum": 32, "description": "Hamming distance (of 64 bits) up to which a frame is static (default 4)" }
-            },
-            "required": ["frames"],
-            "additionalProperties": false
-        }))
         .capability(Capability::Frames)
         .capability(Capability::Kv)
     }
 
-    fn invoke(arguments: Value) -> Result<Value, ToolError> {
-        let ids: Vec<String> = serde_json::from_value(arguments["frames"].clone())
-            .map_err(|e| ToolError::InvalidArguments(format!("frames must be a list of ids: {e}")))?;
-        let max_side = arguments["max_side"].as_u64().unwrap_or(512) as u32;
-        let threshold = arguments["static_threshold_bits"].as_u64().unwrap_or(4) as u32;
+    fn invoke(arguments: Arguments) -> Result<Value, ToolError> {
+        let ids = arguments.frames;
+        let max_side = arguments.max_side.unwrap_or(512);
+        let threshold = arguments.static_threshold_bits.unwrap_or(4);
         let state = State::load()?;
         let first = ids.first().cloned().unwrap_or_default();
         let before = state.before_window(&first);
@@ -450,6 +459,32 @@ mod tests {
             (other_title.hash ^ base.hash).count_ones() <= 4,
             "the title change is below the perceptual hash's notice, so the grid is what keeps it"
         );
+    }
+
+    #[test]
+    fn a_call_reads_the_sessions_frames_and_drops_the_duplicate() {
+        use interarec_plugin::frames::{FrameInfo, testing};
+        let frame = |id: &str, bytes: Vec<u8>| {
+            let info = FrameInfo {
+                id: id.into(),
+                mime: "image/png".into(),
+                width: 320,
+                height: 200,
+                captured_at_ms: 0,
+                url: "https://shop.example/item/1".into(),
+            };
+            testing::serve_frame(info, bytes);
+        };
+        frame("1", page(20, 200, ImageFormat::Png));
+        frame("2", page(20, 200, ImageFormat::Png));
+        frame("3", page(220, 200, ImageFormat::Png));
+        let answer = interarec_plugin::testing::invoke::<Capture>(json!({"frames": ["1", "2", "3"], "max_side": 128})).unwrap();
+        let kept: Vec<&str> = answer["kept"].as_array().unwrap().iter().map(|k| k["frame"].as_str().unwrap()).collect();
+        assert_eq!(kept, ["1", "3"], "{answer:#}");
+        assert_eq!(answer["dropped"][0]["reason"], "exact-duplicate", "{answer:#}");
+        assert_eq!(answer["kept"][0]["scaled_width"], 128);
+        let missing = interarec_plugin::testing::invoke::<Capture>(json!({"frames": ["9"]})).unwrap_err();
+        assert!(missing.to_string().contains("no frame `9`"), "{missing}");
     }
 
     #[test]

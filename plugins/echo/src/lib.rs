@@ -1,38 +1,57 @@
 //! `echo`: the smallest useful tool. It returns its arguments, optionally counting calls per
 //! session in key-value state, and serves as the example plugin and the benchmark's trivial tool.
 
-use interarec_plugin::{Capability, Description, Tool, ToolError, Value, export_tool, json, kv};
+use interarec_plugin::{Capability, Description, JsonSchema, Tool, ToolError, Value, export_tool, kv};
+use serde::{Deserialize, Serialize};
 
 /// The echo tool.
 pub struct Echo;
 
+/// What to echo.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Arguments {
+    /// Anything; returned as is.
+    pub message: Value,
+    /// Count calls in kv state (needs the kv grant).
+    #[serde(default)]
+    pub count: bool,
+}
+
+/// The message, and the calls counted so far when asked to count.
+#[derive(Debug, PartialEq, Serialize)]
+pub struct Echoed {
+    /// The message as given.
+    pub message: Value,
+    /// Calls in this session so far, this one included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calls: Option<u64>,
+}
+
 impl Tool for Echo {
+    type Arguments = Arguments;
+    type Output = Echoed;
+
     fn describe() -> Description {
         Description::new(
             "echo",
             "0.1.0",
             "Returns the given message unchanged; with `count: true` also counts calls in session state",
         )
-        .arguments_schema(json!({
-            "type": "object",
-            "properties": {
-                "message": { "description": "Anything; returned as is" },
-                "count": { "type": "boolean", "description": "Count calls in kv state (needs the kv grant)" }
-            },
-            "required": ["message"],
-            "additionalProperties": false
-        }))
         .capability(Capability::Kv)
     }
 
-    fn invoke(arguments: Value) -> Result<Value, ToolError> {
-        let message = arguments.get("message").cloned().unwrap_or(Value::Null);
-        if arguments.get("count").and_then(Value::as_bool) != Some(true) {
-            return Ok(json!({ "message": message }));
+    fn invoke(arguments: Arguments) -> Result<Echoed, ToolError> {
+        let message = arguments.message;
+        if !arguments.count {
+            return Ok(Echoed { message, calls: None });
         }
         let calls = kv::get_json::<u64>("calls")?.unwrap_or(0) + 1;
         kv::set_json("calls", &calls)?;
-        Ok(json!({ "message": message, "calls": calls }))
+        Ok(Echoed {
+            message,
+            calls: Some(calls),
+        })
     }
 }
 
@@ -41,12 +60,14 @@ export_tool!(Echo);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use interarec_plugin::json;
+    use interarec_plugin::testing::invoke;
 
     #[test]
     fn echoes_the_message_back() {
         let cases = [json!("hello"), json!(42), json!({ "nested": [1, 2, 3] }), Value::Null];
         for message in cases {
-            let result = Echo::invoke(json!({ "message": message.clone() })).unwrap();
+            let result = invoke::<Echo>(json!({ "message": message.clone() })).unwrap();
             assert_eq!(result, json!({ "message": message }));
         }
     }
@@ -54,15 +75,20 @@ mod tests {
     #[test]
     fn counts_calls_in_kv_state() {
         for expected in 1..=3 {
-            let result = Echo::invoke(json!({ "message": "hi", "count": true })).unwrap();
+            let result = invoke::<Echo>(json!({ "message": "hi", "count": true })).unwrap();
             assert_eq!(result, json!({ "message": "hi", "calls": expected }));
         }
     }
 
     #[test]
-    fn describes_itself_with_a_valid_name_and_version() {
-        let description = format!("{:?}", Echo::describe());
-        assert!(description.contains("\"echo\""), "{description}");
-        assert!(description.contains("\"0.1.0\""), "{description}");
+    fn the_schema_comes_from_the_arguments_type() {
+        let description = interarec_plugin::testing::description::<Echo>();
+        assert_eq!(description.name(), "echo");
+        let schema = description.schema();
+        assert_eq!(schema["required"], json!(["message"]), "{schema:#}");
+        assert_eq!(schema["properties"]["count"]["type"], "boolean", "{schema:#}");
+        assert_eq!(schema["additionalProperties"], false, "{schema:#}");
+        let refused = invoke::<Echo>(json!({ "message": 1, "shout": true })).unwrap_err();
+        assert!(refused.to_string().contains("unknown field `shout`"), "{refused}");
     }
 }

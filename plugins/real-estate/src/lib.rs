@@ -20,9 +20,10 @@
 //! catalogs up to about 100,000 listings (the call's time limit bounds it).
 
 use interarec_choice::access::CountAdmitted;
-use interarec_constraints::feasible::{Relaxation, relax, stated_in};
+use interarec_constraints::feasible::{Relaxation, relax};
 use interarec_constraints::{CatalogFacts, Violation, validate};
 use interarec_plugin::catalog::HostCatalog;
+use interarec_plugin::validating::{ValidatingAnswer, ValidatingInput};
 use interarec_plugin::{Capability, Description, HostError, Tool, ToolError, Value, catalog, export_tool, json};
 use serde_json::Map;
 use std::collections::BTreeSet;
@@ -65,18 +66,20 @@ const FIELD_WORDS: [(&str, &str); 16] = [
 pub struct RealEstate;
 
 impl Tool for RealEstate {
+    type Arguments = ValidatingInput;
+    type Output = ValidatingAnswer;
+
     fn describe() -> Description {
         Description::new(
             "real-estate",
             "0.1.0",
             "Validates and filters the arguments of get_user_recommendations for a real-estate catalog: cities, property type, minimum bedrooms and bathrooms, square footage and price ranges (units such as $1.35M, 3+, 2,000 sqft). Counts are minimums; constraints that leave fewer than 3 listings are relaxed (square footage, bathrooms, bedrooms, price, property type; never the location). Returns the violations, the repaired arguments, the optimizer constraints and how many listings match.",
         )
-        .arguments_schema(interarec_plugin::validating::arguments_schema("The real-estate catalog"))
         .capability(Capability::Catalog)
     }
 
-    fn invoke(arguments: Value) -> Result<Value, ToolError> {
-        let catalog_id = arguments["catalog_id"].as_str().unwrap_or_default();
+    fn invoke(input: ValidatingInput) -> Result<ValidatingAnswer, ToolError> {
+        let catalog_id = input.catalog_id.as_str();
         let description = catalog::describe(catalog_id).map_err(HostError::named_by_caller)?;
         let facts = CatalogFacts::from_json(&description.to_string()).map_err(ToolError::Failed)?;
         for attribute in REQUIRED_ATTRIBUTES {
@@ -89,8 +92,8 @@ impl Tool for RealEstate {
         review(
             &facts,
             &HostCatalog { catalog_id },
-            &arguments["arguments"],
-            &stated_in(&arguments),
+            &input.arguments,
+            &input.stated.iter().cloned().collect(),
         )
     }
 }
@@ -113,7 +116,7 @@ pub fn review<C: CountAdmitted + ?Sized>(
     items: &C,
     arguments: &Value,
     stated: &BTreeSet<String>,
-) -> Result<Value, C::Error> {
+) -> Result<ValidatingAnswer, C::Error> {
     let mut violations = Vec::new();
     // Field names planners use, read as the function's arguments (the generic validation
     // would drop them as unknown).
@@ -165,15 +168,13 @@ pub fn review<C: CountAdmitted + ?Sized>(
         stated,
     )?;
     violations.extend(relaxed.violations);
-    let last = validate(facts, &relaxed.arguments);
-    Ok(json!({
-        "valid": violations.is_empty(),
-        "violations": violations,
-        "arguments": last.arguments,
-        "constraints": last.constraints,
-        "matching_items": relaxed.matching,
-        "domain": "real-estate",
-    }))
+    let valid = violations.is_empty();
+    let mut answer = validate(facts, &relaxed.arguments).into_answer();
+    answer.valid = valid;
+    answer.violations = violations;
+    answer.extra.insert("matching_items".into(), json!(relaxed.matching));
+    answer.extra.insert("domain".into(), json!("real-estate"));
+    Ok(answer)
 }
 
 #[cfg(test)]
@@ -266,7 +267,7 @@ mod tests {
             ),
         ];
         for (arguments, repaired, expected, matching) in cases {
-            let review = review(&facts(), &listings()[..], &arguments, &BTreeSet::new()).unwrap();
+            let review = serde_json::to_value(review(&facts(), &listings()[..], &arguments, &BTreeSet::new()).unwrap()).unwrap();
             let found: Vec<(String, String)> = review["violations"]
                 .as_array()
                 .unwrap()
@@ -321,20 +322,19 @@ mod tests {
         ];
         for (stated, repaired, matching) in cases {
             let stated: BTreeSet<String> = stated.iter().map(|s| (*s).to_owned()).collect();
-            let review = review(&facts(), &listings()[..], &arguments, &stated).unwrap();
+            let review = serde_json::to_value(review(&facts(), &listings()[..], &arguments, &stated).unwrap()).unwrap();
             assert_eq!(review["arguments"], repaired, "stated {stated:?}: {review:#}");
             assert_eq!(review["matching_items"], matching, "stated {stated:?}");
         }
         // Stated, but no Oakland condo has four bedrooms: the count goes down only until one
         // listing matches.
         let stated: BTreeSet<String> = ["bedrooms", "property_type"].map(str::to_owned).into();
-        let review = review(
+        let review = serde_json::to_value(review(
             &facts(),
             &listings()[..],
             &json!({"city": ["Oakland"], "property_type": ["condo"], "bedrooms_min": 4}),
             &stated,
-        )
-        .unwrap();
+        ).unwrap()).unwrap();
         assert_eq!(
             review["arguments"],
             json!({"city": ["Oakland"], "property_type": ["condo"], "bedrooms_min": 3.0}),

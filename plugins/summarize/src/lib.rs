@@ -6,8 +6,10 @@
 //! batch's summary, when given, goes into the prompt as context.
 
 use interarec_plugin::models::{ChatRequest, ContentPart, Message};
-use interarec_plugin::{Capability, Description, Tool, ToolError, Value, export_tool, json, models};
+use interarec_plugin::{Capability, Description, JsonSchema, Tool, ToolError, Value, export_tool, json, models};
 use interarec_summary::{CATEGORIES, NOT_AVAILABLE, parse_summary};
+use serde::Deserialize;
+use serde_json::Map;
 
 /// Version of [`instruction`]; recorded with every summary. Change it whenever the text changes.
 pub const PROMPT_VERSION: &str = "interarec-summary-v1";
@@ -37,38 +39,46 @@ pub fn instruction(previous: Option<&Value>) -> String {
 /// The tool.
 pub struct Summarize;
 
+/// A batch to read.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Arguments {
+    /// Frame ids (sequence numbers) of the session, in order.
+    #[schemars(length(min = 1, max = 16))]
+    pub frames: Vec<String>,
+    /// The summary of the previous batch, as context.
+    #[serde(default)]
+    pub previous_summary: Option<Map<String, Value>>,
+    /// Longest answer (default 1024).
+    #[serde(default)]
+    #[schemars(range(min = 64, max = 8192))]
+    pub max_tokens: Option<u32>,
+}
+
 impl Tool for Summarize {
+    type Arguments = Arguments;
+    type Output = Value;
+
     fn describe() -> Description {
         Description::new(
             "summarize",
             "0.1.0",
             "Reads a batch of screenshots of the current session (frame ids) with the configured vision model and returns the shopper's preferences in eight categories (product characteristics, lowest and highest price, brand preference, product specifications, user reviews, comparisons, promotions), typed, with the model's raw answer and the prompt version.",
         )
-        .arguments_schema(json!({
-            "type": "object",
-            "properties": {
-                "frames": { "type": "array", "items": { "type": "string" }, "minItems": 1, "maxItems": 16, "description": "Frame ids (sequence numbers) of the session, in order" },
-                "previous_summary": { "type": "object", "description": "The summary of the previous batch, as context" },
-                "max_tokens": { "type": "integer", "minimum": 64, "maximum": 8192, "description": "Longest answer (default 1024)" }
-            },
-            "required": ["frames"],
-            "additionalProperties": false
-        }))
         .capability(Capability::Models)
     }
 
-    fn invoke(arguments: Value) -> Result<Value, ToolError> {
-        let frames: Vec<String> = serde_json::from_value(arguments["frames"].clone())
-            .map_err(|e| ToolError::InvalidArguments(format!("frames must be a list of frame ids: {e}")))?;
-        let previous = arguments.get("previous_summary").filter(|v| v.is_object());
-        let mut content = vec![ContentPart::Text(instruction(previous))];
+    fn invoke(arguments: Arguments) -> Result<Value, ToolError> {
+        let frames = arguments.frames;
+        let previous = arguments.previous_summary.map(Value::Object);
+        let mut content = vec![ContentPart::Text(instruction(previous.as_ref()))];
         content.extend(frames.iter().cloned().map(ContentPart::Image));
         let request = ChatRequest {
             messages: vec![Message {
                 role: "user".into(),
                 content,
             }],
-            max_tokens: Some(arguments["max_tokens"].as_u64().unwrap_or(1024) as u32),
+            max_tokens: Some(arguments.max_tokens.unwrap_or(1024)),
             temperature: Some(0.0),
             json_response: true,
         };
@@ -111,5 +121,33 @@ mod tests {
         assert!(!first.contains("previous"));
         let next = instruction(Some(&json!({"lowest_price": 18.0})));
         assert!(next.contains("\"lowest_price\":18.0"), "{next}");
+    }
+
+    #[test]
+    fn the_frames_go_to_the_model_by_id_and_its_answer_comes_back_typed() {
+        use interarec_plugin::models::testing;
+        testing::reply_text(r#"{"brand_preference": ["Mango"], "highest_price": "$84.99"}"#);
+        let answer = interarec_plugin::testing::invoke::<Summarize>(json!({"frames": ["3", "4"], "max_tokens": 256})).unwrap();
+        assert_eq!(answer["summary"]["highest_price"], 84.99, "{answer:#}");
+        assert_eq!(answer["frames"], json!(["3", "4"]));
+        let sent = testing::requests();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].max_tokens, Some(256));
+        let images: Vec<&str> = sent[0].messages[0]
+            .content
+            .iter()
+            .filter_map(|part| match part {
+                ContentPart::Image(id) => Some(id.as_str()),
+                ContentPart::Text(_) => None,
+            })
+            .collect();
+        assert_eq!(images, ["3", "4"]);
+        // A provider that fails, and an answer that holds no summary, fail the call clearly.
+        testing::reply(Err(interarec_plugin::HostError::Failed("provider down".into())));
+        testing::reply_text("I cannot tell.");
+        for fragment in ["provider down", "holds no summary"] {
+            let error = interarec_plugin::testing::invoke::<Summarize>(json!({"frames": ["5"]})).unwrap_err();
+            assert!(error.to_string().contains(fragment), "{error}");
+        }
     }
 }

@@ -12,37 +12,40 @@
 //! Counts what the arguments admit through the `catalog` capability's `count`: the host
 //! answers over its decoded copy of the catalog, so no item enters the sandbox.
 
-use interarec_constraints::feasible::{GENERIC_ORDER, relax, stated_in};
+use interarec_constraints::feasible::{GENERIC_ORDER, relax};
 use interarec_constraints::{CatalogFacts, Validation, validate};
 use interarec_plugin::catalog::HostCatalog;
-use interarec_plugin::{Capability, Description, Tool, ToolError, Value, catalog, export_tool, json};
+use interarec_plugin::validating::{ValidatingAnswer, ValidatingInput};
+use interarec_plugin::{Capability, Description, Tool, ToolError, catalog, export_tool, json};
 
 /// The tool.
 pub struct Validate;
 
 impl Tool for Validate {
+    type Arguments = ValidatingInput;
+    type Output = ValidatingAnswer;
+
     fn describe() -> Description {
         Description::new(
             "validate",
             "0.1.0",
             "Validates the arguments of the catalog's constraint function get_user_recommendations against the catalog: price and number ranges (lowest <= highest, inside the catalog's range), values that exist (synonyms and near matches mapped to the catalog's words), units such as $1.35M or 3+; when nothing in the catalog matches, preferences are relaxed (brand first; never gender, category or city). Returns the violations, the repaired arguments, the optimizer constraints and how many items match.",
         )
-        .arguments_schema(interarec_plugin::validating::arguments_schema("The catalog the constraints are for"))
         .capability(Capability::Catalog)
     }
 
-    fn invoke(arguments: Value) -> Result<Value, ToolError> {
-        let catalog_id = arguments["catalog_id"].as_str().unwrap_or_default();
+    fn invoke(input: ValidatingInput) -> Result<ValidatingAnswer, ToolError> {
+        let catalog_id = input.catalog_id.as_str();
         let description = catalog::describe(catalog_id)?;
         let facts = CatalogFacts::from_json(&description.to_string()).map_err(ToolError::Failed)?;
-        let mut validation = validate(&facts, &arguments["arguments"]);
+        let mut validation = validate(&facts, &input.arguments);
         let relaxed = relax(
             &facts,
             &HostCatalog { catalog_id },
             &validation.arguments,
             1,
             &GENERIC_ORDER,
-            &stated_in(&arguments),
+            &input.stated.iter().cloned().collect(),
         )?;
         if !relaxed.violations.is_empty() {
             validation = Validation {
@@ -51,9 +54,8 @@ impl Tool for Validate {
                 ..validate(&facts, &relaxed.arguments)
             };
         }
-        let mut answer = serde_json::to_value(&validation)
-            .map_err(|e| ToolError::Failed(format!("cannot write the validation: {e}")))?;
-        answer["matching_items"] = json!(relaxed.matching);
+        let mut answer = validation.into_answer();
+        answer.extra.insert("matching_items".into(), json!(relaxed.matching));
         Ok(answer)
     }
 }
@@ -64,6 +66,7 @@ export_tool!(Validate);
 mod tests {
     use super::*;
     use interarec_choice::item::Item;
+    use interarec_plugin::Value;
     use interarec_plugin::catalog::testing;
 
     fn serve() {
@@ -91,7 +94,7 @@ mod tests {
             (json!({"colour": ["green"], "lowest_price": 70}), 1, &["price", "price"]),
         ];
         for (arguments, matching, relaxed) in cases {
-            let answer = Validate::invoke(json!({"catalog_id": "shop", "arguments": arguments})).unwrap();
+            let answer = interarec_plugin::testing::invoke::<Validate>(json!({"catalog_id": "shop", "arguments": arguments})).unwrap();
             assert_eq!(answer["matching_items"], matching, "{arguments}: {answer:#}");
             let fields: Vec<&str> = answer["violations"]
                 .as_array()
@@ -102,7 +105,7 @@ mod tests {
                 .collect();
             assert_eq!(fields, relaxed, "{arguments}: {answer:#}");
         }
-        let error = Validate::invoke(json!({"catalog_id": "nope", "arguments": {}})).unwrap_err();
+        let error = interarec_plugin::testing::invoke::<Validate>(json!({"catalog_id": "nope", "arguments": {}})).unwrap_err();
         assert!(error.to_string().contains("there is no catalog `nope`"), "{error}");
     }
 }

@@ -1,7 +1,11 @@
-//! The capabilities of the tool world, defined once: the host (`interarec-core`: grants,
-//! manifests) and the guest SDK (`interarec-plugin`: a tool's description) both use this enum,
-//! so a capability added to the WIT is added here and nowhere else. A leaf crate (serde only)
-//! because tools compile it to WebAssembly.
+//! What the tool world defines once for both sides. The capabilities: the host
+//! (`interarec-core`: grants, manifests) and the guest SDK (`interarec-plugin`: a tool's
+//! description) both use this enum, so a capability added to the WIT is added here and nowhere
+//! else. The validating-tool contract ([`validating`]): the orchestrator and the tools that
+//! validate a session's constraints read and write the same types. A leaf crate (serde and
+//! schemars only) because tools compile it to WebAssembly.
+
+pub mod validating;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -14,26 +14,53 @@ pub struct Description {
     name: String,
     version: String,
     description: String,
-    arguments_schema: Value,
+    /// Set only to claim a schema other than the arguments type's (test guests do).
+    arguments_schema: Option<Value>,
     capabilities: Vec<Capability>,
 }
 
 impl Description {
-    /// A tool called `name` at semantic version `version`, taking any JSON object.
+    /// A tool called `name` at semantic version `version`; its argument schema is generated from
+    /// [`Tool::Arguments`](crate::Tool::Arguments).
     pub fn new(name: &str, version: &str, description: &str) -> Self {
         Description {
             name: name.to_owned(),
             version: version.to_owned(),
             description: description.to_owned(),
-            arguments_schema: serde_json::json!({ "type": "object" }),
+            arguments_schema: None,
             capabilities: Vec::new(),
         }
     }
 
-    /// The JSON Schema the arguments must match; the host validates every call against it.
+    /// Claims `schema` as the argument schema instead of the one generated from the arguments
+    /// type. Rarely right: the two can then drift apart (the host validates calls against this
+    /// one, the tool decodes with its type). Meant for tools whose arguments type is `Value`.
     pub fn arguments_schema(mut self, schema: Value) -> Self {
-        self.arguments_schema = schema;
+        self.arguments_schema = Some(schema);
         self
+    }
+
+    /// Whether [`Description::arguments_schema`] set a schema.
+    pub(crate) fn has_arguments_schema(&self) -> bool {
+        self.arguments_schema.is_some()
+    }
+
+    /// The name, as the host registers it.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The argument schema the host will see: the claimed one, else an object of anything.
+    /// Read it through [`crate::testing::description`], which fills in the generated one.
+    pub fn schema(&self) -> Value {
+        self.arguments_schema
+            .clone()
+            .unwrap_or_else(|| serde_json::json!({ "type": "object" }))
+    }
+
+    /// The capabilities asked for.
+    pub fn capabilities(&self) -> &[Capability] {
+        &self.capabilities
     }
 
     /// Asks for a capability; repeat for several.
@@ -45,11 +72,12 @@ impl Description {
     }
 
     pub(crate) fn into_wit(self) -> wit::ToolDescription {
+        let arguments_schema = self.schema().to_string();
         wit::ToolDescription {
             name: self.name,
             version: self.version,
             description: self.description,
-            arguments_schema: self.arguments_schema.to_string(),
+            arguments_schema,
             capabilities: self.capabilities.iter().map(|c| c.name().to_owned()).collect(),
         }
     }

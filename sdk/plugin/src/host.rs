@@ -1,16 +1,13 @@
 //! Typed helpers over the host imports. Each module mirrors one WIT interface and one capability.
 //!
 //! Inside the component they call the host. Compiled natively (a tool's own `cargo test`) they
-//! fall back to stand-ins so tool logic can be unit-tested: logging prints to stderr, `kv` is an
-//! in-memory map per test thread, `catalog` serves what a test put in with
-//! [`catalog::testing::serve`], and the other imports answer [`HostError::NotAvailable`].
-
-#[cfg(not(target_family = "wasm"))]
-pub(crate) fn native_unavailable(capability: &str) -> crate::HostError {
-    crate::HostError::NotAvailable(format!(
-        "the `{capability}` import exists only inside the InteraRec host; in native tests, keep the logic that needs it behind a function you can test apart"
-    ))
-}
+//! fall back to doubles so tool logic is unit-tested on the host, each holding what the test
+//! put in, per test thread (every test runs on its own thread): logging prints to stderr, `kv`
+//! is an in-memory map, `catalog` serves catalogs and models put in with
+//! [`catalog::testing::serve_catalog`] and [`catalog::testing::serve_model`], `frames` serves
+//! [`frames::testing::serve_frame`], `models` answers with the replies queued by
+//! [`models::testing::reply`], and `http` with the responses put in by
+//! [`http::testing::respond`]. Each double records what the tool sent, for the test to check.
 
 /// Logging into the host's log, tagged with the tool's name. Always allowed.
 pub mod log {
@@ -135,7 +132,7 @@ pub mod http {
     use crate::bindings::interarec::tool::http as wit;
 
     /// A response: status, headers and the whole body.
-    #[derive(Debug, Clone)]
+    #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct Response {
         /// HTTP status code.
         pub status: u16,
@@ -160,10 +157,7 @@ pub mod http {
             body: body.map(<[u8]>::to_vec),
         };
         #[cfg(not(target_family = "wasm"))]
-        {
-            let _ = request;
-            Err(super::native_unavailable("http"))
-        }
+        return testing::send(request);
         #[cfg(target_family = "wasm")]
         {
             let response = wit::send(&request).map_err(HostError::from)?;
@@ -179,6 +173,63 @@ pub mod http {
     pub fn get(url: &str) -> Result<Response, HostError> {
         send("GET", url, &[], None)
     }
+
+    /// The native double: canned responses by method and URL, and the requests sent.
+    #[cfg(not(target_family = "wasm"))]
+    pub mod testing {
+        use super::{Response, wit};
+        use crate::HostError;
+        use std::cell::RefCell;
+        use std::collections::BTreeMap;
+
+        /// A request the tool sent: method, URL, headers and body.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct SentRequest {
+            /// `GET`, `POST`, ...
+            pub method: String,
+            /// The whole URL.
+            pub url: String,
+            /// Headers in the order given.
+            pub headers: Vec<(String, String)>,
+            /// The body, if any.
+            pub body: Option<Vec<u8>>,
+        }
+
+        thread_local! {
+            static RESPONSES: RefCell<BTreeMap<(String, String), Response>> = const { RefCell::new(BTreeMap::new()) };
+            static SENT: RefCell<Vec<SentRequest>> = const { RefCell::new(Vec::new()) };
+        }
+
+        /// Answers `method url` (exactly, method in upper case) with `response` from now on.
+        pub fn respond(method: &str, url: &str, response: Response) {
+            RESPONSES.with(|r| r.borrow_mut().insert((method.to_ascii_uppercase(), url.to_owned()), response));
+        }
+
+        /// The requests sent so far, oldest first.
+        pub fn sent() -> Vec<SentRequest> {
+            SENT.with(|s| s.borrow().clone())
+        }
+
+        pub(super) fn send(request: wit::Request) -> Result<Response, HostError> {
+            let method = request.method.to_ascii_uppercase();
+            SENT.with(|s| {
+                s.borrow_mut().push(SentRequest {
+                    method: method.clone(),
+                    url: request.url.clone(),
+                    headers: request.headers.iter().map(|h| (h.name.clone(), h.value.clone())).collect(),
+                    body: request.body.clone(),
+                })
+            });
+            RESPONSES
+                .with(|r| r.borrow().get(&(method.clone(), request.url.clone())).cloned())
+                .ok_or_else(|| {
+                    HostError::Denied(format!(
+                        "{method} {} has no canned response in this test (the host would refuse a host not on the allowlist); add one with http::testing::respond",
+                        request.url
+                    ))
+                })
+        }
+    }
 }
 
 /// Screenshot frames of the current session (capability `frames`).
@@ -193,10 +244,7 @@ pub mod frames {
         #[cfg(target_family = "wasm")]
         return wit::info(frame_id).map_err(HostError::from);
         #[cfg(not(target_family = "wasm"))]
-        {
-            let _ = frame_id;
-            Err(super::native_unavailable("frames"))
-        }
+        return testing::frame(frame_id).map(|(info, _)| info);
     }
 
     /// The encoded image bytes (PNG or JPEG) of a frame.
@@ -204,9 +252,32 @@ pub mod frames {
         #[cfg(target_family = "wasm")]
         return wit::read(frame_id).map_err(HostError::from);
         #[cfg(not(target_family = "wasm"))]
-        {
-            let _ = frame_id;
-            Err(super::native_unavailable("frames"))
+        return testing::frame(frame_id).map(|(_, bytes)| bytes);
+    }
+
+    /// The native double: the frames of a pretend session.
+    #[cfg(not(target_family = "wasm"))]
+    pub mod testing {
+        use super::FrameInfo;
+        use crate::HostError;
+        use std::cell::RefCell;
+        use std::collections::BTreeMap;
+
+        thread_local! {
+            static FRAMES: RefCell<BTreeMap<String, (FrameInfo, Vec<u8>)>> = const { RefCell::new(BTreeMap::new()) };
+        }
+
+        /// Serves a frame under `info.id`: its metadata and encoded image bytes.
+        pub fn serve_frame(info: FrameInfo, bytes: Vec<u8>) {
+            FRAMES.with(|f| f.borrow_mut().insert(info.id.clone(), (info, bytes)));
+        }
+
+        pub(super) fn frame(frame_id: &str) -> Result<(FrameInfo, Vec<u8>), HostError> {
+            FRAMES.with(|f| f.borrow().get(frame_id).cloned()).ok_or_else(|| {
+                HostError::Invalid(format!(
+                    "the session has no frame `{frame_id}` (serve it with frames::testing::serve_frame)"
+                ))
+            })
         }
     }
 }
@@ -223,9 +294,50 @@ pub mod models {
         #[cfg(target_family = "wasm")]
         return wit::chat(request).map_err(HostError::from);
         #[cfg(not(target_family = "wasm"))]
-        {
-            let _ = request;
-            Err(super::native_unavailable("models"))
+        return testing::chat(request);
+    }
+
+    /// The native double: canned replies in order, and the requests they answered.
+    #[cfg(not(target_family = "wasm"))]
+    pub mod testing {
+        use super::{ChatRequest, ChatResponse};
+        use crate::HostError;
+        use std::cell::RefCell;
+        use std::collections::VecDeque;
+
+        thread_local! {
+            static REPLIES: RefCell<VecDeque<Result<ChatResponse, HostError>>> = const { RefCell::new(VecDeque::new()) };
+            static REQUESTS: RefCell<Vec<ChatRequest>> = const { RefCell::new(Vec::new()) };
+        }
+
+        /// Queues the next reply: `Ok` with the model's answer, or the host's error (a provider
+        /// that failed, say).
+        pub fn reply(reply: Result<ChatResponse, HostError>) {
+            REPLIES.with(|r| r.borrow_mut().push_back(reply));
+        }
+
+        /// Queues `text` as the next answer, from a model called `canned`.
+        pub fn reply_text(text: &str) {
+            reply(Ok(ChatResponse {
+                text: text.to_owned(),
+                model: "canned".into(),
+                prompt_tokens: 0,
+                completion_tokens: 0,
+            }));
+        }
+
+        /// The requests sent so far, oldest first.
+        pub fn requests() -> Vec<ChatRequest> {
+            REQUESTS.with(|r| r.borrow().clone())
+        }
+
+        pub(super) fn chat(request: &ChatRequest) -> Result<ChatResponse, HostError> {
+            REQUESTS.with(|r| r.borrow_mut().push(request.clone()));
+            REPLIES.with(|r| r.borrow_mut().pop_front()).unwrap_or_else(|| {
+                Err(HostError::NotAvailable(
+                    "no canned reply left in this test (queue one with models::testing::reply_text)".into(),
+                ))
+            })
         }
     }
 }

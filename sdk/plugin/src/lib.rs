@@ -2,44 +2,65 @@
 //! `wasm32-wasip2`, and the result is a component the InteraRec plugin host can register.
 //!
 //! ```
-//! use interarec_plugin::{export_tool, json, Description, Tool, ToolError, Value};
+//! use interarec_plugin::{export_tool, Description, JsonSchema, Tool, ToolError};
+//! use serde::{Deserialize, Serialize};
+//!
+//! /// Whom to greet.
+//! #[derive(Deserialize, JsonSchema)]
+//! #[serde(deny_unknown_fields)]
+//! struct Args {
+//!     /// The name to greet.
+//!     #[schemars(length(min = 1))]
+//!     name: String,
+//! }
+//!
+//! #[derive(Serialize)]
+//! struct Greeting {
+//!     greeting: String,
+//! }
 //!
 //! struct Greet;
 //!
 //! impl Tool for Greet {
+//!     type Arguments = Args;
+//!     type Output = Greeting;
+//!
 //!     fn describe() -> Description {
 //!         Description::new("greet", "0.1.0", "Greets someone by name")
-//!             .arguments_schema(json!({
-//!                 "type": "object",
-//!                 "properties": { "name": { "type": "string" } },
-//!                 "required": ["name"]
-//!             }))
 //!     }
 //!
-//!     fn invoke(arguments: Value) -> Result<Value, ToolError> {
-//!         let name = arguments["name"].as_str().unwrap_or("stranger");
-//!         interarec_plugin::log::info(&format!("greeting {name}"));
-//!         Ok(json!({ "greeting": format!("Hello, {name}!") }))
+//!     fn invoke(arguments: Args) -> Result<Greeting, ToolError> {
+//!         interarec_plugin::log::info(&format!("greeting {}", arguments.name));
+//!         Ok(Greeting { greeting: format!("Hello, {}!", arguments.name) })
 //!     }
 //! }
 //!
 //! export_tool!(Greet);
 //! ```
 //!
+//! The argument schema the host validates every call against (and shows planner models) is
+//! generated from [`Tool::Arguments`] with `schemars`, so it cannot drift from the code that
+//! reads the arguments: doc comments become descriptions, `#[schemars(...)]` adds bounds.
+//!
 //! Host imports are reached through the modules [`log`], [`kv`], [`http`], [`frames`],
 //! [`models`] and [`catalog`]. Each (except logging) works only when the operator granted the
 //! matching capability at registration and the tool listed it in its [`Description`]; otherwise
 //! the helper returns [`HostError::Denied`], which `?` turns into [`ToolError::Denied`].
+//! Compiled natively (a tool's own `cargo test`), each module has a `testing` double to serve
+//! what the test needs, and [`testing::invoke`] calls a tool the way the host does, as JSON.
 #![deny(missing_docs)]
 
 mod description;
 mod error;
 pub mod host;
+pub mod schema;
+pub mod testing;
 pub mod validating;
 
 pub use description::{Capability, Description};
 pub use error::{HostError, ToolError};
 pub use host::{catalog, frames, http, kv, log, models};
+pub use schemars::{self, JsonSchema};
 pub use serde_json::{self, Value, json};
 
 /// The version of the `interarec:tool` WIT package this SDK builds against. The
@@ -53,12 +74,19 @@ pub const API_VERSION_SECTION: &str = "interarec:api-version";
 /// What a tool implements. Both functions are associated functions because every call runs in
 /// a fresh instance: there is no state to keep between calls except through [`kv`].
 pub trait Tool {
-    /// Name, version, description, argument schema and the capabilities the tool needs.
+    /// The arguments, decoded from the call's JSON. Their JSON Schema, generated from this type,
+    /// is the tool's argument schema: the host checks every call against it before the tool
+    /// runs. Use `#[serde(deny_unknown_fields)]` so the schema refuses unknown fields too.
+    type Arguments: serde::de::DeserializeOwned + JsonSchema;
+
+    /// The answer, sent back to the caller as JSON.
+    type Output: serde::Serialize;
+
+    /// Name, version, description and the capabilities the tool needs.
     fn describe() -> Description;
 
-    /// Runs the tool. `arguments` already matches the schema from [`Tool::describe`] (the host
-    /// validates before calling); the returned value is sent back to the caller as JSON.
-    fn invoke(arguments: Value) -> Result<Value, ToolError>;
+    /// Runs the tool on arguments the host has checked against the schema.
+    fn invoke(arguments: Self::Arguments) -> Result<Self::Output, ToolError>;
 }
 
 /// The generated WIT bindings. Not a stable API: use the typed helpers instead.
@@ -92,18 +120,14 @@ pub mod __private {
         out
     }
 
-    /// `describe`, converted to the WIT record.
+    /// `describe`, converted to the WIT record, with the schema of the tool's arguments type.
     pub fn describe<T: Tool>() -> wit::ToolDescription {
-        T::describe().into_wit()
+        crate::testing::description::<T>().into_wit()
     }
 
-    /// `invoke`, with JSON parsing and serialisation around the typed trait method.
+    /// `invoke`, with JSON decoding and encoding around the typed trait method.
     pub fn invoke<T: Tool>(arguments: String) -> Result<String, wit::ToolError> {
-        let arguments: serde_json::Value = serde_json::from_str(&arguments)
-            .map_err(|error| wit::ToolError::InvalidArguments(format!("arguments are not valid JSON: {error}")))?;
-        let result = T::invoke(arguments).map_err(ToolError::into_wit)?;
-        serde_json::to_string(&result)
-            .map_err(|error| wit::ToolError::Failed(format!("result is not serialisable: {error}")))
+        crate::testing::invoke_json::<T>(&arguments).map_err(ToolError::into_wit)
     }
 }
 

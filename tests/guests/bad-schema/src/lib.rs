@@ -7,6 +7,9 @@ use interarec_plugin::{Description, Tool, ToolError, Value, export_tool, json};
 pub struct BadSchema;
 
 impl Tool for BadSchema {
+    type Arguments = Value;
+    type Output = Value;
+
     fn describe() -> Description {
         Description::new("bad-schema", "0.1.0", "Has an invalid argument schema")
             .arguments_schema(json!({ "type": "banana" }))

@@ -6,6 +6,9 @@ use interarec_plugin::{Description, Tool, ToolError, Value, export_tool, http, j
 pub struct Forbidden;
 
 impl Tool for Forbidden {
+    type Arguments = Value;
+    type Output = Value;
+
     fn describe() -> Description {
         Description::new("forbidden", "0.1.0", "Calls kv or http without a grant")
     }

@@ -6,6 +6,9 @@ use interarec_plugin::{Description, Tool, ToolError, Value, export_tool};
 pub struct MemoryBomb;
 
 impl Tool for MemoryBomb {
+    type Arguments = Value;
+    type Output = Value;
+
     fn describe() -> Description {
         Description::new("memory-bomb", "0.1.0", "Allocates without bound")
     }

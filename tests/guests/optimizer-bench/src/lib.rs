@@ -12,6 +12,9 @@ use std::time::Instant;
 pub struct OptimizerBench;
 
 impl Tool for OptimizerBench {
+    type Arguments = Value;
+    type Output = Value;
+
     fn describe() -> Description {
         Description::new(
             "optimizer-bench",

@@ -6,6 +6,9 @@ use interarec_plugin::{Description, Tool, ToolError, Value, export_tool};
 pub struct Panic;
 
 impl Tool for Panic {
+    type Arguments = Value;
+    type Output = Value;
+
     fn describe() -> Description {
         Description::new("panic", "0.1.0", "Panics")
     }

@@ -9,6 +9,9 @@ use interarec_plugin::{
 pub struct Probe;
 
 impl Tool for Probe {
+    type Arguments = Value;
+    type Output = Value;
+
     fn describe() -> Description {
         Description::new("probe", "0.1.0", "Uses the host import named in `use`")
             .arguments_schema(json!({

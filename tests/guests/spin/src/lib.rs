@@ -6,6 +6,9 @@ use interarec_plugin::{Description, Tool, ToolError, Value, export_tool};
 pub struct Spin;
 
 impl Tool for Spin {
+    type Arguments = Value;
+    type Output = Value;
+
     fn describe() -> Description {
         Description::new("spin", "0.1.0", "Loops forever")
     }

@@ -6,6 +6,9 @@ use interarec_plugin::{Description, Tool, ToolError, Value, export_tool};
 pub struct WrongVersion;
 
 impl Tool for WrongVersion {
+    type Arguments = Value;
+    type Output = Value;
+
     fn describe() -> Description {
         Description::new("wrong-version", "0.1.0", "Claims interarec:tool@9.9.0")
     }
