@@ -236,42 +236,30 @@ record-sessions pattern="*": build
     done
     du -sh fixtures/sessions
 
-# Scaffold a new tool under plugins/NAME that builds as a component and passes its own tests.
-new-plugin NAME:
-    #!/usr/bin/env bash
-    set -euo pipefail
-    name="{{ NAME }}"
-    if ! [[ "$name" =~ ^[a-z][a-z0-9-]{0,63}$ ]]; then
-        echo "error: plugin name \`$name\` is invalid: use lowercase letters, digits and -, starting with a letter" >&2
-        exit 1
-    fi
-    if [[ -e "plugins/$name" ]]; then
-        echo "error: plugins/$name already exists; pick another name or remove it" >&2
-        exit 1
-    fi
-    type_name=$(echo "$name" | awk -F- '{ for (i = 1; i <= NF; i++) printf "%s%s", toupper(substr($i, 1, 1)), substr($i, 2) }')
-    mkdir -p "plugins/$name/src"
-    sed "s/{{ '{{' }}NAME{{ '}}' }}/$name/g" sdk/plugin/template/Cargo.toml.tmpl > "plugins/$name/Cargo.toml"
-    sed "s/{{ '{{' }}NAME{{ '}}' }}/$name/g; s/{{ '{{' }}TYPE{{ '}}' }}/$type_name/g" sdk/plugin/template/lib.rs.tmpl > "plugins/$name/src/lib.rs"
-    echo "created plugins/$name; building it as a component and running its tests"
+# Scaffold a new tool under plugins/NAME (a member of this workspace; `interarec new-plugin DIR`
+# makes a standalone crate anywhere else), build it as a component and run its tests.
+# KIND is `tool` (typed arguments and answer) or `validating` (a session's validating tool).
+new-plugin NAME KIND="tool":
+    # The CLI as `cargo test` builds it (a no-op after `just test`): a plain `cargo build`
+    # resolves other features and would compile ~110 crates again (see `test`).
+    cargo test --no-run -q
+    ./target/debug/interarec new-plugin "plugins/{{ NAME }}" --kind "{{ KIND }}" --workspace-member
     just wasm-target
-    cargo build --target wasm32-wasip2 --profile plugin -p "$name"
-    cargo test -p "$name"
-    echo "plugins/$name is ready: target/wasm32-wasip2/plugin/$(echo "$name" | tr - _).wasm"
-    echo "register it with: interarec tools register target/wasm32-wasip2/plugin/$(echo "$name" | tr - _).wasm"
+    cargo build --target wasm32-wasip2 --profile plugin -p "{{ NAME }}"
+    cargo test -p "{{ NAME }}"
+    @echo "plugins/{{ NAME }} is ready: target/wasm32-wasip2/plugin/$(echo "{{ NAME }}" | tr - _).wasm"
 
-# Prove that `just new-plugin` produces a plugin that builds, passes its tests and registers.
+# Prove that `just new-plugin` produces plugins of both kinds that build and pass their tests,
+# and that the tool registers and answers (the e2e test `outside::` builds a standalone one).
 check-new-plugin:
     #!/usr/bin/env bash
     set -euo pipefail
     name="scaffold-check"
-    # Removing the scaffold also takes it out of Cargo.lock (cargo metadata rewrites the lock).
-    trap 'rm -rf "plugins/$name"; cargo metadata -q --format-version 1 > /dev/null 2>&1 || true' EXIT
-    rm -rf "plugins/$name"
+    # Removing the scaffolds also takes them out of Cargo.lock (cargo metadata rewrites the lock).
+    trap 'rm -rf "plugins/$name" "plugins/$name-validating"; cargo metadata -q --format-version 1 > /dev/null 2>&1 || true' EXIT
+    rm -rf "plugins/$name" "plugins/$name-validating"
     just new-plugin "$name"
-    # The CLI as `cargo test` builds it (a no-op after `just test`): a plain `cargo build`
-    # resolves other features and would compile ~110 crates again (see `test`).
-    cargo test --no-run -q
+    just new-plugin "$name-validating" validating
     output=$(INTERAREC_LOG=error ./target/debug/interarec demo-tool --plugin "target/wasm32-wasip2/plugin/scaffold_check.wasm" --tool scaffold-check --arguments '{"name":"Ada"}')
     echo "$output"
     if ! grep -q '"greeting":"Hello, Ada!"' <<< "$output"; then

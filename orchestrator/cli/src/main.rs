@@ -11,6 +11,7 @@ mod demo_shop;
 mod demo_tool;
 mod events;
 mod mcp;
+mod new_plugin;
 mod models;
 mod session;
 mod tools;
@@ -118,6 +119,9 @@ enum Command {
     /// Serves the server's tools, session tools, catalogs and models to an MCP client over
     /// stdio (INTERAREC_ADMIN_TOKEN or INTERAREC_API_KEY is sent with every call).
     Mcp(mcp::McpArgs),
+    /// Scaffolds a tool crate in a new directory: a standalone crate that builds with
+    /// `cargo build --target wasm32-wasip2 --release` (docs/plugins.md is the guide).
+    NewPlugin(new_plugin::NewPluginArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -168,6 +172,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args).await,
         Command::DemoTool(args) => demo_tool::run(args).await,
         Command::Mcp(args) => mcp::run(args).await,
+        Command::NewPlugin(args) => new_plugin::run(args),
     }
 }
 

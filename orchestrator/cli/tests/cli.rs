@@ -931,3 +931,44 @@ fn a_large_demo_catalog_is_exported_imported_fitted_and_optimized() {
         assert!(stderr.contains(fragment), "{fragment:?} missing from {stderr}");
     }
 }
+
+#[test]
+fn new_plugin_scaffolds_a_standalone_crate_and_refuses_what_it_cannot_make() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = dir.path().join("taken");
+    std::fs::create_dir(&taken).unwrap();
+    std::fs::write(taken.join("keep.txt"), "mine").unwrap();
+    let sdk = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../sdk/plugin");
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    // (arguments after `new-plugin`, succeeds, what the output says)
+    let cases: Vec<(Vec<String>, bool, &str)> = vec![
+        (vec![path("greeter")], true, "cargo build --target wasm32-wasip2 --release"),
+        (
+            vec![path("guard"), "--kind".into(), "validating".into(), "--sdk-git".into()],
+            true,
+            "--grant catalog",
+        ),
+        (vec![path("local"), "--sdk-path".into(), sdk.to_string_lossy().into_owned()], true, "cargo test"),
+        (vec![path("Bad_Name")], false, "tool name `Bad_Name` is invalid"),
+        (vec![path("taken")], false, "already exists and is not empty"),
+        (vec![path("x"), "--sdk-path".into(), path("nowhere")], false, "does not exist"),
+        (vec![path("y"), "--kind".into(), "widget".into()], false, "possible values: tool, validating"),
+    ];
+    for (arguments, succeeds, says) in cases {
+        let mut all = vec!["new-plugin"];
+        all.extend(arguments.iter().map(String::as_str));
+        let (ok, stdout, stderr) = interarec_with(&all, &[]);
+        assert_eq!(ok, succeeds, "{arguments:?}: {stdout}{stderr}");
+        assert!(stdout.contains(says) || stderr.contains(says), "{arguments:?}: {stdout}{stderr}");
+    }
+    // What was made: a workspace of its own, the SDK from where it was asked for.
+    let manifest = |name: &str| std::fs::read_to_string(dir.path().join(name).join("Cargo.toml")).unwrap();
+    assert!(manifest("greeter").contains("[workspace]"));
+    assert!(manifest("greeter").contains(&format!("path = {:?}", std::fs::canonicalize(&sdk).unwrap())));
+    assert!(manifest("guard").contains(r#"git = "https://github.com/interarec/interarec", tag = "v0.1.0""#));
+    let guard = std::fs::read_to_string(dir.path().join("guard/src/lib.rs")).unwrap();
+    assert!(guard.contains("type Arguments = ValidatingInput;"));
+    // Nothing written into the directory that was not empty, nothing left by a refusal.
+    assert_eq!(std::fs::read_dir(&taken).unwrap().count(), 1);
+    assert!(!dir.path().join("Bad_Name").exists() && !dir.path().join("x").exists());
+}

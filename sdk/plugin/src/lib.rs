@@ -60,6 +60,8 @@ pub mod validating;
 pub use description::{Capability, Description};
 pub use error::{HostError, ToolError};
 pub use host::{catalog, frames, http, kv, log, models};
+/// Items, constraints, choice models and the optimizer the `catalog` capability speaks in.
+pub use interarec_choice as choice;
 pub use schemars::{self, JsonSchema};
 pub use serde_json::{self, Value, json};
 

@@ -14,6 +14,7 @@ mod limits;
 mod llm;
 mod mcp;
 mod models;
+mod outside;
 mod registry;
 mod resume;
 mod sandbox;
