@@ -48,6 +48,22 @@ test: plugins data models check-architecture
     cargo test
     cargo test -p interarec-plugin {{ prepend("-p ", own_plugins) }}
     just check-new-plugin
+    just test-python
+
+# The Python client (clients/python) against a real server: built with its stubs generated from
+# proto/ into a venv under target/ (grpcio, grpcio-tools and protobuf from PyPI), then its tests.
+test-python: plugins
+    #!/usr/bin/env bash
+    set -euo pipefail
+    # The CLI as `cargo test` builds it (a no-op after `just test`; see `test`).
+    cargo test --no-run -q
+    venv=target/python-venv
+    [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "grpcio>=1.60" "grpcio-tools>=1.60" "protobuf>=5" "setuptools>=77"
+    # No build isolation: the venv's grpcio-tools generates the stubs, nothing is fetched again.
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-build-isolation --no-deps --force-reinstall ./clients/python
+    INTERAREC_BIN="$PWD/target/debug/interarec" INTERAREC_PLUGIN_DIR="$PWD/target/wasm32-wasip2/plugin" \
+        INTERAREC_FIXTURES="$PWD/fixtures/sessions" "$venv/bin/python" -m unittest discover -s clients/python/tests -v
 
 # Fuzz each input surface for SECONDS (default 60) with cargo-fuzz on a nightly toolchain (both
 # installed here when missing); not part of `just test` or CI. Crashes land in fuzz/artifacts/.
