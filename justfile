@@ -75,11 +75,20 @@ fuzz SECONDS="60":
         cargo +nightly fuzz run "$target" -- -max_total_time={{ SECONDS }} -rss_limit_mb=4096 || exit 1; \
     done
 
-# fmt and clippy with warnings as errors (host crates natively, plugins for wasm32-wasip2).
-lint: wasm-target
+# fmt and clippy with warnings as errors (host crates natively, plugins for wasm32-wasip2); buf
+# lint and breaking-change checks of the API against main.
+lint: wasm-target buf
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
     cargo clippy --target wasm32-wasip2 --profile plugin {{ prepend("-p ", plugin_packages) }} -- -D warnings
+    cd proto && ../target/buf/node_modules/.bin/buf lint
+    # Against the main branch (a checkout without one compares with HEAD).
+    ref=$(git rev-parse --verify -q main >/dev/null && echo main || echo HEAD); \
+        cd proto && ../target/buf/node_modules/.bin/buf breaking --against "../.git#ref=$ref,subdir=proto"
+
+# The buf CLI (from npm's @bufbuild/buf) under target/buf, once.
+buf:
+    @[[ -x target/buf/node_modules/.bin/buf ]] || npm install --silent --no-audit --no-fund --prefix target/buf @bufbuild/buf@1.75.0
 
 # Check the invariants of ARCHITECTURE.md (who may depend on tonic, wasmtime, sled; module docs).
 check-architecture:

@@ -7,5 +7,7 @@ pub mod v1 {
     tonic::include_proto!("interarec.v1");
 }
 
+pub mod convert;
+
 /// Encoded `FileDescriptorSet` of every `interarec.v1` file, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/interarec_descriptor.bin"));

@@ -278,8 +278,8 @@ pub async fn crash_loop(plan: CrashPlan) -> anyhow::Result<CrashFigures> {
         let mut events: Vec<(EventKind, Value)> = Vec::new();
         while let Some(event) = tokio::time::timeout(Duration::from_secs(600), watch.message()).await?? {
             events.push((
-                event.kind.parse().map_err(anyhow::Error::msg)?,
-                serde_json::from_str(&event.payload_json)?,
+                event.kind_name().parse().map_err(anyhow::Error::msg)?,
+                event.payload_value(),
             ));
         }
         let mut finished: HashMap<u64, (bool, bool)> = HashMap::new();

@@ -43,7 +43,8 @@ pub fn plugin(name: &str) -> Vec<u8> {
 pub fn grant(text: &str) -> Grant {
     let parsed: interarec_core::Grant = text.parse().expect("test grants are valid");
     Grant {
-        capability: parsed.capability.name().to_owned(),
+        capability: interarec_client::Capability::from_name(parsed.capability.name()).expect("a wire capability")
+            as i32,
         hosts: parsed.hosts,
     }
 }
@@ -51,7 +52,9 @@ pub fn grant(text: &str) -> Grant {
 /// Limits as the wire type (0 = server default).
 pub fn limits(timeout_ms: u64, memory_mib: u64) -> ToolLimits {
     ToolLimits {
-        timeout_ms,
+        timeout: Some(interarec_client::convert::duration(std::time::Duration::from_millis(
+            timeout_ms,
+        ))),
         memory_bytes: memory_mib * 1024 * 1024,
         fuel: 0,
     }

@@ -112,7 +112,7 @@ pub fn recording(dir: &Path) -> anyhow::Result<(Manifest, Domain, Vec<Frame>)> {
         .into_iter()
         .map(|frame| Frame {
             sequence: frame.entry.sequence,
-            captured_at_unix_ms: frame.entry.captured_at_unix_ms,
+            captured_at: Some(interarec_client::convert::timestamp(frame.entry.captured_at_unix_ms)),
             url: frame.entry.url,
             viewport_width: manifest.viewport_width,
             viewport_height: manifest.viewport_height,
@@ -157,7 +157,7 @@ pub async fn replay(client: &mut Client, session: &str, frames: Vec<Frame>) -> a
                 }
             }
             Some(browse_response::Part::Event(event)) => {
-                let ended = event.kind == EventKind::SessionEnded.as_str();
+                let ended = event.kind_name() == EventKind::SessionEnded.as_str();
                 events.push(event);
                 if ended {
                     return Ok(events);
@@ -193,13 +193,15 @@ pub fn recommending_session(
         catalog_id: domain.slug().into(),
         options: Some(interarec_client::SessionOptions {
             batch_size,
-            batch_interval_ms: 600_000,
+            batch_interval: Some(interarec_client::convert::duration(std::time::Duration::from_millis(
+                600_000,
+            ))),
             max_side: 256,
             static_threshold_bits: 4,
         }),
         choice_model_id: demo_model_id(domain),
         capacity: 4,
-        planner: planner.into(),
+        planner: interarec_client::Planner::from_name(planner).unwrap_or_default() as i32,
         validate_tool: validate_tool.into(),
         ..interarec_client::CreateSessionRequest::default()
     }
@@ -219,9 +221,9 @@ pub async fn replay_into(
         .await?
         .into_iter()
         .map(|event| {
-            let payload = serde_json::from_str(&event.payload_json).unwrap_or(serde_json::Value::Null);
+            let payload = event.payload_value();
             // Every kind the server sends is one of the protocol's.
-            let kind = event.kind.parse::<EventKind>().unwrap_or_else(|e| panic!("{e}"));
+            let kind = event.kind_name().parse::<EventKind>().unwrap_or_else(|e| panic!("{e}"));
             (kind, payload)
         })
         .collect())

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 import grpc
-from google.protobuf import json_format
+from google.protobuf import json_format, timestamp_pb2
 
 from interarec.v1 import catalogs_pb2, catalogs_pb2_grpc
 from interarec.v1 import choice_models_pb2, choice_models_pb2_grpc
@@ -33,6 +33,14 @@ _TRANSACTION_FORMATS = {
 }
 
 
+#: Event kinds by wire value, named as the server's events are (``tool-call``, ``session-ended``).
+_EVENT_KINDS = {
+    value: name.removeprefix("EVENT_KIND_").lower().replace("_", "-")
+    for name, value in sessions_pb2.EventKind.items()
+    if value != 0
+}
+
+
 class InteraRecError(Exception):
     """A call the server refused or could not answer: the gRPC status code's name and the
     server's sentence, which says what was wrong and what to do."""
@@ -44,7 +52,30 @@ class InteraRecError(Exception):
 
 
 def _to_dict(message) -> Dict[str, Any]:
+    """A message as a dict: protobuf field names, enums by name, timestamps as RFC 3339 text."""
     return json_format.MessageToDict(message, preserving_proto_field_name=True)
+
+
+def _whole_numbers(value: Any) -> Any:
+    """A Struct's numbers are all doubles on the wire: whole ones read back as ints."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(item) for item in value]
+    return value
+
+
+def _pages(method, request_type, field: str, metadata, timeout) -> List[Dict[str, Any]]:
+    """Every entry of a List RPC, following its page tokens."""
+    entries, token = [], ""
+    while True:
+        page = method(request_type(page_size=1000, page_token=token), metadata=metadata, timeout=timeout)
+        entries.extend(_to_dict(entry) for entry in getattr(page, field))
+        token = page.next_page_token
+        if not token:
+            return entries
 
 
 @dataclass
@@ -85,7 +116,7 @@ class Client:
         self._token = token
         self._timeout = timeout
         self._credentials: Dict[str, str] = {}
-        self.tools = tools_pb2_grpc.ToolRegistryStub(self._channel)
+        self.tools = tools_pb2_grpc.ToolServiceStub(self._channel)
         self.catalogs = catalogs_pb2_grpc.CatalogServiceStub(self._channel)
         self.models = choice_models_pb2_grpc.ChoiceModelServiceStub(self._channel)
         self.sessions = sessions_pb2_grpc.SessionServiceStub(self._channel)
@@ -128,14 +159,23 @@ class Client:
         wire = []
         for grant in grants:
             capability, _, hosts = grant.partition(":")
-            wire.append(tools_pb2.Grant(capability=capability, hosts=[h for h in hosts.split(",") if h]))
+            wire.append(
+                tools_pb2.Grant(
+                    capability=tools_pb2.Capability.Value(f"CAPABILITY_{capability.upper()}"),
+                    hosts=[h for h in hosts.split(",") if h],
+                )
+            )
         request = tools_pb2.RegisterToolRequest(
             component=pathlib.Path(component).read_bytes(), grants=wire, replace=replace
         )
         return _to_dict(self._call(self.tools.RegisterTool, request))
 
     def list_tools(self) -> List[Dict[str, Any]]:
-        return [_to_dict(tool) for tool in self._call(self.tools.ListTools, tools_pb2.ListToolsRequest()).tools]
+        """Every registered tool (all pages)."""
+        try:
+            return _pages(self.tools.ListTools, tools_pb2.ListToolsRequest, "tools", self._metadata(), self._timeout)
+        except grpc.RpcError as error:
+            raise InteraRecError(error.code().name, error.details() or "") from None
 
     def invoke_tool(self, name: str, arguments: Dict[str, Any], session_id: str = "") -> Any:
         """Runs a tool; answers its JSON result."""
@@ -184,8 +224,25 @@ class Client:
         return _to_dict(self._call(self.catalogs.ImportCatalog, requests()))
 
     def list_catalogs(self) -> List[Dict[str, Any]]:
-        answer = self._call(self.catalogs.ListCatalogs, catalogs_pb2.ListCatalogsRequest())
-        return [_to_dict(catalog) for catalog in answer.catalogs]
+        """Every catalog (all pages)."""
+        try:
+            return _pages(
+                self.catalogs.ListCatalogs, catalogs_pb2.ListCatalogsRequest, "catalogs", self._metadata(), self._timeout
+            )
+        except grpc.RpcError as error:
+            raise InteraRecError(error.code().name, error.details() or "") from None
+
+    def catalog_items(self, catalog_id: str, page_size: int = 1000) -> Iterator[Dict[str, Any]]:
+        """A catalog's items in catalog order, read a page at a time."""
+        token = ""
+        while True:
+            request = catalogs_pb2.ListCatalogItemsRequest(catalog_id=catalog_id, page_size=page_size, page_token=token)
+            page = self._call(self.catalogs.ListCatalogItems, request)
+            for item in page.items:
+                yield _to_dict(item)
+            token = page.next_page_token
+            if not token:
+                return
 
     def fit_choice_model(
         self,
@@ -254,20 +311,26 @@ class Client:
         validate_tool: str = "",
     ) -> Session:
         """A session that recommends from ``catalog_id`` with ``model_id`` after every batch
-        (needs the ``capture``, ``summarize``, ``validate`` and ``assortment`` tools registered)."""
+        (needs the ``capture``, ``summarize``, ``validate`` and ``assortment`` tools registered).
+        ``planner`` and ``vision_provider``: ``"offline"``, ``"openai"`` or ``""`` (the server's
+        default)."""
+
+        def choice(enum, prefix: str, name: str) -> int:
+            return enum.Value(f"{prefix}_{name.upper()}") if name else 0
+
         request = sessions_pb2.CreateSessionRequest(
             session_id=session_id,
             catalog_id=catalog_id,
             choice_model_id=model_id,
             options=sessions_pb2.SessionOptions(batch_size=batch_size),
             capacity=capacity,
-            planner=planner,
-            vision_provider=vision_provider,
+            planner=choice(sessions_pb2.Planner, "PLANNER", planner),
+            vision_provider=choice(sessions_pb2.VisionProvider, "VISION_PROVIDER", vision_provider),
             validate_tool=validate_tool,
         )
-        info = self._call(self.sessions.CreateSession, request)
-        self._credentials[info.session_id] = info.credential
-        return Session(id=info.session_id, credential=info.credential, info=_to_dict(info))
+        created = self._call(self.sessions.CreateSession, request)
+        self._credentials[created.session.session_id] = created.credential
+        return Session(id=created.session.session_id, credential=created.credential, info=_to_dict(created.session))
 
     def stream_folder(self, session_id: str, folder: pathlib.Path) -> List[Dict[str, Any]]:
         """Streams a recorded session folder (``manifest.json`` and its frames, as ``interarec
@@ -278,10 +341,12 @@ class Client:
         def requests():
             yield sessions_pb2.BrowseRequest(open_session_id=session_id)
             for entry in manifest["frames"]:
+                captured_at = timestamp_pb2.Timestamp()
+                captured_at.FromMilliseconds(entry.get("captured_at_unix_ms", 0))
                 yield sessions_pb2.BrowseRequest(
                     frame=sessions_pb2.Frame(
                         sequence=entry["sequence"],
-                        captured_at_unix_ms=entry.get("captured_at_unix_ms", 0),
+                        captured_at=captured_at,
                         url=entry.get("url", ""),
                         viewport_width=manifest.get("viewport_width", 0),
                         viewport_height=manifest.get("viewport_height", 0),
@@ -302,24 +367,31 @@ class Client:
 
     def end_session(self, session_id: str) -> Dict[str, Any]:
         """Closes the session: pending frames form a last batch; later frames are refused."""
-        return _to_dict(self._call(self.sessions.EndSession, sessions_pb2.EndSessionRequest(session_id=session_id), session_id))
+        request = sessions_pb2.EndSessionRequest(session_id=session_id)
+        return _to_dict(self._call(self.sessions.EndSession, request, session_id).session)
 
     def get_session(self, session_id: str) -> Dict[str, Any]:
-        return _to_dict(self._call(self.sessions.GetSession, sessions_pb2.GetSessionRequest(session_id=session_id), session_id))
+        request = sessions_pb2.GetSessionRequest(session_id=session_id)
+        return _to_dict(self._call(self.sessions.GetSession, request, session_id).session)
 
-    def watch(self, session_id: str, from_sequence: int = 1) -> Iterator[Dict[str, Any]]:
-        """The session's events from ``from_sequence`` on, then new ones as they happen, until
-        ``session-ended``: each ``{"session_id", "sequence", "at_unix_ms", "kind", "payload"}``
-        with the payload as a dict."""
-        request = sessions_pb2.WatchSessionRequest(session_id=session_id, from_sequence=from_sequence)
+    def watch(self, session_id: str, from_sequence: int = 1, resume_token: str = "") -> Iterator[Dict[str, Any]]:
+        """The session's events from ``from_sequence`` on (or right after the event whose
+        ``resume_token`` is given), then new ones as they happen, until ``session-ended``: each
+        ``{"session_id", "sequence", "at_unix_ms", "kind", "payload", "resume_token"}`` with the
+        kind by name (``"recommendation"``) and the payload as a dict."""
+        request = sessions_pb2.WatchSessionRequest(
+            session_id=session_id, from_sequence=from_sequence, page_token=resume_token
+        )
         try:
-            for event in self.sessions.WatchSession(request, metadata=self._metadata(session_id), timeout=None):
+            for answer in self.sessions.WatchSession(request, metadata=self._metadata(session_id), timeout=None):
+                event = answer.event
                 yield {
                     "session_id": event.session_id,
                     "sequence": event.event_sequence,
-                    "at_unix_ms": event.at_unix_ms,
-                    "kind": event.kind,
-                    "payload": json.loads(event.payload_json) if event.payload_json else {},
+                    "at_unix_ms": event.at.ToMilliseconds(),
+                    "kind": _EVENT_KINDS.get(event.kind, ""),
+                    "payload": _whole_numbers(json_format.MessageToDict(event.payload)),
+                    "resume_token": answer.next_page_token,
                 }
         except grpc.RpcError as error:
             raise InteraRecError(error.code().name, error.details() or "") from None

@@ -79,6 +79,11 @@ class RecommendingSessionFromPython(unittest.TestCase):
         self.assertEqual(self.model["model_id"], "fashion-mnl")
         self.assertTrue(self.progress, "the fit reported no progress")
         self.assertEqual(sorted(tool["name"] for tool in self.client.list_tools()), sorted(TOOLS))
+        # The catalog's items, read in pages smaller than the catalog.
+        items = list(self.client.catalog_items("fashion", page_size=50))
+        self.assertEqual(len(items), int(self.catalog["catalog"]["item_count"]))
+        self.assertEqual(len({item["id"] for item in items}), len(items))
+        self.assertIn("colour", items[0]["attributes"], items[0])
 
         session = self.client.create_recommending_session("fashion", "fashion-mnl", batch_size=16)
         self.assertTrue(session.credential.startswith("isc-"), session)
@@ -92,10 +97,14 @@ class RecommendingSessionFromPython(unittest.TestCase):
         kinds = [event["kind"] for event in events]
         self.assertEqual(kinds[-1], "session-ended", kinds)
         self.assertEqual([event["sequence"] for event in events], list(range(1, len(events) + 1)))
+        # A watch resumed after the third event replays from the fourth.
+        resumed = [event["sequence"] for event in self.client.watch(session.id, resume_token=events[2]["resume_token"])]
+        self.assertEqual(resumed, list(range(4, len(events) + 1)))
         recommendations = [event["payload"] for event in events if event["kind"] == "recommendation"]
         self.assertTrue(recommendations, kinds)
         last = recommendations[-1]
         self.assertTrue(last["items"], last)
+        self.assertIsInstance(last["batch"], int)
         # The shopper browsed red dresses between $50 and $100; the session's constraints say so.
         self.assertEqual(last["constraints"].get("colour"), ["red"], last["constraints"])
 

@@ -186,7 +186,9 @@ fn print_catalog(catalog: &CatalogInfo) {
         };
         println!(
             "  {:<16} {:<7}{unit} {} items: {detail}",
-            attribute.name, attribute.r#type, attribute.present
+            attribute.name,
+            attribute.r#type().name(),
+            attribute.present
         );
     }
 }

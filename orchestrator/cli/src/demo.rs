@@ -146,7 +146,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                 .map(|g| super::wire_grant(g))
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let limits = ToolLimits {
-                timeout_ms: 60_000,
+                timeout: Some(interarec_client::convert::duration(std::time::Duration::from_secs(60))),
                 memory_bytes: 256 << 20,
                 fuel: 0,
             };
@@ -240,7 +240,9 @@ async fn replay(client: &mut Client, dir: &Path, args: &DemoArgs) -> anyhow::Res
     );
     let options = SessionOptions {
         batch_size: args.batch_size,
-        batch_interval_ms: 600_000,
+        batch_interval: Some(interarec_client::convert::duration(std::time::Duration::from_millis(
+            600_000,
+        ))),
         max_side: 256,
         static_threshold_bits: 4,
     };
@@ -264,7 +266,7 @@ async fn replay(client: &mut Client, dir: &Path, args: &DemoArgs) -> anyhow::Res
         sender
             .send(Frame {
                 sequence: frame.entry.sequence,
-                captured_at_unix_ms: frame.entry.captured_at_unix_ms,
+                captured_at: Some(interarec_client::convert::timestamp(frame.entry.captured_at_unix_ms)),
                 url: frame.entry.url.clone(),
                 viewport_width: manifest.viewport_width,
                 viewport_height: manifest.viewport_height,
@@ -291,9 +293,9 @@ async fn replay(client: &mut Client, dir: &Path, args: &DemoArgs) -> anyhow::Res
                 }
             }
             Some(browse_response::Part::Event(event)) => {
-                let payload: Value = serde_json::from_str(&event.payload_json).unwrap_or(Value::Null);
+                let payload: Value = event.payload_value();
                 // A kind this build does not know (a newer server) is not printed.
-                if let Some(kind) = EventKind::parse(&event.kind) {
+                if let Some(kind) = EventKind::parse(event.kind_name()) {
                     ended = kind == EventKind::SessionEnded;
                     super::events::print_event(kind, &payload, false);
                 }

@@ -91,7 +91,9 @@ pub async fn run(args: DemoToolArgs) -> anyhow::Result<()> {
             let response = client.invoke_tool(&args.tool, arguments, "demo-session").await?;
             println!(
                 "      {}({arguments}) -> {} in {} µs",
-                args.tool, response.result_json, response.duration_us
+                args.tool,
+                response.result_json,
+                interarec_client::convert::std_duration(response.duration.as_ref()).as_micros()
             );
         }
         anyhow::Ok(())

@@ -11,8 +11,8 @@ mod demo_shop;
 mod demo_tool;
 mod events;
 mod mcp;
-mod new_plugin;
 mod models;
+mod new_plugin;
 mod session;
 mod tools;
 
@@ -215,7 +215,8 @@ impl ServerArgs {
 pub fn wire_grant(text: &str) -> anyhow::Result<interarec_client::Grant> {
     let grant: interarec_core::Grant = text.parse().with_context(|| format!("--grant {text}"))?;
     Ok(interarec_client::Grant {
-        capability: grant.capability.name().to_owned(),
+        capability: interarec_client::Capability::from_name(grant.capability.name())
+            .with_context(|| format!("--grant {text}: the API has no such capability"))? as i32,
         hosts: grant.hosts,
     })
 }

@@ -192,7 +192,7 @@ pub async fn optimize(args: OptimizeArgs) -> anyhow::Result<()> {
                 "catalog_items": answer.catalog_items,
                 "eligible_items": answer.eligible_items,
                 "without_estimate": answer.without_estimate,
-                "compute_ms": answer.compute_ms,
+                "compute_ms": interarec_client::convert::std_duration(answer.compute_duration.as_ref()).as_secs_f64() * 1e3,
             })
         );
         return Ok(());
@@ -228,7 +228,7 @@ pub async fn optimize(args: OptimizeArgs) -> anyhow::Result<()> {
         certificate.v0_lambda,
         if certificate.holds { "holds" } else { "DOES NOT HOLD" },
         answer.iterations,
-        answer.compute_ms
+        interarec_client::convert::std_duration(answer.compute_duration.as_ref()).as_secs_f64() * 1e3
     );
     Ok(())
 }
@@ -256,7 +256,10 @@ fn print_model(model: &ChoiceModelInfo) {
         for note in &p.notes {
             println!("  note: {note}");
         }
-        println!("fit time:     {:.0} ms", p.fit_ms);
+        println!(
+            "fit time:     {:.0} ms",
+            interarec_client::convert::std_duration(p.fit_duration.as_ref()).as_secs_f64() * 1e3
+        );
     }
     println!(
         "{:<12} {:>8} {:>9} {:>11} {:>10} {:>14} {:>14} {:>5} {:>9}",

@@ -105,8 +105,8 @@ fn check_name(name: &str) -> anyhow::Result<()> {
 /// The `interarec-plugin = …` value of a standalone manifest.
 fn sdk_dependency(args: &NewPluginArgs) -> anyhow::Result<String> {
     if let Some(path) = &args.sdk_path {
-        let path = std::fs::canonicalize(path)
-            .with_context(|| format!("the SDK path {} does not exist", path.display()))?;
+        let path =
+            std::fs::canonicalize(path).with_context(|| format!("the SDK path {} does not exist", path.display()))?;
         if !path.join("Cargo.toml").is_file() || !path.join("src/lib.rs").is_file() {
             bail!(
                 "{} is not the SDK: give the `sdk/plugin` directory of an InteraRec checkout",
@@ -166,7 +166,12 @@ fn scaffold(name: &str, kind: Kind, sdk: Option<&str>) -> Vec<(&'static str, Str
         .filter(|part| !part.is_empty())
         .map(|part| {
             let mut chars = part.chars();
-            chars.next().map(|c| c.to_ascii_uppercase()).into_iter().chain(chars).collect::<String>()
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase())
+                .into_iter()
+                .chain(chars)
+                .collect::<String>()
         })
         .collect();
     let example = match kind {
@@ -202,8 +207,8 @@ fn scaffold(name: &str, kind: Kind, sdk: Option<&str>) -> Vec<(&'static str, Str
 /// in a directory that had something in it.
 fn write_new_dir(dir: &Path, files: &[(&str, String)]) -> anyhow::Result<()> {
     if dir.exists() {
-        let mut entries = std::fs::read_dir(dir)
-            .with_context(|| format!("{} exists and cannot be read", dir.display()))?;
+        let mut entries =
+            std::fs::read_dir(dir).with_context(|| format!("{} exists and cannot be read", dir.display()))?;
         if entries.next().is_some() {
             bail!(
                 "{} already exists and is not empty; give a new directory",
@@ -227,7 +232,14 @@ mod tests {
 
     #[test]
     fn names_and_placeholders() {
-        for (name, valid) in [("my-filter", true), ("a", true), ("My", false), ("1x", false), ("a_b", false), ("", false)] {
+        for (name, valid) in [
+            ("my-filter", true),
+            ("a", true),
+            ("My", false),
+            ("1x", false),
+            ("a_b", false),
+            ("", false),
+        ] {
             assert_eq!(check_name(name).is_ok(), valid, "{name}");
         }
         for kind in [Kind::Tool, Kind::Validating] {

@@ -4,10 +4,10 @@
 //! stored session's log offline from the data dir for an audit).
 
 use anyhow::Context;
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 use interarec_capture_driver::folder::{self, FolderWriter, Manifest};
 use interarec_capture_driver::{CaptureOptions, CapturedFrame, ImageFormat, capture, parse_script};
-use interarec_client::{Client, Frame, SessionInfo, SessionOptions, browse_response};
+use interarec_client::{Client, Frame, Planner, SessionInfo, SessionOptions, VisionProvider, browse_response};
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -68,12 +68,12 @@ pub struct NewSessionFlags {
     /// A batch also closes when its first frame is this old, in ms (0: 20000).
     #[arg(long, default_value_t = 0)]
     batch_interval_ms: u64,
-    /// Who plans each turn: `offline` or `openai` (empty: the server's default).
-    #[arg(long, default_value = "")]
-    planner: String,
-    /// Who reads the screenshots: `offline` or `openai` (empty: the server's default).
-    #[arg(long, default_value = "")]
-    vision: String,
+    /// Who plans each turn (default: the server's).
+    #[arg(long, value_enum)]
+    planner: Option<ProviderChoice>,
+    /// Who reads the screenshots (default: the server's).
+    #[arg(long, value_enum)]
+    vision: Option<ProviderChoice>,
     /// The tool that validates the constraint function's arguments (empty: `validate`), e.g.
     /// `real-estate`.
     #[arg(long, default_value = "")]
@@ -84,6 +84,15 @@ pub struct NewSessionFlags {
     planner_tools: Vec<String>,
 }
 
+/// Who plans a session's turns or reads its screenshots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ProviderChoice {
+    /// The embedded engine: no model server needed.
+    Offline,
+    /// The server's OpenAI-compatible endpoint.
+    Openai,
+}
+
 impl NewSessionFlags {
     fn request(&self, id: &str) -> interarec_client::CreateSessionRequest {
         interarec_client::CreateSessionRequest {
@@ -91,13 +100,21 @@ impl NewSessionFlags {
             catalog_id: self.catalog.clone(),
             options: Some(SessionOptions {
                 batch_size: self.batch_size,
-                batch_interval_ms: self.batch_interval_ms,
+                batch_interval: Some(interarec_client::convert::duration(std::time::Duration::from_millis(
+                    self.batch_interval_ms,
+                ))),
                 ..SessionOptions::default()
             }),
             choice_model_id: self.model.clone(),
             capacity: self.capacity,
-            planner: self.planner.clone(),
-            vision_provider: self.vision.clone(),
+            planner: self.planner.map_or(Planner::Unspecified, |p| match p {
+                ProviderChoice::Offline => Planner::Offline,
+                ProviderChoice::Openai => Planner::Openai,
+            }) as i32,
+            vision_provider: self.vision.map_or(VisionProvider::Unspecified, |v| match v {
+                ProviderChoice::Offline => VisionProvider::Offline,
+                ProviderChoice::Openai => VisionProvider::Openai,
+            }) as i32,
             validate_tool: self.validate_tool.clone(),
             planner_tools: self.planner_tools.clone(),
         }
@@ -226,7 +243,9 @@ impl Forwarder {
                     Some(browse_response::Part::Event(event)) => {
                         eprintln!(
                             "  event {} {}: {}",
-                            event.event_sequence, event.kind, event.payload_json
+                            event.event_sequence,
+                            event.kind_name(),
+                            event.payload_value()
                         );
                     }
                     None => {}
@@ -261,7 +280,7 @@ impl Forwarder {
 fn wire_frame(frame: &CapturedFrame) -> Frame {
     Frame {
         sequence: frame.sequence,
-        captured_at_unix_ms: frame.captured_at_unix_ms,
+        captured_at: Some(interarec_client::convert::timestamp(frame.captured_at_unix_ms)),
         url: frame.url.clone(),
         viewport_width: frame.viewport_width,
         viewport_height: frame.viewport_height,
@@ -291,7 +310,7 @@ async fn ensure_session(client: &mut Client, id: &str, new_session: &NewSessionF
             match client.create_session_with(new_session.request(id)).await {
                 Ok(info) => {
                     eprintln!("its credential (for `session watch` and the like): {}", info.credential);
-                    Ok(info)
+                    Ok(info.session.unwrap_or_default())
                 }
                 Err(created) if created.is_already_exists() => anyhow::bail!(
                     "session `{id}` exists, and streaming into it needs its credential: set INTERAREC_SESSION_CREDENTIAL (or INTERAREC_ADMIN_TOKEN), or choose another --session"
@@ -459,8 +478,7 @@ pub async fn session_command(args: SessionArgs) -> anyhow::Result<()> {
             use_credential(&client, &id);
             let mut events = client.watch_session(&id, from).await?;
             while let Some(event) = events.message().await? {
-                let payload: serde_json::Value = serde_json::from_str(&event.payload_json).unwrap_or_default();
-                print_audited(event.event_sequence, &event.kind, &payload, json);
+                print_audited(event.event_sequence, event.kind_name(), &event.payload_value(), json);
             }
         }
         SessionCommand::Replay {
@@ -507,7 +525,7 @@ pub async fn session_command(args: SessionArgs) -> anyhow::Result<()> {
                 forwarder
                     .send(Frame {
                         sequence: frame.entry.sequence,
-                        captured_at_unix_ms: frame.entry.captured_at_unix_ms,
+                        captured_at: Some(interarec_client::convert::timestamp(frame.entry.captured_at_unix_ms)),
                         url: frame.entry.url.clone(),
                         viewport_width: manifest.viewport_width,
                         viewport_height: manifest.viewport_height,
@@ -614,14 +632,17 @@ fn print_session(s: &SessionInfo) {
     if let Some(o) = &s.options {
         println!(
             "batching:  {} frames or {} ms; hash at {} px, static within {} bits",
-            o.batch_size, o.batch_interval_ms, o.max_side, o.static_threshold_bits
+            o.batch_size,
+            interarec_client::convert::std_duration(o.batch_interval.as_ref()).as_millis(),
+            o.max_side,
+            o.static_threshold_bits
         );
     }
     println!("batches:   {}; events: {}", s.batches, s.events);
     if !s.choice_model_id.is_empty() {
         println!(
             "planning:  {} planner, validated by {}; {} turn(s), {} finished by the offline fallback{}",
-            or_default(&s.planner),
+            or_default(s.planner().name()),
             validating_tool(&s.validate_tool),
             s.planner_turns,
             s.fallback_turns,

@@ -79,7 +79,7 @@ pub async fn run(args: ToolsArgs) -> anyhow::Result<()> {
                 .map(|text| super::wire_grant(text))
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let limits = ToolLimits {
-                timeout_ms: timeout_ms.unwrap_or(0),
+                timeout: timeout_ms.map(|ms| interarec_client::convert::duration(std::time::Duration::from_millis(ms))),
                 memory_bytes: memory_mib.map(|mib| mib * 1024 * 1024).unwrap_or(0),
                 fuel: fuel.unwrap_or(0),
             };
@@ -116,11 +116,12 @@ pub async fn run(args: ToolsArgs) -> anyhow::Result<()> {
             println!("name:         {}", tool.name);
             println!("version:      {}", tool.version);
             println!("description:  {}", tool.description);
-            println!("requests:     {}", tool.requested_capabilities.join(", "));
+            let requested: Vec<&str> = tool.requested_capabilities().map(|c| c.name()).collect();
+            println!("requests:     {}", requested.join(", "));
             println!("grants:       {}", grants_text(&tool));
             println!(
                 "limits:       timeout {} ms, memory {} MiB{}",
-                limits.timeout_ms,
+                interarec_client::convert::std_duration(limits.timeout.as_ref()).as_millis(),
                 limits.memory_bytes / (1024 * 1024),
                 if limits.fuel > 0 {
                     format!(", fuel {}", limits.fuel)
@@ -162,10 +163,11 @@ fn grants_text(tool: &ToolInfo) -> String {
     tool.grants
         .iter()
         .map(|g| {
+            let capability = g.capability().name();
             if g.hosts.is_empty() {
-                g.capability.clone()
+                capability.to_owned()
             } else {
-                format!("{}:{}", g.capability, g.hosts.join(","))
+                format!("{capability}:{}", g.hosts.join(","))
             }
         })
         .collect::<Vec<_>>()

@@ -620,7 +620,7 @@ fn sessions_replay_from_a_recorded_folder_on_the_command_line() {
                 None,
                 vec!["create", "x-1", "--planner", "gpt"],
                 false,
-                "unknown provider `gpt`",
+                "possible values: offline, openai",
             ),
             (
                 None,
@@ -942,24 +942,43 @@ fn new_plugin_scaffolds_a_standalone_crate_and_refuses_what_it_cannot_make() {
     let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
     // (arguments after `new-plugin`, succeeds, what the output says)
     let cases: Vec<(Vec<String>, bool, &str)> = vec![
-        (vec![path("greeter")], true, "cargo build --target wasm32-wasip2 --release"),
+        (
+            vec![path("greeter")],
+            true,
+            "cargo build --target wasm32-wasip2 --release",
+        ),
         (
             vec![path("guard"), "--kind".into(), "validating".into(), "--sdk-git".into()],
             true,
             "--grant catalog",
         ),
-        (vec![path("local"), "--sdk-path".into(), sdk.to_string_lossy().into_owned()], true, "cargo test"),
+        (
+            vec![path("local"), "--sdk-path".into(), sdk.to_string_lossy().into_owned()],
+            true,
+            "cargo test",
+        ),
         (vec![path("Bad_Name")], false, "tool name `Bad_Name` is invalid"),
         (vec![path("taken")], false, "already exists and is not empty"),
-        (vec![path("x"), "--sdk-path".into(), path("nowhere")], false, "does not exist"),
-        (vec![path("y"), "--kind".into(), "widget".into()], false, "possible values: tool, validating"),
+        (
+            vec![path("x"), "--sdk-path".into(), path("nowhere")],
+            false,
+            "does not exist",
+        ),
+        (
+            vec![path("y"), "--kind".into(), "widget".into()],
+            false,
+            "possible values: tool, validating",
+        ),
     ];
     for (arguments, succeeds, says) in cases {
         let mut all = vec!["new-plugin"];
         all.extend(arguments.iter().map(String::as_str));
         let (ok, stdout, stderr) = interarec_with(&all, &[]);
         assert_eq!(ok, succeeds, "{arguments:?}: {stdout}{stderr}");
-        assert!(stdout.contains(says) || stderr.contains(says), "{arguments:?}: {stdout}{stderr}");
+        assert!(
+            stdout.contains(says) || stderr.contains(says),
+            "{arguments:?}: {stdout}{stderr}"
+        );
     }
     // What was made: a workspace of its own, the SDK from where it was asked for.
     let manifest = |name: &str| std::fs::read_to_string(dir.path().join(name).join("Cargo.toml")).unwrap();

@@ -31,7 +31,10 @@ impl Validation {
     /// The validation as a validating tool's answer (`extra` holds the optimizer's constraints).
     pub fn into_answer(self) -> interarec_capability::validating::ValidatingAnswer {
         let mut extra = Map::new();
-        extra.insert("constraints".into(), serde_json::to_value(&self.constraints).unwrap_or(Value::Null));
+        extra.insert(
+            "constraints".into(),
+            serde_json::to_value(&self.constraints).unwrap_or(Value::Null),
+        );
         interarec_capability::validating::ValidatingAnswer {
             valid: self.valid,
             violations: self.violations,

@@ -14,7 +14,7 @@
 //! error. `interarec mcp` serves a bridge over stdio; the server serves one per MCP session over
 //! streamable HTTP ([`http`]), calling its own gRPC API with each caller's bearer token.
 
-use interarec_client::{Client, ClientError, SessionEvent, SessionOptions};
+use interarec_client::{Client, ClientError, SessionEvent, SessionOptions, convert};
 use interarec_core::event::EventKind;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject,
@@ -219,10 +219,10 @@ impl Bridge {
                     "price_min": catalog.price_min,
                     "price_max": catalog.price_max,
                     "rejected_rows": catalog.rejected_rows,
-                    "imported_at_unix_ms": catalog.imported_at_unix_ms,
+                    "imported_at_unix_ms": convert::unix_ms(catalog.imported_at.as_ref()),
                     "attributes": catalog.attributes.iter().map(|a| json!({
                         "name": a.name,
-                        "type": a.r#type,
+                        "type": a.r#type().name(),
                         "unit": a.unit,
                         "vocabulary": a.vocabulary,
                         "min": a.min,
@@ -236,7 +236,7 @@ impl Bridge {
                 json!({
                     "model_id": model.model_id,
                     "catalog_id": model.catalog_id,
-                    "created_at_unix_ms": model.created_at_unix_ms,
+                    "created_at_unix_ms": convert::unix_ms(model.created_at.as_ref()),
                     "no_purchase_share": model.no_purchase_share,
                     "segments": model.segments.iter().map(|s| json!({
                         "name": s.name,
@@ -387,8 +387,8 @@ struct Latest {
 impl Latest {
     fn read(&mut self, events: &[SessionEvent]) {
         for event in events {
-            let payload = || serde_json::from_str::<Value>(&event.payload_json).unwrap_or(Value::Null);
-            match event.kind.parse::<EventKind>() {
+            let payload = || event.payload_value();
+            match event.kind_name().parse::<EventKind>() {
                 Ok(EventKind::Summary) => self.summary = Some(payload()),
                 Ok(EventKind::Recommendation) => {
                     self.recommendation = Some(payload());
@@ -475,9 +475,9 @@ mod tests {
         SessionEvent {
             session_id: "s".into(),
             event_sequence: sequence,
-            at_unix_ms: 0,
-            kind: kind.as_str().into(),
-            payload_json: payload.to_string(),
+            at: None,
+            kind: interarec_client::EventKind::from_name(kind.as_str()).unwrap() as i32,
+            payload: Some(convert::to_struct(&payload)),
         }
     }
 

@@ -3,6 +3,7 @@
 
 use crate::backends::Decoded;
 use interarec_choice::columns::ColumnsBuilder;
+use interarec_choice::item::Item;
 use interarec_core::catalog::{
     AttributeOverride, CatalogError, CatalogFormat, CatalogRecord, ImportPhase, ImportSummary, RowError, import_catalog,
 };
@@ -185,6 +186,13 @@ impl Catalogs {
     /// Every catalog.
     pub fn list(&self) -> Result<Vec<CatalogRecord>, CatalogServiceError> {
         Ok(self.store.list_catalogs()?)
+    }
+
+    /// A catalog and its items `offset..offset + limit`, in catalog order.
+    pub fn items(&self, id: &str, offset: u32, limit: u32) -> Result<(CatalogRecord, Vec<Item>), CatalogServiceError> {
+        let record = self.get(id)?;
+        let items = self.store.catalog_items(id, offset, limit)?;
+        Ok((record, items))
     }
 
     /// One catalog.

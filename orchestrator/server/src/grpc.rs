@@ -6,6 +6,7 @@ pub mod catalogs;
 pub mod connections;
 pub mod models;
 pub mod observe;
+pub mod paging;
 pub mod sessions;
 pub mod status;
 pub mod tools;

@@ -26,7 +26,7 @@ use interarec_plugin_host::{HostConfig, PluginHost, Services};
 use interarec_proto::v1::catalog_service_server::CatalogServiceServer;
 use interarec_proto::v1::choice_model_service_server::ChoiceModelServiceServer;
 use interarec_proto::v1::session_service_server::SessionServiceServer;
-use interarec_proto::v1::tool_registry_server::ToolRegistryServer;
+use interarec_proto::v1::tool_service_server::ToolServiceServer;
 use interarec_sessions::Sessions;
 use interarec_store::Store;
 use models::Models;
@@ -250,7 +250,7 @@ async fn serve_state(
     };
     let max_message = config.limits.max_component_bytes as usize + MESSAGE_OVERHEAD_BYTES;
     let gate = grpc::auth::Gate::new(access);
-    let tools = ToolRegistryServer::new(grpc::tools::ToolRegistryService::new(
+    let tools = ToolServiceServer::new(grpc::tools::ToolRegistryService::new(
         state.registry,
         state.sessions.clone(),
         gate.clone(),
@@ -281,7 +281,7 @@ async fn serve_state(
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
-        .set_serving::<ToolRegistryServer<grpc::tools::ToolRegistryService>>()
+        .set_serving::<ToolServiceServer<grpc::tools::ToolRegistryService>>()
         .await;
     health_reporter
         .set_serving::<CatalogServiceServer<grpc::catalogs::CatalogServiceImpl>>()

@@ -59,8 +59,14 @@ impl Sessions {
     /// The session's log from `from` (1 for all of it), then its live events as they come: each
     /// once, in order, with no gap, ending after `session-ended` or when the receiver is dropped.
     /// At most `buffer` events wait for a slow reader (the live feed then lags, and the watch
-    /// reads what it missed from the log).
+    /// reads what it missed from the log, [`WATCH_PAGE`] events at a time).
     pub async fn watch(&self, id: &str, from: u64, buffer: usize) -> Result<Watch, SessionError> {
+        self.watch_paged(id, from, buffer, WATCH_PAGE).await
+    }
+
+    /// [`Sessions::watch`], reading the log `page` events at a time.
+    pub async fn watch_paged(&self, id: &str, from: u64, buffer: usize, page: usize) -> Result<Watch, SessionError> {
+        let page = page.max(1);
         self.get(id).await?;
         // Subscribe before reading the log, so nothing falls between the two.
         let mut live = self.subscribe(id)?;
@@ -68,7 +74,7 @@ impl Sessions {
         let (sessions, id) = (self.clone(), id.to_owned());
         tokio::spawn(async move {
             let mut last = from.max(1) - 1;
-            let mut filled = sessions.send_from_log(&id, &mut last, u64::MAX, &sender).await;
+            let mut filled = sessions.send_from_log(&id, &mut last, u64::MAX, page, &sender).await;
             while let Ok(Some(())) = filled {
                 let received = tokio::select! {
                     received = live.recv() => received,
@@ -81,7 +87,7 @@ impl Sessions {
                         // A step that wrote events before failing (they are committed when it is
                         // retried) leaves a gap in what was broadcast: fill it from the log.
                         match sessions
-                            .send_from_log(&id, &mut last, event.sequence - 1, &sender)
+                            .send_from_log(&id, &mut last, event.sequence - 1, page, &sender)
                             .await
                         {
                             Ok(Some(())) => {
@@ -97,7 +103,7 @@ impl Sessions {
                     }
                     // Fell behind the live feed: the log has everything it missed.
                     Err(broadcast::error::RecvError::Lagged(_)) => {
-                        sessions.send_from_log(&id, &mut last, u64::MAX, &sender).await
+                        sessions.send_from_log(&id, &mut last, u64::MAX, page, &sender).await
                     }
                     Err(broadcast::error::RecvError::Closed) => Ok(None),
                 };
@@ -117,11 +123,12 @@ impl Sessions {
         id: &str,
         last: &mut u64,
         through: u64,
+        page_size: usize,
         sender: &mpsc::Sender<Result<SessionEvent, SessionError>>,
     ) -> Result<Option<()>, SessionError> {
         while *last < through {
-            let page = self.events(id, *last + 1, WATCH_PAGE).await?;
-            let full = page.len() == WATCH_PAGE;
+            let page = self.events(id, *last + 1, page_size).await?;
+            let full = page.len() == page_size;
             for event in page.into_iter().take_while(|e| e.sequence <= through) {
                 *last = event.sequence;
                 let ended = event.kind == EventKind::SessionEnded;

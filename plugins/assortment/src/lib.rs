@@ -206,6 +206,9 @@ mod tests {
         assert_eq!(constraints["additionalProperties"], json!(false), "{schema:#}");
         assert_eq!(constraints["properties"]["capacity"]["minimum"], json!(1), "{schema:#}");
         let equals = constraints["properties"]["filters"]["items"]["properties"]["equals"].to_string();
-        assert!(equals.contains(r#""type":"string""#) && equals.contains(r#""type":"number""#), "{equals}");
+        assert!(
+            equals.contains(r#""type":"string""#) && equals.contains(r#""type":"number""#),
+            "{equals}"
+        );
     }
 }

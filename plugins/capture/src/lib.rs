@@ -478,8 +478,14 @@ mod tests {
         frame("1", page(20, 200, ImageFormat::Png));
         frame("2", page(20, 200, ImageFormat::Png));
         frame("3", page(220, 200, ImageFormat::Png));
-        let answer = interarec_plugin::testing::invoke::<Capture>(json!({"frames": ["1", "2", "3"], "max_side": 128})).unwrap();
-        let kept: Vec<&str> = answer["kept"].as_array().unwrap().iter().map(|k| k["frame"].as_str().unwrap()).collect();
+        let answer =
+            interarec_plugin::testing::invoke::<Capture>(json!({"frames": ["1", "2", "3"], "max_side": 128})).unwrap();
+        let kept: Vec<&str> = answer["kept"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["frame"].as_str().unwrap())
+            .collect();
         assert_eq!(kept, ["1", "3"], "{answer:#}");
         assert_eq!(answer["dropped"][0]["reason"], "exact-duplicate", "{answer:#}");
         assert_eq!(answer["kept"][0]["scaled_width"], 128);

@@ -267,7 +267,8 @@ mod tests {
             ),
         ];
         for (arguments, repaired, expected, matching) in cases {
-            let review = serde_json::to_value(review(&facts(), &listings()[..], &arguments, &BTreeSet::new()).unwrap()).unwrap();
+            let review =
+                serde_json::to_value(review(&facts(), &listings()[..], &arguments, &BTreeSet::new()).unwrap()).unwrap();
             let found: Vec<(String, String)> = review["violations"]
                 .as_array()
                 .unwrap()
@@ -329,12 +330,16 @@ mod tests {
         // Stated, but no Oakland condo has four bedrooms: the count goes down only until one
         // listing matches.
         let stated: BTreeSet<String> = ["bedrooms", "property_type"].map(str::to_owned).into();
-        let review = serde_json::to_value(review(
-            &facts(),
-            &listings()[..],
-            &json!({"city": ["Oakland"], "property_type": ["condo"], "bedrooms_min": 4}),
-            &stated,
-        ).unwrap()).unwrap();
+        let review = serde_json::to_value(
+            review(
+                &facts(),
+                &listings()[..],
+                &json!({"city": ["Oakland"], "property_type": ["condo"], "bedrooms_min": 4}),
+                &stated,
+            )
+            .unwrap(),
+        )
+        .unwrap();
         assert_eq!(
             review["arguments"],
             json!({"city": ["Oakland"], "property_type": ["condo"], "bedrooms_min": 3.0}),

@@ -127,7 +127,8 @@ mod tests {
     fn the_frames_go_to_the_model_by_id_and_its_answer_comes_back_typed() {
         use interarec_plugin::models::testing;
         testing::reply_text(r#"{"brand_preference": ["Mango"], "highest_price": "$84.99"}"#);
-        let answer = interarec_plugin::testing::invoke::<Summarize>(json!({"frames": ["3", "4"], "max_tokens": 256})).unwrap();
+        let answer =
+            interarec_plugin::testing::invoke::<Summarize>(json!({"frames": ["3", "4"], "max_tokens": 256})).unwrap();
         assert_eq!(answer["summary"]["highest_price"], 84.99, "{answer:#}");
         assert_eq!(answer["frames"], json!(["3", "4"]));
         let sent = testing::requests();

@@ -94,7 +94,9 @@ mod tests {
             (json!({"colour": ["green"], "lowest_price": 70}), 1, &["price", "price"]),
         ];
         for (arguments, matching, relaxed) in cases {
-            let answer = interarec_plugin::testing::invoke::<Validate>(json!({"catalog_id": "shop", "arguments": arguments})).unwrap();
+            let answer =
+                interarec_plugin::testing::invoke::<Validate>(json!({"catalog_id": "shop", "arguments": arguments}))
+                    .unwrap();
             assert_eq!(answer["matching_items"], matching, "{arguments}: {answer:#}");
             let fields: Vec<&str> = answer["violations"]
                 .as_array()
@@ -105,7 +107,8 @@ mod tests {
                 .collect();
             assert_eq!(fields, relaxed, "{arguments}: {answer:#}");
         }
-        let error = interarec_plugin::testing::invoke::<Validate>(json!({"catalog_id": "nope", "arguments": {}})).unwrap_err();
+        let error =
+            interarec_plugin::testing::invoke::<Validate>(json!({"catalog_id": "nope", "arguments": {}})).unwrap_err();
         assert!(error.to_string().contains("there is no catalog `nope`"), "{error}");
     }
 }

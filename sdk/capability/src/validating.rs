@@ -91,11 +91,17 @@ mod tests {
             (json!({"valid": true}), "missing field `arguments`"),
             (json!({"valid": true, "arguments": [1]}), "invalid type"),
             (json!({"arguments": {}}), "missing field `valid`"),
-            (json!({"valid": true, "arguments": {}, "violations": [{"field": "a"}]}), "missing field `problem`"),
+            (
+                json!({"valid": true, "arguments": {}, "violations": [{"field": "a"}]}),
+                "missing field `problem`",
+            ),
         ];
         for (answer, fragment) in cases {
             let error = ValidatingAnswer::from_json("v", &answer).unwrap_err();
-            assert!(error.contains(fragment) && error.contains("docs/plugins.md"), "{answer}: {error}");
+            assert!(
+                error.contains(fragment) && error.contains("docs/plugins.md"),
+                "{answer}: {error}"
+            );
         }
     }
 

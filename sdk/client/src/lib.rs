@@ -14,20 +14,21 @@ use interarec_proto::v1 as pb;
 use pb::catalog_service_client::CatalogServiceClient;
 use pb::choice_model_service_client::ChoiceModelServiceClient;
 use pb::session_service_client::SessionServiceClient;
-use pb::tool_registry_client::ToolRegistryClient;
+use pb::tool_service_client::ToolServiceClient;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
+pub use interarec_proto::convert;
 pub use pb::{
-    BrowseResponse, CreateSessionRequest, Frame, FrameResult, SessionEvent, SessionInfo, SessionOptions,
-    browse_response,
+    AttributeType, Capability, CatalogFormat, CatalogInfo, CatalogItem, ChoiceModelInfo, FitHeader, FitProgress, Grant,
+    ImportCatalogResponse, ImportHeader, InvokeToolResponse, OptimizeRequest, OptimizeResponse, RegisterToolResponse,
+    ToolInfo, ToolLimits, TransactionFormat,
 };
 pub use pb::{
-    CatalogFormat, CatalogInfo, ChoiceModelInfo, FitHeader, FitProgress, Grant, ImportCatalogResponse, ImportHeader,
-    InvokeToolResponse, OptimizeRequest, OptimizeResponse, RegisterToolResponse, ToolInfo, ToolLimits,
-    TransactionFormat,
+    BrowseResponse, CreateSessionRequest, CreateSessionResponse, EventKind, Frame, FrameResult, Planner, SessionEvent,
+    SessionInfo, SessionOptions, VisionProvider, WatchSessionResponse, browse_response,
 };
 
 /// The metadata key a session's credential is sent in.
@@ -122,7 +123,7 @@ fn code_name(code: tonic::Code) -> &'static str {
 /// A connection to an InteraRec server. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Client {
-    tools: ToolRegistryClient<Channel>,
+    tools: ToolServiceClient<Channel>,
     catalogs: CatalogServiceClient<Channel>,
     models: ChoiceModelServiceClient<Channel>,
     sessions: SessionServiceClient<Channel>,
@@ -160,7 +161,7 @@ impl Client {
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
         // A model with its parameters (intercepts per item and segment) can be tens of MiB.
         let models = ChoiceModelServiceClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES);
-        let tools = ToolRegistryClient::new(channel)
+        let tools = ToolServiceClient::new(channel)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
         Ok(Client {
@@ -210,11 +211,11 @@ impl Client {
     }
 
     /// Keeps a new session's credential for the calls that follow.
-    fn created(&self, info: SessionInfo) -> SessionInfo {
-        if !info.credential.is_empty() {
-            self.remember_session_credential(&info.session_id, &info.credential);
+    fn created(&self, created: CreateSessionResponse) -> CreateSessionResponse {
+        if !created.credential.is_empty() {
+            self.remember_session_credential(&created.session_id, &created.credential);
         }
-        info
+        created
     }
 
     /// Registers a component with grants (`kv`, `http:host`, ...) and limits.
@@ -234,16 +235,28 @@ impl Client {
         Ok(self.tools.register_tool(request).await?.into_inner())
     }
 
-    /// Every registered tool.
+    /// Every registered tool (every page).
     pub async fn list_tools(&mut self) -> Result<Vec<ToolInfo>, ClientError> {
-        let request = self.request(pb::ListToolsRequest {});
-        Ok(self.tools.list_tools(request).await?.into_inner().tools)
+        let mut tools = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let request = self.request(pb::ListToolsRequest {
+                page_size: LIST_PAGE_SIZE,
+                page_token,
+            });
+            let page = self.tools.list_tools(request).await?.into_inner();
+            tools.extend(page.tools);
+            if page.next_page_token.is_empty() {
+                return Ok(tools);
+            }
+            page_token = page.next_page_token;
+        }
     }
 
     /// One tool.
     pub async fn describe_tool(&mut self, name: &str) -> Result<ToolInfo, ClientError> {
         let request = self.request(pb::DescribeToolRequest { name: name.to_owned() });
-        Ok(self.tools.describe_tool(request).await?.into_inner())
+        present(self.tools.describe_tool(request).await?.into_inner().tool, "tool")
     }
 
     /// Invokes a tool with JSON arguments; `session_id` scopes its kv state ("" for none).
@@ -368,10 +381,37 @@ impl Client {
         }
     }
 
-    /// Every catalog.
+    /// Every catalog (every page).
     pub async fn list_catalogs(&mut self) -> Result<Vec<CatalogInfo>, ClientError> {
-        let request = self.request(pb::ListCatalogsRequest {});
-        Ok(self.catalogs.list_catalogs(request).await?.into_inner().catalogs)
+        let mut catalogs = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let request = self.request(pb::ListCatalogsRequest {
+                page_size: LIST_PAGE_SIZE,
+                page_token,
+            });
+            let page = self.catalogs.list_catalogs(request).await?.into_inner();
+            catalogs.extend(page.catalogs);
+            if page.next_page_token.is_empty() {
+                return Ok(catalogs);
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
+    /// One page of a catalog's items (`page_token` empty for the first).
+    pub async fn list_catalog_items(
+        &mut self,
+        catalog_id: &str,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<pb::ListCatalogItemsResponse, ClientError> {
+        let request = self.request(pb::ListCatalogItemsRequest {
+            catalog_id: catalog_id.to_owned(),
+            page_size,
+            page_token: page_token.to_owned(),
+        });
+        Ok(self.catalogs.list_catalog_items(request).await?.into_inner())
     }
 
     /// One catalog: item count, price range, attribute schema.
@@ -379,7 +419,10 @@ impl Client {
         let request = self.request(pb::GetCatalogRequest {
             catalog_id: catalog_id.to_owned(),
         });
-        Ok(self.catalogs.get_catalog(request).await?.into_inner())
+        present(
+            self.catalogs.get_catalog(request).await?.into_inner().catalog,
+            "catalog",
+        )
     }
 
     /// Removes a catalog; returns what was removed.
@@ -387,7 +430,10 @@ impl Client {
         let request = self.request(pb::RemoveCatalogRequest {
             catalog_id: catalog_id.to_owned(),
         });
-        Ok(self.catalogs.remove_catalog(request).await?.into_inner())
+        present(
+            self.catalogs.remove_catalog(request).await?.into_inner().catalog,
+            "catalog",
+        )
     }
 
     /// Uploads a transaction log in chunks, fits a choice model on the server and returns it;
@@ -399,8 +445,8 @@ impl Client {
         chunk_bytes: usize,
         mut on_progress: impl FnMut(&FitProgress),
     ) -> Result<ChoiceModelInfo, ClientError> {
-        use pb::fit_choice_model_event::Event;
         use pb::fit_choice_model_request::Part;
+        use pb::fit_choice_model_response::Event;
         let mut messages = vec![pb::FitChoiceModelRequest {
             part: Some(Part::Header(header)),
         }];
@@ -431,13 +477,25 @@ impl Client {
             model_id: model_id.to_owned(),
             include_parameters,
         });
-        Ok(self.models.get_choice_model(request).await?.into_inner())
+        present(self.models.get_choice_model(request).await?.into_inner().model, "model")
     }
 
-    /// Every choice model.
+    /// Every choice model (every page).
     pub async fn list_choice_models(&mut self) -> Result<Vec<ChoiceModelInfo>, ClientError> {
-        let request = self.request(pb::ListChoiceModelsRequest {});
-        Ok(self.models.list_choice_models(request).await?.into_inner().models)
+        let mut models = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let request = self.request(pb::ListChoiceModelsRequest {
+                page_size: LIST_PAGE_SIZE,
+                page_token,
+            });
+            let page = self.models.list_choice_models(request).await?.into_inner();
+            models.extend(page.models);
+            if page.next_page_token.is_empty() {
+                return Ok(models);
+            }
+            page_token = page.next_page_token;
+        }
     }
 
     /// Removes a choice model; returns what was removed.
@@ -445,7 +503,10 @@ impl Client {
         let request = self.request(pb::RemoveChoiceModelRequest {
             model_id: model_id.to_owned(),
         });
-        Ok(self.models.remove_choice_model(request).await?.into_inner())
+        present(
+            self.models.remove_choice_model(request).await?.into_inner().model,
+            "model",
+        )
     }
 
     /// The revenue-maximizing assortment of a catalog under a model and constraints (JSON).
@@ -460,26 +521,26 @@ impl Client {
         session_id: &str,
         catalog_id: &str,
         options: SessionOptions,
-    ) -> Result<SessionInfo, ClientError> {
+    ) -> Result<CreateSessionResponse, ClientError> {
         self.create_recommending_session(session_id, catalog_id, "", 0, options)
             .await
     }
 
     /// The session's events from `from_sequence` (replayed), then live ones; the stream ends after
     /// `session-ended`.
-    pub async fn watch_session(
-        &mut self,
-        session_id: &str,
-        from_sequence: u64,
-    ) -> Result<tonic::Streaming<SessionEvent>, ClientError> {
+    pub async fn watch_session(&mut self, session_id: &str, from_sequence: u64) -> Result<EventStream, ClientError> {
         let request = self.session_request(
             session_id,
             pb::WatchSessionRequest {
                 session_id: session_id.to_owned(),
                 from_sequence,
+                ..pb::WatchSessionRequest::default()
             },
         );
-        Ok(self.sessions.watch_session(request).await?.into_inner())
+        Ok(EventStream {
+            inner: self.sessions.watch_session(request).await?.into_inner(),
+            resume_token: String::new(),
+        })
     }
 
     /// Recommends now (pending frames summarised at once, or the planner again on the latest
@@ -504,7 +565,7 @@ impl Client {
         choice_model_id: &str,
         capacity: u32,
         options: SessionOptions,
-    ) -> Result<SessionInfo, ClientError> {
+    ) -> Result<CreateSessionResponse, ClientError> {
         let request = self.request(pb::CreateSessionRequest {
             session_id: session_id.to_owned(),
             catalog_id: catalog_id.to_owned(),
@@ -519,7 +580,10 @@ impl Client {
 
     /// Creates a session with every field of the request (planner, vision provider, validating
     /// tool as well).
-    pub async fn create_session_with(&mut self, request: CreateSessionRequest) -> Result<SessionInfo, ClientError> {
+    pub async fn create_session_with(
+        &mut self,
+        request: CreateSessionRequest,
+    ) -> Result<CreateSessionResponse, ClientError> {
         let request = self.request(request);
         let info = self.sessions.create_session(request).await?.into_inner();
         Ok(self.created(info))
@@ -556,7 +620,10 @@ impl Client {
                 frame: Some(frame),
             },
         );
-        Ok(self.sessions.upload_frame(request).await?.into_inner())
+        present(
+            self.sessions.upload_frame(request).await?.into_inner().result,
+            "frame result",
+        )
     }
 
     /// One session.
@@ -567,13 +634,28 @@ impl Client {
                 session_id: session_id.to_owned(),
             },
         );
-        Ok(self.sessions.get_session(request).await?.into_inner())
+        present(
+            self.sessions.get_session(request).await?.into_inner().session,
+            "session",
+        )
     }
 
-    /// Every session.
+    /// Every session (every page).
     pub async fn list_sessions(&mut self) -> Result<Vec<SessionInfo>, ClientError> {
-        let request = self.request(pb::ListSessionsRequest {});
-        Ok(self.sessions.list_sessions(request).await?.into_inner().sessions)
+        let mut sessions = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let request = self.request(pb::ListSessionsRequest {
+                page_size: LIST_PAGE_SIZE,
+                page_token,
+            });
+            let page = self.sessions.list_sessions(request).await?.into_inner();
+            sessions.extend(page.sessions);
+            if page.next_page_token.is_empty() {
+                return Ok(sessions);
+            }
+            page_token = page.next_page_token;
+        }
     }
 
     /// Ends a session (its pending frames form a last batch).
@@ -584,16 +666,49 @@ impl Client {
                 session_id: session_id.to_owned(),
             },
         );
-        Ok(self.sessions.end_session(request).await?.into_inner())
+        present(
+            self.sessions.end_session(request).await?.into_inner().session,
+            "session",
+        )
     }
 
     /// Removes a tool; returns what was removed.
     pub async fn remove_tool(&mut self, name: &str) -> Result<ToolInfo, ClientError> {
         let request = self.request(pb::RemoveToolRequest { name: name.to_owned() });
-        let removed = self.tools.remove_tool(request).await?.into_inner();
-        removed
-            .tool
-            .ok_or_else(|| ClientError::Status(tonic::Status::internal("server sent no tool")))
+        present(self.tools.remove_tool(request).await?.into_inner().tool, "tool")
+    }
+}
+
+/// Page size the client asks for when it reads a whole list.
+const LIST_PAGE_SIZE: i32 = 1_000;
+
+/// The message a response wraps; a server that sends none is at fault.
+fn present<T>(message: Option<T>, what: &str) -> Result<T, ClientError> {
+    message.ok_or_else(|| ClientError::Status(tonic::Status::internal(format!("the server's answer held no {what}"))))
+}
+
+/// A session's events as `WatchSession` sends them, with the token that resumes after the last
+/// one read.
+pub struct EventStream {
+    inner: tonic::Streaming<pb::WatchSessionResponse>,
+    resume_token: String,
+}
+
+impl EventStream {
+    /// The next event; `None` when the stream ended (after `session-ended`).
+    pub async fn message(&mut self) -> Result<Option<SessionEvent>, tonic::Status> {
+        while let Some(answer) = self.inner.message().await? {
+            self.resume_token = answer.next_page_token;
+            if let Some(event) = answer.event {
+                return Ok(Some(event));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Resumes a watch right after the last event read (send as `page_token`).
+    pub fn resume_token(&self) -> &str {
+        &self.resume_token
     }
 }
 

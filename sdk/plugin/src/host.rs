@@ -202,7 +202,10 @@ pub mod http {
 
         /// Answers `method url` (exactly, method in upper case) with `response` from now on.
         pub fn respond(method: &str, url: &str, response: Response) {
-            RESPONSES.with(|r| r.borrow_mut().insert((method.to_ascii_uppercase(), url.to_owned()), response));
+            RESPONSES.with(|r| {
+                r.borrow_mut()
+                    .insert((method.to_ascii_uppercase(), url.to_owned()), response)
+            });
         }
 
         /// The requests sent so far, oldest first.
@@ -216,7 +219,11 @@ pub mod http {
                 s.borrow_mut().push(SentRequest {
                     method: method.clone(),
                     url: request.url.clone(),
-                    headers: request.headers.iter().map(|h| (h.name.clone(), h.value.clone())).collect(),
+                    headers: request
+                        .headers
+                        .iter()
+                        .map(|h| (h.name.clone(), h.value.clone()))
+                        .collect(),
                     body: request.body.clone(),
                 })
             });

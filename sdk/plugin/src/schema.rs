@@ -77,8 +77,14 @@ mod tests {
     #[test]
     fn schemas_are_inlined_without_meta_schema_and_descriptions_read_as_one_line() {
         let schema = arguments_schema::<Args>();
-        assert!(schema.get("$schema").is_none() && schema.get("$defs").is_none(), "{schema:#}");
-        assert_eq!(schema["properties"]["name"]["description"], "A name written over two lines.");
+        assert!(
+            schema.get("$schema").is_none() && schema.get("$defs").is_none(),
+            "{schema:#}"
+        );
+        assert_eq!(
+            schema["properties"]["name"]["description"],
+            "A name written over two lines."
+        );
         assert_eq!(schema["required"], json!(["name"]));
         assert_eq!(schema["additionalProperties"], false);
         let nested = &schema["properties"]["nested"];

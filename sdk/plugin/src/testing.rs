@@ -30,7 +30,8 @@ pub(crate) fn invoke_json<T: Tool>(arguments: &str) -> Result<String, ToolError>
     let arguments: T::Arguments = serde_json::from_str(arguments)
         .map_err(|error| ToolError::InvalidArguments(format!("the arguments do not fit the tool's schema: {error}")))?;
     let answer = T::invoke(arguments)?;
-    serde_json::to_string(&answer).map_err(|error| ToolError::Failed(format!("the answer cannot be written as JSON: {error}")))
+    serde_json::to_string(&answer)
+        .map_err(|error| ToolError::Failed(format!("the answer cannot be written as JSON: {error}")))
 }
 
 #[cfg(test)]

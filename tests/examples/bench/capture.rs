@@ -162,7 +162,7 @@ async fn ingest(fixtures: &[Vec<u8>], sessions: usize) -> anyhow::Result<(usize,
                 for (i, image) in frames.into_iter().enumerate() {
                     let frame = Frame {
                         sequence: i as u64 + 1,
-                        captured_at_unix_ms: i as u64,
+                        captured_at: Some(interarec_client::convert::timestamp(i as u64)),
                         url: "http://bench".into(),
                         viewport_width: 1280,
                         viewport_height: 800,

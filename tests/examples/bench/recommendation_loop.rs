@@ -110,7 +110,9 @@ pub(crate) async fn replay(
     let id = format!("{}-{tag}", manifest.name);
     let options = SessionOptions {
         batch_size: 10,
-        batch_interval_ms: 600_000,
+        batch_interval: Some(interarec_client::convert::duration(std::time::Duration::from_millis(
+            600_000,
+        ))),
         max_side: 256,
         static_threshold_bits: 4,
     };
@@ -120,13 +122,17 @@ pub(crate) async fn replay(
     let (mut batch_at, mut latencies) = (None, Vec::new());
     for event in pipeline::replay(client, &id, frames).await? {
         if trace && let Some(at) = batch_at {
-            eprintln!("  {id}: +{} ms {}", event.at_unix_ms.saturating_sub(at), event.kind);
+            eprintln!(
+                "  {id}: +{} ms {}",
+                event.at_unix_ms().saturating_sub(at),
+                event.kind_name()
+            );
         }
-        match EventKind::parse(&event.kind) {
-            Some(EventKind::Batch) => batch_at = Some(event.at_unix_ms),
+        match EventKind::parse(event.kind_name()) {
+            Some(EventKind::Batch) => batch_at = Some(event.at_unix_ms()),
             Some(EventKind::Recommendation) => {
                 if let Some(at) = batch_at.take() {
-                    latencies.push(event.at_unix_ms.saturating_sub(at) as f64);
+                    latencies.push(event.at_unix_ms().saturating_sub(at) as f64);
                 }
             }
             _ => {}

@@ -211,7 +211,7 @@ async fn the_network_planner_calls_tools_in_parallel_and_is_told_what_to_fix() {
     assert!(answered[1].1.contains("was not run"), "{}", answered[1].1);
     let info = client.get_session("fashion-green-dresses").await.unwrap();
     assert_eq!(
-        (info.planner.as_str(), info.vision_provider.as_str()),
+        (info.planner().name(), info.vision_provider().name()),
         ("openai", "offline")
     );
 }
@@ -683,7 +683,9 @@ async fn a_recommending_session_resumes_after_a_restart() {
     prepare(&mut client, Domain::Fashion, pipeline::RECOMMENDING_TOOLS).await;
     let options = SessionOptions {
         batch_size: 6,
-        batch_interval_ms: 3_600_000,
+        batch_interval: Some(interarec_client::convert::duration(std::time::Duration::from_millis(
+            3_600_000,
+        ))),
         max_side: 256,
         static_threshold_bits: 4,
     };
@@ -704,7 +706,7 @@ async fn a_recommending_session_resumes_after_a_restart() {
             .expect("a recommendation within a minute")
             .unwrap()
             .expect("the session goes on");
-        if event.kind == EventKind::Recommendation.as_str() {
+        if event.kind_name() == EventKind::Recommendation.as_str() {
             break;
         }
     }
@@ -735,8 +737,8 @@ async fn a_recommending_session_resumes_after_a_restart() {
     );
     let batches: Vec<Value> = events
         .iter()
-        .filter(|e| e.kind == EventKind::Batch.as_str())
-        .map(|e| serde_json::from_str(&e.payload_json).unwrap())
+        .filter(|e| e.kind_name() == EventKind::Batch.as_str())
+        .map(|e| e.payload_value())
         .collect();
     let framed: Vec<u64> = batches
         .iter()
@@ -749,19 +751,19 @@ async fn a_recommending_session_resumes_after_a_restart() {
     );
     let contexts: Vec<Value> = events
         .iter()
-        .filter(|e| e.kind == EventKind::PlannerContext.as_str())
-        .map(|e| serde_json::from_str(&e.payload_json).unwrap())
+        .filter(|e| e.kind_name() == EventKind::PlannerContext.as_str())
+        .map(|e| e.payload_value())
         .collect();
     assert!(contexts.len() >= 2, "a turn before and after the restart");
     // The turn after the restart starts from the constraints recorded before it.
     let first_constraints: Value = events
         .iter()
-        .find(|e| e.kind == EventKind::Constraints.as_str())
-        .map(|e| serde_json::from_str::<Value>(&e.payload_json).unwrap()["arguments"].clone())
+        .find(|e| e.kind_name() == EventKind::Constraints.as_str())
+        .map(|e| e.payload_value()["arguments"].clone())
         .expect("the first turn's constraints");
     assert!(contexts[0]["current_constraints"].is_null());
     assert_eq!(contexts[1]["current_constraints"], first_constraints);
-    assert_eq!(events.last().unwrap().kind, EventKind::SessionEnded.as_str());
+    assert_eq!(events.last().unwrap().kind_name(), EventKind::SessionEnded.as_str());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -784,7 +786,7 @@ async fn a_session_without_the_planners_tools_says_what_to_register() {
     let refused = client
         .create_session_with(CreateSessionRequest {
             session_id: "wants-openai".into(),
-            planner: "openai".into(),
+            planner: interarec_client::Planner::Openai as i32,
             ..CreateSessionRequest::default()
         })
         .await
@@ -802,7 +804,9 @@ async fn recommend_now_and_watch_session_from_any_sequence() {
     // Batches would close at 100 frames or after an hour: only RecommendNow closes this one.
     let options = SessionOptions {
         batch_size: 100,
-        batch_interval_ms: 3_600_000,
+        batch_interval: Some(interarec_client::convert::duration(std::time::Duration::from_millis(
+            3_600_000,
+        ))),
         max_side: 256,
         static_threshold_bits: 4,
     };
@@ -817,14 +821,14 @@ async fn recommend_now_and_watch_session_from_any_sequence() {
         assert!(result.accepted, "{}", result.reason);
     }
     let events = client.recommend_now("now").await.unwrap();
-    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind_name()).collect();
     assert_eq!(kinds.first(), Some(&"batch"), "{kinds:?}");
     assert_eq!(kinds.last(), Some(&"recommendation"), "{kinds:?}");
-    let batch: Value = serde_json::from_str(&events[0].payload_json).unwrap();
+    let batch: Value = events[0].payload_value();
     assert_eq!(batch["closed_by"], "recommend-now");
     // Again with nothing pending: the planner runs on the latest summary.
     let again = client.recommend_now("now").await.unwrap();
-    let kinds: Vec<&str> = again.iter().map(|e| e.kind.as_str()).collect();
+    let kinds: Vec<&str> = again.iter().map(|e| e.kind_name()).collect();
     assert_eq!(kinds.first(), Some(&"planner-context"), "{kinds:?}");
     assert_eq!(kinds.last(), Some(&"recommendation"), "{kinds:?}");
     client.end_session("now").await.unwrap();
@@ -844,10 +848,10 @@ async fn recommend_now_and_watch_session_from_any_sequence() {
     let mut late = client.watch_session("now", all - 2).await.unwrap();
     let mut replayed = Vec::new();
     while let Some(event) = late.message().await.unwrap() {
-        replayed.push((event.event_sequence, event.kind));
+        replayed.push((event.event_sequence, event.kind_name()));
     }
     assert_eq!(replayed.len(), 3, "{replayed:?}");
-    assert_eq!(replayed.last().map(|(_, k)| k.as_str()), Some("session-ended"));
+    assert_eq!(replayed.last().map(|(_, k)| *k), Some("session-ended"));
 }
 
 /// Vision answers in the shapes real multimodal models print, fed through a fake endpoint into a
@@ -863,7 +867,8 @@ async fn vision_answers_as_models_print_them_reach_the_recommendation() {
             r#"{"Product Characteristics": "green dresses", "Lowest Price": "18.00\$ for the slip dress", "Highest Price": "$144, as seen on the last card", "Brand Preference": "not available", "Product Specifications": {"colour": "green", "category": "dress"}, "Promotions": "code SPRING\_20"}"#,
             &[
                 ("colour", serde_json::json!(["green"])),
-                ("lowest_price", serde_json::json!(18.0)),
+                // Payloads cross the wire as a Struct: whole numbers read back as integers.
+                ("lowest_price", serde_json::json!(18)),
             ],
             None,
         ),
@@ -872,7 +877,7 @@ async fn vision_answers_as_models_print_them_reach_the_recommendation() {
             r#""json "Product Characteristics": "green dresses", "Lowest Price": "$18", "Highest Price": "$144", "Product Specifications": "colour": "green", "category": "dress", "Promotions": "not available""#,
             &[
                 ("colour", serde_json::json!(["green"])),
-                ("highest_price", serde_json::json!(144.0)),
+                ("highest_price", serde_json::json!(144)),
             ],
             None,
         ),
@@ -896,7 +901,7 @@ async fn vision_answers_as_models_print_them_reach_the_recommendation() {
         let mut client = server.client().await;
         prepare(&mut client, Domain::Fashion, pipeline::RECOMMENDING_TOOLS).await;
         let request = CreateSessionRequest {
-            vision_provider: "openai".into(),
+            vision_provider: interarec_client::VisionProvider::Openai as i32,
             ..pipeline::recommending_session("answers", Domain::Fashion, 16, "", "")
         };
         let events = pipeline::replay_into(&mut client, request, &pipeline::fixture_dir("fashion-green-dresses"))

@@ -39,7 +39,7 @@ fn options(base_url: String, interval_ms: u64) -> CaptureOptions {
 fn wire(frame: &CapturedFrame) -> Frame {
     Frame {
         sequence: frame.sequence,
-        captured_at_unix_ms: frame.captured_at_unix_ms,
+        captured_at: Some(interarec_client::convert::timestamp(frame.captured_at_unix_ms)),
         url: frame.url.clone(),
         viewport_width: frame.viewport_width,
         viewport_height: frame.viewport_height,
@@ -77,7 +77,7 @@ async fn stream(client: &mut Client, session: &str, frames: Vec<Frame>) -> (Vec<
     let sender = feeder.await.unwrap();
     let ended = client.end_session(session).await.unwrap();
     assert!(ended.ended);
-    while !events.iter().any(|e| e.kind == EventKind::SessionEnded.as_str()) {
+    while !events.iter().any(|e| e.kind_name() == EventKind::SessionEnded.as_str()) {
         let message = tokio::time::timeout(Duration::from_secs(30), responses.message())
             .await
             .expect("the end arrives")
@@ -95,8 +95,8 @@ async fn stream(client: &mut Client, session: &str, frames: Vec<Frame>) -> (Vec<
 fn check_batches(events: &[SessionEvent], frames: usize) -> Vec<(String, String)> {
     let mut seen = 0;
     let mut dropped = Vec::new();
-    for event in events.iter().filter(|e| e.kind == EventKind::Batch.as_str()) {
-        let payload: serde_json::Value = serde_json::from_str(&event.payload_json).unwrap();
+    for event in events.iter().filter(|e| e.kind_name() == EventKind::Batch.as_str()) {
+        let payload: serde_json::Value = event.payload_value();
         assert_eq!(payload["deduplicated"], true, "{payload}");
         let window = payload["frames"].as_array().unwrap().len();
         let kept = payload["kept"].as_array().unwrap().len();
@@ -129,7 +129,9 @@ async fn a_real_browser_session_streams_into_batches_and_survives_a_restart() {
         .unwrap();
     let session = SessionOptions {
         batch_size: 5,
-        batch_interval_ms: 60_000,
+        batch_interval: Some(interarec_client::convert::duration(std::time::Duration::from_millis(
+            60_000,
+        ))),
         max_side: 512,
         static_threshold_bits: 4,
     };
@@ -202,7 +204,7 @@ async fn a_recorded_fixture_replays_into_a_session() {
         .iter()
         .map(|f| Frame {
             sequence: f.entry.sequence,
-            captured_at_unix_ms: f.entry.captured_at_unix_ms,
+            captured_at: Some(interarec_client::convert::timestamp(f.entry.captured_at_unix_ms)),
             url: f.entry.url.clone(),
             viewport_width: manifest.viewport_width,
             viewport_height: manifest.viewport_height,

@@ -62,12 +62,12 @@ async fn import_describe_replace_restart_remove() {
     assert_eq!(imported.row_error_count, 2);
     let brand = catalog.attributes.iter().find(|a| a.name == "brand").unwrap();
     assert_eq!(
-        (brand.r#type.as_str(), brand.vocabulary.clone()),
+        (brand.r#type().name(), brand.vocabulary.clone()),
         ("text", vec!["Adidas".to_owned(), "Nike".into(), "Puma".into()])
     );
     let rating = catalog.attributes.iter().find(|a| a.name == "rating").unwrap();
     assert_eq!(
-        (rating.r#type.as_str(), rating.unit.as_str(), rating.min, rating.max),
+        (rating.r#type().name(), rating.unit.as_str(), rating.min, rating.max),
         ("number", "stars", Some(3.9), Some(4.5))
     );
     assert_eq!(rating.present, 3, "s6 has no rating");
@@ -243,8 +243,14 @@ async fn a_file_streams_in_and_a_refused_replacement_keeps_the_catalog_whole() {
     );
     let kept = client.get_catalog("large").await.unwrap();
     assert_eq!(
-        (kept.item_count, kept.imported_at_unix_ms),
-        (rows as u64, catalog.imported_at_unix_ms)
+        (
+            kept.item_count,
+            interarec_client::convert::unix_ms(kept.imported_at.as_ref())
+        ),
+        (
+            rows as u64,
+            interarec_client::convert::unix_ms(catalog.imported_at.as_ref())
+        )
     );
     let spooled: Vec<_> = std::fs::read_dir(server.data_dir().join("imports")).unwrap().collect();
     assert!(spooled.is_empty(), "{spooled:?}");

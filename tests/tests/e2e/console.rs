@@ -108,7 +108,7 @@ async fn a_replayed_session_appears_live_in_the_console_in_chromium() {
     let events = replaying.await.unwrap().unwrap();
     assert!(report.is_ok(), "the console showed no pictured product: {report:?}");
     assert!(
-        events.iter().any(|event| event.kind == "recommendation"),
+        events.iter().any(|event| event.kind_name() == "recommendation"),
         "the session recommends"
     );
     let text = last.dom_text.clone().unwrap_or_default();

@@ -72,7 +72,7 @@ async fn frame_fields_and_optimize_lists_follow_the_configured_limits() {
         image: image.clone(),
         viewport_width: 1280,
         viewport_height: 800,
-        captured_at_unix_ms: 1_700_000_000_000 + sequence,
+        captured_at: Some(interarec_client::convert::timestamp(1_700_000_000_000 + sequence)),
     };
     // (frame, accepted?, reason fragment)
     let cases = [

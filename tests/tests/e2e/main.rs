@@ -5,6 +5,7 @@
 
 mod access;
 mod agent;
+mod api;
 mod capture;
 mod catalogs;
 mod console;

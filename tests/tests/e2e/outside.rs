@@ -14,7 +14,9 @@ const TOOL: &str = "price-guard";
 
 /// Runs a command to its end, failing the test with its output when it fails.
 fn run(command: &mut Command) -> String {
-    let output = command.output().unwrap_or_else(|e| panic!("{command:?} did not start: {e}"));
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("{command:?} did not start: {e}"));
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
@@ -30,10 +32,18 @@ fn scaffold_and_build(outside: &Path) -> Vec<u8> {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let interarec = interarec_tests::chaos::server_binary().unwrap();
     let crate_dir = outside.join(TOOL);
-    let created = run(Command::new(&interarec).args(["new-plugin", "--kind", "validating"]).arg(&crate_dir));
-    assert!(created.contains("cargo build --target wasm32-wasip2 --release"), "{created}");
+    let created = run(Command::new(&interarec)
+        .args(["new-plugin", "--kind", "validating"])
+        .arg(&crate_dir));
+    assert!(
+        created.contains("cargo build --target wasm32-wasip2 --release"),
+        "{created}"
+    );
     let manifest = std::fs::read_to_string(crate_dir.join("Cargo.toml")).unwrap();
-    assert!(manifest.contains("[workspace]") && !manifest.contains(".workspace = true"), "{manifest}");
+    assert!(
+        manifest.contains("[workspace]") && !manifest.contains(".workspace = true"),
+        "{manifest}"
+    );
     // The workspace's lock pins the same versions, so the build fetches nothing new; its own
     // target dir (kept under the workspace's) is reused by the next run.
     std::fs::copy(workspace.join("Cargo.lock"), crate_dir.join("Cargo.lock")).unwrap();
@@ -42,7 +52,10 @@ fn scaffold_and_build(outside: &Path) -> Vec<u8> {
         .unwrap_or_else(|_| workspace.join("target"))
         .join("outside-plugins");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!("building the scaffolded tool in {} (a few minutes the first time)", crate_dir.display());
+    eprintln!(
+        "building the scaffolded tool in {} (a few minutes the first time)",
+        crate_dir.display()
+    );
     run(Command::new(cargo)
         .args(["build", "--quiet", "--target", "wasm32-wasip2", "--release"])
         .current_dir(&crate_dir)
@@ -90,7 +103,11 @@ async fn a_tool_scaffolded_outside_the_workspace_validates_a_recommending_sessio
         .await
         .unwrap();
     let answer: Value = serde_json::from_str(&answer.result_json).unwrap();
-    assert_eq!(answer["arguments"], json!({"lowest_price": 40.0, "highest_price": 90.0}), "{answer:#}");
+    assert_eq!(
+        answer["arguments"],
+        json!({"lowest_price": 40.0, "highest_price": 90.0}),
+        "{answer:#}"
+    );
     let fields: Vec<&str> = answer["violations"]
         .as_array()
         .unwrap()
@@ -130,5 +147,8 @@ async fn a_tool_scaffolded_outside_the_workspace_validates_a_recommending_sessio
         .find(|(kind, _)| *kind == EventKind::Recommendation)
         .expect("a recommendation")
         .1;
-    assert!(!recommendation["items"].as_array().unwrap().is_empty(), "{recommendation:#}");
+    assert!(
+        !recommendation["items"].as_array().unwrap().is_empty(),
+        "{recommendation:#}"
+    );
 }

@@ -42,12 +42,15 @@ async fn register_list_describe_invoke_remove_and_survive_restart() {
     assert_eq!(listed, ["echo"]);
 
     let described = client.describe_tool("echo").await.unwrap();
-    assert_eq!(described.requested_capabilities, ["kv"]);
+    assert_eq!(
+        described.requested_capabilities().collect::<Vec<_>>(),
+        [interarec_client::Capability::Kv]
+    );
     assert_eq!(described.grants.len(), 1);
     assert_eq!(
         described.limits,
         Some(ToolLimits {
-            timeout_ms: 2_000,
+            timeout: Some(interarec_client::convert::duration(std::time::Duration::from_secs(2))),
             memory_bytes: 32 << 20,
             fuel: 0
         })
@@ -198,7 +201,7 @@ async fn bad_registrations_say_what_to_fix() {
         assert_status(client.register_tool(bytes, grants, limits, false).await, code, fragment);
     }
     let unknown = interarec_client::Grant {
-        capability: "network".into(),
+        capability: 99,
         hosts: vec![],
     };
     assert_status(
@@ -206,7 +209,7 @@ async fn bad_registrations_say_what_to_fix() {
             .register_tool(plugin("echo"), vec![unknown], limits(0, 0), false)
             .await,
         Code::InvalidArgument,
-        "unknown capability `network`",
+        "grant capability 99 is not one of the tool world's",
     );
     let fuel = ToolLimits {
         fuel: 100,
@@ -269,8 +272,8 @@ async fn the_name_rule_decides_between_no_op_replace_and_clash() {
         .unwrap();
     assert!(again.unchanged);
     assert_eq!(
-        again.tool.unwrap().registered_at_unix_ms,
-        first.tool.unwrap().registered_at_unix_ms
+        interarec_client::convert::unix_ms(again.tool.unwrap().registered_at.as_ref()),
+        interarec_client::convert::unix_ms(first.tool.unwrap().registered_at.as_ref())
     );
     // Same bytes, other grants: needs replace.
     assert_status(
@@ -392,7 +395,7 @@ async fn health_and_reflection_serve_generic_clients() {
         .await
         .unwrap();
     let mut health = HealthClient::new(channel.clone());
-    for service in ["", "interarec.v1.ToolRegistry"] {
+    for service in ["", "interarec.v1.ToolService"] {
         let response = health
             .check(HealthCheckRequest {
                 service: service.into(),
@@ -423,7 +426,7 @@ async fn health_and_reflection_serve_generic_clients() {
             panic!("unexpected {response:?}")
         };
         let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-        assert!(names.contains(&"interarec.v1.ToolRegistry".to_owned()), "{names:?}");
+        assert!(names.contains(&"interarec.v1.ToolService".to_owned()), "{names:?}");
         assert!(names.contains(&"grpc.health.v1.Health".to_owned()), "{names:?}");
     }
     {
@@ -434,7 +437,7 @@ async fn health_and_reflection_serve_generic_clients() {
         let mut reflection = ServerReflectionClient::new(channel);
         let request = ServerReflectionRequest {
             host: String::new(),
-            message_request: Some(MessageRequest::FileContainingSymbol("interarec.v1.ToolRegistry".into())),
+            message_request: Some(MessageRequest::FileContainingSymbol("interarec.v1.ToolService".into())),
         };
         let mut stream = reflection
             .server_reflection_info(tokio_stream::iter([request]))

@@ -23,8 +23,8 @@ async fn log(client: &mut Client, session: &str) -> Vec<(EventKind, Value)> {
         .unwrap()
     {
         assert_eq!(event.event_sequence, events.len() as u64 + 1, "no gap, no repeat");
-        let kind: EventKind = event.kind.parse().expect("a known kind");
-        events.push((kind, serde_json::from_str(&event.payload_json).unwrap()));
+        let kind: EventKind = event.kind_name().parse().expect("a known kind");
+        events.push((kind, event.payload_value()));
     }
     events
 }
@@ -38,7 +38,7 @@ async fn recommended(client: &mut Client, session: &str) {
             .unwrap_or_else(|_| panic!("{session}: no recommendation within two minutes"))
             .unwrap()
             .expect("the session goes on");
-        if event.kind == EventKind::Recommendation.as_str() {
+        if event.kind_name() == EventKind::Recommendation.as_str() {
             return;
         }
     }
@@ -58,7 +58,9 @@ async fn a_batch_stopped_at_any_step_finishes_after_a_restart() {
     let (_, _, frames) = pipeline::fixture_recording("fashion-green-dresses").unwrap();
     let options = SessionOptions {
         batch_size: FRAMES as u32,
-        batch_interval_ms: 3_600_000,
+        batch_interval: Some(interarec_client::convert::duration(std::time::Duration::from_millis(
+            3_600_000,
+        ))),
         max_side: 256,
         static_threshold_bits: 4,
     };

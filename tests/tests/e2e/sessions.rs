@@ -31,7 +31,7 @@ fn page(x: u32, tone: u8, format: ImageFormat) -> Vec<u8> {
 fn frame(sequence: u64, image: Vec<u8>) -> Frame {
     Frame {
         sequence,
-        captured_at_unix_ms: 1_700_000_000_000 + sequence * 100,
+        captured_at: Some(interarec_client::convert::timestamp(1_700_000_000_000 + sequence * 100)),
         // One page throughout: a frame of another URL is never a static duplicate.
         url: "http://127.0.0.1/shop".into(),
         viewport_width: 640,
@@ -44,7 +44,9 @@ fn frame(sequence: u64, image: Vec<u8>) -> Frame {
 fn options(batch_size: u32, batch_interval_ms: u64) -> SessionOptions {
     SessionOptions {
         batch_size,
-        batch_interval_ms,
+        batch_interval: Some(interarec_client::convert::duration(std::time::Duration::from_millis(
+            batch_interval_ms,
+        ))),
         max_side: 256,
         static_threshold_bits: 4,
     }
@@ -80,7 +82,7 @@ async fn collect(
 }
 
 fn payload(event: &interarec_client::SessionEvent) -> serde_json::Value {
-    serde_json::from_str(&event.payload_json).unwrap()
+    event.payload_value()
 }
 
 #[tokio::test]
@@ -133,7 +135,7 @@ async fn frames_are_acknowledged_rejected_batched_and_kept_across_restarts() {
         sender.send(frame.clone()).await.unwrap();
     }
     let (results, events) = collect(&mut responses, cases.len(), |events| {
-        events.iter().any(|e| e.kind == EventKind::Batch.as_str())
+        events.iter().any(|e| e.kind_name() == EventKind::Batch.as_str())
     })
     .await;
     for ((frame, accepted, reason), result) in cases.iter().zip(&results) {
@@ -165,11 +167,16 @@ async fn frames_are_acknowledged_rejected_batched_and_kept_across_restarts() {
     // through the capture component: 2 repeats 1's bytes, 3 is 1 re-encoded (static).
     let rejected: Vec<u64> = events
         .iter()
-        .filter(|e| e.kind == EventKind::FrameRejected.as_str())
+        .filter(|e| e.kind_name() == EventKind::FrameRejected.as_str())
         .map(|e| payload(e)["sequence"].as_u64().unwrap())
         .collect();
     assert_eq!(rejected, [4, 5, 6, 7]);
-    let batch = payload(events.iter().find(|e| e.kind == EventKind::Batch.as_str()).unwrap());
+    let batch = payload(
+        events
+            .iter()
+            .find(|e| e.kind_name() == EventKind::Batch.as_str())
+            .unwrap(),
+    );
     assert_eq!(batch["frames"], serde_json::json!([1, 2, 3, 8]));
     assert_eq!(batch["closed_by"], "size");
     assert_eq!(batch["deduplicated"], true, "{batch}");
@@ -198,12 +205,12 @@ async fn frames_are_acknowledged_rejected_batched_and_kept_across_restarts() {
     assert!(ended.ended);
     assert_eq!((ended.frames_accepted, ended.frames_rejected, ended.batches), (5, 4, 2));
     let (_, events) = collect(&mut responses, 0, |events| {
-        events.iter().any(|e| e.kind == EventKind::SessionEnded.as_str())
+        events.iter().any(|e| e.kind_name() == EventKind::SessionEnded.as_str())
     })
     .await;
     let last = events
         .iter()
-        .find(|e| e.kind == EventKind::Batch.as_str())
+        .find(|e| e.kind_name() == EventKind::Batch.as_str())
         .map(payload)
         .unwrap();
     assert_eq!(

@@ -308,7 +308,9 @@ async fn summaries_with(
     pipeline::import_demo_shop(&mut client, domain, false).await.unwrap();
     let options = SessionOptions {
         batch_size,
-        batch_interval_ms: 600_000,
+        batch_interval: Some(interarec_client::convert::duration(std::time::Duration::from_millis(
+            600_000,
+        ))),
         max_side: 256,
         static_threshold_bits: 4,
     };
@@ -317,7 +319,7 @@ async fn summaries_with(
             session_id: recording.into(),
             catalog_id: domain.slug().into(),
             options: Some(options),
-            vision_provider: vision_provider.into(),
+            vision_provider: interarec_client::VisionProvider::from_name(vision_provider).unwrap_or_default() as i32,
             ..Default::default()
         })
         .await
@@ -327,8 +329,8 @@ async fn summaries_with(
         .await
         .unwrap()
         .into_iter()
-        .filter(|event| event.kind == EventKind::Summary.as_str())
-        .map(|event| serde_json::from_str(&event.payload_json).unwrap())
+        .filter(|event| event.kind_name() == EventKind::Summary.as_str())
+        .map(|event| event.payload_value())
         .collect()
 }
 

@@ -1,10 +1,12 @@
 //! `interarec.v1.CatalogService`: the client-streaming import and the catalog queries.
 
 use super::auth::Gate;
-use super::status;
+use super::{paging, status};
 use crate::access::Scope;
 use crate::catalogs::{Catalogs, ImportSpec};
+use interarec_choice::item::{AttributeValue, Item};
 use interarec_core::catalog::{AttributeType, CatalogFormat, CatalogRecord};
+use interarec_proto::convert;
 use interarec_proto::v1 as pb;
 use pb::catalog_service_server::CatalogService;
 use tonic::{Request, Response, Status, Streaming};
@@ -35,11 +37,10 @@ fn catalog_info(record: &CatalogRecord) -> pb::CatalogInfo {
             .map(|attribute| pb::AttributeInfo {
                 name: attribute.name.clone(),
                 r#type: match attribute.kind {
-                    AttributeType::Text => "text",
-                    AttributeType::Number => "number",
-                    AttributeType::List => "list",
-                }
-                .to_owned(),
+                    AttributeType::Text => pb::AttributeType::Text,
+                    AttributeType::Number => pb::AttributeType::Number,
+                    AttributeType::List => pb::AttributeType::List,
+                } as i32,
                 unit: attribute.unit.clone().unwrap_or_default(),
                 vocabulary: attribute.vocabulary.clone().unwrap_or_default(),
                 min: attribute.min,
@@ -47,8 +48,30 @@ fn catalog_info(record: &CatalogRecord) -> pb::CatalogInfo {
                 present: attribute.present,
             })
             .collect(),
-        imported_at_unix_ms: record.imported_at_unix_ms,
+        imported_at: Some(convert::timestamp(record.imported_at_unix_ms)),
         rejected_rows: record.rejected_rows,
+    }
+}
+
+fn catalog_item(item: Item) -> pb::CatalogItem {
+    let attributes = item
+        .attributes
+        .into_iter()
+        .map(|(name, value)| {
+            let value = match value {
+                AttributeValue::Number(number) => serde_json::json!(number),
+                AttributeValue::Text(text) => serde_json::Value::String(text),
+                AttributeValue::List(values) => serde_json::json!(values),
+            };
+            (name, value)
+        })
+        .collect::<serde_json::Map<_, _>>();
+    pb::CatalogItem {
+        id: item.id,
+        title: item.title,
+        price: item.price,
+        image: item.image.unwrap_or_default(),
+        attributes: Some(convert::to_struct(&serde_json::Value::Object(attributes))),
     }
 }
 
@@ -118,23 +141,69 @@ impl CatalogService for CatalogServiceImpl {
         request: Request<pb::ListCatalogsRequest>,
     ) -> Result<Response<pb::ListCatalogsResponse>, Status> {
         self.gate.scoped(&request, Scope::Read, "listing catalogs")?;
-        let catalogs = self.catalogs.list()?.iter().map(catalog_info).collect();
-        Ok(Response::new(pb::ListCatalogsResponse { catalogs }))
+        let request = request.into_inner();
+        let (records, next_page_token) = paging::page(
+            "catalogs",
+            self.catalogs.list()?,
+            |record| record.id.as_str(),
+            request.page_size,
+            &request.page_token,
+        )?;
+        Ok(Response::new(pb::ListCatalogsResponse {
+            catalogs: records.iter().map(catalog_info).collect(),
+            next_page_token,
+        }))
     }
 
-    async fn get_catalog(&self, request: Request<pb::GetCatalogRequest>) -> Result<Response<pb::CatalogInfo>, Status> {
+    async fn get_catalog(
+        &self,
+        request: Request<pb::GetCatalogRequest>,
+    ) -> Result<Response<pb::GetCatalogResponse>, Status> {
         self.gate.scoped(&request, Scope::Read, "reading a catalog")?;
-        Ok(Response::new(catalog_info(
-            &self.catalogs.get(&request.into_inner().catalog_id)?,
-        )))
+        let record = self.catalogs.get(&request.into_inner().catalog_id)?;
+        Ok(Response::new(pb::GetCatalogResponse {
+            catalog: Some(catalog_info(&record)),
+        }))
+    }
+
+    async fn list_catalog_items(
+        &self,
+        request: Request<pb::ListCatalogItemsRequest>,
+    ) -> Result<Response<pb::ListCatalogItemsResponse>, Status> {
+        self.gate.scoped(&request, Scope::Read, "reading a catalog's items")?;
+        let request = request.into_inner();
+        let size = paging::page_size(request.page_size)?;
+        let record = self.catalogs.get(&request.catalog_id)?;
+        // A token names the import it was made for: another import renumbers the items.
+        let list = format!("items of {}@{}", record.id, record.imported_at_unix_ms);
+        let offset = match paging::after(&list, &request.page_token)? {
+            None => 0,
+            Some(offset) => offset
+                .parse::<u32>()
+                .map_err(|_| status::bad_field("page_token", "page_token is damaged; start over without one"))?,
+        };
+        let (record, items) = self.catalogs.items(&request.catalog_id, offset, size as u32)?;
+        let next = offset as u64 + items.len() as u64;
+        let next_page_token = if next < record.item_count && !items.is_empty() {
+            paging::token(&list, &next.to_string())
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ListCatalogItemsResponse {
+            items: items.into_iter().map(catalog_item).collect(),
+            next_page_token,
+            total_items: record.item_count,
+        }))
     }
 
     async fn remove_catalog(
         &self,
         request: Request<pb::RemoveCatalogRequest>,
-    ) -> Result<Response<pb::CatalogInfo>, Status> {
+    ) -> Result<Response<pb::RemoveCatalogResponse>, Status> {
         self.gate.admin(&request, "removing a catalog")?;
         let record = self.catalogs.remove(&request.into_inner().catalog_id).await?;
-        Ok(Response::new(catalog_info(&record)))
+        Ok(Response::new(pb::RemoveCatalogResponse {
+            catalog: Some(catalog_info(&record)),
+        }))
     }
 }

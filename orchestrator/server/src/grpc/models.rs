@@ -1,12 +1,13 @@
 //! `interarec.v1.ChoiceModelService`: the fitting stream, model queries and `Optimize`.
 
 use super::auth::Gate;
-use super::status;
+use super::{paging, status};
 use crate::access::Scope;
 use crate::models::{MAX_FIT_BYTES, Models};
 use interarec_choice::estimation::FitOptions;
 use interarec_choice::model::ChoiceModel;
 use interarec_datasets::fitting::{FitSpec, Progress, Source};
+use interarec_proto::convert;
 use interarec_proto::v1 as pb;
 use pb::choice_model_service_server::ChoiceModelService;
 use tokio::sync::mpsc;
@@ -34,7 +35,7 @@ fn model_info(model: &ChoiceModel, include_parameters: bool) -> Result<pb::Choic
     Ok(pb::ChoiceModelInfo {
         model_id: model.id.clone(),
         catalog_id: model.catalog_id.clone().unwrap_or_default(),
-        created_at_unix_ms: model.created_at_unix_ms,
+        created_at: Some(convert::timestamp(model.created_at_unix_ms)),
         no_purchase_share: model.no_purchase_share,
         provenance: Some(pb::ModelProvenance {
             source: provenance.source.clone(),
@@ -46,7 +47,9 @@ fn model_info(model: &ChoiceModel, include_parameters: bool) -> Result<pb::Choic
             segment_by: provenance.segment_by.clone().unwrap_or_default(),
             method: provenance.method.clone(),
             outside_option: provenance.outside_option.clone(),
-            fit_ms: provenance.fit_ms,
+            fit_duration: Some(convert::duration(std::time::Duration::from_secs_f64(
+                provenance.fit_ms.max(0.0) / 1e3,
+            ))),
             notes: provenance.notes.clone(),
         }),
         segments: model
@@ -74,7 +77,7 @@ fn model_info(model: &ChoiceModel, include_parameters: bool) -> Result<pb::Choic
     })
 }
 
-fn progress_event(progress: Progress) -> pb::FitChoiceModelEvent {
+fn progress_event(progress: Progress) -> pb::FitChoiceModelResponse {
     let event = match progress {
         Progress::Read { lines, rows, skipped } => pb::FitProgress {
             stage: "read".into(),
@@ -128,14 +131,14 @@ fn progress_event(progress: Progress) -> pb::FitChoiceModelEvent {
             ..Default::default()
         },
     };
-    pb::FitChoiceModelEvent {
-        event: Some(pb::fit_choice_model_event::Event::Progress(event)),
+    pb::FitChoiceModelResponse {
+        event: Some(pb::fit_choice_model_response::Event::Progress(event)),
     }
 }
 
 #[tonic::async_trait]
 impl ChoiceModelService for ChoiceModelServiceImpl {
-    type FitChoiceModelStream = ReceiverStream<Result<pb::FitChoiceModelEvent, Status>>;
+    type FitChoiceModelStream = ReceiverStream<Result<pb::FitChoiceModelResponse, Status>>;
 
     async fn fit_choice_model(
         &self,
@@ -229,8 +232,8 @@ impl ChoiceModelService for ChoiceModelServiceImpl {
                 ..Default::default()
             };
             let _ = sender
-                .send(Ok(pb::FitChoiceModelEvent {
-                    event: Some(pb::fit_choice_model_event::Event::Progress(received)),
+                .send(Ok(pb::FitChoiceModelResponse {
+                    event: Some(pb::fit_choice_model_response::Event::Progress(received)),
                 }))
                 .await;
             let progress_sender = sender.clone();
@@ -239,8 +242,8 @@ impl ChoiceModelService for ChoiceModelServiceImpl {
                 let _ = progress_sender.blocking_send(Ok(progress_event(progress)));
             };
             let result = match models.fit(spec, replace, data, progress).await {
-                Ok(model) => model_info(&model, false).map(|info| pb::FitChoiceModelEvent {
-                    event: Some(pb::fit_choice_model_event::Event::Model(info)),
+                Ok(model) => model_info(&model, false).map(|info| pb::FitChoiceModelResponse {
+                    event: Some(pb::fit_choice_model_response::Event::Model(info)),
                 }),
                 Err(error) => Err(Status::from(error)),
             };
@@ -252,11 +255,13 @@ impl ChoiceModelService for ChoiceModelServiceImpl {
     async fn get_choice_model(
         &self,
         request: Request<pb::GetChoiceModelRequest>,
-    ) -> Result<Response<pb::ChoiceModelInfo>, Status> {
+    ) -> Result<Response<pb::GetChoiceModelResponse>, Status> {
         self.gate.scoped(&request, Scope::Read, "reading a choice model")?;
         let request = request.into_inner();
         let model = self.models.get(&request.model_id)?;
-        Ok(Response::new(model_info(&model, request.include_parameters)?))
+        Ok(Response::new(pb::GetChoiceModelResponse {
+            model: Some(model_info(&model, request.include_parameters)?),
+        }))
     }
 
     async fn list_choice_models(
@@ -264,22 +269,33 @@ impl ChoiceModelService for ChoiceModelServiceImpl {
         request: Request<pb::ListChoiceModelsRequest>,
     ) -> Result<Response<pb::ListChoiceModelsResponse>, Status> {
         self.gate.scoped(&request, Scope::Read, "listing choice models")?;
-        let models = self
-            .models
-            .list()?
+        let request = request.into_inner();
+        let (models, next_page_token) = paging::page(
+            "choice models",
+            self.models.list()?,
+            |model| model.id.as_str(),
+            request.page_size,
+            &request.page_token,
+        )?;
+        let models = models
             .iter()
             .map(|model| model_info(model, false))
             .collect::<Result<_, _>>()?;
-        Ok(Response::new(pb::ListChoiceModelsResponse { models }))
+        Ok(Response::new(pb::ListChoiceModelsResponse {
+            models,
+            next_page_token,
+        }))
     }
 
     async fn remove_choice_model(
         &self,
         request: Request<pb::RemoveChoiceModelRequest>,
-    ) -> Result<Response<pb::ChoiceModelInfo>, Status> {
+    ) -> Result<Response<pb::RemoveChoiceModelResponse>, Status> {
         self.gate.admin(&request, "removing a choice model")?;
         let model = self.models.remove(&request.into_inner().model_id).await?;
-        Ok(Response::new(model_info(&model, false)?))
+        Ok(Response::new(pb::RemoveChoiceModelResponse {
+            model: Some(model_info(&model, false)?),
+        }))
     }
 
     async fn optimize(&self, request: Request<pb::OptimizeRequest>) -> Result<Response<pb::OptimizeResponse>, Status> {
@@ -322,7 +338,9 @@ impl ChoiceModelService for ChoiceModelServiceImpl {
             catalog_items: answer.catalog_items as u64,
             eligible_items: answer.eligible_items as u64,
             without_estimate: answer.without_estimate as u64,
-            compute_ms: optimized.compute_ms,
+            compute_duration: Some(convert::duration(std::time::Duration::from_secs_f64(
+                optimized.compute_ms.max(0.0) / 1e3,
+            ))),
         }))
     }
 }

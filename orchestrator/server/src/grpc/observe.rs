@@ -246,8 +246,8 @@ mod tests {
                 "interarec.v1.SessionService/Browse",
             ),
             (
-                "/interarec.v1.ToolRegistry/InvokeTool",
-                "interarec.v1.ToolRegistry/InvokeTool",
+                "/interarec.v1.ToolService/InvokeTool",
+                "interarec.v1.ToolService/InvokeTool",
             ),
             ("/grpc.health.v1.Health/Check", "grpc.health.v1.Health/Check"),
             ("/interarec.v1.SessionService/Nothing", "unknown"),

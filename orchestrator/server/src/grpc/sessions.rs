@@ -9,10 +9,12 @@
 //! per stream.
 
 use super::auth::Gate;
+use super::paging;
 use super::status::{self, session_status};
 use crate::access::Scope;
 use interarec_core::event::EventKind;
 use interarec_core::session::{SessionEvent, SessionOptions, SessionRecord};
+use interarec_proto::convert;
 use interarec_proto::v1 as pb;
 use interarec_sessions::{FrameOutcome, IncomingFrame, MAX_GROUP, Sessions};
 use pb::session_service_server::SessionService;
@@ -44,11 +46,13 @@ fn session_info(record: &SessionRecord) -> pb::SessionInfo {
         catalog_id: record.catalog_id.clone(),
         options: Some(pb::SessionOptions {
             batch_size: record.options.batch_size,
-            batch_interval_ms: record.options.batch_interval_ms,
+            batch_interval: Some(convert::duration(std::time::Duration::from_millis(
+                record.options.batch_interval_ms,
+            ))),
             max_side: record.options.max_side,
             static_threshold_bits: record.options.static_threshold_bits,
         }),
-        created_at_unix_ms: record.created_at_unix_ms,
+        created_at: Some(convert::timestamp(record.created_at_unix_ms)),
         ended: record.ended,
         frames_accepted: record.frames_accepted,
         frames_rejected: record.frames_rejected,
@@ -57,13 +61,13 @@ fn session_info(record: &SessionRecord) -> pb::SessionInfo {
         events: record.events,
         choice_model_id: record.model_id.clone(),
         capacity: record.capacity,
-        planner: record.planner.clone(),
-        vision_provider: record.vision_provider.clone(),
+        planner: pb::Planner::from_name(&record.planner).unwrap_or(pb::Planner::Unspecified) as i32,
+        vision_provider: pb::VisionProvider::from_name(&record.vision_provider)
+            .unwrap_or(pb::VisionProvider::Unspecified) as i32,
         validate_tool: record.validate_tool.clone(),
         planner_tools: record.planner_tools.clone(),
         planner_turns: record.planner_turns,
         fallback_turns: record.fallback_turns,
-        credential: String::new(),
     }
 }
 
@@ -85,16 +89,33 @@ pub fn session_event(event: &SessionEvent) -> pb::SessionEvent {
     pb::SessionEvent {
         session_id: event.session_id.clone(),
         event_sequence: event.sequence,
-        at_unix_ms: event.at_unix_ms,
-        kind: event.kind.as_str().to_owned(),
-        payload_json: event.payload.to_string(),
+        at: Some(convert::timestamp(event.at_unix_ms)),
+        kind: pb::EventKind::from_name(event.kind.as_str()).unwrap_or(pb::EventKind::Unspecified) as i32,
+        payload: Some(convert::to_struct(&event.payload)),
     }
+}
+
+/// The list a session's watch tokens belong to.
+fn watch_list(session_id: &str) -> String {
+    format!("events of session {session_id}")
+}
+
+/// A wire enum's name (empty for unspecified), refusing a value the API does not have.
+fn enum_name<E: Copy>(
+    value: i32,
+    field: &str,
+    known: impl Fn(i32) -> Option<E>,
+    name: impl Fn(E) -> &'static str,
+) -> Result<&'static str, Status> {
+    known(value)
+        .map(name)
+        .ok_or_else(|| status::bad_field(field, format!("{field} {value} is not one of the API's values")))
 }
 
 fn incoming(frame: pb::Frame) -> IncomingFrame {
     IncomingFrame {
         sequence: frame.sequence,
-        captured_at_unix_ms: frame.captured_at_unix_ms,
+        captured_at_unix_ms: convert::unix_ms(frame.captured_at.as_ref()),
         url: frame.url,
         viewport_width: frame.viewport_width,
         viewport_height: frame.viewport_height,
@@ -111,18 +132,30 @@ fn answer(part: pb::browse_response::Part) -> Result<pb::BrowseResponse, Status>
 impl SessionService for SessionServiceImpl {
     type BrowseStream = ReceiverStream<Result<pb::BrowseResponse, Status>>;
     type WatchSessionStream =
-        std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::SessionEvent, Status>> + Send>>;
+        std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::WatchSessionResponse, Status>> + Send>>;
 
     async fn create_session(
         &self,
         request: Request<pb::CreateSessionRequest>,
-    ) -> Result<Response<pb::SessionInfo>, Status> {
+    ) -> Result<Response<pb::CreateSessionResponse>, Status> {
         self.gate.scoped(&request, Scope::Sessions, "creating a session")?;
         let request = request.into_inner();
+        let planner = enum_name(
+            request.planner,
+            "planner",
+            |v| pb::Planner::try_from(v).ok(),
+            pb::Planner::name,
+        )?;
+        let vision_provider = enum_name(
+            request.vision_provider,
+            "vision_provider",
+            |v| pb::VisionProvider::try_from(v).ok(),
+            pb::VisionProvider::name,
+        )?;
         let options = request.options.unwrap_or_default();
         let options = SessionOptions::resolve(
             options.batch_size,
-            options.batch_interval_ms,
+            convert::std_duration(options.batch_interval.as_ref()).as_millis() as u64,
             options.max_side,
             options.static_threshold_bits,
         )
@@ -135,16 +168,16 @@ impl SessionService for SessionServiceImpl {
                 options,
                 model_id: &request.choice_model_id,
                 capacity: request.capacity,
-                planner: &request.planner,
-                vision_provider: &request.vision_provider,
+                planner,
+                vision_provider,
                 validate_tool: &request.validate_tool,
                 planner_tools: &request.planner_tools,
             })
             .await
             .map_err(session_status)?;
-        Ok(Response::new(pb::SessionInfo {
+        Ok(Response::new(pb::CreateSessionResponse {
+            session: Some(session_info(&created.record)),
             credential: created.credential,
-            ..session_info(&created.record)
         }))
     }
 
@@ -258,7 +291,7 @@ impl SessionService for SessionServiceImpl {
     async fn upload_frame(
         &self,
         request: Request<pb::UploadFrameRequest>,
-    ) -> Result<Response<pb::FrameResult>, Status> {
+    ) -> Result<Response<pb::UploadFrameResponse>, Status> {
         let session = &request.get_ref().session_id;
         self.gate
             .session(&request, &self.sessions, session, "uploading a frame")
@@ -274,10 +307,15 @@ impl SessionService for SessionServiceImpl {
             .map_err(session_status)?
             .pop()
             .ok_or_else(|| status::internal("no answer for the frame"))?;
-        Ok(Response::new(frame_result(outcome)))
+        Ok(Response::new(pb::UploadFrameResponse {
+            result: Some(frame_result(outcome)),
+        }))
     }
 
-    async fn get_session(&self, request: Request<pb::GetSessionRequest>) -> Result<Response<pb::SessionInfo>, Status> {
+    async fn get_session(
+        &self,
+        request: Request<pb::GetSessionRequest>,
+    ) -> Result<Response<pb::GetSessionResponse>, Status> {
         let session = &request.get_ref().session_id;
         self.gate
             .session(&request, &self.sessions, session, "reading it")
@@ -287,7 +325,9 @@ impl SessionService for SessionServiceImpl {
             .get(&request.into_inner().session_id)
             .await
             .map_err(session_status)?;
-        Ok(Response::new(session_info(&record)))
+        Ok(Response::new(pb::GetSessionResponse {
+            session: Some(session_info(&record)),
+        }))
     }
 
     async fn list_sessions(
@@ -295,17 +335,24 @@ impl SessionService for SessionServiceImpl {
         request: Request<pb::ListSessionsRequest>,
     ) -> Result<Response<pb::ListSessionsResponse>, Status> {
         self.gate.admin(&request, "listing every session")?;
-        let sessions = self
-            .sessions
-            .list()
-            .map_err(session_status)?
-            .iter()
-            .map(session_info)
-            .collect();
-        Ok(Response::new(pb::ListSessionsResponse { sessions }))
+        let request = request.into_inner();
+        let (records, next_page_token) = paging::page(
+            "sessions",
+            self.sessions.list().map_err(session_status)?,
+            |record| record.id.as_str(),
+            request.page_size,
+            &request.page_token,
+        )?;
+        Ok(Response::new(pb::ListSessionsResponse {
+            sessions: records.iter().map(session_info).collect(),
+            next_page_token,
+        }))
     }
 
-    async fn end_session(&self, request: Request<pb::EndSessionRequest>) -> Result<Response<pb::SessionInfo>, Status> {
+    async fn end_session(
+        &self,
+        request: Request<pb::EndSessionRequest>,
+    ) -> Result<Response<pb::EndSessionResponse>, Status> {
         let session = &request.get_ref().session_id;
         self.gate
             .session(&request, &self.sessions, session, "ending it")
@@ -315,7 +362,9 @@ impl SessionService for SessionServiceImpl {
             .end(&request.into_inner().session_id)
             .await
             .map_err(session_status)?;
-        Ok(Response::new(session_info(&record)))
+        Ok(Response::new(pb::EndSessionResponse {
+            session: Some(session_info(&record)),
+        }))
     }
 
     async fn watch_session(
@@ -327,13 +376,31 @@ impl SessionService for SessionServiceImpl {
             .session(&request, &self.sessions, session, "watching it")
             .await?;
         let request = request.into_inner();
+        let list = watch_list(&request.session_id);
+        let from = match paging::after(&list, &request.page_token)? {
+            None => request.from_sequence,
+            Some(last) => {
+                last.parse::<u64>()
+                    .map_err(|_| status::bad_field("page_token", "page_token is damaged; resume with from_sequence"))?
+                    + 1
+            }
+        };
+        let page = paging::page_size(request.page_size)?.min(paging::MAX_PAGE_SIZE);
+        let page = if request.page_size == 0 {
+            interarec_sessions::WATCH_PAGE
+        } else {
+            page
+        };
         let watch = self
             .sessions
-            .watch(&request.session_id, request.from_sequence, ANSWER_BUFFER)
+            .watch_paged(&request.session_id, from, ANSWER_BUFFER, page)
             .await
             .map_err(session_status)?;
-        let events = ReceiverStream::new(watch).map(|event| match event {
-            Ok(event) => Ok(session_event(&event)),
+        let events = ReceiverStream::new(watch).map(move |event| match event {
+            Ok(event) => Ok(pb::WatchSessionResponse {
+                next_page_token: paging::token(&list, &event.sequence.to_string()),
+                event: Some(session_event(&event)),
+            }),
             Err(error) => Err(session_status(error)),
         });
         Ok(Response::new(Box::pin(events)))

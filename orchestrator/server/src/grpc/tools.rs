@@ -1,13 +1,15 @@
-//! `interarec.v1.ToolRegistry`: wire types in, registry calls, wire types out.
+//! `interarec.v1.ToolService`: wire types in, registry calls, wire types out.
 
 use super::auth::Gate;
+use super::paging;
 use super::status::{self, session_status};
 use crate::access::Scope;
 use crate::registry::Registry;
 use interarec_core::{Capability, Grant, RequestedLimits, ToolRecord};
+use interarec_proto::convert;
 use interarec_proto::v1 as pb;
 use interarec_sessions::Sessions;
-use pb::tool_registry_server::ToolRegistry;
+use pb::tool_service_server::ToolService;
 use tonic::{Request, Response, Status};
 
 /// The service implementation.
@@ -29,6 +31,11 @@ impl ToolRegistryService {
     }
 }
 
+/// The wire form of a capability.
+fn wire_capability(capability: Capability) -> i32 {
+    pb::Capability::from_name(capability.name()).unwrap_or(pb::Capability::Unspecified) as i32
+}
+
 fn tool_info(record: &ToolRecord) -> pb::ToolInfo {
     pb::ToolInfo {
         name: record.manifest.name.clone(),
@@ -39,25 +46,27 @@ fn tool_info(record: &ToolRecord) -> pb::ToolInfo {
             .manifest
             .capabilities
             .iter()
-            .map(|c| c.name().to_owned())
+            .map(|c| wire_capability(*c))
             .collect(),
         grants: record
             .grants
             .iter()
             .map(|grant| pb::Grant {
-                capability: grant.capability.name().to_owned(),
+                capability: wire_capability(grant.capability),
                 hosts: grant.hosts.clone(),
             })
             .collect(),
         limits: Some(pb::ToolLimits {
-            timeout_ms: record.limits.timeout_ms,
+            timeout: Some(convert::duration(std::time::Duration::from_millis(
+                record.limits.timeout_ms,
+            ))),
             memory_bytes: record.limits.memory_bytes,
             fuel: record.limits.fuel.unwrap_or(0),
         }),
         sha256: record.sha256.clone(),
         component_size: record.component_size,
         wit_version: record.wit_version.clone(),
-        registered_at_unix_ms: record.registered_at_unix_ms,
+        registered_at: Some(convert::timestamp(record.registered_at_unix_ms)),
     }
 }
 
@@ -65,11 +74,15 @@ fn parse_grants(grants: Vec<pb::Grant>) -> Result<Vec<Grant>, Status> {
     grants
         .into_iter()
         .map(|grant| {
-            let capability: Capability = grant
-                .capability
-                .trim()
-                .parse()
-                .map_err(|e: interarec_core::capability::UnknownCapability| status::bad_request(e.to_string()))?;
+            let capability: Capability = grant.capability().name().parse().map_err(|_| {
+                status::bad_field(
+                    "grants.capability",
+                    format!(
+                        "grant capability {} is not one of the tool world's; use KV, FRAMES, MODELS, CATALOG or HTTP",
+                        grant.capability
+                    ),
+                )
+            })?;
             Grant::new(capability, grant.hosts).map_err(|e| status::bad_request(e.to_string()))
         })
         .collect()
@@ -80,7 +93,7 @@ fn nonzero(value: u64) -> Option<u64> {
 }
 
 #[tonic::async_trait]
-impl ToolRegistry for ToolRegistryService {
+impl ToolService for ToolRegistryService {
     async fn register_tool(
         &self,
         request: Request<pb::RegisterToolRequest>,
@@ -95,7 +108,7 @@ impl ToolRegistry for ToolRegistryService {
         let grants = parse_grants(request.grants)?;
         let limits = request.limits.unwrap_or_default();
         let limits = RequestedLimits {
-            timeout_ms: nonzero(limits.timeout_ms),
+            timeout_ms: nonzero(convert::std_duration(limits.timeout.as_ref()).as_millis() as u64),
             memory_bytes: nonzero(limits.memory_bytes),
             fuel: nonzero(limits.fuel),
         };
@@ -115,14 +128,29 @@ impl ToolRegistry for ToolRegistryService {
         request: Request<pb::ListToolsRequest>,
     ) -> Result<Response<pb::ListToolsResponse>, Status> {
         self.gate.scoped(&request, Scope::Read, "listing tools")?;
-        let tools = self.registry.list().iter().map(tool_info).collect();
-        Ok(Response::new(pb::ListToolsResponse { tools }))
+        let request = request.into_inner();
+        let (records, next_page_token) = paging::page(
+            "tools",
+            self.registry.list(),
+            |record| record.manifest.name.as_str(),
+            request.page_size,
+            &request.page_token,
+        )?;
+        Ok(Response::new(pb::ListToolsResponse {
+            tools: records.iter().map(tool_info).collect(),
+            next_page_token,
+        }))
     }
 
-    async fn describe_tool(&self, request: Request<pb::DescribeToolRequest>) -> Result<Response<pb::ToolInfo>, Status> {
+    async fn describe_tool(
+        &self,
+        request: Request<pb::DescribeToolRequest>,
+    ) -> Result<Response<pb::DescribeToolResponse>, Status> {
         self.gate.scoped(&request, Scope::Read, "describing a tool")?;
         let record = self.registry.describe(&request.into_inner().name)?;
-        Ok(Response::new(tool_info(&record)))
+        Ok(Response::new(pb::DescribeToolResponse {
+            tool: Some(tool_info(&record)),
+        }))
     }
 
     async fn invoke_tool(
@@ -152,7 +180,7 @@ impl ToolRegistry for ToolRegistryService {
         Ok(Response::new(pb::InvokeToolResponse {
             result_json: invocation.result_json,
             tool_version: invocation.tool_version,
-            duration_us: invocation.duration.as_micros() as u64,
+            duration: Some(convert::duration(invocation.duration)),
         }))
     }
 
