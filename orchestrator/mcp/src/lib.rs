@@ -165,7 +165,7 @@ impl Bridge {
                     latest.read(&events);
                     json!({
                         "session_id": session,
-                        "events": events.iter().map(|event| event.kind.clone()).collect::<Vec<_>>(),
+                        "events": events.iter().map(|event| event.kind_name()).collect::<Vec<_>>(),
                         "recommendation": latest.recommendation,
                         "why_not": latest.why_not,
                     })

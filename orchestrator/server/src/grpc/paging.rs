@@ -29,7 +29,7 @@ pub fn token(list: &str, key: &str) -> String {
 }
 
 /// The key a token of `list` resumes after (`None` for an empty token: the first page).
-pub fn after<'t>(list: &str, page_token: &'t str) -> Result<Option<String>, Status> {
+pub fn after(list: &str, page_token: &str) -> Result<Option<String>, Status> {
     if page_token.is_empty() {
         return Ok(None);
     }
