@@ -173,6 +173,146 @@ impl pb::SessionEvent {
     }
 }
 
+/// JSON forms of the API's resources for people's tools (`interarec … --json`): protobuf field
+/// names, enums by their short names (`kv`, `text`, `offline`), times in RFC 3339, spans in
+/// milliseconds (`timeout_ms`), JSON documents inline rather than as text.
+pub mod json {
+    use super::{from_struct, std_duration};
+    use crate::v1 as pb;
+    use serde_json::{Value, json};
+
+    fn time(timestamp: Option<&prost_types::Timestamp>) -> Value {
+        timestamp.map_or(Value::Null, |t| Value::String(t.to_string()))
+    }
+
+    fn millis(duration: Option<&prost_types::Duration>) -> f64 {
+        std_duration(duration).as_secs_f64() * 1e3
+    }
+
+    fn document(text: &str) -> Value {
+        serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
+    }
+
+    /// A registered tool.
+    pub fn tool(tool: &pb::ToolInfo) -> Value {
+        let limits = tool.limits.clone().unwrap_or_default();
+        json!({
+            "name": tool.name,
+            "version": tool.version,
+            "description": tool.description,
+            "arguments_schema": document(&tool.arguments_schema_json),
+            "requested_capabilities": tool.requested_capabilities().map(pb::Capability::name).collect::<Vec<_>>(),
+            "grants": tool.grants.iter().map(|g| json!({"capability": g.capability().name(), "hosts": g.hosts})).collect::<Vec<_>>(),
+            "limits": {"timeout_ms": millis(limits.timeout.as_ref()), "memory_bytes": limits.memory_bytes, "fuel": limits.fuel},
+            "sha256": tool.sha256,
+            "component_size": tool.component_size,
+            "wit_version": tool.wit_version,
+            "registered_at": time(tool.registered_at.as_ref()),
+        })
+    }
+
+    /// A catalog.
+    pub fn catalog(catalog: &pb::CatalogInfo) -> Value {
+        json!({
+            "catalog_id": catalog.catalog_id,
+            "name": catalog.name,
+            "item_count": catalog.item_count,
+            "price_min": catalog.price_min,
+            "price_max": catalog.price_max,
+            "rejected_rows": catalog.rejected_rows,
+            "imported_at": time(catalog.imported_at.as_ref()),
+            "attributes": catalog.attributes.iter().map(|a| json!({
+                "name": a.name,
+                "type": a.r#type().name(),
+                "unit": a.unit,
+                "vocabulary": a.vocabulary,
+                "min": a.min,
+                "max": a.max,
+                "present": a.present,
+            })).collect::<Vec<_>>(),
+        })
+    }
+
+    /// A catalog item.
+    pub fn item(item: &pb::CatalogItem) -> Value {
+        json!({
+            "id": item.id,
+            "title": item.title,
+            "price": item.price,
+            "image": item.image,
+            "attributes": item.attributes.as_ref().map_or(Value::Null, from_struct),
+        })
+    }
+
+    /// A fitted choice model (its parameters inline when the answer carries them).
+    pub fn model(model: &pb::ChoiceModelInfo) -> Value {
+        let provenance = model.provenance.clone().unwrap_or_default();
+        json!({
+            "model_id": model.model_id,
+            "catalog_id": model.catalog_id,
+            "created_at": time(model.created_at.as_ref()),
+            "no_purchase_share": model.no_purchase_share,
+            "provenance": {
+                "source": provenance.source,
+                "data_sha256": provenance.data_sha256,
+                "data_bytes": provenance.data_bytes,
+                "lines": provenance.lines,
+                "skipped": provenance.skipped,
+                "choice_sets": provenance.choice_sets,
+                "segment_by": provenance.segment_by,
+                "method": provenance.method,
+                "outside_option": provenance.outside_option,
+                "fit_ms": millis(provenance.fit_duration.as_ref()),
+                "notes": provenance.notes,
+            },
+            "segments": model.segments.iter().map(|s| json!({
+                "name": s.name,
+                "price_coefficient": s.price_coefficient,
+                "price_standard_error": s.price_standard_error,
+                "log_likelihood": s.log_likelihood,
+                "null_log_likelihood": s.null_log_likelihood,
+                "iterations": s.iterations,
+                "converged": s.converged,
+                "choices_used": s.choices_used,
+                "groups": s.groups,
+                "items": s.items,
+                "unidentified_items": s.unidentified_items,
+            })).collect::<Vec<_>>(),
+            "parameters": if model.model_json.is_empty() { Value::Null } else { document(&model.model_json) },
+        })
+    }
+
+    /// A session.
+    pub fn session(session: &pb::SessionInfo) -> Value {
+        let options = session.options.unwrap_or_default();
+        json!({
+            "session_id": session.session_id,
+            "catalog_id": session.catalog_id,
+            "choice_model_id": session.choice_model_id,
+            "capacity": session.capacity,
+            "options": {
+                "batch_size": options.batch_size,
+                "batch_interval_ms": millis(options.batch_interval.as_ref()),
+                "max_side": options.max_side,
+                "static_threshold_bits": options.static_threshold_bits,
+            },
+            "created_at": time(session.created_at.as_ref()),
+            "ended": session.ended,
+            "frames_accepted": session.frames_accepted,
+            "frames_rejected": session.frames_rejected,
+            "last_sequence": session.last_sequence,
+            "batches": session.batches,
+            "events": session.events,
+            "planner": session.planner().name(),
+            "vision_provider": session.vision_provider().name(),
+            "validate_tool": session.validate_tool,
+            "planner_tools": session.planner_tools,
+            "planner_turns": session.planner_turns,
+            "fallback_turns": session.fallback_turns,
+        })
+    }
+}
+
 /// A new session's answer reads as the session it describes (`created.session_id`), beside the
 /// credential that comes only with it.
 impl std::ops::Deref for pb::CreateSessionResponse {

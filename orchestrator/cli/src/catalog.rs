@@ -3,7 +3,6 @@
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use interarec_client::{CatalogFormat, CatalogInfo, IMPORT_CHUNK_BYTES, ImportHeader};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -26,31 +25,59 @@ enum CatalogCommand {
         /// Display name (default: the id).
         #[arg(long, default_value = "")]
         name: String,
-        /// `csv` or `jsonl` (default: from the file extension).
-        #[arg(long)]
-        format: Option<String>,
+        /// The file's format (default: from the file extension).
+        #[arg(long, value_enum)]
+        format: Option<FormatChoice>,
         /// Refuse the whole file if any row is bad.
         #[arg(long)]
         strict: bool,
         /// Replace an existing catalog of the same id.
         #[arg(long)]
         replace: bool,
-        /// Attribute overrides as JSON, e.g. '{"sqft":{"type":"number","unit":"sqft"}}'.
+        /// Attribute overrides as JSON, e.g. '{"sqft":{"type":"number","unit":"sqft"}}', or
+        /// `@FILE` to read them from a file.
         #[arg(long = "overrides", default_value = "")]
         overrides: String,
     },
     /// Lists the catalogs.
-    List,
+    List {
+        /// Print JSON (an array of catalogs) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Shows one catalog: items, price range, attributes and vocabularies.
     Show {
         /// Catalog id.
         id: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lists a catalog's items, a page at a time from the server.
+    Items {
+        /// Catalog id.
+        id: String,
+        /// Print at most this many items (default: all).
+        #[arg(long)]
+        limit: Option<u64>,
+        /// Print JSON Lines (one item per line) instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Removes a catalog and its items.
     Remove {
         /// Catalog id.
         id: String,
     },
+}
+
+/// A catalog file's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FormatChoice {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// JSON Lines: one item object per line.
+    Jsonl,
 }
 
 pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
@@ -65,7 +92,12 @@ pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
             replace,
             overrides,
         } => {
-            let format = match format.as_deref().or_else(|| file.extension().and_then(|e| e.to_str())) {
+            let format = match format {
+                Some(FormatChoice::Csv) => Some("csv"),
+                Some(FormatChoice::Jsonl) => Some("jsonl"),
+                None => file.extension().and_then(|e| e.to_str()),
+            };
+            let format = match format {
                 Some("csv") => CatalogFormat::Csv,
                 Some("jsonl" | "ndjson") => CatalogFormat::Jsonl,
                 other => anyhow::bail!(
@@ -84,13 +116,16 @@ pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
                 format: format as i32,
                 strict,
                 replace,
-                attribute_overrides_json: overrides,
+                attribute_overrides_json: super::argument_text(&overrides, "--overrides")?,
                 total_bytes: 0,
             };
             let started = std::time::Instant::now();
+            let progress = super::progress::Progress::bytes(size);
             let response = client
-                .import_catalog_file(header, &file, IMPORT_CHUNK_BYTES, upload_progress())
-                .await?;
+                .import_catalog_file(header, &file, IMPORT_CHUNK_BYTES, upload_progress(progress.clone()))
+                .await;
+            progress.finish();
+            let response = response?;
             eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());
             let catalog = response.catalog.context("the server sent no catalog")?;
             println!(
@@ -110,7 +145,16 @@ pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
                 );
             }
         }
-        CatalogCommand::List => {
+        CatalogCommand::List { json: true } => {
+            let catalogs = client.list_catalogs().await?;
+            super::print_json(
+                &catalogs
+                    .iter()
+                    .map(interarec_client::convert::json::catalog)
+                    .collect::<Vec<_>>(),
+            )?;
+        }
+        CatalogCommand::List { json: false } => {
             let catalogs = client.list_catalogs().await?;
             if catalogs.is_empty() {
                 println!("no catalogs; add one with `interarec catalog import FILE --id ID`");
@@ -122,7 +166,34 @@ pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
                 );
             }
         }
-        CatalogCommand::Show { id } => print_catalog(&client.get_catalog(&id).await?),
+        CatalogCommand::Show { id, json: true } => super::print_json(&interarec_client::convert::json::catalog(
+            &client.get_catalog(&id).await?,
+        ))?,
+        CatalogCommand::Show { id, json: false } => print_catalog(&client.get_catalog(&id).await?),
+        CatalogCommand::Items { id, limit, json } => {
+            let mut printed = 0u64;
+            let mut page_token = String::new();
+            let limit = limit.unwrap_or(u64::MAX);
+            while printed < limit {
+                let page = client.list_catalog_items(&id, 1_000, &page_token).await?;
+                for item in page
+                    .items
+                    .iter()
+                    .take((limit - printed).min(usize::MAX as u64) as usize)
+                {
+                    if json {
+                        println!("{}", interarec_client::convert::json::item(item));
+                    } else {
+                        println!("{:<20} {:>10.2}  {}", item.id, item.price, item.title);
+                    }
+                    printed += 1;
+                }
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = page.next_page_token;
+            }
+        }
         CatalogCommand::Remove { id } => {
             let removed = client.remove_catalog(&id).await?;
             println!("{} removed ({} items)", removed.catalog_id, removed.item_count);
@@ -135,26 +206,17 @@ fn mebibytes(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)
 }
 
-/// The upload's progress on stderr (a redrawn line on a terminal, a line per tenth otherwise),
-/// then a note that the server is at work: it parses and stores once the file has arrived, and
-/// a million rows take seconds.
-fn upload_progress() -> impl FnMut(u64, u64) + Send + 'static {
-    let terminal = std::io::stderr().is_terminal();
-    let mut tenths_shown = 0;
+/// The upload's progress (a bar on a terminal, a line per tenth otherwise), then a note that
+/// the server is at work: it parses and stores once the file has arrived, and a million rows
+/// take seconds.
+fn upload_progress(progress: super::progress::Progress) -> impl FnMut(u64, u64) + Send + 'static {
+    let mut noted = false;
     move |sent, size| {
-        let tenths = (sent * 10).checked_div(size).unwrap_or(10);
-        let whole = sent >= size;
-        if terminal {
-            eprint!("\rsent {} of {}   ", mebibytes(sent), mebibytes(size));
-            if whole {
-                eprintln!();
-            }
-        } else if tenths > tenths_shown {
-            tenths_shown = tenths;
-            eprintln!("sent {} of {} ({}%)", mebibytes(sent), mebibytes(size), tenths * 10);
-        }
-        if whole {
-            eprintln!("the server is checking and storing the rows (its log shows each 100,000)");
+        progress.set_position(sent);
+        if sent >= size && !noted {
+            noted = true;
+            progress.set_message("the server is checking and storing the rows".into());
+            progress.println("the server is checking and storing the rows (its log shows each 100,000)");
         }
     }
 }

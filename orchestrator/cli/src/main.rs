@@ -13,6 +13,7 @@ mod events;
 mod mcp;
 mod models;
 mod new_plugin;
+mod progress;
 mod session;
 mod tools;
 
@@ -31,6 +32,32 @@ pub struct Cli {
     log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Who answers: the embedded engine or the OpenAI-compatible endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Provider {
+    /// Embedded: no model server needed.
+    Offline,
+    /// The OpenAI-compatible endpoint (`--openai-base-url`, `--openai-model`).
+    Openai,
+}
+
+/// The offline vision engine's OCR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Ocr {
+    /// PP-OCR (the models `just models` fetches).
+    Paddle,
+    /// Tesseract (the `tesseract` command).
+    Tesseract,
+}
+
+/// The name a config value takes (the enums' clap names).
+fn value_name(value: impl clap::ValueEnum) -> String {
+    value
+        .to_possible_value()
+        .map(|v| v.get_name().to_owned())
+        .unwrap_or_default()
 }
 
 /// The format of log lines.
@@ -63,15 +90,15 @@ enum Command {
         tls_key: Option<PathBuf>,
         /// Who answers the `models` capability: `offline` (embedded vision engine, the default)
         /// or `openai` (any OpenAI-compatible endpoint; key from INTERAREC_OPENAI_API_KEY).
-        #[arg(long)]
-        model_provider: Option<String>,
-        /// OCR engine of the offline provider: `paddle` (PP-OCR, default) or `tesseract`.
-        #[arg(long)]
-        ocr: Option<String>,
+        #[arg(long, value_enum)]
+        model_provider: Option<Provider>,
+        /// OCR engine of the offline provider (default: paddle).
+        #[arg(long, value_enum)]
+        ocr: Option<Ocr>,
         /// Who plans each turn by default: `offline` (embedded, the default) or `openai` (function
         /// calling at the OpenAI-compatible endpoint). Sessions may choose their own.
-        #[arg(long)]
-        planner: Option<String>,
+        #[arg(long, value_enum)]
+        planner: Option<Provider>,
         /// Base URL of the OpenAI-compatible endpoint (e.g. http://localhost:11434/v1).
         #[arg(long)]
         openai_base_url: Option<String>,
@@ -122,6 +149,71 @@ enum Command {
     /// Scaffolds a tool crate in a new directory: a standalone crate that builds with
     /// `cargo build --target wasm32-wasip2 --release` (docs/plugins.md is the guide).
     NewPlugin(new_plugin::NewPluginArgs),
+    /// Prints a completion script for a shell (e.g. `interarec completions bash >
+    /// ~/.local/share/bash-completion/completions/interarec`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// What the exit status says (README, "Running the server"): 2 is clap's usage error.
+pub mod exit {
+    /// Something else failed (a file, the server's own fault, an interrupted stream).
+    pub const FAILED: u8 = 1;
+    /// What was named does not exist (a tool, catalog, model, session).
+    pub const NOT_FOUND: u8 = 3;
+    /// The server refused the request (credentials, permissions, bad input, a conflict, a limit).
+    pub const REFUSED: u8 = 4;
+    /// The server could not be reached, or is not serving right now.
+    pub const UNREACHABLE: u8 = 5;
+}
+
+/// The exit status of a failed command, from the client error in its chain.
+fn exit_status(error: &anyhow::Error) -> u8 {
+    use interarec_client::ClientError;
+    use tonic::Code;
+    let Some(client) = error.chain().find_map(|cause| cause.downcast_ref::<ClientError>()) else {
+        return exit::FAILED;
+    };
+    match client {
+        ClientError::Connect { .. } | ClientError::InvalidUrl { .. } => exit::UNREACHABLE,
+        ClientError::Input(_) => exit::FAILED,
+        ClientError::Status(status) => match status.code() {
+            Code::NotFound => exit::NOT_FOUND,
+            Code::Unauthenticated
+            | Code::PermissionDenied
+            | Code::InvalidArgument
+            | Code::FailedPrecondition
+            | Code::AlreadyExists
+            | Code::OutOfRange
+            | Code::ResourceExhausted => exit::REFUSED,
+            Code::Unavailable => exit::UNREACHABLE,
+            _ => exit::FAILED,
+        },
+    }
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// A text argument as given, `@FILE` for the file's contents, `-` for stdin's (`what` names it
+/// in errors).
+pub fn argument_text(value: &str, what: &str) -> anyhow::Result<String> {
+    if value == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .with_context(|| format!("cannot read {what} from stdin"))?;
+        return Ok(text);
+    }
+    match value.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("cannot read {what} from {path}")),
+        None => Ok(value.to_owned()),
+    }
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -148,9 +240,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 data_dir,
                 tls_cert,
                 tls_key,
-                model_provider,
-                ocr,
-                planner,
+                model_provider: model_provider.map(value_name),
+                ocr: ocr.map(value_name),
+                planner: planner.map(value_name),
                 openai_base_url,
                 openai_model,
                 metrics_listen,
@@ -173,6 +265,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::DemoTool(args) => demo_tool::run(args).await,
         Command::Mcp(args) => mcp::run(args).await,
         Command::NewPlugin(args) => new_plugin::run(args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "interarec", &mut std::io::stdout());
+            Ok(())
+        }
     }
 }
 
@@ -298,7 +395,7 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
-            std::process::ExitCode::FAILURE
+            std::process::ExitCode::from(exit_status(&error))
         }
     }
 }

@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use interarec_client::{
     ChoiceModelInfo, FitHeader, FitProgress, IMPORT_CHUNK_BYTES, OptimizeRequest, TransactionFormat,
 };
-use std::io::{IsTerminal, Write};
+
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -18,9 +18,9 @@ pub struct FitArgs {
     /// Model id (lowercase letters, digits, `-`).
     #[arg(long)]
     id: String,
-    /// `ta-feng` or `csv` (default: `ta-feng` for `.zip` files, else `csv`).
-    #[arg(long)]
-    format: Option<String>,
+    /// The log's format (default: `ta-feng` for `.zip` files, else `csv`).
+    #[arg(long, value_enum)]
+    format: Option<LogFormatChoice>,
     /// The catalog whose item ids the log uses.
     #[arg(long, default_value = "")]
     catalog: String,
@@ -49,7 +49,11 @@ pub struct ModelArgs {
 #[derive(Debug, Subcommand)]
 enum ModelCommand {
     /// Lists the fitted models.
-    List,
+    List {
+        /// Print JSON (an array of models) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Shows a model: provenance and per-segment statistics.
     Show {
         /// Model id.
@@ -57,6 +61,9 @@ enum ModelCommand {
         /// Print the whole model as JSON (intercepts per item and segment).
         #[arg(long)]
         parameters: bool,
+        /// Print JSON (with `--parameters`, the parameters inline) instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Removes a model.
     Remove {
@@ -78,7 +85,8 @@ pub struct OptimizeArgs {
     /// Customer segment (default: every customer).
     #[arg(long, default_value = "")]
     segment: String,
-    /// Constraints as JSON, e.g. '{"highest_price": 144, "filters": [{"attribute": "colour", "one_of": ["green"]}]}'.
+    /// Constraints as JSON, e.g. '{"highest_price": 144, "filters": [{"attribute": "colour", "one_of": ["green"]}]}',
+    /// or `@FILE` to read them from a file, `-` from stdin.
     #[arg(long, default_value = "{}")]
     constraints: String,
     /// Print the answer as JSON.
@@ -86,13 +94,21 @@ pub struct OptimizeArgs {
     json: bool,
 }
 
+/// A transaction log's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormatChoice {
+    /// The Ta-Feng log: the published zip or its CSV.
+    TaFeng,
+    /// A transactions CSV: header row; item_id and price required.
+    Csv,
+}
+
 pub async fn fit(args: FitArgs) -> anyhow::Result<()> {
-    let format = match args.format.as_deref() {
-        Some("ta-feng") => TransactionFormat::TaFeng,
-        Some("csv") => TransactionFormat::TransactionsCsv,
+    let format = match args.format {
+        Some(LogFormatChoice::TaFeng) => TransactionFormat::TaFeng,
+        Some(LogFormatChoice::Csv) => TransactionFormat::TransactionsCsv,
         None if args.file.extension().is_some_and(|e| e == "zip") => TransactionFormat::TaFeng,
         None => TransactionFormat::TransactionsCsv,
-        Some(other) => anyhow::bail!("unknown format `{other}`; pass --format ta-feng or --format csv"),
     };
     let data = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
     let mut client = args.server.connect().await?;
@@ -112,7 +128,7 @@ pub async fn fit(args: FitArgs) -> anyhow::Result<()> {
         max_iterations: 0,
         replace: args.replace,
     };
-    let mut bar = ProgressBar::new();
+    let mut bar = FitProgressView::new();
     let model = client
         .fit_choice_model(header, &data, IMPORT_CHUNK_BYTES, |p| bar.update(p))
         .await;
@@ -124,7 +140,16 @@ pub async fn fit(args: FitArgs) -> anyhow::Result<()> {
 pub async fn model(args: ModelArgs) -> anyhow::Result<()> {
     let mut client = args.server.connect().await?;
     match args.command {
-        ModelCommand::List => {
+        ModelCommand::List { json: true } => {
+            let models = client.list_choice_models().await?;
+            super::print_json(
+                &models
+                    .iter()
+                    .map(interarec_client::convert::json::model)
+                    .collect::<Vec<_>>(),
+            )?;
+        }
+        ModelCommand::List { json: false } => {
             let models = client.list_choice_models().await?;
             if models.is_empty() {
                 println!("no choice models; fit one with `interarec fit FILE --id ID`");
@@ -146,9 +171,11 @@ pub async fn model(args: ModelArgs) -> anyhow::Result<()> {
                 );
             }
         }
-        ModelCommand::Show { id, parameters } => {
+        ModelCommand::Show { id, parameters, json } => {
             let model = client.get_choice_model(&id, parameters).await?;
-            if parameters {
+            if json {
+                super::print_json(&interarec_client::convert::json::model(&model))?;
+            } else if parameters {
                 println!("{}", model.model_json);
             } else {
                 print_model(&model);
@@ -169,7 +196,7 @@ pub async fn optimize(args: OptimizeArgs) -> anyhow::Result<()> {
             catalog_id: args.catalog,
             model_id: args.model,
             segment: args.segment,
-            constraints_json: args.constraints,
+            constraints_json: super::argument_text(&args.constraints, "--constraints")?,
         })
         .await?;
     if args.json {
@@ -281,53 +308,38 @@ fn print_model(model: &ChoiceModelInfo) {
     }
 }
 
-/// The fit's progress on stderr: a redrawn bar on a terminal, one line per step otherwise.
-struct ProgressBar {
-    terminal: bool,
-    drawn: bool,
+/// The fit's progress: a bar over the segments on a terminal (the text follows the current
+/// segment's iterations), one line per step otherwise.
+struct FitProgressView {
+    progress: Option<super::progress::Progress>,
 }
 
-impl ProgressBar {
-    fn new() -> ProgressBar {
-        ProgressBar {
-            terminal: std::io::stderr().is_terminal(),
-            drawn: false,
-        }
+impl FitProgressView {
+    fn new() -> FitProgressView {
+        FitProgressView { progress: None }
     }
 
-    fn update(&mut self, progress: &FitProgress) {
-        let mut stderr = std::io::stderr().lock();
-        if progress.stage == "iteration" {
-            if self.terminal {
-                // The bar counts finished segments; the text follows the current one.
-                let done = progress.position.saturating_sub(1) as usize;
-                let of = progress.of.max(1) as usize;
-                let width = 24;
-                let filled = done * width / of;
-                let _ = write!(
-                    stderr,
-                    "\r[{}{}] segment `{}` iteration {} log-lik {:.1} decrement {:.1e}   ",
-                    "#".repeat(filled),
-                    "-".repeat(width - filled),
-                    progress.segment,
-                    progress.iteration,
-                    progress.log_likelihood,
-                    progress.decrement
-                );
-                self.drawn = true;
-            }
+    fn update(&mut self, step: &FitProgress) {
+        if step.stage == "iteration" {
+            let progress = self
+                .progress
+                .get_or_insert_with(|| super::progress::Progress::count(u64::from(step.of.max(1)), "segments"));
+            progress.set_position(u64::from(step.position.saturating_sub(1)));
+            progress.set_message(format!(
+                "segment `{}` iteration {} log-lik {:.1} decrement {:.1e}",
+                step.segment, step.iteration, step.log_likelihood, step.decrement
+            ));
             return;
         }
-        if self.drawn {
-            let _ = writeln!(stderr);
-            self.drawn = false;
+        match &self.progress {
+            Some(progress) => progress.println(&step.message),
+            None => eprintln!("{}", step.message),
         }
-        let _ = writeln!(stderr, "{}", progress.message);
     }
 
     fn finish(&mut self) {
-        if self.drawn {
-            let _ = writeln!(std::io::stderr());
+        if let Some(progress) = &self.progress {
+            progress.finish();
         }
     }
 }

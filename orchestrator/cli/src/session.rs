@@ -3,6 +3,7 @@
 //! session's events, replay a recorded folder at recorded or accelerated speed, and replay a
 //! stored session's log offline from the data dir for an audit).
 
+use crate::progress::Progress;
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use interarec_capture_driver::folder::{self, FolderWriter, Manifest};
@@ -140,11 +141,18 @@ enum SessionCommand {
         new_session: NewSessionFlags,
     },
     /// Lists the sessions.
-    List,
+    List {
+        /// Print JSON (an array of sessions) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Shows a session's counters.
     Show {
         /// Session id.
         id: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Ends a session (its pending frames form a last batch).
     End {
@@ -203,7 +211,7 @@ struct Forwarder {
 }
 
 impl Forwarder {
-    async fn open(client: &mut Client, session: &str) -> anyhow::Result<Forwarder> {
+    async fn open(client: &mut Client, session: &str, progress: Progress) -> anyhow::Result<Forwarder> {
         let (sender, mut responses) = client.browse(session).await?;
         let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let expected = sent.clone();
@@ -231,22 +239,22 @@ impl Forwarder {
                 match message.part {
                     Some(browse_response::Part::Frame(result)) if result.accepted => {
                         accepted += 1;
-                        eprintln!(
+                        progress.log(format!(
                             "  frame {} acknowledged ({}x{} {})",
                             result.sequence, result.width, result.height, result.mime
-                        );
+                        ));
                     }
                     Some(browse_response::Part::Frame(result)) => {
                         rejected += 1;
-                        eprintln!("  frame {} rejected: {}", result.sequence, result.reason);
+                        progress.println(format!("  frame {} rejected: {}", result.sequence, result.reason));
                     }
                     Some(browse_response::Part::Event(event)) => {
-                        eprintln!(
+                        progress.log(format!(
                             "  event {} {}: {}",
                             event.event_sequence,
                             event.kind_name(),
                             event.payload_value()
-                        );
+                        ));
                     }
                     None => {}
                 }
@@ -375,11 +383,12 @@ pub async fn capture_command(args: CaptureArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    let progress = Progress::count(0, "frames");
     let forwarder = match &args.session {
         Some(id) => {
             let mut client = args.server.connect().await?;
             ensure_session(&mut client, id, &args.new_session).await?;
-            Some(Forwarder::open(&mut client, id).await?)
+            Some(Forwarder::open(&mut client, id, progress.clone()).await?)
         }
         None => None,
     };
@@ -390,12 +399,13 @@ pub async fn capture_command(args: CaptureArgs) -> anyhow::Result<()> {
     let (sender, mut frames) = mpsc::channel::<CapturedFrame>(8);
     let run = tokio::spawn(async move { capture(&script, &options, sender).await });
     while let Some(frame) = frames.recv().await {
-        eprintln!(
+        progress.set_position(frame.sequence);
+        progress.log(format!(
             "frame {} at {} ({} bytes)",
             frame.sequence,
             frame.url,
             frame.image.len()
-        );
+        ));
         if let Some(writer) = writer.as_mut() {
             writer.add(&frame).context("cannot write the frame")?;
         }
@@ -404,6 +414,7 @@ pub async fn capture_command(args: CaptureArgs) -> anyhow::Result<()> {
         }
     }
     let outcome = run.await.context("the capture task failed")?;
+    progress.finish();
     if let (Err(error), Some(writer)) = (&outcome, writer.as_mut()) {
         writer.fail(&error.to_string())?;
     }
@@ -443,7 +454,16 @@ pub async fn session_command(args: SessionArgs) -> anyhow::Result<()> {
     }
     let mut client = args.server.connect().await?;
     match args.command {
-        SessionCommand::List => {
+        SessionCommand::List { json: true } => {
+            let sessions = client.list_sessions().await?;
+            super::print_json(
+                &sessions
+                    .iter()
+                    .map(interarec_client::convert::json::session)
+                    .collect::<Vec<_>>(),
+            )?;
+        }
+        SessionCommand::List { json: false } => {
             let sessions = client.list_sessions().await?;
             if sessions.is_empty() {
                 println!("no sessions; `interarec capture` or `interarec session replay` make one");
@@ -466,9 +486,14 @@ pub async fn session_command(args: SessionArgs) -> anyhow::Result<()> {
             println!("credential: {}", info.credential);
             eprintln!("(shown once: calls on this session need it; the CLI reads INTERAREC_SESSION_CREDENTIAL)");
         }
-        SessionCommand::Show { id } => {
+        SessionCommand::Show { id, json } => {
             use_credential(&client, &id);
-            print_session(&client.get_session(&id).await?)
+            let session = client.get_session(&id).await?;
+            if json {
+                super::print_json(&interarec_client::convert::json::session(&session))?;
+            } else {
+                print_session(&session);
+            }
         }
         SessionCommand::End { id } => {
             use_credential(&client, &id);
@@ -512,9 +537,10 @@ pub async fn session_command(args: SessionArgs) -> anyhow::Result<()> {
                     "full speed".into()
                 }
             );
-            let forwarder = Forwarder::open(&mut client, &id).await?;
+            let progress = Progress::count(frames.len() as u64, "frames");
+            let forwarder = Forwarder::open(&mut client, &id, progress.clone()).await?;
             let mut previous: Option<u64> = None;
-            for frame in &frames {
+            for (sent, frame) in frames.iter().enumerate() {
                 if let Some(previous) = previous
                     && speed > 0.0
                 {
@@ -533,8 +559,10 @@ pub async fn session_command(args: SessionArgs) -> anyhow::Result<()> {
                         dom_text: frame.dom_text.clone().unwrap_or_default(),
                     })
                     .await?;
+                progress.set_position(sent as u64 + 1);
             }
             let (accepted, rejected) = forwarder.finish().await?;
+            progress.finish();
             println!(
                 "replayed {} frames into `{id}`: {accepted} acknowledged, {rejected} rejected",
                 frames.len()

@@ -36,17 +36,24 @@ enum ToolsCommand {
         replace: bool,
     },
     /// Lists the registered tools.
-    List,
+    List {
+        /// Print JSON (an array of tools) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Shows one tool: schema, grants, limits.
     Describe {
         /// Tool name.
         name: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Invokes a tool with JSON arguments and prints its JSON result.
     Invoke {
         /// Tool name.
         name: String,
-        /// Arguments as JSON (`{}` when omitted).
+        /// Arguments as JSON (`{}` when omitted), `@FILE` to read them from a file, `-` from stdin.
         #[arg(default_value = "{}")]
         arguments: String,
         /// Session whose frames and kv state the tool sees (it must exist; its credential comes
@@ -94,7 +101,16 @@ pub async fn run(args: ToolsArgs) -> anyhow::Result<()> {
             };
             println!("{} {} {what} (sha256 {})", tool.name, tool.version, &tool.sha256[..12]);
         }
-        ToolsCommand::List => {
+        ToolsCommand::List { json: true } => {
+            let tools = client.list_tools().await?;
+            super::print_json(
+                &tools
+                    .iter()
+                    .map(interarec_client::convert::json::tool)
+                    .collect::<Vec<_>>(),
+            )?;
+        }
+        ToolsCommand::List { json: false } => {
             let tools = client.list_tools().await?;
             if tools.is_empty() {
                 println!("no tools registered; add one with `interarec tools register FILE`");
@@ -110,7 +126,12 @@ pub async fn run(args: ToolsArgs) -> anyhow::Result<()> {
                 );
             }
         }
-        ToolsCommand::Describe { name } => {
+        ToolsCommand::Describe { name, json: true } => {
+            super::print_json(&interarec_client::convert::json::tool(
+                &client.describe_tool(&name).await?,
+            ))?;
+        }
+        ToolsCommand::Describe { name, json: false } => {
             let tool = client.describe_tool(&name).await?;
             let limits = tool.limits.unwrap_or_default();
             println!("name:         {}", tool.name);
@@ -144,6 +165,7 @@ pub async fn run(args: ToolsArgs) -> anyhow::Result<()> {
             if !session.is_empty() {
                 crate::session::use_credential(&client, &session);
             }
+            let arguments = super::argument_text(&arguments, "the arguments")?;
             let response = client.invoke_tool(&name, &arguments, &session).await?;
             let value: serde_json::Value = serde_json::from_str(&response.result_json)?;
             println!("{}", serde_json::to_string_pretty(&value)?);

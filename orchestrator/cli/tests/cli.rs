@@ -280,7 +280,7 @@ fn catalogs_from_the_command_line() {
             Some("t0ken-for-the-cli-tests"),
             vec!["import", homes, "--id", "homes", "--format", "xml"],
             false,
-            "pass --format csv or --format jsonl",
+            "possible values: csv, jsonl",
         ),
         (
             None,
@@ -381,7 +381,7 @@ fn choice_models_from_the_command_line() {
                 Some("t0ken-for-the-cli-tests"),
                 vec![visits, "--id", "x", "--format", "xml"],
                 false,
-                "pass --format ta-feng or --format csv",
+                "possible values: ta-feng, csv",
             ),
             (
                 Some("t0ken-for-the-cli-tests"),
@@ -990,4 +990,130 @@ fn new_plugin_scaffolds_a_standalone_crate_and_refuses_what_it_cannot_make() {
     // Nothing written into the directory that was not empty, nothing left by a refusal.
     assert_eq!(std::fs::read_dir(&taken).unwrap().count(), 1);
     assert!(!dir.path().join("Bad_Name").exists() && !dir.path().join("x").exists());
+}
+
+/// Runs `interarec ARGS…` with `stdin` on its standard input; returns (exit code, stdout, stderr).
+fn interarec_status(args: &[&str], token: Option<&str>, stdin: &str) -> (i32, String, String) {
+    use std::io::Write;
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .env_remove("INTERAREC_ADMIN_TOKEN")
+        .env_remove("INTERAREC_API_KEY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(token) = token {
+        command.env("INTERAREC_ADMIN_TOKEN", token);
+    }
+    let mut child = command.spawn().expect("interarec runs");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn json_output_arguments_from_files_exit_codes_and_completions() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = "cli-json-admin-token-0123456789";
+    let server = serve(&local_config(dir.path()), token);
+    let url = server.url.as_str();
+    let echo = plugin_path("echo");
+    let arguments = dir.path().join("arguments.json");
+    std::fs::write(&arguments, r#"{"message": "from a file"}"#).unwrap();
+    let at_file = format!("@{}", arguments.display());
+    let register = [
+        "tools",
+        "--server",
+        url,
+        "register",
+        echo.to_str().unwrap(),
+        "--grant",
+        "kv",
+    ];
+    // (arguments, admin token, stdin, exit code, text expected in stdout (success) or stderr)
+    let cases: Vec<(Vec<&str>, Option<&str>, &str, i32, &str)> = vec![
+        (register.to_vec(), None, "", 4, "admin token"),
+        (register.to_vec(), Some(token), "", 0, "echo 0.1.0 registered"),
+        (
+            vec!["tools", "--server", url, "invoke", "echo", &at_file],
+            Some(token),
+            "",
+            0,
+            "from a file",
+        ),
+        (
+            vec!["tools", "--server", url, "invoke", "echo", "-"],
+            Some(token),
+            r#"{"message": "piped"}"#,
+            0,
+            "piped",
+        ),
+        (
+            vec!["tools", "--server", url, "invoke", "echo", "@/no/such/file"],
+            Some(token),
+            "",
+            1,
+            "cannot read the arguments",
+        ),
+        (
+            vec!["tools", "--server", url, "describe", "nope"],
+            Some(token),
+            "",
+            3,
+            "no tool named `nope`",
+        ),
+        (
+            vec!["tools", "--server", "http://127.0.0.1:1", "list"],
+            None,
+            "",
+            5,
+            "cannot reach",
+        ),
+        (
+            vec!["tools", "--server", url, "frobnicate"],
+            None,
+            "",
+            2,
+            "unrecognized subcommand",
+        ),
+        (vec!["completions", "bash"], None, "", 0, "_interarec()"),
+    ];
+    for (args, token, stdin, code, fragment) in cases {
+        let (status, stdout, stderr) = interarec_status(&args, token, stdin);
+        assert_eq!(status, code, "{args:?}\nstdout: {stdout}\nstderr: {stderr}");
+        let text = if code == 0 { &stdout } else { &stderr };
+        assert!(text.contains(fragment), "{args:?}: expected {fragment:?} in {text:?}");
+    }
+    // Every list and show command speaks JSON with --json.
+    let json = |args: &[&str]| -> serde_json::Value {
+        let (status, stdout, stderr) = interarec_status(args, Some(token), "");
+        assert_eq!(status, 0, "{args:?}: {stderr}");
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout}"))
+    };
+    let listed = json(&["tools", "--server", url, "list", "--json"]);
+    assert_eq!(listed[0]["name"], "echo", "{listed:#}");
+    let described = json(&["tools", "--server", url, "describe", "echo", "--json"]);
+    assert_eq!(
+        described["requested_capabilities"],
+        serde_json::json!(["kv"]),
+        "{described:#}"
+    );
+    assert_eq!(described["grants"][0]["capability"], "kv");
+    assert!(described["limits"]["timeout_ms"].as_f64().unwrap() > 0.0);
+    assert!(
+        described["registered_at"].as_str().unwrap().ends_with('Z'),
+        "{described:#}"
+    );
+    for args in [
+        &["catalog", "--server", url, "list", "--json"][..],
+        &["model", "--server", url, "list", "--json"][..],
+        &["session", "--server", url, "list", "--json"][..],
+    ] {
+        assert_eq!(json(args), serde_json::json!([]), "{args:?}");
+    }
 }
