@@ -172,26 +172,16 @@ pub mod exit {
 
 /// The exit status of a failed command, from the client error in its chain.
 fn exit_status(error: &anyhow::Error) -> u8 {
-    use interarec_client::ClientError;
-    use tonic::Code;
-    let Some(client) = error.chain().find_map(|cause| cause.downcast_ref::<ClientError>()) else {
-        return exit::FAILED;
-    };
-    match client {
-        ClientError::Connect { .. } | ClientError::InvalidUrl { .. } => exit::UNREACHABLE,
-        ClientError::Input(_) => exit::FAILED,
-        ClientError::Status(status) => match status.code() {
-            Code::NotFound => exit::NOT_FOUND,
-            Code::Unauthenticated
-            | Code::PermissionDenied
-            | Code::InvalidArgument
-            | Code::FailedPrecondition
-            | Code::AlreadyExists
-            | Code::OutOfRange
-            | Code::ResourceExhausted => exit::REFUSED,
-            Code::Unavailable => exit::UNREACHABLE,
-            _ => exit::FAILED,
-        },
+    use interarec_client::{ClientError, Failure};
+    let failure = error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<ClientError>())
+        .map_or(Failure::Other, ClientError::failure);
+    match failure {
+        Failure::NotFound => exit::NOT_FOUND,
+        Failure::Refused => exit::REFUSED,
+        Failure::Unreachable => exit::UNREACHABLE,
+        Failure::Other => exit::FAILED,
     }
 }
 

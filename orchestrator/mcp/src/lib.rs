@@ -211,41 +211,16 @@ impl Bridge {
 
     async fn read(mut client: Client, uri: &str) -> Result<Value, ErrorData> {
         let read = if let Some(id) = uri.strip_prefix(CATALOG_URI) {
-            client.get_catalog(id).await.map(|catalog| {
-                json!({
-                    "catalog_id": catalog.catalog_id,
-                    "name": catalog.name,
-                    "item_count": catalog.item_count,
-                    "price_min": catalog.price_min,
-                    "price_max": catalog.price_max,
-                    "rejected_rows": catalog.rejected_rows,
-                    "imported_at_unix_ms": convert::unix_ms(catalog.imported_at.as_ref()),
-                    "attributes": catalog.attributes.iter().map(|a| json!({
-                        "name": a.name,
-                        "type": a.r#type().name(),
-                        "unit": a.unit,
-                        "vocabulary": a.vocabulary,
-                        "min": a.min,
-                        "max": a.max,
-                        "present": a.present,
-                    })).collect::<Vec<_>>(),
-                })
-            })
+            // The same JSON as `interarec catalog show --json`.
+            client
+                .get_catalog(id)
+                .await
+                .map(|catalog| convert::json::catalog(&catalog))
         } else if let Some(id) = uri.strip_prefix(MODEL_URI) {
-            client.get_choice_model(id, false).await.map(|model| {
-                json!({
-                    "model_id": model.model_id,
-                    "catalog_id": model.catalog_id,
-                    "created_at_unix_ms": convert::unix_ms(model.created_at.as_ref()),
-                    "no_purchase_share": model.no_purchase_share,
-                    "segments": model.segments.iter().map(|s| json!({
-                        "name": s.name,
-                        "price_coefficient": s.price_coefficient,
-                        "items": s.items,
-                        "converged": s.converged,
-                    })).collect::<Vec<_>>(),
-                })
-            })
+            client
+                .get_choice_model(id, false)
+                .await
+                .map(|model| convert::json::model(&model))
         } else {
             return Err(ErrorData::resource_not_found(
                 format!("`{uri}` is not an InteraRec resource; resources are {CATALOG_URI}ID and {MODEL_URI}ID"),

@@ -11,6 +11,27 @@
 //! ```
 
 use interarec_proto::v1 as pb;
+
+/// Every entry of a List RPC, page after page: `all_pages!(self, service.method, Request,
+/// field)` asks with `page_size` [`LIST_PAGE_SIZE`] and follows `next_page_token` to the end.
+macro_rules! all_pages {
+    ($client:ident, $service:ident . $method:ident, $request:ident, $field:ident) => {{
+        let mut entries = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let request = $client.request(pb::$request {
+                page_size: LIST_PAGE_SIZE,
+                page_token,
+            });
+            let page = $client.$service.$method(request).await?.into_inner();
+            entries.extend(page.$field);
+            if page.next_page_token.is_empty() {
+                break Ok(entries);
+            }
+            page_token = page.next_page_token;
+        }
+    }};
+}
 use pb::catalog_service_client::CatalogServiceClient;
 use pb::choice_model_service_client::ChoiceModelServiceClient;
 use pb::session_service_client::SessionServiceClient;
@@ -102,6 +123,41 @@ impl ClientError {
     pub fn is_already_exists(&self) -> bool {
         self.code() == Some(tonic::Code::AlreadyExists)
     }
+
+    /// What kind of failure this is, for callers that branch without knowing gRPC codes (the
+    /// command line's exit status).
+    pub fn failure(&self) -> Failure {
+        use tonic::Code;
+        match self {
+            ClientError::Connect { .. } | ClientError::InvalidUrl { .. } => Failure::Unreachable,
+            ClientError::Input(_) => Failure::Other,
+            ClientError::Status(status) => match status.code() {
+                Code::NotFound => Failure::NotFound,
+                Code::Unauthenticated
+                | Code::PermissionDenied
+                | Code::InvalidArgument
+                | Code::FailedPrecondition
+                | Code::AlreadyExists
+                | Code::OutOfRange
+                | Code::ResourceExhausted => Failure::Refused,
+                Code::Unavailable => Failure::Unreachable,
+                _ => Failure::Other,
+            },
+        }
+    }
+}
+
+/// The kinds of failure a caller tells apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// What was named does not exist.
+    NotFound,
+    /// The server refused the request: credentials, permissions, bad input, a conflict, a limit.
+    Refused,
+    /// The server could not be reached, or is not serving.
+    Unreachable,
+    /// Anything else: the server's own fault, an input that could not be read.
+    Other,
 }
 
 fn code_name(code: tonic::Code) -> &'static str {
@@ -237,20 +293,7 @@ impl Client {
 
     /// Every registered tool (every page).
     pub async fn list_tools(&mut self) -> Result<Vec<ToolInfo>, ClientError> {
-        let mut tools = Vec::new();
-        let mut page_token = String::new();
-        loop {
-            let request = self.request(pb::ListToolsRequest {
-                page_size: LIST_PAGE_SIZE,
-                page_token,
-            });
-            let page = self.tools.list_tools(request).await?.into_inner();
-            tools.extend(page.tools);
-            if page.next_page_token.is_empty() {
-                return Ok(tools);
-            }
-            page_token = page.next_page_token;
-        }
+        all_pages!(self, tools.list_tools, ListToolsRequest, tools)
     }
 
     /// One tool.
@@ -383,20 +426,7 @@ impl Client {
 
     /// Every catalog (every page).
     pub async fn list_catalogs(&mut self) -> Result<Vec<CatalogInfo>, ClientError> {
-        let mut catalogs = Vec::new();
-        let mut page_token = String::new();
-        loop {
-            let request = self.request(pb::ListCatalogsRequest {
-                page_size: LIST_PAGE_SIZE,
-                page_token,
-            });
-            let page = self.catalogs.list_catalogs(request).await?.into_inner();
-            catalogs.extend(page.catalogs);
-            if page.next_page_token.is_empty() {
-                return Ok(catalogs);
-            }
-            page_token = page.next_page_token;
-        }
+        all_pages!(self, catalogs.list_catalogs, ListCatalogsRequest, catalogs)
     }
 
     /// One page of a catalog's items (`page_token` empty for the first).
@@ -482,20 +512,7 @@ impl Client {
 
     /// Every choice model (every page).
     pub async fn list_choice_models(&mut self) -> Result<Vec<ChoiceModelInfo>, ClientError> {
-        let mut models = Vec::new();
-        let mut page_token = String::new();
-        loop {
-            let request = self.request(pb::ListChoiceModelsRequest {
-                page_size: LIST_PAGE_SIZE,
-                page_token,
-            });
-            let page = self.models.list_choice_models(request).await?.into_inner();
-            models.extend(page.models);
-            if page.next_page_token.is_empty() {
-                return Ok(models);
-            }
-            page_token = page.next_page_token;
-        }
+        all_pages!(self, models.list_choice_models, ListChoiceModelsRequest, models)
     }
 
     /// Removes a choice model; returns what was removed.
@@ -642,20 +659,7 @@ impl Client {
 
     /// Every session (every page).
     pub async fn list_sessions(&mut self) -> Result<Vec<SessionInfo>, ClientError> {
-        let mut sessions = Vec::new();
-        let mut page_token = String::new();
-        loop {
-            let request = self.request(pb::ListSessionsRequest {
-                page_size: LIST_PAGE_SIZE,
-                page_token,
-            });
-            let page = self.sessions.list_sessions(request).await?.into_inner();
-            sessions.extend(page.sessions);
-            if page.next_page_token.is_empty() {
-                return Ok(sessions);
-            }
-            page_token = page.next_page_token;
-        }
+        all_pages!(self, sessions.list_sessions, ListSessionsRequest, sessions)
     }
 
     /// Ends a session (its pending frames form a last batch).
