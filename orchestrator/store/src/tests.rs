@@ -20,11 +20,26 @@ fn record(name: &str, component: &[u8]) -> ToolRecord {
     }
 }
 
+
+/// Opens the store in `dir`, waiting out the file lock of a handle just dropped: sled's
+/// background threads let go of it a moment after the last handle (seen once as `Locked`).
+fn reopen(dir: &std::path::Path) -> Store {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match Store::open(dir) {
+            Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            opened => return opened.unwrap(),
+        }
+    }
+}
+
 #[test]
 fn tools_survive_reopen_and_removal_cleans_up() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let store = Store::open(dir.path()).unwrap();
+        let store = reopen(dir.path());
         store
             .put_tool(&record("alpha", b"component-a"), b"component-a")
             .unwrap();
@@ -33,7 +48,7 @@ fn tools_survive_reopen_and_removal_cleans_up() {
             .put_tool(&record("gamma", b"component-g"), b"component-g")
             .unwrap();
     }
-    let store = Store::open(dir.path()).unwrap();
+    let store = reopen(dir.path());
     let names: Vec<String> = store
         .list_tools()
         .unwrap()
@@ -59,7 +74,7 @@ fn tools_survive_reopen_and_removal_cleans_up() {
 #[test]
 fn replacing_a_tool_drops_its_old_component() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = reopen(dir.path());
     let old = record("alpha", b"old");
     store.put_tool(&old, b"old").unwrap();
     store.put_tool(&record("alpha", b"new"), b"new").unwrap();
@@ -74,7 +89,7 @@ fn replacing_a_tool_drops_its_old_component() {
 fn a_different_schema_version_is_refused_not_reset() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let store = Store::open(dir.path()).unwrap();
+        let store = reopen(dir.path());
         store.put_tool(&record("alpha", b"a"), b"a").unwrap();
         let meta = store.db.open_tree("meta").unwrap();
         meta.insert(SCHEMA_VERSION_KEY, &99u32.to_be_bytes()).unwrap();
@@ -95,7 +110,7 @@ fn a_different_schema_version_is_refused_not_reset() {
 #[test]
 fn a_damaged_record_is_reported_with_its_tree_and_key() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = reopen(dir.path());
     store.tools.insert("broken", b"{not json".as_slice()).unwrap();
     let error = store.list_tools().unwrap_err();
     assert!(
@@ -109,7 +124,7 @@ fn a_damaged_record_is_reported_with_its_tree_and_key() {
 #[test]
 fn a_second_open_of_the_same_dir_is_refused_while_the_first_is_live() {
     let dir = tempfile::tempdir().unwrap();
-    let _first = Store::open(dir.path()).unwrap();
+    let _first = reopen(dir.path());
     let error = Store::open(dir.path()).unwrap_err();
     assert!(error.to_string().contains("is in use by another process"), "{error}");
 }
@@ -117,7 +132,7 @@ fn a_second_open_of_the_same_dir_is_refused_while_the_first_is_live() {
 #[test]
 fn kv_is_scoped_by_session_and_tool() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = reopen(dir.path());
     let a = KvScope::new("s1", "echo");
     let b = KvScope::new("s1", "echo2");
     let c = KvScope::new("s2", "echo");
@@ -155,7 +170,7 @@ fn catalogs_store_items_in_order_and_replace_cleanly() {
     let long = import("id,title,price\na,A,1\nb,B,2\nc,C,3\n");
     let short = import("id,title,price\nz,Z,9\n");
     {
-        let store = Store::open(dir.path()).unwrap();
+        let store = reopen(dir.path());
         store
             .put_catalog(
                 &CatalogRecord::new("shop".into(), "Shop".into(), &long.summary(), 1),
@@ -169,7 +184,7 @@ fn catalogs_store_items_in_order_and_replace_cleanly() {
             )
             .unwrap();
     }
-    let store = Store::open(dir.path()).unwrap();
+    let store = reopen(dir.path());
     let ids = |items: Vec<Item>| items.into_iter().map(|i| i.id).collect::<Vec<_>>();
     assert_eq!(ids(store.catalog_items("shop", 0, 10).unwrap()), ["a", "b", "c"]);
     assert_eq!(ids(store.catalog_items("shop", 1, 1).unwrap()), ["b"]);
@@ -202,7 +217,7 @@ fn content_nothing_points_at_is_invisible_and_swept() {
     let second = import("id,title,price\nc,C,3\n");
     let item_json = |id: &str| format!(r#"{{"id":"{id}","title":"{id}","price":1.0,"attributes":{{}}}}"#);
     {
-        let store = Store::open(dir.path()).unwrap();
+        let store = reopen(dir.path());
         store
             .put_catalog(
                 &CatalogRecord::new("shop".into(), "Shop".into(), &first.summary(), 1),
@@ -223,7 +238,7 @@ fn content_nothing_points_at_is_invisible_and_swept() {
         store.components.insert([7u8; 32], b"orphan".as_slice()).unwrap();
         store.flush().unwrap();
     }
-    let store = Store::open(dir.path()).unwrap();
+    let store = reopen(dir.path());
     let ids = |items: Vec<Item>| items.into_iter().map(|i| i.id).collect::<Vec<_>>();
     assert_eq!(
         ids(store.all_catalog_items("shop").unwrap()),
@@ -258,7 +273,7 @@ fn content_nothing_points_at_is_invisible_and_swept() {
 fn a_catalog_written_item_by_item_shows_only_when_committed() {
     use interarec_core::catalog::{CatalogFormat, parse_catalog};
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = reopen(dir.path());
     let import = |text: &str| parse_catalog(CatalogFormat::Csv, text.as_bytes(), &Default::default(), false).unwrap();
     let first = import(
         "id,title,price
@@ -330,10 +345,10 @@ fn choice_models_survive_reopen_and_removal() {
         segments: Vec::new(),
     };
     {
-        let store = Store::open(dir.path()).unwrap();
+        let store = reopen(dir.path());
         store.put_choice_model(&model).unwrap();
     }
-    let store = Store::open(dir.path()).unwrap();
+    let store = reopen(dir.path());
     assert_eq!(store.get_choice_model("fashion").unwrap().as_ref(), Some(&model));
     let json = store.choice_model_json("fashion").unwrap().unwrap();
     assert_eq!(serde_json::from_slice::<ChoiceModel>(&json).unwrap(), model);
@@ -363,7 +378,7 @@ fn frames_are_stored_once_per_content_in_sequence_order_and_survive_reopen() {
         shared_bytes: false,
     };
     {
-        let store = Store::open(dir.path()).unwrap();
+        let store = reopen(dir.path());
         let record = SessionRecord {
             id: "s1".into(),
             catalog_id: String::new(),
@@ -415,7 +430,7 @@ fn frames_are_stored_once_per_content_in_sequence_order_and_survive_reopen() {
             .unwrap();
         store.flush().unwrap();
     }
-    let store = Store::open(dir.path()).unwrap();
+    let store = reopen(dir.path());
     let sequences: Vec<u64> = store
         .frames("s1", 0, u64::MAX)
         .unwrap()
