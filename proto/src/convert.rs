@@ -195,7 +195,7 @@ pub mod json {
 
     /// A registered tool.
     pub fn tool(tool: &pb::ToolInfo) -> Value {
-        let limits = tool.limits.clone().unwrap_or_default();
+        let limits = tool.limits.unwrap_or_default();
         json!({
             "name": tool.name,
             "version": tool.version,

@@ -20,7 +20,6 @@ fn record(name: &str, component: &[u8]) -> ToolRecord {
     }
 }
 
-
 /// Opens the store in `dir`, waiting out the file lock of a handle just dropped: sled's
 /// background threads let go of it a moment after the last handle (seen once as `Locked`).
 fn reopen(dir: &std::path::Path) -> Store {
