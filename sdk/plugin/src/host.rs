@@ -351,3 +351,33 @@ pub mod models {
 
 /// Read access to catalogs and fitted choice models (capability `catalog`).
 pub mod catalog;
+
+#[cfg(test)]
+mod tests {
+    use super::http::{self, Response};
+    use crate::HostError;
+
+    #[test]
+    fn the_http_double_answers_what_the_test_put_in_and_records_what_was_sent() {
+        let ok = Response {
+            status: 200,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: br#"{"rate": 1.08}"#.to_vec(),
+        };
+        http::testing::respond("GET", "https://rates.example/eur", ok.clone());
+        assert_eq!(http::get("https://rates.example/eur"), Ok(ok));
+        let refused = http::send("POST", "https://rates.example/eur", &[("x-key", "k")], Some(b"{}")).unwrap_err();
+        assert!(
+            matches!(&refused, HostError::Denied(text) if text.contains("http::testing::respond")),
+            "{refused:?}"
+        );
+        let sent: Vec<(String, String)> = http::testing::sent().into_iter().map(|r| (r.method, r.url)).collect();
+        assert_eq!(
+            sent,
+            [
+                ("GET".to_owned(), "https://rates.example/eur".to_owned()),
+                ("POST".into(), "https://rates.example/eur".into())
+            ]
+        );
+    }
+}
