@@ -65,6 +65,12 @@ test-python: plugins
     INTERAREC_BIN="$PWD/target/debug/interarec" INTERAREC_PLUGIN_DIR="$PWD/target/wasm32-wasip2/plugin" \
         INTERAREC_FIXTURES="$PWD/fixtures/sessions" "$venv/bin/python" -m unittest discover -s clients/python/tests -v
 
+# Run CMD beside a throw-away PostgreSQL (Debian's package; a cluster in a temp dir on a free
+# loopback port, stopped at the end) with its URL in INTERAREC_TEST_POSTGRES: the harness for
+# the shared-store backend's tests (issue 20), e.g. `just with-postgres psql '$INTERAREC_TEST_POSTGRES'`.
+with-postgres +CMD:
+    ./scripts/postgres.sh with bash -c '{{ CMD }}'
+
 # Fuzz each input surface for SECONDS (default 60) with cargo-fuzz on a nightly toolchain (both
 # installed here when missing); not part of `just test` or CI. Crashes land in fuzz/artifacts/.
 fuzz SECONDS="60":
