@@ -92,15 +92,10 @@ pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
             replace,
             overrides,
         } => {
-            let format = match format {
-                Some(FormatChoice::Csv) => Some("csv"),
-                Some(FormatChoice::Jsonl) => Some("jsonl"),
-                None => file.extension().and_then(|e| e.to_str()),
-            };
-            let format = match format {
-                Some("csv") => CatalogFormat::Csv,
-                Some("jsonl" | "ndjson") => CatalogFormat::Jsonl,
-                other => anyhow::bail!(
+            let format = match (format, file.extension().and_then(|e| e.to_str())) {
+                (Some(FormatChoice::Csv), _) | (None, Some("csv")) => CatalogFormat::Csv,
+                (Some(FormatChoice::Jsonl), _) | (None, Some("jsonl" | "ndjson")) => CatalogFormat::Jsonl,
+                (None, other) => anyhow::bail!(
                     "cannot tell the format of {} ({}); pass --format csv or --format jsonl",
                     file.display(),
                     other.unwrap_or("no extension")

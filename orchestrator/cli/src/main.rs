@@ -34,9 +34,10 @@ pub struct Cli {
     command: Command,
 }
 
-/// Who answers: the embedded engine or the OpenAI-compatible endpoint.
+/// Who answers (the server's default planner and vision provider, or a session's): the
+/// embedded engine or the OpenAI-compatible endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Provider {
+pub(crate) enum Provider {
     /// Embedded: no model server needed.
     Offline,
     /// The OpenAI-compatible endpoint (`--openai-base-url`, `--openai-model`).

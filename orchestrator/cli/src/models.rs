@@ -6,7 +6,6 @@ use clap::{Args, Subcommand};
 use interarec_client::{
     ChoiceModelInfo, FitHeader, FitProgress, IMPORT_CHUNK_BYTES, OptimizeRequest, TransactionFormat,
 };
-
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]

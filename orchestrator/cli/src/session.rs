@@ -3,9 +3,10 @@
 //! session's events, replay a recorded folder at recorded or accelerated speed, and replay a
 //! stored session's log offline from the data dir for an audit).
 
+use crate::Provider;
 use crate::progress::Progress;
 use anyhow::Context;
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use interarec_capture_driver::folder::{self, FolderWriter, Manifest};
 use interarec_capture_driver::{CaptureOptions, CapturedFrame, ImageFormat, capture, parse_script};
 use interarec_client::{Client, Frame, Planner, SessionInfo, SessionOptions, VisionProvider, browse_response};
@@ -71,10 +72,10 @@ pub struct NewSessionFlags {
     batch_interval_ms: u64,
     /// Who plans each turn (default: the server's).
     #[arg(long, value_enum)]
-    planner: Option<ProviderChoice>,
+    planner: Option<Provider>,
     /// Who reads the screenshots (default: the server's).
     #[arg(long, value_enum)]
-    vision: Option<ProviderChoice>,
+    vision: Option<Provider>,
     /// The tool that validates the constraint function's arguments (empty: `validate`), e.g.
     /// `real-estate`.
     #[arg(long, default_value = "")]
@@ -83,15 +84,6 @@ pub struct NewSessionFlags {
     /// the validating tool (repeat for several).
     #[arg(long = "planner-tool", value_name = "TOOL")]
     planner_tools: Vec<String>,
-}
-
-/// Who plans a session's turns or reads its screenshots.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum ProviderChoice {
-    /// The embedded engine: no model server needed.
-    Offline,
-    /// The server's OpenAI-compatible endpoint.
-    Openai,
 }
 
 impl NewSessionFlags {
@@ -109,12 +101,12 @@ impl NewSessionFlags {
             choice_model_id: self.model.clone(),
             capacity: self.capacity,
             planner: self.planner.map_or(Planner::Unspecified, |p| match p {
-                ProviderChoice::Offline => Planner::Offline,
-                ProviderChoice::Openai => Planner::Openai,
+                Provider::Offline => Planner::Offline,
+                Provider::Openai => Planner::Openai,
             }) as i32,
             vision_provider: self.vision.map_or(VisionProvider::Unspecified, |v| match v {
-                ProviderChoice::Offline => VisionProvider::Offline,
-                ProviderChoice::Openai => VisionProvider::Openai,
+                Provider::Offline => VisionProvider::Offline,
+                Provider::Openai => VisionProvider::Openai,
             }) as i32,
             validate_tool: self.validate_tool.clone(),
             planner_tools: self.planner_tools.clone(),

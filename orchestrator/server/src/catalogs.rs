@@ -188,11 +188,9 @@ impl Catalogs {
         Ok(self.store.list_catalogs()?)
     }
 
-    /// A catalog and its items `offset..offset + limit`, in catalog order.
-    pub fn items(&self, id: &str, offset: u32, limit: u32) -> Result<(CatalogRecord, Vec<Item>), CatalogServiceError> {
-        let record = self.get(id)?;
-        let items = self.store.catalog_items(id, offset, limit)?;
-        Ok((record, items))
+    /// A catalog's items `offset..offset + limit`, in catalog order.
+    pub fn items(&self, id: &str, offset: u32, limit: u32) -> Result<Vec<Item>, CatalogServiceError> {
+        Ok(self.store.catalog_items(id, offset, limit)?)
     }
 
     /// One catalog.

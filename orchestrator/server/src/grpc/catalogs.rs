@@ -4,7 +4,7 @@ use super::auth::Gate;
 use super::{paging, status};
 use crate::access::Scope;
 use crate::catalogs::{Catalogs, ImportSpec};
-use interarec_choice::item::{AttributeValue, Item};
+use interarec_choice::item::Item;
 use interarec_core::catalog::{AttributeType, CatalogFormat, CatalogRecord};
 use interarec_proto::convert;
 use interarec_proto::v1 as pb;
@@ -54,24 +54,14 @@ fn catalog_info(record: &CatalogRecord) -> pb::CatalogInfo {
 }
 
 fn catalog_item(item: Item) -> pb::CatalogItem {
-    let attributes = item
-        .attributes
-        .into_iter()
-        .map(|(name, value)| {
-            let value = match value {
-                AttributeValue::Number(number) => serde_json::json!(number),
-                AttributeValue::Text(text) => serde_json::Value::String(text),
-                AttributeValue::List(values) => serde_json::json!(values),
-            };
-            (name, value)
-        })
-        .collect::<serde_json::Map<_, _>>();
+    // Attribute values serialise as what they are (number, text, list): the Struct's values.
+    let attributes = serde_json::to_value(&item.attributes).unwrap_or_default();
     pb::CatalogItem {
         id: item.id,
         title: item.title,
         price: item.price,
         image: item.image.unwrap_or_default(),
-        attributes: Some(convert::to_struct(&serde_json::Value::Object(attributes))),
+        attributes: Some(convert::to_struct(&attributes)),
     }
 }
 
@@ -182,7 +172,7 @@ impl CatalogService for CatalogServiceImpl {
                 .parse::<u32>()
                 .map_err(|_| status::bad_field("page_token", "page_token is damaged; start over without one"))?,
         };
-        let (record, items) = self.catalogs.items(&request.catalog_id, offset, size as u32)?;
+        let items = self.catalogs.items(&record.id, offset, size as u32)?;
         let next = offset as u64 + items.len() as u64;
         let next_page_token = if next < record.item_count && !items.is_empty() {
             paging::token(&list, &next.to_string())

@@ -101,15 +101,10 @@ fn watch_list(session_id: &str) -> String {
 }
 
 /// A wire enum's name (empty for unspecified), refusing a value the API does not have.
-fn enum_name<E: Copy>(
-    value: i32,
-    field: &str,
-    known: impl Fn(i32) -> Option<E>,
-    name: impl Fn(E) -> &'static str,
-) -> Result<&'static str, Status> {
-    known(value)
+fn enum_name<E: TryFrom<i32>>(value: i32, field: &str, name: fn(E) -> &'static str) -> Result<&'static str, Status> {
+    E::try_from(value)
         .map(name)
-        .ok_or_else(|| status::bad_field(field, format!("{field} {value} is not one of the API's values")))
+        .map_err(|_| status::bad_field(field, format!("{field} {value} is not one of the API's values")))
 }
 
 fn incoming(frame: pb::Frame) -> IncomingFrame {
@@ -140,18 +135,8 @@ impl SessionService for SessionServiceImpl {
     ) -> Result<Response<pb::CreateSessionResponse>, Status> {
         self.gate.scoped(&request, Scope::Sessions, "creating a session")?;
         let request = request.into_inner();
-        let planner = enum_name(
-            request.planner,
-            "planner",
-            |v| pb::Planner::try_from(v).ok(),
-            pb::Planner::name,
-        )?;
-        let vision_provider = enum_name(
-            request.vision_provider,
-            "vision_provider",
-            |v| pb::VisionProvider::try_from(v).ok(),
-            pb::VisionProvider::name,
-        )?;
+        let planner = enum_name(request.planner, "planner", pb::Planner::name)?;
+        let vision_provider = enum_name(request.vision_provider, "vision_provider", pb::VisionProvider::name)?;
         let options = request.options.unwrap_or_default();
         let options = SessionOptions::resolve(
             options.batch_size,
@@ -385,11 +370,10 @@ impl SessionService for SessionServiceImpl {
                     + 1
             }
         };
-        let page = paging::page_size(request.page_size)?.min(paging::MAX_PAGE_SIZE);
-        let page = if request.page_size == 0 {
-            interarec_sessions::WATCH_PAGE
-        } else {
-            page
+        // The catch-up's own default is the log's read size, not a list's page size.
+        let page = match request.page_size {
+            0 => interarec_sessions::WATCH_PAGE,
+            size => paging::page_size(size)?,
         };
         let watch = self
             .sessions
@@ -434,5 +418,21 @@ fn futures_ready(stream: &mut Streaming<pb::BrowseRequest>) -> Option<pb::Browse
     match next.as_mut().poll(&mut context) {
         std::task::Poll::Ready(Ok(Some(message))) => Some(message),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_event_kind_has_its_wire_value() {
+        for kind in EventKind::ALL {
+            let wire = pb::EventKind::from_name(kind.as_str());
+            assert!(
+                wire.is_some(),
+                "`{kind}` has no EventKind in sessions.proto and convert.rs"
+            );
+        }
     }
 }
