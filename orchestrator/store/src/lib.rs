@@ -30,7 +30,10 @@
 //! the store opens, a catalog's unreferenced item sets when it is next imported.
 
 mod keys;
+mod leases;
+pub mod postgres;
 mod sessions;
+mod tree;
 
 use interarec_choice::model::ChoiceModel;
 use interarec_core::ToolRecord;
@@ -39,6 +42,9 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 pub use keys::KvScope;
+pub use leases::{Lease, LeaseHolder};
+
+use tree::Tree;
 
 /// The layout version this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -111,6 +117,14 @@ pub enum StoreError {
     /// A kv request over a documented limit.
     #[error("{0}")]
     KvLimit(String),
+    /// The shared database cannot be reached (or refused the connection).
+    #[error("the store at {location} cannot be reached: {detail}")]
+    Unreachable {
+        /// The database URL, without its password.
+        location: String,
+        /// What failed, and what to check.
+        detail: String,
+    },
     /// Any other I/O failure.
     #[error("storage error in {path}: {detail}")]
     Io {
@@ -121,23 +135,67 @@ pub enum StoreError {
     },
 }
 
+/// Where a store lives: a sled database in a data dir (one process), or a PostgreSQL-compatible
+/// database any number of servers share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// sled in `<data dir>/db`.
+    Sled(PathBuf),
+    /// A `postgres://` (or `postgresql://`) URL.
+    Postgres {
+        /// The connection URL (libpq's URL form).
+        url: String,
+        /// Connections this process keeps open.
+        pool_size: usize,
+    },
+}
+
+impl StoreLocation {
+    /// `store` as configured: a `postgres://`/`postgresql://` URL, or empty/`sled` for the sled
+    /// database in `data_dir`.
+    pub fn parse(store: &str, data_dir: &Path, pool_size: usize) -> Result<StoreLocation, String> {
+        let store = store.trim();
+        if store.is_empty() || store == "sled" {
+            return Ok(StoreLocation::Sled(data_dir.to_owned()));
+        }
+        if store.starts_with("postgres://") || store.starts_with("postgresql://") {
+            return Ok(StoreLocation::Postgres {
+                url: store.to_owned(),
+                pool_size: pool_size.max(1),
+            });
+        }
+        Err(format!(
+            "store `{}` is neither `sled` nor a `postgres://user@host:port/database` URL",
+            postgres::redacted(store)
+        ))
+    }
+}
+
+#[derive(Clone)]
+enum Backend {
+    Sled(sled::Db),
+    Postgres(postgres::Postgres),
+}
+
 /// The database and its typed trees.
 #[derive(Clone)]
 pub struct Store {
     path: PathBuf,
-    db: sled::Db,
-    tools: sled::Tree,
-    components: sled::Tree,
-    tool_kv: sled::Tree,
-    catalogs: sled::Tree,
-    catalog_items: sled::Tree,
-    catalog_item_sets: sled::Tree,
-    choice_models: sled::Tree,
-    sessions: sled::Tree,
-    frame_blobs: sled::Tree,
-    ocr_pages: sled::Tree,
-    frames: sled::Tree,
-    session_events: sled::Tree,
+    backend: Backend,
+    meta: Tree,
+    leases: Tree,
+    tools: Tree,
+    components: Tree,
+    tool_kv: Tree,
+    catalogs: Tree,
+    catalog_items: Tree,
+    catalog_item_sets: Tree,
+    choice_models: Tree,
+    sessions: Tree,
+    frame_blobs: Tree,
+    ocr_pages: Tree,
+    frames: Tree,
+    session_events: Tree,
 }
 
 impl std::fmt::Debug for Store {
@@ -149,7 +207,7 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (or creates) the database in `data_dir/db`, checking its schema version.
+    /// Opens (or creates) the sled database in `data_dir/db`, checking its schema version.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
         let path = data_dir.join("db");
         std::fs::create_dir_all(&path).map_err(|e| StoreError::Io {
@@ -161,76 +219,114 @@ impl Store {
             .cache_capacity(CACHE_BYTES)
             .open()
             .map_err(|error| open_error(&path, error))?;
-        let io = |error: sled::Error| open_error(&path, error);
-        let meta = db.open_tree("meta").map_err(io)?;
-        let tools = db.open_tree("tools").map_err(io)?;
-        let components = db.open_tree("components").map_err(io)?;
-        let tool_kv = db.open_tree("tool_kv").map_err(io)?;
-        let catalogs = db.open_tree("catalogs").map_err(io)?;
-        let catalog_items = db.open_tree("catalog_items").map_err(io)?;
-        let catalog_item_sets = db.open_tree("catalog_item_sets").map_err(io)?;
-        let choice_models = db.open_tree("choice_models").map_err(io)?;
-        let sessions = db.open_tree("sessions").map_err(io)?;
-        let frame_blobs = db.open_tree("frame_blobs").map_err(io)?;
-        let ocr_pages = db.open_tree("ocr_pages").map_err(io)?;
-        let frames = db.open_tree("frames").map_err(io)?;
-        let session_events = db.open_tree("session_events").map_err(io)?;
-        match meta.get(SCHEMA_VERSION_KEY).map_err(io)? {
+        let trees = db.clone();
+        let open_path = path.clone();
+        let store = Store::with_trees(path, Backend::Sled(db), move |name| {
+            trees
+                .open_tree(name)
+                .map(Tree::Sled)
+                .map_err(|error| open_error(&open_path, error))
+        })?;
+        store.sweep_components()?;
+        Ok(store)
+    }
+
+    /// Connects to a PostgreSQL-compatible database at `url` with `pool_size` connections,
+    /// creating or migrating its schema, and checks the schema version. Any number of servers
+    /// may open the same database.
+    pub fn open_postgres(url: &str, pool_size: usize) -> Result<Store, StoreError> {
+        let shown = PathBuf::from(postgres::redacted(url));
+        let db = postgres::Postgres::connect(url, pool_size).map_err(|error| StoreError::Unreachable {
+            location: shown.display().to_string(),
+            detail: error.to_string(),
+        })?;
+        let trees = db.clone();
+        // Components are not swept here: another server may be between writing a component and
+        // its record, and an unreferenced blob costs only space.
+        Store::with_trees(shown, Backend::Postgres(db), move |name| {
+            Ok(Tree::Postgres {
+                db: trees.clone(),
+                name,
+            })
+        })
+    }
+
+    /// Opens the store `location` names.
+    pub fn open_at(location: &StoreLocation) -> Result<Store, StoreError> {
+        match location {
+            StoreLocation::Sled(data_dir) => Store::open(data_dir),
+            StoreLocation::Postgres { url, pool_size } => Store::open_postgres(url, *pool_size),
+        }
+    }
+
+    fn with_trees(
+        path: PathBuf,
+        backend: Backend,
+        open_tree: impl Fn(&'static str) -> Result<Tree, StoreError>,
+    ) -> Result<Store, StoreError> {
+        let store = Store {
+            meta: open_tree("meta")?,
+            leases: open_tree("leases")?,
+            tools: open_tree("tools")?,
+            components: open_tree("components")?,
+            tool_kv: open_tree("tool_kv")?,
+            catalogs: open_tree("catalogs")?,
+            catalog_items: open_tree("catalog_items")?,
+            catalog_item_sets: open_tree("catalog_item_sets")?,
+            choice_models: open_tree("choice_models")?,
+            sessions: open_tree("sessions")?,
+            frame_blobs: open_tree("frame_blobs")?,
+            ocr_pages: open_tree("ocr_pages")?,
+            frames: open_tree("frames")?,
+            session_events: open_tree("session_events")?,
+            path,
+            backend,
+        };
+        let corrupt = |detail: String| StoreError::Corrupt {
+            path: store.path.clone(),
+            detail,
+        };
+        match store.meta.get(SCHEMA_VERSION_KEY).map_err(|e| store.io(e))? {
             Some(bytes) => {
-                let found = <[u8; 4]>::try_from(bytes.as_ref())
+                let found = <[u8; 4]>::try_from(bytes.as_slice())
                     .map(u32::from_be_bytes)
-                    .map_err(|_| StoreError::Corrupt {
-                        path: path.clone(),
-                        detail: "schema_version is not a u32".into(),
-                    })?;
+                    .map_err(|_| corrupt("schema_version is not a u32".into()))?;
                 if found != SCHEMA_VERSION {
                     return Err(StoreError::IncompatibleSchema {
-                        path,
+                        path: store.path.clone(),
                         found,
                         expected: SCHEMA_VERSION,
                     });
                 }
             }
             None => {
-                let has_data = !tools.is_empty()
-                    || !components.is_empty()
-                    || !tool_kv.is_empty()
-                    || !catalogs.is_empty()
-                    || !catalog_items.is_empty()
-                    || !catalog_item_sets.is_empty()
-                    || !choice_models.is_empty()
-                    || !sessions.is_empty()
-                    || !frame_blobs.is_empty()
-                    || !frames.is_empty()
-                    || !session_events.is_empty();
-                if has_data {
-                    return Err(StoreError::Corrupt {
-                        path,
-                        detail: "it holds data but no schema version".into(),
-                    });
+                let data_trees = [
+                    &store.tools,
+                    &store.components,
+                    &store.tool_kv,
+                    &store.catalogs,
+                    &store.catalog_items,
+                    &store.catalog_item_sets,
+                    &store.choice_models,
+                    &store.sessions,
+                    &store.frame_blobs,
+                    &store.frames,
+                    &store.session_events,
+                ];
+                for tree in data_trees {
+                    if !tree.is_empty().map_err(|e| store.io(e))? {
+                        return Err(corrupt("it holds data but no schema version".into()));
+                    }
                 }
-                meta.insert(SCHEMA_VERSION_KEY, &SCHEMA_VERSION.to_be_bytes())
-                    .map_err(io)?;
-                db.flush().map_err(io)?;
+                // Servers starting on an empty shared database at once all write the same value.
+                let version = SCHEMA_VERSION.to_be_bytes();
+                store
+                    .meta
+                    .compare_and_swap(SCHEMA_VERSION_KEY, None, Some(&version))
+                    .map_err(|e| store.io(e))?;
+                store.flush()?;
             }
         }
-        let store = Store {
-            path,
-            db,
-            tools,
-            components,
-            tool_kv,
-            catalogs,
-            catalog_items,
-            catalog_item_sets,
-            choice_models,
-            sessions,
-            frame_blobs,
-            ocr_pages,
-            frames,
-            session_events,
-        };
-        store.sweep_components()?;
         Ok(store)
     }
 
@@ -244,7 +340,7 @@ impl Store {
             .collect();
         for key in self.components.iter().keys() {
             let key = key.map_err(|e| self.io(e))?;
-            if !referenced.contains(key.as_ref()) {
+            if !referenced.contains(key.as_slice()) {
                 self.components.remove(key).map_err(|e| self.io(e))?;
             }
         }
@@ -286,7 +382,8 @@ impl Store {
         if let Some(orphan) = &orphan {
             self.components.remove(orphan.as_slice()).map_err(|e| self.io(e))?;
         }
-        self.db.flush().map_err(|e| self.io(e))?;
+        self.note_change(Changed::Tools)?;
+        self.flush()?;
         Ok(())
     }
 
@@ -349,7 +446,8 @@ impl Store {
                 self.tool_kv.remove(key).map_err(|e| self.io(e))?;
             }
         }
-        self.db.flush().map_err(|e| self.io(e))?;
+        self.note_change(Changed::Tools)?;
+        self.flush()?;
         Ok(Some(record))
     }
 
@@ -415,7 +513,7 @@ impl Store {
     /// Removes the items a commit replaced, and flushes.
     pub fn remove_replaced(&self, replaced: ReplacedItems) -> Result<(), StoreError> {
         self.remove_items_of(&replaced.record)?;
-        self.db.flush().map_err(|e| self.io(e))?;
+        self.flush()?;
         Ok(())
     }
 
@@ -454,7 +552,7 @@ impl Store {
                     .map(|next| self.catalog_item_sets.range(keys::item_set_prefix(catalog, next)..)),
             ),
         };
-        for key in before.keys().chain(after.into_iter().flat_map(sled::Iter::keys)) {
+        for key in before.keys().chain(after.into_iter().flat_map(tree::Entries::keys)) {
             let key = key.map_err(|e| self.io(e))?;
             if !key.starts_with(&prefix) {
                 break;
@@ -474,7 +572,7 @@ impl Store {
     }
 
     /// The tree and key prefix of a catalog record's items.
-    fn items_of(&self, record: &CatalogRecord) -> (&sled::Tree, Vec<u8>) {
+    fn items_of(&self, record: &CatalogRecord) -> (&Tree, Vec<u8>) {
         if record.generation == 0 {
             (&self.catalog_items, keys::catalog_prefix(&record.id))
         } else {
@@ -537,7 +635,8 @@ impl Store {
         };
         self.catalogs.remove(id.as_bytes()).map_err(|e| self.io(e))?;
         self.remove_items_of(&record)?;
-        self.db.flush().map_err(|e| self.io(e))?;
+        self.note_change(Changed::Catalogs)?;
+        self.flush()?;
         Ok(Some(record))
     }
 
@@ -574,7 +673,8 @@ impl Store {
         self.choice_models
             .insert(model.id.as_bytes(), encoded)
             .map_err(|e| self.io(e))?;
-        self.db.flush().map_err(|e| self.io(e))?;
+        self.note_change(Changed::Models)?;
+        self.flush()?;
         Ok(())
     }
 
@@ -612,13 +712,93 @@ impl Store {
             return Ok(None);
         };
         self.choice_models.remove(id.as_bytes()).map_err(|e| self.io(e))?;
-        self.db.flush().map_err(|e| self.io(e))?;
+        self.note_change(Changed::Models)?;
+        self.flush()?;
         Ok(Some(model))
     }
 
     /// Writes everything to disk.
+    /// (PostgreSQL: a no-op, every statement commits durably when it returns.)
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush().map(|_| ()).map_err(|e| self.io(e))
+        match &self.backend {
+            Backend::Sled(db) => db.flush().map(|_| ()).map_err(|e| self.io(e)),
+            Backend::Postgres(_) => Ok(()),
+        }
+    }
+
+    /// How many times each kind of shared record (tools, catalogs, models) has changed, on a
+    /// shared store; servers compare these to know when their caches must be read again
+    /// (always zeros on sled, where this process is the only writer).
+    pub fn changes(&self) -> Result<Changes, StoreError> {
+        let read = |kind: Changed| -> Result<u64, StoreError> {
+            Ok(self
+                .meta
+                .get(kind.key())
+                .map_err(|e| self.io(e))?
+                .and_then(|bytes| <[u8; 8]>::try_from(bytes.as_slice()).ok())
+                .map_or(0, u64::from_be_bytes))
+        };
+        Ok(Changes {
+            tools: read(Changed::Tools)?,
+            catalogs: read(Changed::Catalogs)?,
+            models: read(Changed::Models)?,
+        })
+    }
+
+    /// Counts a change of `kind` (shared stores only; see [`Store::changes`]).
+    fn note_change(&self, kind: Changed) -> Result<(), StoreError> {
+        if !self.is_shared() {
+            return Ok(());
+        }
+        loop {
+            let current = self.meta.get(kind.key()).map_err(|e| self.io(e))?;
+            let count = current
+                .as_deref()
+                .and_then(|bytes| <[u8; 8]>::try_from(bytes).ok())
+                .map_or(0, u64::from_be_bytes);
+            let next = (count + 1).to_be_bytes();
+            if self
+                .meta
+                .compare_and_swap(kind.key(), current.as_deref(), Some(&next))
+                .map_err(|e| self.io(e))?
+            {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Whether other processes share this store (PostgreSQL): then sessions lease what they
+    /// change, watches poll the log, and caches follow [`Store::changes`].
+    pub fn is_shared(&self) -> bool {
+        matches!(self.backend, Backend::Postgres(_))
+    }
+}
+
+/// Change counts of the records every server caches (see [`Store::changes`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Registrations and removals of tools.
+    pub tools: u64,
+    /// Imports and removals of catalogs.
+    pub catalogs: u64,
+    /// Fits and removals of choice models.
+    pub models: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Changed {
+    Tools,
+    Catalogs,
+    Models,
+}
+
+impl Changed {
+    fn key(self) -> &'static [u8] {
+        match self {
+            Changed::Tools => b"changes/tools",
+            Changed::Catalogs => b"changes/catalogs",
+            Changed::Models => b"changes/models",
+        }
     }
 }
 
@@ -695,7 +875,8 @@ impl CatalogWriter<'_> {
             .catalogs
             .insert(self.id.as_bytes(), encoded)
             .map_err(|e| store.io(e))?;
-        store.db.flush().map_err(|e| store.io(e))?;
+        store.note_change(Changed::Catalogs)?;
+        store.flush()?;
         Ok((stored, self.previous.map(|record| ReplacedItems { record })))
     }
 

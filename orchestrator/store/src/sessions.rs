@@ -38,11 +38,10 @@ impl Store {
     /// callers flush once per group of frames before they acknowledge any of them.
     pub fn put_frame(&self, session: &str, meta: &mut FrameMeta, image: &[u8]) -> Result<bool, StoreError> {
         let digest = hex::decode(&meta.frame_id).map_err(|e| self.io(format!("frame id is not hex: {e}")))?;
-        let known = self
+        let known = !self
             .frame_blobs
-            .compare_and_swap(&digest, None::<&[u8]>, Some(image))
-            .map_err(|e| self.io(e))?
-            .is_err();
+            .compare_and_swap(&digest, None, Some(image))
+            .map_err(|e| self.io(e))?;
         meta.shared_bytes = known;
         let encoded = serde_json::to_vec(meta).map_err(|e| self.io(e))?;
         self.frames
@@ -88,7 +87,7 @@ impl Store {
 
     /// A cached OCR page (`engine/sha256`).
     pub fn ocr_page(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.ocr_pages.get(key).map_err(|e| self.io(e))?.map(|b| b.to_vec()))
+        self.ocr_pages.get(key).map_err(|e| self.io(e))
     }
 
     /// Caches an OCR page (not flushed: a lost page is read again).

@@ -34,6 +34,76 @@ fn reopen(dir: &std::path::Path) -> Store {
     }
 }
 
+/// Where a test's store lives: a temp dir for sled, a database of its own on the PostgreSQL
+/// server `INTERAREC_TEST_POSTGRES` names (`just test-postgres` starts one).
+enum Place {
+    Sled(tempfile::TempDir),
+    Postgres(String),
+}
+
+impl Place {
+    fn sled() -> Place {
+        Place::Sled(tempfile::tempdir().unwrap())
+    }
+
+    fn postgres() -> Place {
+        Place::Postgres(fresh_database())
+    }
+
+    /// Opens (again) the store at this place.
+    fn open(&self) -> Store {
+        match self {
+            Place::Sled(dir) => reopen(dir.path()),
+            Place::Postgres(url) => Store::open_postgres(url, 2).unwrap(),
+        }
+    }
+}
+
+/// A new database on the test PostgreSQL server.
+fn fresh_database() -> String {
+    let server = std::env::var("INTERAREC_TEST_POSTGRES")
+        .expect("INTERAREC_TEST_POSTGRES names no PostgreSQL server; run these tests with `just test-postgres`");
+    let name = format!("store_{}", hex::encode(std::process::id().to_be_bytes()) + &hex::encode(rand_bytes()));
+    crate::postgres::create_database(&server, &name).unwrap()
+}
+
+fn rand_bytes() -> [u8; 6] {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    static COUNTER: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let count = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut bytes = [0u8; 6];
+    bytes[..4].copy_from_slice(&(nanos as u32).to_be_bytes());
+    bytes[4..].copy_from_slice(&count.to_be_bytes());
+    bytes
+}
+
+/// One test body, run on sled and (ignored unless PostgreSQL is there: `just test-postgres`
+/// runs the ignored ones) on PostgreSQL.
+macro_rules! on_both_backends {
+    ($name:ident, |$place:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn run($place: &Place) $body
+
+            #[test]
+            fn sled() {
+                run(&Place::sled())
+            }
+
+            #[test]
+            #[ignore = "needs PostgreSQL: `just test-postgres` runs it"]
+            fn postgres() {
+                run(&Place::postgres())
+            }
+        }
+    };
+}
+
 #[test]
 fn tools_survive_reopen_and_removal_cleans_up() {
     let dir = tempfile::tempdir().unwrap();
@@ -90,8 +160,7 @@ fn a_different_schema_version_is_refused_not_reset() {
     {
         let store = reopen(dir.path());
         store.put_tool(&record("alpha", b"a"), b"a").unwrap();
-        let meta = store.db.open_tree("meta").unwrap();
-        meta.insert(SCHEMA_VERSION_KEY, &99u32.to_be_bytes()).unwrap();
+        store.meta.insert(SCHEMA_VERSION_KEY, 99u32.to_be_bytes()).unwrap();
         store.flush().unwrap();
     }
     let error = Store::open(dir.path()).unwrap_err();
@@ -128,10 +197,8 @@ fn a_second_open_of_the_same_dir_is_refused_while_the_first_is_live() {
     assert!(error.to_string().contains("is in use by another process"), "{error}");
 }
 
-#[test]
-fn kv_is_scoped_by_session_and_tool() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = reopen(dir.path());
+on_both_backends!(kv_is_scoped_by_session_and_tool, |place| {
+    let store = place.open();
     let a = KvScope::new("s1", "echo");
     let b = KvScope::new("s1", "echo2");
     let c = KvScope::new("s2", "echo");
@@ -159,17 +226,15 @@ fn kv_is_scoped_by_session_and_tool() {
             .to_string()
             .contains("over the 1048576-byte limit")
     );
-}
+});
 
-#[test]
-fn catalogs_store_items_in_order_and_replace_cleanly() {
+on_both_backends!(catalogs_store_items_in_order_and_replace_cleanly, |place| {
     use interarec_core::catalog::{CatalogFormat, parse_catalog};
-    let dir = tempfile::tempdir().unwrap();
     let import = |text: &str| parse_catalog(CatalogFormat::Csv, text.as_bytes(), &Default::default(), false).unwrap();
     let long = import("id,title,price\na,A,1\nb,B,2\nc,C,3\n");
     let short = import("id,title,price\nz,Z,9\n");
     {
-        let store = reopen(dir.path());
+        let store = place.open();
         store
             .put_catalog(
                 &CatalogRecord::new("shop".into(), "Shop".into(), &long.summary(), 1),
@@ -183,7 +248,7 @@ fn catalogs_store_items_in_order_and_replace_cleanly() {
             )
             .unwrap();
     }
-    let store = reopen(dir.path());
+    let store = place.open();
     let ids = |items: Vec<Item>| items.into_iter().map(|i| i.id).collect::<Vec<_>>();
     assert_eq!(ids(store.catalog_items("shop", 0, 10).unwrap()), ["a", "b", "c"]);
     assert_eq!(ids(store.catalog_items("shop", 1, 1).unwrap()), ["b"]);
@@ -205,7 +270,7 @@ fn catalogs_store_items_in_order_and_replace_cleanly() {
         ["z"],
         "other catalogs untouched"
     );
-}
+});
 
 #[test]
 fn content_nothing_points_at_is_invisible_and_swept() {
@@ -268,11 +333,9 @@ fn content_nothing_points_at_is_invisible_and_swept() {
     assert_eq!(store.get_catalog("shop").unwrap().unwrap().generation, 2);
 }
 
-#[test]
-fn a_catalog_written_item_by_item_shows_only_when_committed() {
+on_both_backends!(a_catalog_written_item_by_item_shows_only_when_committed, |place| {
     use interarec_core::catalog::{CatalogFormat, parse_catalog};
-    let dir = tempfile::tempdir().unwrap();
-    let store = reopen(dir.path());
+    let store = place.open();
     let import = |text: &str| parse_catalog(CatalogFormat::Csv, text.as_bytes(), &Default::default(), false).unwrap();
     let first = import(
         "id,title,price
@@ -317,12 +380,10 @@ e,E,5
     store.remove_replaced(replaced).unwrap();
     assert_eq!(store.catalog_item_sets.len(), 3, "the replaced items are gone");
     assert!(store.for_each_catalog_item("none", |_| {}).unwrap().is_none());
-}
+});
 
-#[test]
-fn choice_models_survive_reopen_and_removal() {
+on_both_backends!(choice_models_survive_reopen_and_removal, |place| {
     use interarec_choice::model::{ChoiceModel, Provenance};
-    let dir = tempfile::tempdir().unwrap();
     let model = ChoiceModel {
         id: "fashion".into(),
         catalog_id: Some("fashion".into()),
@@ -344,10 +405,10 @@ fn choice_models_survive_reopen_and_removal() {
         segments: Vec::new(),
     };
     {
-        let store = reopen(dir.path());
+        let store = place.open();
         store.put_choice_model(&model).unwrap();
     }
-    let store = reopen(dir.path());
+    let store = place.open();
     assert_eq!(store.get_choice_model("fashion").unwrap().as_ref(), Some(&model));
     let json = store.choice_model_json("fashion").unwrap().unwrap();
     assert_eq!(serde_json::from_slice::<ChoiceModel>(&json).unwrap(), model);
@@ -355,12 +416,10 @@ fn choice_models_survive_reopen_and_removal() {
     assert_eq!(store.remove_choice_model("fashion").unwrap(), Some(model));
     assert!(store.get_choice_model("fashion").unwrap().is_none());
     assert!(store.remove_choice_model("fashion").unwrap().is_none());
-}
+});
 
-#[test]
-fn frames_are_stored_once_per_content_in_sequence_order_and_survive_reopen() {
+on_both_backends!(frames_are_stored_once_per_content_in_sequence_order_and_survive_reopen, |place| {
     use interarec_core::session::{FrameMeta, SessionEvent, SessionOptions, SessionRecord};
-    let dir = tempfile::tempdir().unwrap();
     let meta = |sequence: u64, bytes: &[u8]| FrameMeta {
         sequence,
         frame_id: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes)),
@@ -377,7 +436,7 @@ fn frames_are_stored_once_per_content_in_sequence_order_and_survive_reopen() {
         shared_bytes: false,
     };
     {
-        let store = reopen(dir.path());
+        let store = place.open();
         let record = SessionRecord {
             id: "s1".into(),
             catalog_id: String::new(),
@@ -429,7 +488,7 @@ fn frames_are_stored_once_per_content_in_sequence_order_and_survive_reopen() {
             .unwrap();
         store.flush().unwrap();
     }
-    let store = reopen(dir.path());
+    let store = place.open();
     let sequences: Vec<u64> = store
         .frames("s1", 0, u64::MAX)
         .unwrap()
@@ -452,4 +511,90 @@ fn frames_are_stored_once_per_content_in_sequence_order_and_survive_reopen() {
     assert!(store.events("s1", 2, u64::MAX, usize::MAX).unwrap().is_empty());
     assert_eq!(store.get_session("s1").unwrap().unwrap().last_sequence, 300);
     assert_eq!(store.list_sessions().unwrap().len(), 1);
+});
+
+on_both_backends!(leases_go_to_one_holder_until_released_or_expired, |place| {
+    use std::time::Duration;
+    let store = place.open();
+    let (a, b) = (LeaseHolder::new("replica-a"), LeaseHolder::new("replica-b"));
+    let long = Duration::from_secs(60);
+    let mut held = store.try_lease("batch/s1", &a, long).unwrap().expect("free");
+    assert!(store.try_lease("batch/s1", &b, long).unwrap().is_none(), "held by a");
+    assert!(store.try_lease("batch/s2", &b, long).unwrap().is_some(), "names are separate");
+    assert_eq!(store.lease_holder("batch/s1").unwrap().unwrap().0, "replica-a");
+    assert!(store.renew_lease(&mut held, &a, long).unwrap());
+    store.release_lease(held).unwrap();
+    assert!(store.lease_holder("batch/s1").unwrap().is_none());
+    // An expired lease is taken over, and its old holder can neither renew nor release it.
+    let mut stale = store.try_lease("batch/s1", &a, Duration::from_millis(1)).unwrap().unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    let taken = store.try_lease("batch/s1", &b, long).unwrap().expect("expired");
+    assert!(!store.renew_lease(&mut stale, &a, long).unwrap());
+    store.release_lease(stale).unwrap();
+    assert_eq!(store.lease_holder("batch/s1").unwrap().unwrap().0, "replica-b");
+    store.release_lease(taken).unwrap();
+});
+
+on_both_backends!(scans_page_through_many_keys_in_byte_order, |place| {
+    let store = place.open();
+    // More keys than one PostgreSQL page, with 0xff bytes where a prefix's end is computed.
+    let scope = KvScope::new("s\u{ff}", "tool");
+    let keys: Vec<String> = (0..1300).map(|i| format!("k{i:05}")).collect();
+    for key in &keys {
+        store.kv_set(&scope, key, key.as_bytes()).unwrap();
+    }
+    store.kv_set(&KvScope::new("s\u{ff}", "tool2"), "k00000", b"other").unwrap();
+    assert_eq!(store.kv_list(&scope, "").unwrap(), keys);
+    assert_eq!(store.kv_list(&scope, "k0120").unwrap(), keys[1200..1210].to_vec());
+    assert_eq!(store.tool_kv.range(scope.key("k00010")..scope.key("k00020")).count(), 10);
+    assert_eq!(store.tool_kv.range(scope.key("k00010")..=scope.key("k00020")).count(), 11);
+    assert_eq!(store.tool_kv.range(scope.key("k01290")..).count(), 11, "to the end, the other tool's key too");
+    assert_eq!(store.tool_kv.len(), 1301);
+});
+
+on_both_backends!(two_handles_on_one_store_see_each_others_writes, |place| {
+    let (first, second) = (place.open(), match place {
+        // sled allows one process one handle; a clone is what a second user of it holds.
+        Place::Sled(_) => None,
+        Place::Postgres(_) => Some(place.open()),
+    });
+    let second = second.unwrap_or_else(|| first.clone());
+    first.put_tool(&record("alpha", b"a"), b"a").unwrap();
+    assert!(second.get_tool("alpha").unwrap().is_some());
+    let before = second.changes().unwrap();
+    assert!(second.remove_tool("alpha").unwrap().is_some());
+    assert!(first.get_tool("alpha").unwrap().is_none());
+    let after = first.changes().unwrap();
+    match first.is_shared() {
+        true => assert_eq!((after.tools, after.catalogs), (before.tools + 1, before.catalogs)),
+        false => assert_eq!(after, Changes::default(), "sled has one writer and counts nothing"),
+    }
+});
+
+#[test]
+#[ignore = "needs PostgreSQL: `just test-postgres` runs it"]
+fn a_shared_database_of_another_schema_version_is_refused() {
+    let url = fresh_database();
+    let store = Store::open_postgres(&url, 1).unwrap();
+    store.meta.insert(SCHEMA_VERSION_KEY, 99u32.to_be_bytes()).unwrap();
+    let error = Store::open_postgres(&url, 1).unwrap_err().to_string();
+    assert!(error.contains("has schema version 99 but this build reads version 1"), "{error}");
+    let unreachable = Store::open_postgres("postgres://nobody@127.0.0.1:1/none", 1).unwrap_err().to_string();
+    assert!(unreachable.contains("cannot be reached") && unreachable.contains("check the URL"), "{unreachable}");
+}
+
+#[test]
+fn store_locations_parse_from_configuration() {
+    let dir = std::path::Path::new("/data");
+    assert_eq!(StoreLocation::parse("", dir, 4), Ok(StoreLocation::Sled(dir.to_owned())));
+    assert_eq!(StoreLocation::parse("sled", dir, 4), Ok(StoreLocation::Sled(dir.to_owned())));
+    assert_eq!(
+        StoreLocation::parse("postgresql://u@h/db", dir, 0),
+        Ok(StoreLocation::Postgres {
+            url: "postgresql://u@h/db".into(),
+            pool_size: 1
+        })
+    );
+    let refused = StoreLocation::parse("mysql://u:pw@h/db", dir, 4).unwrap_err();
+    assert!(refused.contains("mysql://u:***@h/db") && !refused.contains("pw"), "{refused}");
 }
