@@ -9,6 +9,7 @@ pub mod intent;
 pub mod llm;
 pub mod metrics;
 pub mod pipeline;
+pub mod replicas;
 
 use interarec_client::{Client, ConnectOptions, Grant, ToolLimits};
 use interarec_server::RunningServer;
@@ -37,6 +38,36 @@ pub fn plugin(name: &str) -> Vec<u8> {
             path.display()
         )
     })
+}
+
+/// The store end-to-end servers use: `sled` in their temp data dir, or, when
+/// `INTERAREC_E2E_STORE=postgres` (`just test-postgres`), a fresh database of its own on the
+/// PostgreSQL server `INTERAREC_TEST_POSTGRES` names.
+pub fn test_store() -> String {
+    match std::env::var("INTERAREC_E2E_STORE").as_deref() {
+        Ok("postgres") => fresh_postgres_database(),
+        Ok("sled") | Err(_) => "sled".to_owned(),
+        Ok(other) => panic!("INTERAREC_E2E_STORE={other}: use `sled` or `postgres`"),
+    }
+}
+
+/// A new, empty database on the test PostgreSQL server (`just test-postgres` starts one).
+pub fn fresh_postgres_database() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let server = std::env::var("INTERAREC_TEST_POSTGRES").unwrap_or_else(|_| {
+        panic!("INTERAREC_TEST_POSTGRES names no PostgreSQL server; run this with `just test-postgres`")
+    });
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.subsec_nanos());
+    let name = format!(
+        "e2e_{}_{}_{nanos}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    interarec_store::postgres::create_database(&server, &name)
+        .unwrap_or_else(|error| panic!("cannot create test database {name}: {error}"))
 }
 
 /// A grant as the wire type.
@@ -91,6 +122,7 @@ impl TestServer {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut config = ServerConfig::local(data_dir.path());
         config.listen = "127.0.0.1:0".parse().unwrap();
+        config.store = test_store();
         adjust(&mut config);
         let server = interarec_server::start(config.clone()).await.expect("server starts");
         TestServer {

@@ -83,6 +83,10 @@ enum Command {
         /// Directory for the database and the compiled-component cache.
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// The database: `sled` (in the data dir, the default) or a `postgres://user@host:port/db`
+        /// URL that any number of servers share (put a password in INTERAREC_STORE, not here).
+        #[arg(long)]
+        store: Option<String>,
         /// PEM certificate chain to serve TLS.
         #[arg(long)]
         tls_cert: Option<PathBuf>,
@@ -214,6 +218,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             config,
             listen,
             data_dir,
+            store,
             tls_cert,
             tls_key,
             model_provider,
@@ -229,6 +234,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 config_file: config,
                 listen,
                 data_dir,
+                store,
                 tls_cert,
                 tls_key,
                 model_provider: model_provider.map(value_name),
@@ -310,7 +316,12 @@ pub fn wire_grant(text: &str) -> anyhow::Result<interarec_client::Grant> {
 }
 
 async fn serve(config: ServerConfig) -> anyhow::Result<()> {
-    let data_dir = config.data_dir.clone();
+    let data = match config.replicas.location(&config.store, &config.data_dir) {
+        Ok(interarec_store::StoreLocation::Postgres { url, .. }) => {
+            format!("data in {}", interarec_store::postgres::redacted(&url))
+        }
+        _ => format!("data in {}", config.data_dir.display()),
+    };
     let token = match (&config.admin_token, config.api_keys.len()) {
         (None, _) => "not set: every caller on this machine is the admin".to_owned(),
         (Some(_), 0) => "set; callers on this machine may create sessions without a key".to_owned(),
@@ -320,9 +331,8 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     // is reported before the server claims to be serving.
     let server = interarec_server::start(config).await?;
     eprintln!(
-        "interarec: serving on {} (data in {}, admin token {token})",
-        server.url(),
-        data_dir.display()
+        "interarec: serving on {} ({data}, admin token {token})",
+        server.url()
     );
     if let Some(metrics) = server.metrics_addr {
         eprintln!("interarec: metrics on http://{metrics}/metrics");

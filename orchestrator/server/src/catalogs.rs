@@ -7,7 +7,7 @@ use interarec_choice::item::Item;
 use interarec_core::catalog::{
     AttributeOverride, CatalogError, CatalogFormat, CatalogRecord, ImportPhase, ImportSummary, RowError, import_catalog,
 };
-use interarec_store::{ReplacedItems, Store, StoreError};
+use interarec_store::{HeldLease, LeaseHolder, ReplacedItems, Store, StoreError};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -40,6 +40,9 @@ pub enum CatalogServiceError {
     /// A background worker failed (a fault of the server's, not the request's).
     #[error("{0}")]
     Worker(String),
+    /// Another server sharing the store is writing this catalog.
+    #[error("{0}")]
+    Busy(String),
 }
 
 /// What an import asks for.
@@ -80,6 +83,9 @@ pub struct Catalogs {
     store: Store,
     writes: Arc<tokio::sync::Mutex<()>>,
     decoded: Option<Arc<Decoded>>,
+    spool: Option<std::path::PathBuf>,
+    /// On a shared store: this server's name in leases, and how long one lasts.
+    replica: Option<(LeaseHolder, std::time::Duration)>,
 }
 
 impl Catalogs {
@@ -89,6 +95,8 @@ impl Catalogs {
             store,
             writes: Arc::default(),
             decoded: None,
+            spool: None,
+            replica: None,
         }
     }
 
@@ -134,10 +142,42 @@ impl Catalogs {
         })
     }
 
-    /// Where uploads wait to be parsed: beside the database, on disk (a temp dir may be memory).
+    /// Shares the store with other servers: a catalog is written by one of them at a time,
+    /// under a lease named after it.
+    pub fn with_replica(mut self, holder: LeaseHolder, lease: std::time::Duration) -> Catalogs {
+        self.replica = Some((holder, lease));
+        self
+    }
+
+    /// Takes catalog `id`'s write lease on a shared store (`None` on sled: the in-process lock
+    /// is enough).
+    fn lease_catalog(&self, id: &str) -> Result<Option<HeldLease>, CatalogServiceError> {
+        let Some((holder, ttl)) = &self.replica else {
+            return Ok(None);
+        };
+        match self.store.try_lease(&format!("catalog/{id}"), holder, *ttl)? {
+            Some(lease) => Ok(Some(self.store.keep_lease(lease, holder, *ttl))),
+            None => Err(CatalogServiceError::Busy(format!(
+                "catalog `{id}` is being imported or removed on another server; try again when that finishes"
+            ))),
+        }
+    }
+
+    /// Parks uploads in `dir` while they are parsed (on disk: a temp dir may be memory).
+    pub fn with_spool_dir(mut self, dir: std::path::PathBuf) -> Catalogs {
+        self.spool = Some(dir);
+        self
+    }
+
+    /// Where uploads wait to be parsed: the spool dir given, else beside the sled database.
     fn spool_dir(&self) -> std::path::PathBuf {
-        let db = self.store.path();
-        db.parent().unwrap_or(db).join("imports")
+        match &self.spool {
+            Some(dir) => dir.clone(),
+            None => {
+                let db = self.store.path();
+                db.parent().unwrap_or(db).join("imports")
+            }
+        }
     }
 
     /// Parses an upload and stores its items as they are read (see [`import_catalog`]); the
@@ -160,6 +200,7 @@ impl Catalogs {
             .into_inner()
             .map_err(|e| CatalogServiceError::Worker(format!("cannot finish spooling the import: {e}")))?;
         let _guard = self.writes.lock().await;
+        let _lease = self.lease_catalog(&spec.id)?;
         let existing = self.store.get_catalog(&spec.id)?;
         if existing.is_some() && !spec.replace {
             return Err(CatalogServiceError::Exists(spec.id));
@@ -203,6 +244,7 @@ impl Catalogs {
     /// Removes a catalog and its items.
     pub async fn remove(&self, id: &str) -> Result<CatalogRecord, CatalogServiceError> {
         let _guard = self.writes.lock().await;
+        let _lease = self.lease_catalog(id)?;
         let removed = self
             .store
             .remove_catalog(id)?

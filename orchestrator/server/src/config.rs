@@ -5,6 +5,8 @@
 //! |----------------|-------------------------|--------------|-------------------------|
 //! | `listen`       | `INTERAREC_LISTEN`      | `--listen`   | `127.0.0.1:50051`       |
 //! | `data_dir`     | `INTERAREC_DATA_DIR`    | `--data-dir` | `./interarec-data`      |
+//! | `store`        | `INTERAREC_STORE`       | `--store`    | `sled` (in `data_dir`), or `postgres://user:password@host:port/db` (shared by replicas; prefer the environment for a URL with a password) |
+//! | `[replicas]` (`pool_size`, `lease_ms`, `poll_ms`) | – | – | see [`ReplicaConfig`] |
 //! | `admin_token`  | `INTERAREC_ADMIN_TOKEN` | (none: keep secrets out of `ps`) | unset (at least 16 characters) |
 //! | `[[api_keys]]` (`name`, `sha256`, `scopes`) | – | – | none (`interarec api-key new` makes one) |
 //! | `tls.cert`     | `INTERAREC_TLS_CERT`    | `--tls-cert` | unset                   |
@@ -54,8 +56,14 @@ use std::path::{Path, PathBuf};
 pub struct ServerConfig {
     /// Address to listen on.
     pub listen: SocketAddr,
-    /// Where the database and the component cache live.
+    /// Where the component cache and import spool live, and the sled database unless `store`
+    /// names a shared one.
     pub data_dir: PathBuf,
+    /// `sled` (or empty): the database in `data_dir`; `postgres://…`: a database any number of
+    /// replicas share.
+    pub store: String,
+    /// How replicas on a shared store cooperate.
+    pub replicas: ReplicaConfig,
     /// Bearer token of the admin: registering and removing tools, catalogs and models, listing
     /// sessions, any session's calls. None: every caller is the admin (loopback only).
     pub admin_token: Option<String>,
@@ -201,6 +209,52 @@ impl ServingConfig {
     }
 }
 
+/// The `[replicas]` table: how servers sharing one PostgreSQL-compatible store cooperate
+/// (ignored on sled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReplicaConfig {
+    /// Connections this server keeps to the shared store.
+    pub pool_size: usize,
+    /// How long a claim on a session's batch lasts unless renewed (renewed every third of
+    /// it): a replica that dies mid-batch leaves it to another one after at most this long.
+    pub lease_ms: u64,
+    /// How often watches read the shared log for events produced on other replicas, and how
+    /// often caches of tools, catalogs and models check for changes made elsewhere.
+    pub poll_ms: u64,
+}
+
+impl Default for ReplicaConfig {
+    fn default() -> Self {
+        ReplicaConfig {
+            pool_size: interarec_store::postgres::DEFAULT_POOL_SIZE,
+            lease_ms: interarec_sessions::DEFAULT_LEASE.as_millis() as u64,
+            poll_ms: interarec_sessions::DEFAULT_POLL.as_millis() as u64,
+        }
+    }
+}
+
+impl ReplicaConfig {
+    /// Refuses values outside their documented ranges.
+    pub fn validate(&self) -> Result<(), String> {
+        let in_range = |key: &str, value: u64, low: u64, high: u64| {
+            if (low..=high).contains(&value) {
+                Ok(())
+            } else {
+                Err(format!("replicas.{key} = {value} is out of range: use {low} to {high}"))
+            }
+        };
+        in_range("pool_size", self.pool_size as u64, 1, 256)?;
+        in_range("lease_ms", self.lease_ms, 500, 600_000)?;
+        in_range("poll_ms", self.poll_ms, 10, 60_000)
+    }
+
+    /// Where `store` (as configured) and this table put the store.
+    pub fn location(&self, store: &str, data_dir: &Path) -> Result<interarec_store::StoreLocation, String> {
+        interarec_store::StoreLocation::parse(store, data_dir, self.pool_size)
+    }
+}
+
 /// PEM files of the server's TLS identity.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -217,6 +271,9 @@ pub struct TlsFiles {
 struct FileConfig {
     listen: Option<String>,
     data_dir: Option<PathBuf>,
+    store: Option<String>,
+    #[serde(default)]
+    replicas: ReplicaConfig,
     admin_token: Option<String>,
     #[serde(default)]
     api_keys: Vec<ApiKey>,
@@ -293,6 +350,8 @@ pub struct ConfigOverrides {
     pub listen: Option<String>,
     /// `--data-dir`.
     pub data_dir: Option<PathBuf>,
+    /// `--store`.
+    pub store: Option<String>,
     /// `--tls-cert`.
     pub tls_cert: Option<PathBuf>,
     /// `--tls-key`.
@@ -324,6 +383,8 @@ impl ServerConfig {
         ServerConfig {
             listen: DEFAULT_LISTEN.parse().expect("valid default address"),
             data_dir: data_dir.to_owned(),
+            store: String::new(),
+            replicas: ReplicaConfig::default(),
             admin_token: None,
             api_keys: Vec::new(),
             tls: None,
@@ -368,6 +429,18 @@ impl ServerConfig {
             .or_else(|| env("INTERAREC_DATA_DIR").map(PathBuf::from))
             .or(file.data_dir)
             .unwrap_or_else(|| PathBuf::from("./interarec-data"));
+        let store = overrides
+            .store
+            .clone()
+            .or_else(|| env("INTERAREC_STORE"))
+            .or(file.store)
+            .unwrap_or_default();
+        file.replicas
+            .validate()
+            .map_err(|e| anyhow::anyhow!("invalid [replicas]: {e}"))?;
+        file.replicas
+            .location(&store, &data_dir)
+            .map_err(|e| anyhow::anyhow!("invalid store: {e}"))?;
         let admin_token = env("INTERAREC_ADMIN_TOKEN")
             .or(file.admin_token)
             .filter(|t| !t.is_empty());
@@ -436,6 +509,8 @@ impl ServerConfig {
         let config = ServerConfig {
             listen,
             data_dir,
+            store,
+            replicas: file.replicas,
             admin_token,
             api_keys: file.api_keys,
             tls,

@@ -58,6 +58,10 @@ pub struct AppState {
     pub background: Arc<background::BackgroundRuntime>,
     /// The store itself, for readers beside the services (the console's frames and pictures).
     pub store: Store,
+    /// Decoded catalogs and models, shared by the services and the tools.
+    pub decoded: Arc<backends::Decoded>,
+    /// How often a server on a shared store looks for changes made by the others.
+    pub poll: std::time::Duration,
 }
 
 impl AppState {
@@ -83,7 +87,13 @@ impl AppState {
 pub async fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create the data dir {}", config.data_dir.display()))?;
-    let store = Store::open(&config.data_dir)?;
+    let location = config
+        .replicas
+        .location(&config.store, &config.data_dir)
+        .map_err(|e| anyhow::anyhow!("invalid store: {e}"))?;
+    let store = tokio::task::spawn_blocking(move || Store::open_at(&location))
+        .await
+        .context("the thread opening the store failed")??;
     let vision = Arc::new(backends::Vision::new(
         store.clone(),
         &config.vision,
@@ -101,7 +111,22 @@ pub async fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
             .with_models(vision.clone()),
     )
     .context("cannot start the plugin host")?;
-    let catalogs = Catalogs::new(store.clone()).with_decoded(decoded.clone());
+    // This server's name in the leases of a shared store.
+    let holder = match store.is_shared() {
+        true => Some(interarec_store::LeaseHolder::new(
+            &interarec_core::secret::random_id("replica-")
+                .map_err(|e| anyhow::anyhow!("cannot name this server in leases: {e}"))?,
+        )),
+        false => None,
+    };
+    let lease = std::time::Duration::from_millis(config.replicas.lease_ms);
+    let catalogs = Catalogs::new(store.clone())
+        .with_decoded(decoded.clone())
+        .with_spool_dir(config.data_dir.join("imports"));
+    let catalogs = match &holder {
+        Some(holder) => catalogs.with_replica(holder.clone(), lease),
+        None => catalogs,
+    };
     let models = Models::new(store.clone(), decoded.clone()).with_optimize_limits(config.serving.optimize_limits());
     let registry = Registry::open(store.clone(), host).await?;
     let network_planner = match &config.openai {
@@ -131,6 +156,14 @@ pub async fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
         })
         .with_max_live(config.serving.max_live_sessions)
         .with_frame_limits(config.serving.frame_limits());
+    let poll = std::time::Duration::from_millis(config.replicas.poll_ms);
+    let sessions = match holder {
+        Some(holder) => {
+            tracing::info!(replica = %holder.id(), store = %store.path().display(), "sharing the store with other servers");
+            sessions.with_replica(interarec_sessions::Replica { holder, lease, poll })
+        }
+        None => sessions,
+    };
     Ok(AppState {
         registry,
         catalogs,
@@ -139,7 +172,39 @@ pub async fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
         ocr: vision.pages(),
         background,
         store,
+        decoded,
+        poll,
     })
+}
+
+/// On a shared store, follows what other servers change: tools are loaded or unloaded, and
+/// cached models forgotten, when the store's change counts move (catalogs need nothing: each
+/// use compares the cached columns' version with the stored record).
+async fn follow_changes(state: AppState) {
+    let mut seen = interarec_store::Changes::default();
+    let mut interval = tokio::time::interval(state.poll);
+    loop {
+        interval.tick().await;
+        let store = state.store.clone();
+        let changes = match tokio::task::spawn_blocking(move || store.changes()).await {
+            Ok(Ok(changes)) => changes,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "reading the shared store's changes failed");
+                continue;
+            }
+            Err(_) => continue,
+        };
+        if changes.tools != seen.tools
+            && let Err(error) = state.registry.sync().await
+        {
+            tracing::warn!(%error, "loading tools changed on another server failed");
+            continue;
+        }
+        if changes.models != seen.models {
+            state.decoded.forget_models();
+        }
+        seen = changes;
+    }
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then flushes the store.
@@ -197,6 +262,12 @@ async fn serve_state(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let grpc_addr = listener.local_addr()?;
+    // On a shared store, tools and models changed by other servers are followed from the start.
+    let follower = state
+        .store
+        .is_shared()
+        .then(|| state.background.handle().spawn(follow_changes(state.clone())));
+
     // The metrics endpoint stops with the gRPC server (its task is aborted below).
     let metrics = match side.metrics {
         Some(listener) => {
@@ -341,6 +412,10 @@ async fn serve_state(
     ticker.abort();
     // Wait until the ticker is gone: it holds the store.
     let _ = ticker.await;
+    if let Some(follower) = follower {
+        follower.abort();
+        let _ = follower.await;
+    }
     side_stop.cancel();
     for task in [metrics, mcp, console].into_iter().flatten() {
         task.abort();

@@ -260,8 +260,9 @@ impl Models {
         }
     }
 
-    /// This service is the only writer of models (the store is locked to one process), so the
-    /// cache is kept right by `fit` and `remove` and never re-reads a model it holds.
+    /// On sled this service is the only writer of models (the store is locked to one process),
+    /// so the cache is kept right by `fit` and `remove` and never re-reads a model it holds; on
+    /// a shared store the server also empties it when another server changed models.
     fn model(&self, model_id: &str) -> Result<Arc<ChoiceModel>, ModelServiceError> {
         self.decoded
             .model(model_id)

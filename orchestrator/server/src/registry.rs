@@ -149,6 +149,10 @@ impl Registry {
         let schema = ArgumentSchema::compile(manifest.arguments_schema.clone()).map_err(ManifestError::from)?;
 
         let _guard = self.writes.lock().await;
+        // Another server sharing the store may have registered the name since the last sync.
+        if self.store.is_shared() {
+            self.sync().await?;
+        }
         let existing = self.read().get(&manifest.name).cloned();
         let mut replaced = false;
         if let Some(existing) = &existing {
@@ -219,6 +223,49 @@ impl Registry {
         })
     }
 
+    /// Brings the loaded tools in line with the store: on a shared store other servers
+    /// register, replace and remove tools (the server calls this when [`Store::changes`] says
+    /// tools changed, and before a call to a name it does not know).
+    pub async fn sync(&self) -> Result<(), RegistryError> {
+        let stored = self.store.list_tools()?;
+        for record in &stored {
+            let name = &record.manifest.name;
+            if self.read().get(name).is_some_and(|loaded| &loaded.record == record) {
+                continue;
+            }
+            let runtime = match self.store.component_of(record) {
+                Ok(bytes) => load(&self.host, bytes, record).await,
+                Err(error) => Err(error.to_string()),
+            };
+            tracing::info!(tool = %name, version = %record.manifest.version, "tool registered on another server loaded");
+            let loaded = Arc::new(LoadedTool {
+                record: record.clone(),
+                runtime,
+            });
+            if let Some(previous) = self.write().insert(name.clone(), loaded)
+                && previous.record.sha256 != record.sha256
+                && !self.sha_in_use(&previous.record.sha256)
+            {
+                self.host.forget(&previous.record.sha256);
+            }
+        }
+        let gone: Vec<String> = self
+            .read()
+            .keys()
+            .filter(|name| !stored.iter().any(|record| &record.manifest.name == *name))
+            .cloned()
+            .collect();
+        for name in gone {
+            if let Some(removed) = self.write().remove(&name)
+                && !self.sha_in_use(&removed.record.sha256)
+            {
+                self.host.forget(&removed.record.sha256);
+            }
+            tracing::info!(tool = %name, "tool removed on another server unloaded");
+        }
+        Ok(())
+    }
+
     fn sha_in_use(&self, sha256: &str) -> bool {
         self.read().values().any(|tool| tool.record.sha256 == sha256)
     }
@@ -246,11 +293,13 @@ impl Registry {
     /// Validates the arguments against the tool's schema and runs the tool.
     pub async fn invoke(&self, name: &str, arguments_json: &str, session: &str) -> Result<Invocation, RegistryError> {
         let started = Instant::now();
-        let tool = self
-            .read()
-            .get(name)
-            .cloned()
-            .ok_or_else(|| RegistryError::NotFound(name.to_owned()))?;
+        let mut tool = self.read().get(name).cloned();
+        if tool.is_none() && self.store.is_shared() {
+            // Registered on another server moments ago, before this one's next sync.
+            self.sync().await?;
+            tool = self.read().get(name).cloned();
+        }
+        let tool = tool.ok_or_else(|| RegistryError::NotFound(name.to_owned()))?;
         let (handle, schema) = tool.runtime.as_ref().map_err(|reason| RegistryError::Broken {
             tool: name.to_owned(),
             reason: reason.clone(),

@@ -12,7 +12,7 @@
 use crate::faults::{self, Point};
 use crate::{CAPTURE_TOOL, SessionError, Sessions};
 use interarec_core::event::{BatchClosed, ClosedBy};
-use interarec_core::session::{BatchInFlight, BatchStage, FrameMeta, SessionOptions};
+use interarec_core::session::{BatchInFlight, BatchStage, FrameMeta, SessionOptions, SessionRecord};
 use interarec_core::telemetry;
 use serde_json::{Value, json};
 
@@ -54,11 +54,18 @@ impl Sessions {
     pub(crate) async fn close_batches(&self, id: &str, closing: Closing) -> Result<(), SessionError> {
         let live = self.live(id)?;
         let _batching = live.batching.lock().await;
-        let has_work = {
-            let record = live.record.lock().await;
-            record.in_flight.is_some() || record.last_sequence > record.batched_through
+        let has_work = |record: &SessionRecord| record.in_flight.is_some() || record.last_sequence > record.batched_through;
+        if !has_work(&self.current(&live).await?) {
+            return Ok(());
+        }
+        // On a shared store one replica works on a session's batches at a time; the ticker
+        // and frame intake leave a session another live replica is working on to it (its loop,
+        // or the next tick, closes what is due).
+        let wait = matches!(closing, Closing::Everything | Closing::Now);
+        let Some(_claim) = self.claim_batches(id, wait).await? else {
+            return Ok(());
         };
-        if !has_work {
+        if !has_work(&self.current(&live).await?) {
             return Ok(());
         }
         let _slot = self
@@ -70,7 +77,7 @@ impl Sessions {
             // A batch that closed but did not finish (a crash, a failed step) comes first.
             self.finish_in_flight(id, &live).await?;
             let (options, from) = {
-                let record = live.record.lock().await;
+                let record = self.current(&live).await?;
                 (record.options, record.batched_through + 1)
             };
             let pending = self.store.frames(id, from, u64::MAX)?;
@@ -96,7 +103,11 @@ impl Sessions {
             faults::check(id, Point::AfterCapture)?;
             let kept = closed.kept_frames();
             let batch = {
-                let mut record = live.record.lock().await;
+                let mut record = self.record(&live).await?;
+                if record.in_flight.is_some() || record.batched_through + 1 != from {
+                    // Another replica closed this window meanwhile (this one lost its claim).
+                    return Ok(());
+                }
                 record.batched_through = window.last().map_or(record.batched_through, |f| f.sequence);
                 record.batches += 1;
                 record.in_flight = Some(BatchInFlight {

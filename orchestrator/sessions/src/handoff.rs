@@ -20,7 +20,7 @@ impl Sessions {
     /// committed: its summary, then (when the session recommends) the planner's turn. The
     /// caller holds the session's batching lock.
     pub(crate) async fn finish_in_flight(&self, id: &str, live: &Live) -> Result<(), SessionError> {
-        let Some(in_flight) = live.record.lock().await.in_flight.clone() else {
+        let Some(in_flight) = self.current(live).await?.in_flight else {
             return Ok(());
         };
         use tracing::Instrument;
@@ -51,7 +51,11 @@ impl Sessions {
             .summarize(id, in_flight.batch, &in_flight.kept, in_flight.previous_summary.clone())
             .await;
         faults::check(id, Point::AfterSummary)?;
-        let mut record = live.record.lock().await;
+        let mut record = self.record(live).await?;
+        if record.in_flight.as_ref() != Some(in_flight) {
+            // Another replica committed this step meanwhile (this one lost its claim).
+            return Ok(None);
+        }
         let Some(summary) = summary else {
             // Nothing to summarise (every frame dropped, or no `summarize` tool): done.
             record.in_flight = None;
@@ -97,7 +101,7 @@ impl Sessions {
         unreadable: Option<String>,
     ) -> Result<(), SessionError> {
         let (input, planner) = {
-            let record = live.record.lock().await;
+            let record = self.current(live).await?;
             let input = match unreadable {
                 // The previous recommendation stands; the shopper is told why nothing changed.
                 Some(why) => Some(Err(format!(
@@ -116,7 +120,7 @@ impl Sessions {
             None => TurnOutput::default(),
         };
         faults::check(id, Point::AfterTurn)?;
-        self.record_turn(live, turn).await
+        self.record_turn(live, turn, Some(batch)).await
     }
 
     /// `RecommendNow`: closes the pending frames into a batch now (summary, then the planner's
@@ -125,7 +129,7 @@ impl Sessions {
     pub async fn recommend_now(&self, id: &str) -> Result<Vec<SessionEvent>, SessionError> {
         let live = self.live(id)?;
         let (before, pending) = {
-            let record = live.record.lock().await;
+            let record = self.current(&live).await?;
             if record.ended {
                 return Err(SessionError::Ended(id.to_owned()));
             }
@@ -135,13 +139,14 @@ impl Sessions {
             self.close_batches(id, Closing::Now).await?;
         } else {
             let _batching = live.batching.lock().await;
+            let _claim = self.claim_batches(id, true).await?;
             // A batch still in flight is finished instead: its turn is the recommendation.
-            if live.record.lock().await.in_flight.is_some() {
+            if self.current(&live).await?.in_flight.is_some() {
                 self.finish_in_flight(id, &live).await?;
                 return self.events(id, before + 1, usize::MAX).await;
             }
             let (input, batch, planner) = {
-                let record = live.record.lock().await;
+                let record = self.current(&live).await?;
                 let batch = record.batches;
                 let input = record
                     .latest_summary
@@ -157,15 +162,22 @@ impl Sessions {
                     "nothing to recommend from yet: no frames are pending and no batch has been summarised (or the session has no choice model)".into(),
                 ),
             };
-            self.record_turn(&live, turn).await?;
+            self.record_turn(&live, turn, None).await?;
         }
         self.events(id, before + 1, usize::MAX).await
     }
 
     /// Appends a turn's events and its constraints to the session, finishing the batch in
-    /// flight in the same record write, then broadcasts them.
-    async fn record_turn(&self, live: &Live, turn: TurnOutput) -> Result<(), SessionError> {
-        let mut record = live.record.lock().await;
+    /// flight (`batch`, when the turn was that batch's) in the same record write, then
+    /// broadcasts them.
+    async fn record_turn(&self, live: &Live, turn: TurnOutput, batch: Option<u64>) -> Result<(), SessionError> {
+        let mut record = self.record(live).await?;
+        if let Some(batch) = batch
+            && record.in_flight.as_ref().map(|f| f.batch) != Some(batch)
+        {
+            // Another replica finished this batch meanwhile (this one lost its claim).
+            return Ok(());
+        }
         let mut sent = Vec::with_capacity(turn.events.len());
         // Events are keyed by sequence: a turn that failed before its record was written is
         // written again over the same sequences, and reads stop at the record's count.

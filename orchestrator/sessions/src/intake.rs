@@ -290,7 +290,7 @@ impl Sessions {
         let mut outcomes = Vec::with_capacity(inspected.len());
         let mut new_events = Vec::new();
         {
-            let mut record = live.record.lock().await;
+            let mut record = self.record(&live).await?;
             if record.ended {
                 return Err(SessionError::Ended(id.to_owned()));
             }

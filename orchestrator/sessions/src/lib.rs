@@ -11,6 +11,7 @@ pub mod faults;
 pub mod handoff;
 pub mod intake;
 pub mod log;
+pub mod replica;
 
 use interarec_agent::Planners;
 use interarec_core::Tools;
@@ -26,6 +27,7 @@ pub use intake::{
     MAX_FRAME_BYTES, MAX_GROUP, MAX_URL_BYTES, inspect_image, inspect_image_within,
 };
 pub use log::{LIVE_EVENT_BUFFER, WATCH_PAGE, Watch};
+pub use replica::{DEFAULT_LEASE, DEFAULT_POLL, Replica};
 
 pub use interarec_core::tools::pipeline::{CAPTURE_TOOL, SUMMARIZE_TOOL};
 /// Sessions held in memory at once by default (`serving.max_live_sessions`); idle ones beyond it are
@@ -66,6 +68,9 @@ pub enum SessionError {
     /// Over one of the server's limits (live sessions).
     #[error("{0}")]
     Exhausted(String),
+    /// Another server sharing the store holds the session for longer than a call waits.
+    #[error("{0}")]
+    Busy(String),
     /// Persistence failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -130,6 +135,8 @@ pub struct Sessions {
     background: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
     /// Where background batch work runs (None: the caller's runtime).
     background_runtime: Option<tokio::runtime::Handle>,
+    /// How this server shares the store with others (None: it is the store's only user).
+    pub(crate) replica: Option<Replica>,
 }
 
 impl Sessions {
@@ -148,7 +155,15 @@ impl Sessions {
             max_live: DEFAULT_MAX_LIVE_SESSIONS,
             background: Arc::default(),
             background_runtime: None,
+            replica: None,
         }
+    }
+
+    /// Shares the store with other servers (see [`replica`]): records and batches are
+    /// leased, watches poll the log.
+    pub fn with_replica(mut self, replica: Replica) -> Sessions {
+        self.replica = Some(replica);
+        self
     }
 
     /// Runs batch work started in the background on `runtime` (the server's lower-priority
@@ -310,21 +325,23 @@ impl Sessions {
             credential_sha256: interarec_core::secret::fingerprint(&credential),
             in_flight: None,
         };
-        self.store.put_session(&record)?;
+        // Created only if absent: two servers sharing the store may be asked for one id at once.
+        if !self.store.create_session(&record)? {
+            return Err(SessionError::Exists(id));
+        }
         self.flush().await?;
         Ok(CreatedSession { record, credential })
     }
 
     /// Whether `credential` is session `id`'s (an unknown session is [`SessionError::NotFound`]).
     pub async fn credential_matches(&self, id: &str, credential: &str) -> Result<bool, SessionError> {
-        let live = self.live(id)?;
-        let record = live.record.lock().await;
+        let record = self.current(&*self.live(id)?).await?;
         Ok(interarec_core::secret::matches(credential, &record.credential_sha256))
     }
 
     /// One session.
     pub async fn get(&self, id: &str) -> Result<SessionRecord, SessionError> {
-        Ok(self.live(id)?.record.lock().await.clone())
+        self.current(&*self.live(id)?).await
     }
 
     /// Every session.
@@ -338,7 +355,7 @@ impl Sessions {
     pub async fn end(&self, id: &str) -> Result<SessionRecord, SessionError> {
         let live = self.live(id)?;
         self.close_batches(id, batching::Closing::Everything).await?;
-        let mut record = live.record.lock().await;
+        let mut record = self.record(&live).await?;
         if record.ended {
             return Ok(record.clone());
         }

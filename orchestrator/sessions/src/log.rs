@@ -52,7 +52,7 @@ impl Sessions {
     /// step that failed before its record was written may have left later ones, which the
     /// step's retry writes over).
     pub async fn events(&self, id: &str, from: u64, limit: usize) -> Result<Vec<SessionEvent>, SessionError> {
-        let committed = self.live(id)?.record.lock().await.events;
+        let committed = self.current(&*self.live(id)?).await?.events;
         Ok(self.store.events(id, from, committed, limit)?)
     }
 
@@ -72,14 +72,21 @@ impl Sessions {
         let mut live = self.subscribe(id)?;
         let (sender, receiver) = mpsc::channel(buffer.max(1));
         let (sessions, id) = (self.clone(), id.to_owned());
+        // On a shared store, events made on other replicas reach this one only through the log.
+        let poll = self.replica.as_ref().map(|replica| replica.poll);
         tokio::spawn(async move {
             let mut last = from.max(1) - 1;
             let mut filled = sessions.send_from_log(&id, &mut last, u64::MAX, page, &sender).await;
             while let Ok(Some(())) = filled {
                 let received = tokio::select! {
-                    received = live.recv() => received,
+                    received = live.recv() => Some(received),
                     // A reader that went away ends the watch now, not at the next event.
                     () = sender.closed() => return,
+                    () = pause(poll) => None,
+                };
+                let Some(received) = received else {
+                    filled = sessions.send_from_log(&id, &mut last, u64::MAX, page, &sender).await;
+                    continue;
                 };
                 filled = match received {
                     Ok(event) if event.sequence <= last => continue,
@@ -141,5 +148,13 @@ impl Sessions {
             }
         }
         Ok(Some(()))
+    }
+}
+
+/// Waits `poll` (`None`: for ever).
+async fn pause(poll: Option<std::time::Duration>) {
+    match poll {
+        Some(poll) => tokio::time::sleep(poll).await,
+        None => std::future::pending().await,
     }
 }

@@ -9,7 +9,8 @@
 
 use crate::{Store, StoreError};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Who takes leases: one per server process.
@@ -131,5 +132,61 @@ impl Store {
             stored,
             expires_at_unix_ms,
         })
+    }
+}
+
+/// A lease kept by a thread of its own that renews it every third of its time to live, and
+/// gives it back when this is dropped (or lets it expire, if the process dies).
+#[derive(Debug)]
+pub struct HeldLease {
+    stop: Option<mpsc::Sender<()>>,
+    lost: Arc<AtomicBool>,
+}
+
+impl HeldLease {
+    /// Whether a renewal failed (another holder took the lease after this one stalled, or the
+    /// store could not be reached): what it guards must not be committed any more.
+    pub fn lost(&self) -> bool {
+        self.lost.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for HeldLease {
+    fn drop(&mut self) {
+        // The thread sees the channel close, gives the lease back and ends.
+        self.stop.take();
+    }
+}
+
+impl Store {
+    /// Keeps `lease` (taken for `holder` with `ttl`) until the returned handle is dropped.
+    pub fn keep_lease(&self, lease: Lease, holder: &LeaseHolder, ttl: Duration) -> HeldLease {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let lost = Arc::new(AtomicBool::new(false));
+        let (store, holder, flag) = (self.clone(), holder.clone(), lost.clone());
+        let renew_every = ttl / 3;
+        let spawned = std::thread::Builder::new()
+            .name("interarec-lease".into())
+            .spawn(move || {
+                let mut lease = lease;
+                loop {
+                    match stopped.recv_timeout(renew_every) {
+                        Err(mpsc::RecvTimeoutError::Timeout) => match store.renew_lease(&mut lease, &holder, ttl) {
+                            Ok(true) => {}
+                            _ => {
+                                flag.store(true, Ordering::Relaxed);
+                                return;
+                            }
+                        },
+                        _ => {
+                            let _ = store.release_lease(lease);
+                            return;
+                        }
+                    }
+                }
+            });
+        // Without a thread to renew it, the lease still lasts its time to live.
+        drop(spawned);
+        HeldLease { stop: Some(stop), lost }
     }
 }

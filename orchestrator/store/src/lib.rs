@@ -42,7 +42,7 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 pub use keys::KvScope;
-pub use leases::{Lease, LeaseHolder};
+pub use leases::{HeldLease, Lease, LeaseHolder};
 
 use tree::Tree;
 
@@ -174,7 +174,8 @@ impl StoreLocation {
 #[derive(Clone)]
 enum Backend {
     Sled(sled::Db),
-    Postgres(postgres::Postgres),
+    /// A PostgreSQL-compatible database (its connections live in the trees' handles).
+    Postgres,
 }
 
 /// The database and its typed trees.
@@ -243,7 +244,7 @@ impl Store {
         let trees = db.clone();
         // Components are not swept here: another server may be between writing a component and
         // its record, and an unreferenced blob costs only space.
-        Store::with_trees(shown, Backend::Postgres(db), move |name| {
+        Store::with_trees(shown, Backend::Postgres, move |name| {
             Ok(Tree::Postgres {
                 db: trees.clone(),
                 name,
@@ -722,7 +723,7 @@ impl Store {
     pub fn flush(&self) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sled(db) => db.flush().map(|_| ()).map_err(|e| self.io(e)),
-            Backend::Postgres(_) => Ok(()),
+            Backend::Postgres => Ok(()),
         }
     }
 
@@ -770,7 +771,7 @@ impl Store {
     /// Whether other processes share this store (PostgreSQL): then sessions lease what they
     /// change, watches poll the log, and caches follow [`Store::changes`].
     pub fn is_shared(&self) -> bool {
-        matches!(self.backend, Backend::Postgres(_))
+        matches!(self.backend, Backend::Postgres)
     }
 }
 

@@ -101,8 +101,16 @@ pub fn redacted(url: &str) -> String {
 }
 
 impl Postgres {
-    /// Connects `pool_size` connections to `url` and brings the schema up to date.
+    /// Connects `pool_size` connections to `url` and brings the schema up to date. Runs on a
+    /// thread of its own (the blocking client must not run inside an async runtime).
     pub fn connect(url: &str, pool_size: usize) -> Result<Postgres, BackendError> {
+        let url = url.to_owned();
+        std::thread::spawn(move || Postgres::connect_here(&url, pool_size))
+            .join()
+            .map_err(|_| BackendError("the thread connecting to the database panicked".into()))?
+    }
+
+    fn connect_here(url: &str, pool_size: usize) -> Result<Postgres, BackendError> {
         let url: Arc<str> = Arc::from(url);
         // Fail now, with the reason, rather than on the first statement.
         let first = Client::connect(&url, NoTls).map_err(|error| {

@@ -14,6 +14,14 @@ impl Store {
         Ok(())
     }
 
+    /// Stores a new session record unless one with its id exists; returns whether it did.
+    pub fn create_session(&self, record: &SessionRecord) -> Result<bool, StoreError> {
+        let encoded = serde_json::to_vec(record).map_err(|e| self.io(e))?;
+        self.sessions
+            .compare_and_swap(record.id.as_bytes(), None, Some(&encoded))
+            .map_err(|e| self.io(e))
+    }
+
     /// One session.
     pub fn get_session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
         match self.sessions.get(id.as_bytes()).map_err(|e| self.io(e))? {

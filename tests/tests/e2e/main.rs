@@ -17,6 +17,7 @@ mod mcp;
 mod models;
 mod outside;
 mod registry;
+mod replicas;
 mod resume;
 mod sandbox;
 mod sessions;

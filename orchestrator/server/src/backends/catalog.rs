@@ -141,6 +141,12 @@ impl Decoded {
         self.models.lock().expect("model cache").insert(model.id.clone(), model);
     }
 
+    /// Forgets every model and its weights (another server sharing the store changed models).
+    pub fn forget_models(&self) {
+        self.models.lock().expect("model cache").clear();
+        self.weights.lock().expect("weights cache").clear();
+    }
+
     /// Forgets a removed model.
     pub fn forget_model(&self, model_id: &str) {
         self.models.lock().expect("model cache").remove(model_id);

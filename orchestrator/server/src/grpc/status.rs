@@ -156,6 +156,9 @@ impl From<CatalogServiceError> for Status {
             CatalogServiceError::NotFound(_) => Described::new(Code::NotFound, "CATALOG_NOT_FOUND", message),
             CatalogServiceError::Store(_) => Described::new(Code::Internal, "STORE_FAILED", message),
             CatalogServiceError::Worker(_) => Described::new(Code::Internal, "WORKER_FAILED", message),
+            CatalogServiceError::Busy(_) => {
+                Described::new(Code::Unavailable, "CATALOG_HELD_ELSEWHERE", message).retry_after(RETRY_BUSY)
+            }
         };
         described.into_status()
     }
@@ -216,6 +219,9 @@ pub fn session_status(error: SessionError) -> Status {
         SessionError::Worker(_) => Described::new(Code::Internal, "WORKER_FAILED", message),
         SessionError::Exhausted(_) => {
             Described::new(Code::ResourceExhausted, "SESSION_BUSY", message).retry_after(RETRY_BUSY)
+        }
+        SessionError::Busy(_) => {
+            Described::new(Code::Unavailable, "SESSION_HELD_ELSEWHERE", message).retry_after(RETRY_BUSY)
         }
     };
     described.into_status()
