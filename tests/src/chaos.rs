@@ -52,13 +52,25 @@ impl Served {
             .stderr(Stdio::piped())
             .spawn()?;
         let mut stderr = BufReader::new(child.stderr.take().expect("piped"));
-        let mut line = String::new();
-        stderr.read_line(&mut line)?;
-        let url = line
-            .split_whitespace()
-            .find(|word| word.starts_with("http://"))
-            .ok_or_else(|| anyhow::anyhow!("the server did not start: {line}"))?
-            .to_owned();
+        // Log lines (at the level INTERAREC_SERVED_LOG asks for) may come before the address.
+        let mut url = None;
+        let mut seen = String::new();
+        for _ in 0..200 {
+            let mut line = String::new();
+            if stderr.read_line(&mut line)? == 0 {
+                break;
+            }
+            if let Some(found) = line
+                .split_whitespace()
+                .find(|word| word.starts_with("http://"))
+                .filter(|_| line.contains("serving on"))
+            {
+                url = Some(found.to_owned());
+                break;
+            }
+            seen.push_str(&line);
+        }
+        let url = url.ok_or_else(|| anyhow::anyhow!("the server did not start: {seen}"))?;
         let echo = std::env::var_os("INTERAREC_SERVED_LOG").is_some();
         std::thread::spawn(move || {
             for line in stderr.lines().map_while(Result::ok) {

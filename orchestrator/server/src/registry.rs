@@ -96,6 +96,8 @@ pub struct Registry {
     tools: Arc<RwLock<HashMap<String, Arc<LoadedTool>>>>,
     /// Serialises registrations and removals so the name rule is checked atomically.
     writes: Arc<tokio::sync::Mutex<()>>,
+    /// One sync with the store at a time (a second caller then finds the tools loaded).
+    syncing: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Registry {
@@ -118,6 +120,7 @@ impl Registry {
             host,
             tools: Arc::new(RwLock::new(tools)),
             writes: Arc::default(),
+            syncing: Arc::default(),
         })
     }
 
@@ -227,6 +230,7 @@ impl Registry {
     /// register, replace and remove tools (the server calls this when [`Store::changes`] says
     /// tools changed, and before a call to a name it does not know).
     pub async fn sync(&self) -> Result<(), RegistryError> {
+        let _syncing = self.syncing.lock().await;
         let stored = self.store.list_tools()?;
         for record in &stored {
             let name = &record.manifest.name;
@@ -242,7 +246,9 @@ impl Registry {
                 record: record.clone(),
                 runtime,
             });
-            if let Some(previous) = self.write().insert(name.clone(), loaded)
+            // Bound first: a guard in the condition would live through `sha_in_use`'s read.
+            let previous = self.write().insert(name.clone(), loaded);
+            if let Some(previous) = previous
                 && previous.record.sha256 != record.sha256
                 && !self.sha_in_use(&previous.record.sha256)
             {
@@ -256,7 +262,8 @@ impl Registry {
             .cloned()
             .collect();
         for name in gone {
-            if let Some(removed) = self.write().remove(&name)
+            let removed = self.write().remove(&name);
+            if let Some(removed) = removed
                 && !self.sha_in_use(&removed.record.sha256)
             {
                 self.host.forget(&removed.record.sha256);
@@ -343,7 +350,15 @@ impl Registry {
 /// The pipeline and the agent loop reach tools through this.
 impl interarec_core::Tools for Registry {
     fn manifest(&self, name: &str) -> Option<interarec_core::ToolManifest> {
-        self.read().get(name).map(|tool| tool.record.manifest.clone())
+        if let Some(tool) = self.read().get(name) {
+            return Some(tool.record.manifest.clone());
+        }
+        // Registered on another server and not loaded here yet: it exists (a call loads it).
+        self.store
+            .is_shared()
+            .then(|| self.store.get_tool(name).ok().flatten())
+            .flatten()
+            .map(|record| record.manifest)
     }
 
     fn invoke<'a>(
