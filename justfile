@@ -49,6 +49,7 @@ test: plugins data models check-architecture
     cargo test -p interarec-plugin {{ prepend("-p ", own_plugins) }}
     just check-new-plugin
     just test-python
+    just test-postgres
 
 # The Python client (clients/python) against a real server: built with its stubs generated from
 # proto/ into a venv under target/ (grpcio, grpcio-tools and protobuf from PyPI), then its tests.
@@ -66,10 +67,22 @@ test-python: plugins
         INTERAREC_FIXTURES="$PWD/fixtures/sessions" "$venv/bin/python" -m unittest discover -s clients/python/tests -v
 
 # Run CMD beside a throw-away PostgreSQL (Debian's package; a cluster in a temp dir on a free
-# loopback port, stopped at the end) with its URL in INTERAREC_TEST_POSTGRES: the harness for
-# the shared-store backend's tests (issue 20), e.g. `just with-postgres psql '$INTERAREC_TEST_POSTGRES'`.
+# loopback port, stopped at the end) with its URL in INTERAREC_TEST_POSTGRES, e.g.
+# `just with-postgres psql '$INTERAREC_TEST_POSTGRES'`.
 with-postgres +CMD:
     ./scripts/postgres.sh with bash -c '{{ CMD }}'
+
+# The shared store on a throw-away PostgreSQL: the store's tests on it, the end-to-end suite's
+# sessions, restart, registry, catalogs and models cases with every server on it, and the
+# replica tests (two servers on one database; one killed with SIGKILL mid-batch). Part of `just test`.
+test-postgres: plugins
+    # The server binary the replica tests start, as `cargo test` builds it (a no-op after it).
+    cargo test --no-run -q
+    ./scripts/postgres.sh with bash -c '\
+        cargo test -q -p interarec-store -- --ignored && \
+        INTERAREC_E2E_STORE=postgres cargo test -q -p interarec-tests --test e2e -- \
+            sessions:: resume:: registry:: catalogs:: models:: access:: api:: && \
+        cargo test -q -p interarec-tests --test e2e -- --ignored replicas::'
 
 # Fuzz each input surface for SECONDS (default 60) with cargo-fuzz on a nightly toolchain (both
 # installed here when missing); not part of `just test` or CI. Crashes land in fuzz/artifacts/.
@@ -119,6 +132,12 @@ bench-recovery: plugins models
 # oversize fields and a 1M-entry exclude (tasks and RSS flat, each refused); last line is JSON.
 bench-chaos *ARGS: plugins build
     cargo run -q -p interarec-tests --example bench -- chaos {{ ARGS }}
+
+# 1, 2 and 3 replicas on one throw-away PostgreSQL, 16 clients streaming recorded sessions, then
+# 2 and 3 with one replica killed mid-run: frames/s, batch -> recommendation p50/p99, lost
+# frames, batches summarised twice or left unfinished (`--frames N` per client); last line is JSON.
+bench-replicas *ARGS: plugins build models
+    ./scripts/postgres.sh with cargo run -q -p interarec-tests --example bench -- replicas {{ ARGS }}
 
 # Batch closed → recommendation event latency, offline, OCR cached (Tesseract); last line is JSON.
 bench-loop: plugins

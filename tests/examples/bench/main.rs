@@ -9,6 +9,7 @@ mod chaos;
 mod llm;
 mod recommendation_loop;
 mod recovery;
+mod replicas;
 mod scale;
 mod summarize;
 mod tools;
@@ -25,8 +26,9 @@ fn main() -> anyhow::Result<()> {
         "recovery" => recovery::main(),
         "chaos" => chaos::main(),
         "scale" => scale::main(),
+        "replicas" => replicas::main(),
         _ => anyhow::bail!(
-            "unknown benchmark `{name}`: choose tools, assortment-plugin, loop, summarize, capture, llm, recovery, chaos or scale (the `just bench-*` recipes run them)"
+            "unknown benchmark `{name}`: choose tools, assortment-plugin, loop, summarize, capture, llm, recovery, chaos, scale or replicas (the `just bench-*` recipes run them)"
         ),
     }
 }
