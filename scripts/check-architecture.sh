@@ -25,6 +25,7 @@ expect_only() {
 expect_only wasmtime interarec-plugin-host
 expect_only wasmtime-wasi interarec-plugin-host
 expect_only sled interarec-store
+expect_only postgres interarec-store
 expect_only tonic interarec-proto interarec-server interarec-client interarec-tests
 # The binary wires the server; the test harness starts it in process. Nothing else builds on it.
 expect_only interarec-server interarec-cli interarec-tests
@@ -35,9 +36,9 @@ expect_only pure-onnx-ocr interarec-vision
 expect_only metrics-exporter-prometheus interarec-server
 
 for crate in interarec-core; do
-    for forbidden in tonic wasmtime sled reqwest; do
+    for forbidden in tonic wasmtime sled postgres reqwest; do
         if cargo tree -p "$crate" --edges normal --prefix none 2>/dev/null | awk '{print $1}' | grep -qx "$forbidden"; then
-            echo "invariant broken: $crate must know neither tonic, wasmtime, sled nor reqwest, but pulls in $forbidden"
+            echo "invariant broken: $crate must know neither tonic, wasmtime, sled, postgres nor reqwest, but pulls in $forbidden"
             failures=$((failures + 1))
         fi
     done

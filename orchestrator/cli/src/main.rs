@@ -330,10 +330,7 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     // `start` binds, reads TLS files and opens the database first, so every start-up problem
     // is reported before the server claims to be serving.
     let server = interarec_server::start(config).await?;
-    eprintln!(
-        "interarec: serving on {} ({data}, admin token {token})",
-        server.url()
-    );
+    eprintln!("interarec: serving on {} ({data}, admin token {token})", server.url());
     if let Some(metrics) = server.metrics_addr {
         eprintln!("interarec: metrics on http://{metrics}/metrics");
     }

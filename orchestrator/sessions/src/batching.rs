@@ -54,7 +54,8 @@ impl Sessions {
     pub(crate) async fn close_batches(&self, id: &str, closing: Closing) -> Result<(), SessionError> {
         let live = self.live(id)?;
         let _batching = live.batching.lock().await;
-        let has_work = |record: &SessionRecord| record.in_flight.is_some() || record.last_sequence > record.batched_through;
+        let has_work =
+            |record: &SessionRecord| record.in_flight.is_some() || record.last_sequence > record.batched_through;
         if !has_work(&self.current(&live).await?) {
             return Ok(());
         }

@@ -69,7 +69,11 @@ impl Connection {
         Ok(statement)
     }
 
-    fn query(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<postgres::Row>, postgres::Error> {
+    fn query(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<postgres::Row>, postgres::Error> {
         let statement = self.statement(sql)?;
         self.client()?.query(&statement, params)
     }
@@ -213,7 +217,10 @@ impl Postgres {
     pub(crate) fn get(&self, tree: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>, BackendError> {
         let key = key.to_vec();
         self.run(move |c| {
-            let rows = c.query("SELECT value FROM interarec_kv WHERE tree = $1 AND key = $2", &[&tree, &key])?;
+            let rows = c.query(
+                "SELECT value FROM interarec_kv WHERE tree = $1 AND key = $2",
+                &[&tree, &key],
+            )?;
             Ok(rows.first().map(|row| row.get(0)))
         })
     }
@@ -320,7 +327,10 @@ impl Postgres {
 /// database (tests and benchmarks give each server group a database of its own). Runs on a
 /// thread of its own, so it may be called from async code.
 pub fn create_database(url: &str, name: &str) -> Result<String, BackendError> {
-    let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    let valid = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     if !valid {
         return Err(BackendError(format!(
             "database name `{name}` must be lowercase letters, digits and `_`"

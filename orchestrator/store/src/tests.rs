@@ -63,7 +63,10 @@ impl Place {
 fn fresh_database() -> String {
     let server = std::env::var("INTERAREC_TEST_POSTGRES")
         .expect("INTERAREC_TEST_POSTGRES names no PostgreSQL server; run these tests with `just test-postgres`");
-    let name = format!("store_{}", hex::encode(std::process::id().to_be_bytes()) + &hex::encode(rand_bytes()));
+    let name = format!(
+        "store_{}",
+        hex::encode(std::process::id().to_be_bytes()) + &hex::encode(rand_bytes())
+    );
     crate::postgres::create_database(&server, &name).unwrap()
 }
 
@@ -418,100 +421,103 @@ on_both_backends!(choice_models_survive_reopen_and_removal, |place| {
     assert!(store.remove_choice_model("fashion").unwrap().is_none());
 });
 
-on_both_backends!(frames_are_stored_once_per_content_in_sequence_order_and_survive_reopen, |place| {
-    use interarec_core::session::{FrameMeta, SessionEvent, SessionOptions, SessionRecord};
-    let meta = |sequence: u64, bytes: &[u8]| FrameMeta {
-        sequence,
-        frame_id: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes)),
-        mime: "image/png".into(),
-        width: 2,
-        height: 2,
-        bytes: bytes.len() as u64,
-        captured_at_unix_ms: sequence,
-        received_at_unix_ms: sequence,
-        url: "http://shop".into(),
-        viewport_width: 1280,
-        viewport_height: 800,
-        dom_text: String::new(),
-        shared_bytes: false,
-    };
-    {
-        let store = place.open();
-        let record = SessionRecord {
-            id: "s1".into(),
-            catalog_id: String::new(),
-            options: SessionOptions::default(),
-            created_at_unix_ms: 1,
-            ended: false,
-            frames_accepted: 3,
-            frames_rejected: 0,
-            last_sequence: 300,
-            batched_through: 0,
-            batches: 0,
-            events: 1,
-            latest_summary: None,
-            model_id: String::new(),
-            capacity: 0,
-            constraints: None,
-            planner: "offline".into(),
-            vision_provider: "offline".into(),
-            validate_tool: "validate".into(),
-            planner_tools: vec!["real-estate-helper".into()],
-            planner_turns: 2,
-            fallback_turns: 1,
-            credential_sha256: interarec_core::secret::fingerprint("isc-test"),
-            in_flight: Some(interarec_core::session::BatchInFlight {
-                batch: 1,
-                kept: vec!["2".into()],
-                previous_summary: None,
-                stage: interarec_core::session::BatchStage::Summarized { unreadable: None },
-                closed_at_unix_ms: 1_700_000_000_000,
-            }),
+on_both_backends!(
+    frames_are_stored_once_per_content_in_sequence_order_and_survive_reopen,
+    |place| {
+        use interarec_core::session::{FrameMeta, SessionEvent, SessionOptions, SessionRecord};
+        let meta = |sequence: u64, bytes: &[u8]| FrameMeta {
+            sequence,
+            frame_id: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes)),
+            mime: "image/png".into(),
+            width: 2,
+            height: 2,
+            bytes: bytes.len() as u64,
+            captured_at_unix_ms: sequence,
+            received_at_unix_ms: sequence,
+            url: "http://shop".into(),
+            viewport_width: 1280,
+            viewport_height: 800,
+            dom_text: String::new(),
+            shared_bytes: false,
         };
-        store.put_session(&record).unwrap();
-        // Sequence 300 sorts after 2 (big-endian keys), and the same bytes are stored once.
-        assert!(!store.put_frame("s1", &mut meta(2, b"one"), b"one").unwrap());
-        assert!(store.put_frame("s1", &mut meta(300, b"one"), b"one").unwrap());
-        assert!(!store.put_frame("s1", &mut meta(7, b"two"), b"two").unwrap());
-        assert!(
-            store.put_frame("s10", &mut meta(1, b"two"), b"two").unwrap(),
-            "other sessions share blobs"
+        {
+            let store = place.open();
+            let record = SessionRecord {
+                id: "s1".into(),
+                catalog_id: String::new(),
+                options: SessionOptions::default(),
+                created_at_unix_ms: 1,
+                ended: false,
+                frames_accepted: 3,
+                frames_rejected: 0,
+                last_sequence: 300,
+                batched_through: 0,
+                batches: 0,
+                events: 1,
+                latest_summary: None,
+                model_id: String::new(),
+                capacity: 0,
+                constraints: None,
+                planner: "offline".into(),
+                vision_provider: "offline".into(),
+                validate_tool: "validate".into(),
+                planner_tools: vec!["real-estate-helper".into()],
+                planner_turns: 2,
+                fallback_turns: 1,
+                credential_sha256: interarec_core::secret::fingerprint("isc-test"),
+                in_flight: Some(interarec_core::session::BatchInFlight {
+                    batch: 1,
+                    kept: vec!["2".into()],
+                    previous_summary: None,
+                    stage: interarec_core::session::BatchStage::Summarized { unreadable: None },
+                    closed_at_unix_ms: 1_700_000_000_000,
+                }),
+            };
+            store.put_session(&record).unwrap();
+            // Sequence 300 sorts after 2 (big-endian keys), and the same bytes are stored once.
+            assert!(!store.put_frame("s1", &mut meta(2, b"one"), b"one").unwrap());
+            assert!(store.put_frame("s1", &mut meta(300, b"one"), b"one").unwrap());
+            assert!(!store.put_frame("s1", &mut meta(7, b"two"), b"two").unwrap());
+            assert!(
+                store.put_frame("s10", &mut meta(1, b"two"), b"two").unwrap(),
+                "other sessions share blobs"
+            );
+            store
+                .append_event(&SessionEvent {
+                    session_id: "s1".into(),
+                    sequence: 1,
+                    at_unix_ms: 1,
+                    kind: interarec_core::event::EventKind::Batch,
+                    payload: serde_json::json!({"frames": [2, 7]}),
+                })
+                .unwrap();
+            store.flush().unwrap();
+        }
+        let store = place.open();
+        let sequences: Vec<u64> = store
+            .frames("s1", 0, u64::MAX)
+            .unwrap()
+            .iter()
+            .map(|f| f.sequence)
+            .collect();
+        assert_eq!(sequences, [2, 7, 300], "s10's frame is not in s1's range");
+        assert_eq!(store.frames("s1", 3, 299).unwrap().len(), 1);
+        assert_eq!(store.frame_bytes(&meta(300, b"one").frame_id).unwrap().unwrap(), b"one");
+        assert!(store.frame_bytes("not-hex").unwrap().is_none());
+        assert_eq!(
+            store.frame("s1", 7).unwrap().unwrap().frame_id,
+            meta(7, b"two").frame_id
         );
-        store
-            .append_event(&SessionEvent {
-                session_id: "s1".into(),
-                sequence: 1,
-                at_unix_ms: 1,
-                kind: interarec_core::event::EventKind::Batch,
-                payload: serde_json::json!({"frames": [2, 7]}),
-            })
-            .unwrap();
-        store.flush().unwrap();
+        assert!(
+            store.frame("s1", 300).unwrap().unwrap().shared_bytes,
+            "recorded at storage"
+        );
+        assert_eq!(store.events("s1", 1, u64::MAX, usize::MAX).unwrap().len(), 1);
+        assert!(store.events("s1", 2, u64::MAX, usize::MAX).unwrap().is_empty());
+        assert_eq!(store.get_session("s1").unwrap().unwrap().last_sequence, 300);
+        assert_eq!(store.list_sessions().unwrap().len(), 1);
     }
-    let store = place.open();
-    let sequences: Vec<u64> = store
-        .frames("s1", 0, u64::MAX)
-        .unwrap()
-        .iter()
-        .map(|f| f.sequence)
-        .collect();
-    assert_eq!(sequences, [2, 7, 300], "s10's frame is not in s1's range");
-    assert_eq!(store.frames("s1", 3, 299).unwrap().len(), 1);
-    assert_eq!(store.frame_bytes(&meta(300, b"one").frame_id).unwrap().unwrap(), b"one");
-    assert!(store.frame_bytes("not-hex").unwrap().is_none());
-    assert_eq!(
-        store.frame("s1", 7).unwrap().unwrap().frame_id,
-        meta(7, b"two").frame_id
-    );
-    assert!(
-        store.frame("s1", 300).unwrap().unwrap().shared_bytes,
-        "recorded at storage"
-    );
-    assert_eq!(store.events("s1", 1, u64::MAX, usize::MAX).unwrap().len(), 1);
-    assert!(store.events("s1", 2, u64::MAX, usize::MAX).unwrap().is_empty());
-    assert_eq!(store.get_session("s1").unwrap().unwrap().last_sequence, 300);
-    assert_eq!(store.list_sessions().unwrap().len(), 1);
-});
+);
 
 on_both_backends!(leases_go_to_one_holder_until_released_or_expired, |place| {
     use std::time::Duration;
@@ -520,13 +526,19 @@ on_both_backends!(leases_go_to_one_holder_until_released_or_expired, |place| {
     let long = Duration::from_secs(60);
     let mut held = store.try_lease("batch/s1", &a, long).unwrap().expect("free");
     assert!(store.try_lease("batch/s1", &b, long).unwrap().is_none(), "held by a");
-    assert!(store.try_lease("batch/s2", &b, long).unwrap().is_some(), "names are separate");
+    assert!(
+        store.try_lease("batch/s2", &b, long).unwrap().is_some(),
+        "names are separate"
+    );
     assert_eq!(store.lease_holder("batch/s1").unwrap().unwrap().0, "replica-a");
     assert!(store.renew_lease(&mut held, &a, long).unwrap());
     store.release_lease(held).unwrap();
     assert!(store.lease_holder("batch/s1").unwrap().is_none());
     // An expired lease is taken over, and its old holder can neither renew nor release it.
-    let mut stale = store.try_lease("batch/s1", &a, Duration::from_millis(1)).unwrap().unwrap();
+    let mut stale = store
+        .try_lease("batch/s1", &a, Duration::from_millis(1))
+        .unwrap()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(5));
     let taken = store.try_lease("batch/s1", &b, long).unwrap().expect("expired");
     assert!(!store.renew_lease(&mut stale, &a, long).unwrap());
@@ -543,21 +555,36 @@ on_both_backends!(scans_page_through_many_keys_in_byte_order, |place| {
     for key in &keys {
         store.kv_set(&scope, key, key.as_bytes()).unwrap();
     }
-    store.kv_set(&KvScope::new("s\u{ff}", "tool2"), "k00000", b"other").unwrap();
+    store
+        .kv_set(&KvScope::new("s\u{ff}", "tool2"), "k00000", b"other")
+        .unwrap();
     assert_eq!(store.kv_list(&scope, "").unwrap(), keys);
     assert_eq!(store.kv_list(&scope, "k0120").unwrap(), keys[1200..1210].to_vec());
-    assert_eq!(store.tool_kv.range(scope.key("k00010")..scope.key("k00020")).count(), 10);
-    assert_eq!(store.tool_kv.range(scope.key("k00010")..=scope.key("k00020")).count(), 11);
-    assert_eq!(store.tool_kv.range(scope.key("k01290")..).count(), 11, "to the end, the other tool's key too");
+    assert_eq!(
+        store.tool_kv.range(scope.key("k00010")..scope.key("k00020")).count(),
+        10
+    );
+    assert_eq!(
+        store.tool_kv.range(scope.key("k00010")..=scope.key("k00020")).count(),
+        11
+    );
+    assert_eq!(
+        store.tool_kv.range(scope.key("k01290")..).count(),
+        11,
+        "to the end, the other tool's key too"
+    );
     assert_eq!(store.tool_kv.len(), 1301);
 });
 
 on_both_backends!(two_handles_on_one_store_see_each_others_writes, |place| {
-    let (first, second) = (place.open(), match place {
-        // sled allows one process one handle; a clone is what a second user of it holds.
-        Place::Sled(_) => None,
-        Place::Postgres(_) => Some(place.open()),
-    });
+    let (first, second) = (
+        place.open(),
+        match place {
+            // sled allows one process one handle; a clone is what a second user of it holds.
+            Place::Sled(_) => None,
+            Place::Postgres(_) => Some(place.open()),
+        },
+    );
     let second = second.unwrap_or_else(|| first.clone());
     first.put_tool(&record("alpha", b"a"), b"a").unwrap();
     assert!(second.get_tool("alpha").unwrap().is_some());
@@ -578,16 +605,30 @@ fn a_shared_database_of_another_schema_version_is_refused() {
     let store = Store::open_postgres(&url, 1).unwrap();
     store.meta.insert(SCHEMA_VERSION_KEY, 99u32.to_be_bytes()).unwrap();
     let error = Store::open_postgres(&url, 1).unwrap_err().to_string();
-    assert!(error.contains("has schema version 99 but this build reads version 1"), "{error}");
-    let unreachable = Store::open_postgres("postgres://nobody@127.0.0.1:1/none", 1).unwrap_err().to_string();
-    assert!(unreachable.contains("cannot be reached") && unreachable.contains("check the URL"), "{unreachable}");
+    assert!(
+        error.contains("has schema version 99 but this build reads version 1"),
+        "{error}"
+    );
+    let unreachable = Store::open_postgres("postgres://nobody@127.0.0.1:1/none", 1)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        unreachable.contains("cannot be reached") && unreachable.contains("check the URL"),
+        "{unreachable}"
+    );
 }
 
 #[test]
 fn store_locations_parse_from_configuration() {
     let dir = std::path::Path::new("/data");
-    assert_eq!(StoreLocation::parse("", dir, 4), Ok(StoreLocation::Sled(dir.to_owned())));
-    assert_eq!(StoreLocation::parse("sled", dir, 4), Ok(StoreLocation::Sled(dir.to_owned())));
+    assert_eq!(
+        StoreLocation::parse("", dir, 4),
+        Ok(StoreLocation::Sled(dir.to_owned()))
+    );
+    assert_eq!(
+        StoreLocation::parse("sled", dir, 4),
+        Ok(StoreLocation::Sled(dir.to_owned()))
+    );
     assert_eq!(
         StoreLocation::parse("postgresql://u@h/db", dir, 0),
         Ok(StoreLocation::Postgres {
@@ -596,5 +637,8 @@ fn store_locations_parse_from_configuration() {
         })
     );
     let refused = StoreLocation::parse("mysql://u:pw@h/db", dir, 4).unwrap_err();
-    assert!(refused.contains("mysql://u:***@h/db") && !refused.contains("pw"), "{refused}");
+    assert!(
+        refused.contains("mysql://u:***@h/db") && !refused.contains("pw"),
+        "{refused}"
+    );
 }

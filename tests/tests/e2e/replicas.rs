@@ -37,14 +37,21 @@ async fn tools_catalogs_models_and_events_made_on_one_replica_reach_the_other() 
     let (mut a, mut b) = (client(&servers[0]).await, client(&servers[1]).await);
     // A tool registered on A runs on B at once.
     let echo = interarec_tests::plugin("echo");
-    a.register_tool(echo, vec![interarec_tests::grant("kv")], interarec_tests::limits(2_000, 32), false)
-        .await
-        .unwrap();
+    a.register_tool(
+        echo,
+        vec![interarec_tests::grant("kv")],
+        interarec_tests::limits(2_000, 32),
+        false,
+    )
+    .await
+    .unwrap();
     let answer = b.invoke_tool("echo", r#"{"message":"hi"}"#, "").await.unwrap();
     assert!(answer.result_json.contains("hi"), "{answer:?}");
     // A catalog imported and a model fitted on A serve B.
     let domain = interarec_demo_shop::catalog::Domain::ALL[0];
-    interarec_tests::pipeline::import_demo_shop(&mut a, domain, true).await.unwrap();
+    interarec_tests::pipeline::import_demo_shop(&mut a, domain, true)
+        .await
+        .unwrap();
     let catalogs = b.list_catalogs().await.unwrap();
     assert!(catalogs.iter().any(|c| c.catalog_id == domain.slug()), "{catalogs:?}");
     let model = interarec_tests::pipeline::demo_model_id(domain);
@@ -105,7 +112,10 @@ async fn a_replica_killed_mid_batch_leaves_it_to_another_with_nothing_lost_or_do
     .unwrap();
     eprintln!("{figures:?}");
     assert_eq!(figures.killed, 1);
-    assert_eq!(figures.acknowledged, 24, "every frame was acknowledged somewhere: {figures:?}");
+    assert_eq!(
+        figures.acknowledged, 24,
+        "every frame was acknowledged somewhere: {figures:?}"
+    );
     assert!(figures.batches >= 6, "{figures:?}");
     assert_eq!(
         (figures.lost, figures.summarised_twice, figures.unfinished),
