@@ -29,6 +29,7 @@
 //! crash in between leaves content nothing points at: unreferenced components are swept when
 //! the store opens, a catalog's unreferenced item sets when it is next imported.
 
+mod failure;
 mod keys;
 mod leases;
 pub mod postgres;

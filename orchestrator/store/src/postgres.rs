@@ -11,7 +11,7 @@
 //! (SQLSTATE 40001, which those databases return under contention) or on a broken connection
 //! is retried on a fresh connection.
 
-use crate::tree::BackendError;
+pub use crate::failure::BackendError;
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Statement};
 use std::collections::HashMap;

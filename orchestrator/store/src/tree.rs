@@ -3,28 +3,13 @@
 //! [`crate::Store`] is written once against this, so both backends keep the same keys, the
 //! same commit points and the same answers.
 
+use crate::failure::BackendError;
 use crate::postgres::Postgres;
 use std::collections::VecDeque;
 use std::ops::{Bound, RangeBounds};
 
 /// Rows a PostgreSQL scan fetches at once.
 const PAGE_ROWS: i64 = 512;
-
-/// A backend failure, as text (the store wraps it with where it happened).
-#[derive(Debug)]
-pub struct BackendError(pub String);
-
-impl std::fmt::Display for BackendError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<sled::Error> for BackendError {
-    fn from(error: sled::Error) -> Self {
-        BackendError(error.to_string())
-    }
-}
 
 /// An ordered tree of byte keys and values.
 #[derive(Clone)]
