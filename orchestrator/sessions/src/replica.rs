@@ -122,26 +122,23 @@ impl Sessions {
             .ok_or_else(|| SessionError::NotFound(held.id.clone()))
     }
 
-    /// Claims session `id`'s batch work for this replica. `None`: another live replica has it
-    /// (it will do the work). Without a shared store the claim is only the in-memory lock the
+    /// Claims session `id`'s batch work for this replica, waiting for it when `wait`. `None`:
+    /// another live replica has it (it will do the work). Without a shared store the claim is only the in-memory lock the
     /// caller holds.
     pub(crate) async fn claim_batches(&self, id: &str, wait: bool) -> Result<Option<BatchClaim>, SessionError> {
         let Some(replica) = self.replica.clone() else {
             return Ok(Some(BatchClaim { _held: None }));
         };
         let name = format!("batch/{id}");
-        let deadline = Instant::now() + replica.lease * 3;
+        // Waiting has no deadline of its own, as waiting for the in-process lock has none: a
+        // holder that renews is working through the session's batches, and one that died lets
+        // its lease expire. The caller's own deadline (a gRPC deadline) ends the wait.
         let lease = loop {
             if let Some(lease) = self.store.try_lease(&name, &replica.holder, replica.lease)? {
                 break lease;
             }
             if !wait {
                 return Ok(None);
-            }
-            if Instant::now() >= deadline {
-                return Err(SessionError::Busy(format!(
-                    "session `{id}`'s batch is being worked on by another server; try again shortly"
-                )));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         };

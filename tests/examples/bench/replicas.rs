@@ -1,10 +1,11 @@
 //! `just bench-replicas`: 1, 2 and 3 `interarec serve` replicas on one PostgreSQL database on
 //! this machine, 16 clients streaming recorded sessions (each to one replica, watched on
-//! another), then the same with replica 0 killed with SIGKILL mid-run: acknowledged frames per
+//! another), as fast as they are acknowledged, then the same with replica 0 killed with SIGKILL
+//! as soon as a batch of a session streamed to it closes: acknowledged frames per
 //! second, batch → recommendation p50/p99, acknowledged frames lost (goal 0), batches
 //! summarised twice (goal 0) and batches left unfinished (goal 0). Needs the PostgreSQL server
 //! `INTERAREC_TEST_POSTGRES` names (the recipe starts one). `--frames N` frames per client
-//! (default 24).
+//! (default 48).
 //!
 //! Prints a table, then one JSON object as the last line.
 
@@ -23,7 +24,7 @@ pub fn main() -> anyhow::Result<()> {
             .get(at + 1)
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| anyhow::anyhow!("--frames needs a number"))?,
-        None => 24,
+        None => 48,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -43,8 +44,9 @@ pub fn main() -> anyhow::Result<()> {
                     clients: CLIENTS,
                     frames_per_client: frames,
                     batch_size: 4,
-                    frame_gap: Duration::from_millis(50),
-                    kill: kill.then_some(Kill::After(Duration::from_secs(3))),
+                    // As fast as acknowledgements come: frames/s is what the replicas take.
+                    frame_gap: Duration::ZERO,
+                    kill: kill.then_some(Kill::MidBatch),
                     lease_ms: 3_000,
                 },
                 &url,
