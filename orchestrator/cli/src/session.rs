@@ -166,7 +166,8 @@ enum SessionCommand {
     /// with --from-store, prints a stored session's whole log (every batch, summary, planner step,
     /// tool call with arguments, result and duration, validation, constraints and
     /// recommendation) from the data dir, with no server (stop the server first: the database
-    /// has one owner; `session watch` reads a running server's log).
+    /// has one owner; `session watch` reads a running server's log), or from a shared store
+    /// (--store postgres://…) while its servers run.
     Replay {
         /// The session folder (from `interarec capture --out`).
         #[arg(conflicts_with = "from_store")]
@@ -177,6 +178,10 @@ enum SessionCommand {
         /// The server's data dir (with --from-store).
         #[arg(long, env = "INTERAREC_DATA_DIR", default_value = "./interarec-data")]
         data_dir: PathBuf,
+        /// The servers' shared store, a `postgres://` URL (with --from-store; instead of the
+        /// data dir).
+        #[arg(long, env = "INTERAREC_STORE")]
+        store: Option<String>,
         /// One JSON object per event (with --from-store).
         #[arg(long)]
         json: bool,
@@ -435,11 +440,12 @@ pub async fn session_command(args: SessionArgs) -> anyhow::Result<()> {
     if let SessionCommand::Replay {
         from_store: Some(id),
         data_dir,
+        store,
         json,
         ..
     } = &args.command
     {
-        return replay_from_store(data_dir, id, *json);
+        return replay_from_store(data_dir, store.as_deref(), id, *json);
     }
     if let SessionCommand::Replay { dir: None, .. } = &args.command {
         anyhow::bail!("say what to replay: a session folder (from `interarec capture --out`), or --from-store SESSION");
@@ -582,7 +588,13 @@ fn print_audited(sequence: u64, kind: &str, payload: &serde_json::Value, json: b
 }
 
 /// `session replay --from-store`: the stored log of a session, read from the data dir.
-fn replay_from_store(data_dir: &std::path::Path, id: &str, json: bool) -> anyhow::Result<()> {
+fn replay_from_store(data_dir: &std::path::Path, shared: Option<&str>, id: &str, json: bool) -> anyhow::Result<()> {
+    let location = interarec_store::StoreLocation::parse(shared.unwrap_or(""), data_dir, 1)
+        .map_err(|e| anyhow::anyhow!("--store: {e}"))?;
+    if let interarec_store::StoreLocation::Postgres { url, .. } = &location {
+        let store = interarec_store::Store::open_at(&location)?;
+        return print_stored_log(&store, &interarec_store::postgres::redacted(url), id, json);
+    }
     if !data_dir.join("db").exists() {
         anyhow::bail!(
             "{} holds no InteraRec database; pass the server's --data-dir (or set INTERAREC_DATA_DIR)",
@@ -592,11 +604,15 @@ fn replay_from_store(data_dir: &std::path::Path, id: &str, json: bool) -> anyhow
     let store = interarec_store::Store::open(data_dir).map_err(|e| {
         anyhow::anyhow!("{e}; to read a running server's log use `interarec session watch {id}` instead")
     })?;
+    print_stored_log(&store, &data_dir.display().to_string(), id, json)
+}
+
+/// Prints session `id`'s stored record and log from `store` (found at `location`).
+fn print_stored_log(store: &interarec_store::Store, location: &str, id: &str, json: bool) -> anyhow::Result<()> {
     let Some(record) = store.get_session(id)? else {
         let known: Vec<String> = store.list_sessions()?.into_iter().map(|s| s.id).collect();
         anyhow::bail!(
-            "no session `{id}` in {}; stored sessions: {}",
-            data_dir.display(),
+            "no session `{id}` in {location}; stored sessions: {}",
             if known.is_empty() {
                 "none".into()
             } else {

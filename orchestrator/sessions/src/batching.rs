@@ -40,9 +40,26 @@ impl Sessions {
         let mut first_error = None;
         for record in self.store.list_sessions()? {
             let pending = !record.ended && record.last_sequence > record.batched_through;
-            if (pending || record.in_flight.is_some())
-                && let Err(error) = self.close_batches(&record.id, Closing::WhenDue).await
-            {
+            if !pending && record.in_flight.is_none() {
+                continue;
+            }
+            if self.replica.is_some() {
+                // On a shared store a batch a dead replica left behind must not wait for this
+                // loop to work through every other session's backlog: each session's due work
+                // runs as a task of its own (bounded by the batch slots), unless this replica is
+                // already at it.
+                let idle = self.live(&record.id)?.batching.try_lock().is_ok();
+                if idle {
+                    let (sessions, id) = (self.clone(), record.id.clone());
+                    self.spawn(async move {
+                        if let Err(error) = sessions.close_batches(&id, Closing::WhenDue).await {
+                            tracing::warn!(session = %id, %error, "closing due batches failed");
+                        }
+                    });
+                }
+                continue;
+            }
+            if let Err(error) = self.close_batches(&record.id, Closing::WhenDue).await {
                 first_error.get_or_insert(error);
             }
         }
@@ -59,6 +76,13 @@ impl Sessions {
         if !has_work(&self.current(&live).await?) {
             return Ok(());
         }
+        // A batch slot before the claim: a claim held while waiting for a slot would keep the
+        // session from replicas with a slot free.
+        let _slot = self
+            .batch_slots
+            .acquire()
+            .await
+            .map_err(|_| SessionError::Worker("the batch workers were shut down".into()))?;
         // On a shared store one replica works on a session's batches at a time; the ticker
         // and frame intake leave a session another live replica is working on to it (its loop,
         // or the next tick, closes what is due).
@@ -69,11 +93,6 @@ impl Sessions {
         if !has_work(&self.current(&live).await?) {
             return Ok(());
         }
-        let _slot = self
-            .batch_slots
-            .acquire()
-            .await
-            .map_err(|_| SessionError::Worker("the batch workers were shut down".into()))?;
         loop {
             // A batch that closed but did not finish (a crash, a failed step) comes first.
             self.finish_in_flight(id, &live).await?;
