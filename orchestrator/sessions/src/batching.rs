@@ -76,13 +76,6 @@ impl Sessions {
         if !has_work(&self.current(&live).await?) {
             return Ok(());
         }
-        // A batch slot before the claim: a claim held while waiting for a slot would keep the
-        // session from replicas with a slot free.
-        let _slot = self
-            .batch_slots
-            .acquire()
-            .await
-            .map_err(|_| SessionError::Worker("the batch workers were shut down".into()))?;
         // On a shared store one replica works on a session's batches at a time; the ticker
         // and frame intake leave a session another live replica is working on to it (its loop,
         // or the next tick, closes what is due).
@@ -94,6 +87,14 @@ impl Sessions {
             return Ok(());
         }
         loop {
+            // A slot per window, not per session: a session with a long backlog gives way
+            // between its batches, so a batch another replica left behind (or a quiet session's
+            // first) does not wait for a whole backlog to drain.
+            let _slot = self
+                .batch_slots
+                .acquire()
+                .await
+                .map_err(|_| SessionError::Worker("the batch workers were shut down".into()))?;
             // A batch that closed but did not finish (a crash, a failed step) comes first.
             self.finish_in_flight(id, &live).await?;
             let (options, from) = {
