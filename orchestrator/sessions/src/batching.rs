@@ -148,6 +148,8 @@ impl Sessions {
             metrics::counter!(telemetry::BATCHES_CLOSED).increment(1);
             let _ = live.events.send(batch);
             faults::check(id, Point::AfterBatchCommit)?;
+            // Its summary and turn in the same slot: a closed batch never waits in the queue.
+            self.finish_in_flight(id, &live).await?;
         }
     }
 

@@ -35,8 +35,9 @@ pub use interarec_core::tools::pipeline::{CAPTURE_TOOL, SUMMARIZE_TOOL};
 pub const DEFAULT_MAX_LIVE_SESSIONS: usize = 10_000;
 
 /// Batches (a window's capture, summary and turn) worked on at once; the others wait their
-/// turn in order, a session with a backlog giving way between its batches. Without a bound, every session's batch would share the CPU at once under load,
-/// each crawling (and timing out) together instead of finishing one after another.
+/// turn in order, a session with a backlog giving way between its batches. Without a bound,
+/// every session's batch would share the CPU at once under load, each crawling (and timing out)
+/// together instead of finishing one after another.
 pub const MAX_CONCURRENT_BATCHES: usize = 4;
 
 /// Most tools a session may offer its planner besides the constraint function and validator.
