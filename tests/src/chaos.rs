@@ -4,7 +4,6 @@
 
 use interarec_client::{Client, ConnectOptions, Frame, browse_response};
 use interarec_core::event::EventKind;
-use interarec_demo_shop::catalog::Domain;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader};
@@ -177,16 +176,7 @@ pub async fn crash_loop(plan: CrashPlan) -> anyhow::Result<CrashFigures> {
     let flags = ["--ocr", "tesseract"];
     let served = Served::start(data.path(), &flags)?;
     let mut client = connect(&served.url).await?;
-    crate::pipeline::register_tools(
-        &mut client,
-        &["capture", "summarize", "validate", "assortment", "real-estate"],
-    )
-    .await?;
-    for domain in Domain::ALL {
-        crate::pipeline::import_demo_shop(&mut client, domain, true).await?;
-    }
-    let recordings =
-        crate::pipeline::recordings_in(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/sessions"))?;
+    let recordings = crate::pipeline::prepare_for_recordings(&mut client).await?;
     let mut streams = Vec::new();
     for (index, dir) in recordings.iter().take(sessions).enumerate() {
         let (_, domain, frames) = crate::pipeline::recording(dir)?;

@@ -245,3 +245,18 @@ pub fn fixture_dir(name: &str) -> std::path::PathBuf {
         .join("../fixtures/sessions")
         .join(name)
 }
+
+/// Readies a server for recorded recommending sessions (the crash loop, the replica runs): the
+/// pipeline's tools and `real-estate` registered, every demo shop imported with its model
+/// fitted; returns the recorded session folders under `fixtures/sessions`.
+pub async fn prepare_for_recordings(client: &mut Client) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    register_tools(
+        client,
+        &["capture", "summarize", "validate", "assortment", "real-estate"],
+    )
+    .await?;
+    for domain in Domain::ALL {
+        import_demo_shop(client, domain, true).await?;
+    }
+    recordings_in(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/sessions"))
+}

@@ -7,10 +7,8 @@
 use crate::chaos::{Served, connect};
 use interarec_client::{Frame, browse_response};
 use interarec_core::event::EventKind;
-use interarec_demo_shop::catalog::Domain;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -117,16 +115,7 @@ pub async fn run(plan: ReplicaPlan, store_url: &str) -> anyhow::Result<ReplicaFi
     // Tools, catalogs and models go in through the first replica; the others read them from
     // the database.
     let mut admin = connect(&urls[0]).await?;
-    crate::pipeline::register_tools(
-        &mut admin,
-        &["capture", "summarize", "validate", "assortment", "real-estate"],
-    )
-    .await?;
-    for domain in Domain::ALL {
-        crate::pipeline::import_demo_shop(&mut admin, domain, true).await?;
-    }
-    let recordings =
-        crate::pipeline::recordings_in(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/sessions"))?;
+    let recordings = crate::pipeline::prepare_for_recordings(&mut admin).await?;
     anyhow::ensure!(!recordings.is_empty(), "no recorded sessions in fixtures/sessions");
     let mut streams = Vec::new();
     for index in 0..plan.clients {
